@@ -1,0 +1,141 @@
+"""Answer: the library API the CLI, the web chat and the evaluation all call.
+
+>>> from app.embed import HashEmbedder  # doctest: +SKIP
+>>> assistant = Assistant.load(Path("index/default"))  # doctest: +SKIP
+>>> assistant.ask("How many people were arrested?").to_dict()["answered"]  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .embed import Embedder, SentenceTransformerEmbedder
+from .errors import QuestionError
+from .followup import contextual_query
+from .lexical import tokenize
+from .quote import Quote, score_sentences, select_quotes
+from .retrieve import Hit, Retriever
+from .settings import AnswerSettings, BuildSettings
+from .store import Index, ensure_fresh, load_index
+
+log = logging.getLogger(__name__)
+
+NOT_ANSWERED = "The report does not appear to answer this question."
+CLOSEST_NOTE = "The closest passage is shown below; it is not an answer."
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """The question, stripped; raises `QuestionError` with a one-line reason when unusable."""
+    if not isinstance(question, str):
+        raise QuestionError(f"a question must be text, not {type(question).__name__}")
+    bad = sorted({f"U+{ord(ch):04X}" for ch in question if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"})
+    if bad:
+        raise QuestionError(f"the question contains control characters ({', '.join(bad[:5])}); remove them and ask again")
+    text = question.strip()
+    if not text:
+        raise QuestionError("the question is empty; type a question about the report")
+    if len(text) > max_chars:
+        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}. Shorten it and ask again")
+    return text
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    message: str
+    quotes: list[Quote]
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        """The JSON contract: question, answered, message, quotes[n, text, doc, start, end, paragraph, page, score]."""
+        return {"question": self.question, "answered": self.answered, "message": self.message,
+                "quotes": [q.to_dict() for q in self.quotes]}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    question: str
+    hits: list[Hit]
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "hits": [h.to_dict() for h in self.hits]}
+
+
+def _readable(quotes: list[Quote]) -> str:
+    return "\n".join(f"[{q.n}] \u201c{q.text}\u201d" for q in quotes)
+
+
+class Assistant:
+    """Answers questions from one loaded index by quoting it verbatim."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: AnswerSettings | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or AnswerSettings()
+        self.retriever = Retriever(index)
+
+    @classmethod
+    def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
+             corpus_dir: Path | None = None) -> Assistant:
+        """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus."""
+        embedder = embedder or SentenceTransformerEmbedder()
+        index = load_index(Path(index_dir), embedder_name=embedder.name)
+        if corpus_dir is not None:
+            ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
+        return cls(index, embedder, settings)
+
+    def with_settings(self, **changes) -> Assistant:
+        return Assistant(self.index, self.embedder, replace(self.settings, **changes))
+
+    @property
+    def build_settings(self) -> BuildSettings:
+        return self.index.build_settings
+
+    def _encode(self, text: str) -> np.ndarray:
+        return self.embedder.encode([text])[0]
+
+    def search(self, question: str, k: int | None = None, docs: list[str] | None = None,
+               history: list[str] | None = None, mode: str | None = None) -> SearchResult:
+        """Ranked passages before quoting."""
+        text = validate_question(question, self.settings.max_question_chars)
+        query = contextual_query(text, history)
+        hits = self.retriever.search(self._encode(query), tokenize(query), k or self.settings.passages,
+                                     mode or self.settings.mode, self.settings.candidates,
+                                     self.settings.dense_weight, docs=docs)
+        return SearchResult(text, hits)
+
+    def ask(self, question: str, k: int | None = None, docs: list[str] | None = None,
+            history: list[str] | None = None, mode: str | None = None) -> Answer:
+        """Quote the sentences that best answer `question`, or say that the report does not."""
+        s = self.settings
+        k = k or s.k
+        t0 = time.perf_counter()
+        text = validate_question(question, s.max_question_chars)
+        query = contextual_query(text, history)
+        t1 = time.perf_counter()
+        query_vec = self._encode(query)
+        t2 = time.perf_counter()
+        tokens = tokenize(query)
+        hits = self.retriever.search(query_vec, tokens, max(s.passages, k), mode or s.mode, s.candidates,
+                                     s.dense_weight, docs=docs)
+        t3 = time.perf_counter()
+        scored = score_sentences(self.index, hits, query_vec, tokens)
+        answered = bool(scored) and scored[0].score >= s.threshold
+        quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words)
+        t4 = time.perf_counter()
+        if answered:
+            message = _readable(quotes)
+        elif quotes:
+            message = f"{NOT_ANSWERED} {CLOSEST_NOTE}"
+        else:
+            message = NOT_ANSWERED
+        timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3}
+        return Answer(text, answered, message, quotes, timings)

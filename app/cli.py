@@ -1,0 +1,264 @@
+"""The `verbatim` command: thin click commands over the library.
+
+    verbatim index build|status|verify     developers: build and check indexes
+    verbatim ask "QUESTION" [--json]       anyone: a quoted, cited answer
+    verbatim search "QUESTION" [--json]    ranked passages before quoting
+    verbatim serve                         the web chat
+    verbatim eval / verbatim bench         evaluators: quality and speed figures
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from .errors import CorpusError, IndexNotFoundError, QuestionError, VerbatimError
+from .settings import (DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, INDEX_TYPES, MAX_BATCH_QUESTIONS, AnswerSettings,
+                       BuildSettings)
+
+log = logging.getLogger("verbatim")
+
+index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX_DIR,
+                            show_default=True, envvar="VERBATIM_INDEX", help="Index folder.")
+corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+                             help="Corpus folder [default: the one the index was built from].")
+k_option = click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="How many quotes or passages.")
+mode_option = click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid",
+                           show_default=True, help="Retrieval: fused, FAISS only or BM25 only.")
+
+
+class VerbatimGroup(click.Group):
+    """Shows a `VerbatimError` as one line and exits 1, never as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except VerbatimError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=VerbatimGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.version_option(package_name="verbatim")
+def main(verbose: bool) -> None:
+    """Ask a report questions; get answers quoted verbatim, each with an exact citation."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# ---------------------------------------------------------------- index
+
+
+@main.group(cls=VerbatimGroup)
+def index() -> None:
+    """Build and check indexes."""
+
+
+def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
+    """The corpus to check the index against: the given one, else the one recorded at build time."""
+    if corpus_dir is not None:
+        return corpus_dir
+    from .store import read_manifest
+
+    recorded = read_manifest(index_dir).get("corpus_dir")
+    return Path(recorded) if recorded and Path(recorded).is_dir() else None
+
+
+@index.command("build")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS_DIR,
+              show_default=True, help="Folder of .txt/.md/.html/.pdf reports.")
+@index_option
+@click.option("--index-type", type=click.Choice(INDEX_TYPES), default="auto", show_default=True,
+              help="FAISS index: exact (flat), HNSW, or chosen by corpus size.")
+def index_build(corpus_dir: Path, index_dir: Path, index_type: str) -> None:
+    """Build or refresh the index; unchanged documents are not re-embedded."""
+    from .embed import SentenceTransformerEmbedder
+    from .store import build_index
+
+    report = build_index(index_dir, SentenceTransformerEmbedder(), BuildSettings(index_type=index_type),
+                         corpus_dir=corpus_dir, progress=sys.stderr.isatty())
+    click.echo(report.summary())
+
+
+@index.command("status")
+@corpus_option
+@index_option
+def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
+    """Say whether the index matches the corpus (exit 1 if not)."""
+    from .store import read_manifest, stale_reasons
+
+    manifest = read_manifest(index_dir)
+    corpus = resolve_corpus(index_dir, corpus_dir)
+    counts = manifest["counts"]
+    click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
+               f"model {manifest['model']['name']}, FAISS {manifest['faiss']['type']}, built {manifest['created_at']}")
+    if corpus is None:
+        raise CorpusError(f"the corpus the index was built from is gone; pass --corpus DIR")
+    reasons = stale_reasons(manifest, corpus, BuildSettings(index_type=manifest["build_settings"]["index_type"]))
+    if reasons:
+        raise click.ClickException(f"stale against {corpus}: {'; '.join(reasons)}. "
+                                   f"Run `verbatim index build --corpus {corpus} --index {index_dir}`")
+    click.echo(f"up to date with {corpus}")
+
+
+@index.command("verify")
+@index_option
+def index_verify(index_dir: Path) -> None:
+    """Check every file checksum, row count, and chunk text against its offsets."""
+    from .store import rebuild_hint, read_manifest, verify_index
+
+    problems = verify_index(index_dir)
+    if problems:
+        for p in problems[:20]:
+            click.echo(f"problem: {p}", err=True)
+        raise click.ClickException(f"{len(problems)} problem(s) in {index_dir}; {rebuild_hint(index_dir)}")
+    counts = read_manifest(index_dir)["counts"]
+    click.echo(f"ok: {counts['chunks']} chunks and {counts['sentences']} sentences match their documents")
+
+
+# ---------------------------------------------------------------- ask and search
+
+
+def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = "hybrid"):
+    from .answer import Assistant
+
+    if not (index_dir / "manifest.json").exists():
+        raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
+    return Assistant.load(index_dir, settings=AnswerSettings(mode=mode),
+                          corpus_dir=resolve_corpus(index_dir, corpus_dir))
+
+
+def read_batch(path: Path) -> Iterator[tuple[object | None, str]]:
+    """(id, question) pairs from a file of plain lines or JSON lines with "question" and "id"."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise QuestionError(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise QuestionError(f"cannot read {path}: {exc.strerror}") from None
+    rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    if len(rows) > MAX_BATCH_QUESTIONS:
+        raise QuestionError(f"{path} has {len(rows):,} questions; the limit per batch is {MAX_BATCH_QUESTIONS:,}")
+    parsed = []
+    for n, line in rows:
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise QuestionError(f"{path}:{n} is not valid JSON") from None
+            if not isinstance(obj, dict) or "question" not in obj:
+                raise QuestionError(f'{path}:{n} has no "question" field')
+            parsed.append((obj.get("id"), obj["question"]))
+        else:
+            parsed.append((None, line))
+    return iter(parsed)
+
+
+def _emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def run_batch(path: Path, answer_one) -> None:
+    """Answer every line in order; a bad question yields an object with an "error", not an abort."""
+    for qid, question in read_batch(path):
+        try:
+            obj = answer_one(question)
+        except QuestionError as exc:
+            obj = {"question": question if isinstance(question, str) else str(question), "answered": False,
+                   "message": str(exc), "quotes": [], "error": str(exc)}
+        if qid is not None:
+            obj = {"id": qid, **obj}
+        _emit(obj)
+
+
+def print_answer(answer) -> None:
+    click.echo(f"Q: {answer.question}\n")
+    if not answer.answered:
+        click.echo(answer.message)
+    for q in answer.quotes:
+        where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
+        label = "closest passage (not an answer)" if not answer.answered else f"[{q.n}]"
+        click.echo(f"\n{label} \u201c{q.text}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
+
+
+@main.command()
+@click.argument("question", required=False)
+@index_option
+@corpus_option
+@k_option
+@mode_option
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of text.")
+@click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="File of questions, one per line (or JSON lines with question and id); writes JSON lines.")
+def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
+        as_json: bool, batch: Path | None) -> None:
+    """Answer QUESTION by quoting the report (no QUESTION and no --batch: ask interactively)."""
+    assistant = load_assistant(index_dir, corpus_dir, mode)
+    if batch is not None:
+        run_batch(batch, lambda q: assistant.ask(q, k=k).to_dict())
+        return
+    if question is None:
+        history: list[str] = []
+        while True:
+            try:
+                question = click.prompt("Question (empty line to quit)", default="", show_default=False)
+            except click.Abort:
+                return
+            if not question.strip():
+                return
+            try:
+                print_answer(assistant.ask(question, k=k, history=history))
+                history.append(question)
+            except QuestionError as exc:
+                click.echo(f"Error: {exc}", err=True)
+            click.echo()
+    answer = assistant.ask(question, k=k)
+    _emit(answer.to_dict()) if as_json else print_answer(answer)
+
+
+@main.command()
+@click.argument("question", required=False)
+@index_option
+@corpus_option
+@k_option
+@mode_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="File of questions; writes JSON lines.")
+def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
+           as_json: bool, batch: Path | None) -> None:
+    """Show the ranked passages for QUESTION, before quoting."""
+    assistant = load_assistant(index_dir, corpus_dir, mode)
+    if batch is not None:
+        run_batch(batch, lambda q: assistant.search(q, k=k).to_dict())
+        return
+    if question is None:
+        raise click.UsageError("give a QUESTION or --batch FILE")
+    result = assistant.search(question, k=k)
+    if as_json:
+        _emit(result.to_dict())
+        return
+    for rank, hit in enumerate(result.hits, 1):
+        c = hit.chunk
+        click.echo(f"{rank}. {hit.score:.3f}  {c.doc} paragraph {c.paragraph} [{c.start}:{c.end}]\n   {c.text[:300]}")
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (web chat, eval, bench) join the group if present."""
+    import importlib
+
+    for module, name in (("app.web", "serve"), ("app.evaluation.cli", "eval_command"), ("app.bench", "bench")):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        main.add_command(getattr(mod, name))
+
+
+_register_optional_commands()

@@ -1,0 +1,1 @@
+"""Evaluation suite: metrics, datasets and the `verbatim eval` command."""

@@ -1,0 +1,77 @@
+"""Lexical side: BM25 (bm25s) over chunks, with one tokenizer shared by index, query and quoting.
+
+>>> tokenize("The prisoners were beaten")
+['prison', 'were', 'beaten']
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+STOPWORDS = "en"
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG through our handlers
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, Snowball-stemmed word tokens."""
+    return tokenize_many([text])[0]
+
+
+def tokenize_many(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+
+class BM25Index:
+    """A bm25s index over chunk texts; row i is chunk i."""
+
+    def __init__(self, retriever) -> None:
+        self.retriever = retriever
+        self.size = int(retriever.scores["num_docs"])
+
+    @classmethod
+    def build(cls, texts: list[str]) -> BM25Index:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        retriever.index(tokenize_many(texts), show_progress=False)
+        return cls(retriever)
+
+    def save(self, folder: Path) -> None:
+        self.retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, show_progress=False))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens (zeros when none is known)."""
+        ids = self.retriever.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)
+
+    def idf(self, tokens: list[str]) -> dict[str, float]:
+        """Inverse chunk frequency of each known token (log-scaled, BM25's +1 form)."""
+        vocab = self.retriever.vocab_dict
+        indptr = self.retriever.scores["indptr"]
+        out: dict[str, float] = {}
+        for tok in set(tokens):
+            if tok in vocab:
+                df = int(indptr[vocab[tok] + 1] - indptr[vocab[tok]])
+                out[tok] = float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+        return out

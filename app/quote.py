@@ -1,0 +1,125 @@
+"""Quote: pick the sentences inside the retrieved passages that best answer the question.
+
+Sentences are scored, not only chunks. A sentence's score mixes three signals, all in [0, 1]:
+its cosine to the question (vectors computed at build time), the cosine of the passage holding it,
+and the IDF-weighted share of the question's terms it contains. A sentence that is itself a
+question (an interviewer's, a heading's) is damped: a question does not answer a question.
+A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
+
+>>> lexical_coverage(["cat", "dog"], {"cat": 2.0, "dog": 1.0}, {"cat"})
+0.6666666666666666
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lexical import tokenize_many
+from .retrieve import Hit
+from .store import Index
+
+W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.5, 0.25, 0.25
+QUESTION_DAMPING = 0.7
+SHORT_SENTENCE_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One numbered quote: the exact text and where it lies."""
+
+    n: int
+    text: str
+    doc: str
+    start: int
+    end: int
+    paragraph: int
+    page: int | None
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
+                "paragraph": self.paragraph, "page": self.page, "score": round(self.score, 6)}
+
+
+def lexical_coverage(query_tokens: list[str], idf: dict[str, float], sentence_tokens: set[str]) -> float:
+    """IDF-weighted share of the (known) query terms that the sentence contains."""
+    total = sum(idf.get(t, 0.0) for t in set(query_tokens))
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(t, 0.0) for t in set(query_tokens) if t in sentence_tokens) / total
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    row: int
+    score: float
+
+
+def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str]) -> list[ScoredSentence]:
+    """Every sentence inside the hits, scored, best first (ties by document order)."""
+    passage_cos: dict[int, float] = {}
+    for hit in hits:
+        lo, hi = index.chunk_sentences[hit.row]
+        for row in range(lo, hi):
+            passage_cos[row] = max(passage_cos.get(row, -1.0), hit.dense)
+    if not passage_cos:
+        return []
+    rows = sorted(passage_cos)
+    texts = [_sentence_text(index, r) for r in rows]
+    if index.sentence_vectors is not None:
+        sent_cos = index.sentence_vectors[rows] @ query_vec
+    else:
+        sent_cos = np.array([passage_cos[r] for r in rows])
+    idf = index.bm25.idf(query_tokens)
+    tokens = tokenize_many(texts)
+    scored = []
+    for i, row in enumerate(rows):
+        score = (W_SENTENCE * max(float(sent_cos[i]), 0.0) + W_PASSAGE * max(passage_cos[row], 0.0)
+                 + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
+        if texts[i].rstrip().endswith("?"):
+            score *= QUESTION_DAMPING
+        scored.append(ScoredSentence(row, score))
+    scored.sort(key=lambda s: (-s.score, s.row))
+    return scored
+
+
+def _sentence_text(index: Index, row: int) -> str:
+    d, s, e = (int(x) for x in index.sentences[row, :3])
+    return index.documents[d].text[s:e]
+
+
+def _extend(index: Index, row: int, max_words: int) -> tuple[int, int]:
+    """A very short sentence ("Not really.") takes the next one of its paragraph along."""
+    d, s, e, p, _ = (int(x) for x in index.sentences[row])
+    text = index.documents[d].text
+    nxt = row + 1
+    if (len(text[s:e].split()) < SHORT_SENTENCE_WORDS and nxt < len(index.sentences)
+            and int(index.sentences[nxt, 0]) == d and int(index.sentences[nxt, 3]) == p
+            and not text[e:int(index.sentences[nxt, 1])].strip()
+            and len(text[s:int(index.sentences[nxt, 2])].split()) <= max_words):
+        return s, int(index.sentences[nxt, 2])
+    return s, e
+
+
+def select_quotes(index: Index, scored: list[ScoredSentence], k: int, max_words: int = 60) -> list[Quote]:
+    """The k best sentences as quotes: no repeated text, no overlapping spans."""
+    quotes: list[Quote] = []
+    seen: set[str] = set()
+    taken: list[tuple[int, int, int]] = []
+    for cand in scored:
+        d = int(index.sentences[cand.row, 0])
+        start, end = _extend(index, cand.row, max_words)
+        doc = index.documents[d]
+        text = doc.text[start:end]
+        key = " ".join(text.lower().split())
+        if key in seen or any(td == d and start < te and ts < end for td, ts, te in taken):
+            continue
+        seen.add(key)
+        taken.append((d, start, end))
+        quotes.append(Quote(len(quotes) + 1, text, doc.doc, start, end, doc.paragraph_at(start),
+                            doc.page_at(start), cand.score))
+        if len(quotes) == k:
+            break
+    return quotes

@@ -1,0 +1,92 @@
+"""Settings: one frozen dataclass for what builds an index, one for how questions are answered.
+
+`BuildSettings` is written into every index manifest; an index built with other build settings
+is stale. `AnswerSettings` only shapes query time and can change without a rebuild.
+
+>>> BuildSettings().chunk_max_words
+100
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+INDEX_FORMAT_VERSION = 1
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+INDEX_TYPES = ("auto", "flat", "hnsw")
+
+# Limits that keep bad input from hurting the service (all overridable through the settings).
+MAX_QUESTION_CHARS = 2_000
+MAX_BATCH_QUESTIONS = 10_000
+MAX_CORPUS_FILE_BYTES = 50 * 1024 * 1024
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS_DIR = Path(os.environ.get("VERBATIM_CORPUS", PROJECT_ROOT / "corpus"))
+DEFAULT_INDEX_DIR = Path(os.environ.get("VERBATIM_INDEX", PROJECT_ROOT / "index" / "default"))
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What an index is built with; any change makes older indexes stale."""
+
+    model_name: str = MODEL_NAME
+    chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
+    chunk_overlap_sentences: int = 1
+    embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding
+    index_type: str = "auto"  # auto: exact below hnsw_threshold chunks, HNSW above
+    hnsw_threshold: int = 200_000
+    max_file_bytes: int = MAX_CORPUS_FILE_BYTES
+
+    def __post_init__(self) -> None:
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(f"index_type {self.index_type!r} is not one of {', '.join(INDEX_TYPES)}")
+        if self.chunk_max_words < 10:
+            raise ValueError(f"chunk_max_words {self.chunk_max_words} is below 10")
+        if not 0 <= self.chunk_overlap_sentences <= 5:
+            raise ValueError(f"chunk_overlap_sentences {self.chunk_overlap_sentences} is not in 0..5")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that decide a document's chunks and vectors (index_type does not)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("index_type", "hnsw_threshold", "max_file_bytes")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def default_threshold() -> float:
+    """The abstention threshold chosen by `verbatim eval --calibrate`, or a safe default."""
+    try:
+        return float(json.loads(CALIBRATION_FILE.read_text())["threshold"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return 0.35
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How a question is answered; none of this needs a rebuild."""
+
+    k: int = 3  # quotes per answer
+    candidates: int = 50  # passages fetched from each retriever before fusion
+    passages: int = 5  # fused passages whose sentences compete for quotes
+    mode: str = "hybrid"  # hybrid | dense | bm25
+    dense_weight: float = 0.5  # share of the dense score in relative-score fusion
+    threshold: float = field(default_factory=default_threshold)
+    max_question_chars: int = MAX_QUESTION_CHARS
+    max_quote_words: int = 60  # a second sentence joins a quote only while it stays this short
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"mode {self.mode!r} is not one of hybrid, dense, bm25")
+        if not 1 <= self.k <= 50:
+            raise ValueError(f"k {self.k} is not in 1..50")

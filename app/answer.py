@@ -129,7 +129,7 @@ class Assistant:
         t3 = time.perf_counter()
         scored = score_sentences(self.index, hits, query_vec, tokens)
         answered = bool(scored) and scored[0].score >= s.threshold
-        quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words)
+        quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words, s.min_relative_score)
         t4 = time.perf_counter()
         if answered:
             message = _readable(quotes)

@@ -103,12 +103,16 @@ def _extend(index: Index, row: int, max_words: int) -> tuple[int, int]:
     return s, e
 
 
-def select_quotes(index: Index, scored: list[ScoredSentence], k: int, max_words: int = 60) -> list[Quote]:
-    """The k best sentences as quotes: no repeated text, no overlapping spans."""
+def select_quotes(index: Index, scored: list[ScoredSentence], k: int, max_words: int = 60,
+                  min_relative_score: float = 0.0) -> list[Quote]:
+    """The k best sentences as quotes: no repeated text, no overlapping spans, none far below the best."""
     quotes: list[Quote] = []
+    floor = scored[0].score * min_relative_score if scored else 0.0
     seen: set[str] = set()
     taken: list[tuple[int, int, int]] = []
     for cand in scored:
+        if quotes and cand.score < floor:
+            break
         d = int(index.sentences[cand.row, 0])
         start, end = _extend(index, cand.row, max_words)
         doc = index.documents[d]

@@ -84,6 +84,7 @@ class AnswerSettings:
     threshold: float = field(default_factory=default_threshold)
     max_question_chars: int = MAX_QUESTION_CHARS
     max_quote_words: int = 60  # a second sentence joins a quote only while it stays this short
+    min_relative_score: float = 0.5  # quotes after the first need this share of the best score
 
     def __post_init__(self) -> None:
         if self.mode not in ("hybrid", "dense", "bm25"):

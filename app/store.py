@@ -490,3 +490,17 @@ def verify_index(index_dir: Path) -> list[str]:
     if len(norms) and not np.allclose(norms, 1.0, atol=1e-3):
         problems.append("chunk vectors are not unit length")
     return problems
+
+
+def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
+                 progress: bool = False) -> BuildReport | None:
+    """Build the index if it is missing, unreadable or stale; return the build report, or None if fresh."""
+    settings = settings or BuildSettings()
+    try:
+        manifest = read_manifest(index_dir)
+        if not stale_reasons(manifest, corpus_dir, settings, embedder.name) and not check_files(index_dir, manifest, full=False):
+            return None
+    except (IndexNotFoundError, IndexCorruptError, IndexStaleError):
+        pass
+    log.info("building the index at %s from %s", index_dir, corpus_dir)
+    return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress)

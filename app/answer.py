@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder, SentenceTransformerEmbedder
+from .embed import Embedder, embedder_for
 from .errors import QuestionError
 from .followup import contextual_query
 from .lexical import tokenize
 from .quote import Quote, score_sentences, select_quotes
 from .retrieve import Hit, Retriever
 from .settings import AnswerSettings, BuildSettings
-from .store import Index, ensure_fresh, load_index
+from .store import Index, ensure_fresh, load_index, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class Assistant:
     def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
              corpus_dir: Path | None = None) -> Assistant:
         """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus."""
-        embedder = embedder or SentenceTransformerEmbedder()
+        if embedder is None:
+            embedder = embedder_for(read_manifest(Path(index_dir))["model"]["name"])
         index = load_index(Path(index_dir), embedder_name=embedder.name)
         if corpus_dir is not None:
             ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)

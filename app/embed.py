@@ -103,3 +103,23 @@ class HashEmbedder:
             else:
                 out[row, 0] = 1.0
         return out
+
+
+def embedder_for(name: str) -> Embedder:
+    """The embedder an index was built with, by its manifest name (the index knows what built it).
+
+    >>> embedder_for("test/hash-embedder-16").dim
+    16
+    """
+    from .errors import IndexStaleError
+
+    if name == MODEL_NAME:
+        return SentenceTransformerEmbedder()
+    if name.startswith("test/hash-embedder-") and name.rsplit("-", 1)[1].isdigit():
+        return HashEmbedder(int(name.rsplit("-", 1)[1]))
+    raise IndexStaleError(f"unknown embedding model {name!r}; this Verbatim knows {MODEL_NAME}")
+
+
+def default_embedder() -> Embedder:
+    """The embedder for new builds: all-MiniLM-L6-v2, or VERBATIM_MODEL (tests use a hash embedder)."""
+    return embedder_for(os.environ.get("VERBATIM_MODEL", MODEL_NAME))

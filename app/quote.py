@@ -3,7 +3,8 @@
 Sentences are scored, not only chunks. A sentence's score mixes three signals, all in [0, 1]:
 its cosine to the question (vectors computed at build time), the cosine of the passage holding it,
 and the IDF-weighted share of the question's terms it contains. A sentence that is itself a
-question (an interviewer's, a heading's) is damped: a question does not answer a question.
+question (an interviewer's, a heading's) is never quoted: a question does not answer a question,
+though it still lifts the passage it opens through the passage score.
 A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
 
 >>> lexical_coverage(["cat", "dog"], {"cat": 2.0, "dog": 1.0}, {"cat"})
@@ -21,7 +22,6 @@ from .retrieve import Hit
 from .store import Index
 
 W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.5, 0.25, 0.25
-QUESTION_DAMPING = 0.7
 SHORT_SENTENCE_WORDS = 8
 
 
@@ -76,10 +76,10 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     tokens = tokenize_many(texts)
     scored = []
     for i, row in enumerate(rows):
+        if texts[i].rstrip().endswith("?"):
+            continue
         score = (W_SENTENCE * max(float(sent_cos[i]), 0.0) + W_PASSAGE * max(passage_cos[row], 0.0)
                  + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
-        if texts[i].rstrip().endswith("?"):
-            score *= QUESTION_DAMPING
         scored.append(ScoredSentence(row, score))
     scored.sort(key=lambda s: (-s.score, s.row))
     return scored

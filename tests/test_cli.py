@@ -1,0 +1,102 @@
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+
+
+@pytest.fixture
+def cli(monkeypatch) -> CliRunner:
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    return CliRunner()
+
+
+@pytest.fixture
+def built(cli: CliRunner, tmp_path: Path, tiny_corpus: Path) -> Path:
+    index_dir = tmp_path / "idx"
+    result = cli.invoke(main, ["index", "build", "--corpus", str(tiny_corpus), "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert "indexed 3 document(s), 4 chunks, 20 sentences" in result.output
+    assert "embedded 3, reused 0 unchanged document(s)" in result.output
+    return index_dir
+
+
+def test_rebuild_says_how_many_documents_it_reused(cli, built: Path, tiny_corpus: Path):
+    result = cli.invoke(main, ["index", "build", "--corpus", str(tiny_corpus), "--index", str(built)])
+    assert "embedded 0, reused 3 unchanged document(s)" in result.output
+
+
+def test_status_and_verify(cli, built: Path, tiny_corpus: Path):
+    status = cli.invoke(main, ["index", "status", "--index", str(built)])
+    assert status.exit_code == 0 and f"up to date with {tiny_corpus.resolve()}" in status.output
+    verify = cli.invoke(main, ["index", "verify", "--index", str(built)])
+    assert verify.exit_code == 0 and "ok: 4 chunks and 20 sentences match their documents" in verify.output
+    (tiny_corpus / "prisons.txt").write_text("Edited.\n")
+    stale = cli.invoke(main, ["index", "status", "--index", str(built)])
+    assert stale.exit_code == 1
+    assert "prisons.txt has changed" in stale.output and "verbatim index build" in stale.output
+
+
+def test_ask_json_honours_the_contract(cli, built: Path):
+    result = cli.invoke(main, ["ask", "How much was spent on prison food?", "--index", str(built), "--json", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert list(answer) == ["question", "answered", "message", "quotes"]
+    assert answer["quotes"][0]["text"] == "The ministry spent 3.2 million dollars on prison food in 2023."
+    assert len(answer["quotes"]) <= 2
+
+
+def test_ask_readable(cli, built: Path):
+    result = cli.invoke(main, ["ask", "How much was spent on prison food?", "--index", str(built)])
+    assert "[1] \u201cThe ministry spent 3.2 million dollars on prison food in 2023.\u201d" in result.output
+    assert "sub/budget.md, paragraph 2, characters 16\u201378" in result.output
+
+
+def test_batch_keeps_order_echoes_ids_and_reports_bad_lines(cli, built: Path, tmp_path: Path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "a", "question": "How much was spent on prison food?"}\n'
+                     "When did the visit take place?\n\n"
+                     '{"id": 7, "question": "   "}\n', encoding="utf-8")
+    result = cli.invoke(main, ["ask", "--batch", str(batch), "--index", str(built)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, 7]
+    assert [r["question"] for r in rows[:2]] == ["How much was spent on prison food?", "When did the visit take place?"]
+    assert rows[2]["error"].startswith("the question is empty") and rows[2]["quotes"] == []
+
+
+def test_search_batch(cli, built: Path, tmp_path: Path):
+    batch = tmp_path / "q.txt"
+    batch.write_text("prison food budget\ninsulin\n")
+    result = cli.invoke(main, ["search", "--batch", str(batch), "--index", str(built), "-k", "1"])
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["hits"][0]["doc"] for r in rows] == ["sub/budget.md", "prisons.txt"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ask", ""], "Error: the question is empty"),
+    (["ask", "x" * 100_000], "Error: the question is 100,000 characters; the limit is 2,000"),
+    (["ask", "a\x00b"], "Error: the question contains control characters (U+0000)"),
+])
+def test_bad_questions_exit_1_with_one_line(cli, built: Path, args, message):
+    result = cli.invoke(main, args + ["--index", str(built)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message)
+
+
+def test_missing_index_and_missing_corpus(cli, tmp_path: Path):
+    missing = cli.invoke(main, ["ask", "hello", "--index", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "no index at" in missing.output and "verbatim index build" in missing.output
+    no_corpus = cli.invoke(main, ["index", "build", "--corpus", str(tmp_path / "nocorpus"), "--index", str(tmp_path / "i")])
+    assert no_corpus.exit_code == 1 and "does not exist" in no_corpus.output
+    assert not (tmp_path / "i").exists()
+
+
+def test_non_utf8_corpus_file_fails_the_build_naming_it(cli, tmp_path: Path, tiny_corpus: Path):
+    (tiny_corpus / "latin.txt").write_bytes(b"caf\xe9")
+    result = cli.invoke(main, ["index", "build", "--corpus", str(tiny_corpus), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1 and "latin.txt: not valid UTF-8" in result.output
+    assert "Traceback" not in result.output

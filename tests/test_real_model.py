@@ -1,0 +1,72 @@
+"""The real model on the real report (marked `model`: a few seconds to load all-MiniLM-L6-v2)."""
+
+from pathlib import Path
+
+import pytest
+
+from app.answer import Assistant
+from app.embed import SentenceTransformerEmbedder
+from app.settings import AnswerSettings
+from app.store import build_index, verify_index
+from tests.conftest import REPORT, assert_quotes_verbatim
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def report_assistant(tmp_path_factory) -> Assistant:
+    corpus = tmp_path_factory.mktemp("corpus")
+    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
+    index_dir = tmp_path_factory.mktemp("index") / "report"
+    build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
+    assert verify_index(index_dir) == []
+    return Assistant.load(index_dir, corpus_dir=corpus)
+
+
+def test_arrest_count_is_quoted(report_assistant: Assistant):
+    answer = report_assistant.ask("How many people were arrested on charges of organizing the violence?").to_dict()
+    assert answer["answered"] is True
+    assert "about 16 people" in answer["quotes"][0]["text"]
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_atabek_question(report_assistant: Assistant):
+    answer = report_assistant.ask("Who is Aron Atabek?").to_dict()
+    assert answer["answered"] is True
+    assert "Aron Atabek, who has spent one-third of his time in prison" in answer["quotes"][0]["text"]
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_follow_up_finds_the_atabek_passage(report_assistant: Assistant):
+    answer = report_assistant.ask("How long was he in solitary confinement?", history=["Who is Aron Atabek?"]).to_dict()
+    assert "one-third of his time in prison so far in solitary confinement" in answer["quotes"][0]["text"]
+
+
+def test_methods_of_ill_treatment(report_assistant: Assistant):
+    answer = report_assistant.ask("How were detainees mistreated?").to_dict()
+    assert any("stripped naked" in q["text"] or "beatings" in q["text"] for q in answer["quotes"])
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+@pytest.mark.parametrize("question", [
+    "How many protesters were killed in Zhanaozen?",
+    "What is the population of Kazakhstan?",
+    "Which football team won the league in 2012?",
+])
+def test_questions_the_report_does_not_answer(report_assistant: Assistant, question: str):
+    answer = report_assistant.ask(question).to_dict()
+    assert answer["answered"] is False
+    assert len(answer["quotes"]) <= 1
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_every_mode_stays_verbatim(report_assistant: Assistant):
+    for mode in ("hybrid", "dense", "bm25"):
+        assistant = report_assistant.with_settings(mode=mode)
+        answer = assistant.ask("What did police officers testify in court?").to_dict()
+        assert answer["quotes"], mode
+        assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_threshold_comes_from_calibration(report_assistant: Assistant):
+    assert AnswerSettings().threshold == report_assistant.settings.threshold

@@ -1,0 +1,299 @@
+"""SQuAD benchmark: ask every question of a SQuAD-format file and check the quotes against the gold answers.
+
+Each article becomes one document: its paragraphs (the SQuAD contexts, unchanged) joined by a blank
+line, so the N-th SQuAD paragraph is the N-th paragraph of the document and a gold answer's
+`answer_start` maps to an exact offset in the document text. Every question is asked with the
+real `Assistant` (product settings unless told otherwise), three quotes per answer, and scored:
+
+- answer-in-quote@k: the answer is answered and a gold answer span [start, start + len) lies
+  inside one of its first k quotes (same document, by character offsets); the `text` variant
+  only asks that a gold answer's text occurs in a quote, case-insensitively;
+- paragraph@1: the first quote lies in the gold paragraph;
+- passage recall@5: a retrieved passage (before quoting) overlaps the gold paragraph;
+- faithfulness: every quote equals the article text at its offsets;
+- quote words: mean words per quote; abstention: the share answered=False (all are answerable).
+
+>>> result = run_squad(Path("../shared/benchmarks/xquad/xquad.en.dev.json"))  # doctest: +SKIP
+>>> result["modes"]["hybrid"]["answer_in_quote@3"]  # doctest: +SKIP
+0.9...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..answer import Assistant
+from ..embed import Embedder, default_embedder
+from ..errors import CorpusError
+from ..ingest import Document, document_from_text
+from ..settings import AnswerSettings, BuildSettings
+from .beir import cache_folder, cached_index, write_outputs
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "bm25", "dense")
+QUOTES = 3
+PASSAGES = 5
+SEPARATOR = "\n\n"
+SHOW_FAILURES = 25
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    doc: str
+    paragraph: int  # 1-based SQuAD paragraph of the article
+    answers: tuple[tuple[int, int, str], ...]  # (start, end, text) in the article text
+
+
+@dataclass(frozen=True)
+class Article:
+    doc: str
+    title: str
+    text: str
+    paragraph_spans: tuple[tuple[int, int], ...]  # each SQuAD context's span in `text`
+
+
+def _doc_name(title: str, taken: set[str]) -> str:
+    base = re.sub(r"[^\w.-]+", "_", title).strip("_") or "article"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def read_squad(data_file: Path) -> tuple[list[Article], list[Question]]:
+    """Articles and questions of a SQuAD v1.1-format file, gold offsets moved into the article text."""
+    data_file = Path(data_file)
+    try:
+        data = json.loads(data_file.read_text(encoding="utf-8"))["data"]
+    except OSError as exc:
+        raise CorpusError(f"{data_file}: cannot read ({exc.strerror}); pass a SQuAD-format JSON file") from None
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise CorpusError(f"{data_file}: not SQuAD-format JSON (expected {{'data': [articles]}})") from None
+    articles: list[Article] = []
+    questions: list[Question] = []
+    taken: set[str] = set()
+    for a_no, article in enumerate(data, start=1):
+        doc = _doc_name(str(article.get("title") or f"article-{a_no}"), taken)
+        parts, spans, pos = [], [], 0
+        for p_no, para in enumerate(article["paragraphs"], start=1):
+            context = para["context"]
+            if parts:
+                parts.append(SEPARATOR)
+                pos += len(SEPARATOR)
+            spans.append((pos, pos + len(context)))
+            parts.append(context)
+            for qa in para["qas"]:
+                answers = []
+                for ans in qa["answers"]:
+                    start, text = int(ans["answer_start"]), ans["text"]
+                    if context[start:start + len(text)] != text:  # a drifted offset: take the nearest match
+                        found = [m.start() for m in re.finditer(re.escape(text), context)]
+                        if not found:
+                            raise CorpusError(f"{data_file}: answer {text!r} of question {qa['id']} "
+                                              "is not in its paragraph")
+                        start = min(found, key=lambda s, a=start: abs(s - a))
+                    answers.append((pos + start, pos + start + len(text), text))
+                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, tuple(answers)))
+            pos += len(context)
+        articles.append(Article(doc, str(article.get("title", "")), "".join(parts), tuple(spans)))
+    if not questions:
+        raise CorpusError(f"{data_file} holds no questions")
+    return articles, questions
+
+
+def squad_documents(articles: list[Article]) -> list[Document]:
+    return [document_from_text(a.doc, a.text, title=a.title) for a in articles]
+
+
+def _inside(span: tuple[int, int], quote) -> bool:
+    return quote.start <= span[0] and span[1] <= quote.end
+
+
+def faithful(quotes, articles: dict[str, Article]) -> bool:
+    """Every quote names a known article, lies in bounds, and equals the article text at its offsets."""
+    for q in quotes:
+        article = articles.get(q.doc)
+        if article is None or not 0 <= q.start <= q.end <= len(article.text) or article.text[q.start:q.end] != q.text:
+            return False
+    return True
+
+
+def score_answer(question: Question, articles: dict[str, Article], answer, hits) -> dict:
+    """The per-question figures for one answer (see the module docstring)."""
+    quotes = answer.quotes
+    shown = quotes if answer.answered else []
+    gold_para = articles[question.doc].paragraph_spans[question.paragraph - 1]
+
+    def offset_hit(k: int) -> bool:
+        return any(q.doc == question.doc and _inside(a[:2], q) for q in shown[:k] for a in question.answers)
+
+    def text_hit(k: int) -> bool:
+        return any(a[2].lower() in q.text.lower() for q in shown[:k] for a in question.answers)
+
+    return {
+        "answered": answer.answered,
+        "answer_in_quote@1": offset_hit(1),
+        "answer_in_quote@3": offset_hit(QUOTES),
+        "answer_text_in_quote@1": text_hit(1),
+        "answer_text_in_quote@3": text_hit(QUOTES),
+        "paragraph@1": bool(shown) and shown[0].doc == question.doc
+        and shown[0].start < gold_para[1] and gold_para[0] < shown[0].end,
+        "passage_recall@5": any(h.chunk.doc == question.doc and h.chunk.start < gold_para[1]
+                                and gold_para[0] < h.chunk.end for h in hits),
+        "faithful": faithful(quotes, articles),
+        "quote_words": [len(q.text.split()) for q in shown],
+    }
+
+
+def _summary(items: list[dict], seconds: list[float]) -> dict:
+    n = len(items)
+
+    def rate(key: str) -> float:
+        return sum(bool(it[key]) for it in items) / n
+
+    words = [w for it in items for w in it["quote_words"]]
+    return {
+        "questions": n,
+        "answer_in_quote@1": rate("answer_in_quote@1"),
+        "answer_in_quote@3": rate("answer_in_quote@3"),
+        "answer_text_in_quote@1": rate("answer_text_in_quote@1"),
+        "answer_text_in_quote@3": rate("answer_text_in_quote@3"),
+        "paragraph@1": rate("paragraph@1"),
+        "passage_recall@5": rate("passage_recall@5"),
+        "faithfulness": rate("faithful"),
+        "mean_quote_words": float(np.mean(words)) if words else 0.0,
+        "quotes_per_answer": len(words) / max(1, sum(bool(it["answered"]) for it in items)),
+        "abstention_rate": 1.0 - rate("answered"),
+        "latency_p50_ms": float(np.percentile(seconds, 50) * 1000),
+        "latency_p95_ms": float(np.percentile(seconds, 95) * 1000),
+    }
+
+
+def run_squad(
+    data_file: Path,
+    out_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    limit: int | None = None,
+    *,
+    embedder: Embedder | None = None,
+    build_settings: BuildSettings | None = None,
+    answer_settings: AnswerSettings | None = None,
+    modes: Sequence[str] = MODES,
+) -> dict:
+    """Answer-in-quote, paragraph and faithfulness figures for every question of a SQuAD-format file.
+
+    The first of `modes` is the headline (hybrid: the product). `limit` keeps the first N questions.
+    Returns the figures and a "markdown" string; with `out_dir`, also writes them there.
+    """
+    t0 = time.perf_counter()
+    data_file = Path(data_file)
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    embedder = embedder or default_embedder()
+    settings = build_settings or BuildSettings()
+    answer_settings = answer_settings or AnswerSettings()
+    articles, questions = read_squad(data_file)
+    if limit is not None:
+        questions = questions[:limit]
+    by_doc = {a.doc: a for a in articles}
+    documents = squad_documents(articles)
+    index_dir = Path(cache_dir) if cache_dir else cache_folder(data_file.stem, data_file, embedder, settings)
+    index = cached_index(documents, index_dir, embedder, settings)
+    assistant = Assistant(index, embedder, answer_settings)
+    t_index = time.perf_counter()
+
+    modes_out: dict[str, dict] = {}
+    rows: list[dict] = [{"id": q.id, "question": q.question, "doc": q.doc, "paragraph": q.paragraph,
+                         "answers": [a[2] for a in q.answers]} for q in questions]
+    for mode in modes:
+        items, seconds = [], []
+        for q, row in zip(questions, rows, strict=True):
+            start = time.perf_counter()
+            answer = assistant.ask(q.question, k=QUOTES, mode=mode)
+            seconds.append(time.perf_counter() - start)
+            hits = assistant.search(q.question, k=PASSAGES, mode=mode).hits
+            item = score_answer(q, by_doc, answer, hits)
+            items.append(item)
+            row[mode] = {**item, "quotes": [{"doc": x.doc, "start": x.start, "end": x.end, "text": x.text,
+                                             "score": round(x.score, 6)} for x in answer.quotes]}
+        modes_out[mode] = _summary(items, seconds)
+
+    head = modes[0]
+    result = {
+        "suite": "squad",
+        "data": str(data_file),
+        "dataset": data_file.stem,
+        "articles": len(articles),
+        "paragraphs": sum(len(a.paragraph_spans) for a in articles),
+        "questions": len(questions),
+        "model": embedder.name,
+        "build_settings": settings.to_dict(),
+        "answer_settings": {k: getattr(answer_settings, k) for k in
+                            ("k", "candidates", "passages", "dense_weight", "threshold", "max_quote_words",
+                             "min_relative_score")},
+        "headline_mode": head,
+        "modes": modes_out,
+        "failures": [_failure(r, head) for r in rows if not r[head]["answer_in_quote@3"]],
+        "index": str(index_dir),
+        "seconds": {"index": round(t_index - t0, 1), "total": round(time.perf_counter() - t0, 1)},
+    }
+    result["markdown"] = squad_markdown(result)
+    if out_dir is not None:
+        write_outputs(Path(out_dir), f"squad-{data_file.stem}", result, rows)
+    return result
+
+
+def _failure(row: dict, mode: str) -> dict:
+    r = row[mode]
+    return {"id": row["id"], "question": row["question"], "expected": row["answers"], "answered": r["answered"],
+            "quotes": [q["text"] for q in r["quotes"]]}
+
+
+COLUMNS = [("answer_in_quote@1", "answer-in-quote@1"), ("answer_in_quote@3", "answer-in-quote@3"),
+           ("answer_text_in_quote@1", "text in quote@1"), ("answer_text_in_quote@3", "text in quote@3"),
+           ("paragraph@1", "paragraph@1"), ("passage_recall@5", "passage recall@5"),
+           ("faithfulness", "faithfulness"), ("abstention_rate", "abstained")]
+
+
+def squad_markdown(result: dict) -> str:
+    """The setup, one table row per retrieval mode, then the headline mode's misses."""
+    s = result["answer_settings"]
+    lines = [
+        f"## SQuAD-format: {result['dataset']}",
+        "",
+        f"{result['questions']} questions over {result['articles']} articles ({result['paragraphs']} paragraphs), "
+        f"one document per article; model `{result['model']}`; {s['k']} quotes per answer, abstention "
+        f"threshold {s['threshold']:g}, dense weight {s['dense_weight']:g}. All questions are answerable: "
+        "an abstention counts as a miss.",
+        "",
+        "| mode | " + " | ".join(label for _, label in COLUMNS) + " | words/quote | p50 ms |",
+        "|---|" + "---:|" * (len(COLUMNS) + 2),
+    ]
+    for mode, m in result["modes"].items():
+        label = f"**{mode}**" if mode == result["headline_mode"] else mode
+        cells = [f"{m[key]:.3f}" for key, _ in COLUMNS]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {m['mean_quote_words']:.1f} | "
+                     f"{m['latency_p50_ms']:.0f} |")
+    failures = result["failures"]
+    lines += ["", f"### Misses of {result['headline_mode']} at 3 quotes ({len(failures)})", ""]
+    for f in failures[:SHOW_FAILURES]:
+        quoted = " / ".join(f"\u201c{t}\u201d" for t in f["quotes"]) or "(nothing)"
+        state = "" if f["answered"] else " (abstained)"
+        lines.append(f"- {f['question']} expected {' | '.join(f['expected'])!r}{state}; quoted {quoted}")
+    if len(failures) > SHOW_FAILURES:
+        lines.append(f"- ... and {len(failures) - SHOW_FAILURES} more in the JSON output")
+    lines.append("")
+    return "\n".join(lines)

@@ -20,7 +20,7 @@ from .embed import Embedder, embedder_for
 from .errors import QuestionError
 from .followup import contextual_query
 from .lexical import tokenize
-from .quote import Quote, score_sentences, select_quotes
+from .quote import Quote, answer_type, score_sentences, select_quotes
 from .retrieve import Hit, Retriever
 from .settings import AnswerSettings, BuildSettings
 from .store import Index, ensure_fresh, load_index, read_manifest
@@ -125,10 +125,11 @@ class Assistant:
         query_vec = self._encode(query)
         t2 = time.perf_counter()
         tokens = tokenize(query)
+        stages: dict[str, float] = {}
         hits = self.retriever.search(query_vec, tokens, max(s.passages, k), mode or s.mode, s.candidates,
-                                     s.dense_weight, docs=docs)
+                                     s.dense_weight, docs=docs, timings=stages)
         t3 = time.perf_counter()
-        scored = score_sentences(self.index, hits, query_vec, tokens)
+        scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text))
         answered = bool(scored) and scored[0].score >= s.threshold
         quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words, s.min_relative_score)
         t4 = time.perf_counter()
@@ -138,5 +139,7 @@ class Assistant:
             message = f"{NOT_ANSWERED} {CLOSEST_NOTE}"
         else:
             message = NOT_ANSWERED
-        timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3}
+        # retrieve = tokenize + dense + bm25 + fusion; the three retriever stages are also given alone
+        timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3,
+                   **{k: stages.get(k, 0.0) for k in ("dense", "bm25", "fusion")}}
         return Answer(text, answered, message, quotes, timings)

@@ -10,6 +10,7 @@ candidates and mixes them with `dense_weight`; `rrf` is reciprocal rank fusion (
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,25 @@ class Hit:
 def _minmax(values: np.ndarray) -> np.ndarray:
     lo, hi = float(values.min()), float(values.max())
     return np.ones_like(values) if hi - lo < 1e-12 else (values - lo) / (hi - lo)
+
+
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """The rows of the n highest scores, best first, ties by row: exactly
+    `np.argsort(-scores, kind="stable")[:n]`, in linear time (a full sort of a million BM25 scores
+    costs ~80 ms; this costs a few).
+
+    >>> top_rows(np.array([1.0, 3.0, 3.0, 2.0]), 2).tolist()
+    [1, 2]
+    """
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    kth = scores[np.argpartition(-scores, n - 1)[n - 1]]  # the n-th highest value
+    above = np.flatnonzero(scores > kth)
+    ties = np.flatnonzero(scores == kth)[:n - len(above)]
+    rows = np.concatenate([above, ties])
+    return rows[np.argsort(-scores[rows], kind="stable")]
 
 
 def fuse_relative(dense: list[float], bm25: list[float], dense_weight: float) -> list[float]:
@@ -87,23 +107,32 @@ class Retriever:
 
     def search(self, query_vec: np.ndarray, tokens: list[str], k: int, mode: str = "hybrid",
                candidates: int = 50, dense_weight: float = 0.5, fusion: str = "relative",
-               docs: list[str] | None = None) -> list[Hit]:
-        """Top-k chunks for a query. `docs` limits the search to those documents."""
+               docs: list[str] | None = None, timings: dict[str, float] | None = None) -> list[Hit]:
+        """Top-k chunks for a query. `docs` limits the search to those documents.
+
+        With `timings`, the seconds spent in each stage are stored there under "dense" (FAISS),
+        "bm25" (scoring and top candidates) and "fusion" (both raw scores, fusion, de-duplication).
+        """
         if fusion not in FUSIONS:
             raise ValueError(f"fusion {fusion!r} is not one of {', '.join(FUSIONS)}")
+        t0 = time.perf_counter()
         allowed = self.allowed_rows(docs)
         if allowed is not None and len(allowed) == 0:
             return []
-        bm25_all = self.index.bm25.scores(tokens) if mode != "dense" else None
         rows: list[int] = []
         if mode != "bm25":
             rows = self.dense_candidates(query_vec, candidates, allowed)
+        t1 = time.perf_counter()
+        bm25_all = self.index.bm25.scores(tokens) if mode != "dense" else None
         if mode != "dense":
             masked = bm25_all if allowed is None else np.full_like(bm25_all, -1.0)
             if allowed is not None:
                 masked[allowed] = bm25_all[allowed]
-            top = np.argsort(-masked, kind="stable")[:candidates]
-            rows += [int(r) for r in top if masked[r] > 0 and int(r) not in set(rows)]
+            dense_rows = set(rows)
+            rows += [int(r) for r in top_rows(masked, candidates) if masked[r] > 0 and int(r) not in dense_rows]
+        t2 = time.perf_counter()
+        if timings is not None:
+            timings.update({"dense": t1 - t0, "bm25": t2 - t1, "fusion": 0.0})
         if not rows:
             return []
         dense = (self.index.chunk_vectors[rows] @ query_vec).astype(np.float64).tolist()
@@ -127,4 +156,6 @@ class Retriever:
             hits.append(Hit(rows[i], chunk, float(fused[i]), float(dense[i]), float(bm25[i])))
             if len(hits) == k:
                 break
+        if timings is not None:
+            timings["fusion"] = time.perf_counter() - t2
         return hits

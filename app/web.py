@@ -1,0 +1,309 @@
+"""The web chat: ask the report in a browser and see every quote in its place.
+
+`build_app` receives an already-loaded `Assistant` and returns a Gradio `Blocks`; nothing here
+loads a model or an index at import time. `verbatim serve` builds the index if it is missing or
+stale, loads the assistant, and launches the app on http://127.0.0.1:7860.
+
+The page offers two endpoints: `chat` (the streamed, rendered conversation) and `ask`, which
+returns exactly the JSON object of `verbatim ask --json`:
+
+>>> from gradio_client import Client  # doctest: +SKIP
+>>> Client("http://127.0.0.1:7860/").predict("Who is Aron Atabek?", [], [], api_name="/ask")  # doctest: +SKIP
+{'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+"""
+
+import ipaddress
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from .answer import Assistant, validate_question
+from .errors import QuestionError, VerbatimError
+from .feedback import FeedbackLog
+from .render import (DocumentRow, answer_html, documents_html, guess_title, header_html, notice_html, pending_html,
+                     user_html)
+from .settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+TITLE = "Ask the report"
+DESCRIPTION = ("Every answer is quoted word for word from the report and numbered to its place; it does not "
+               "summarise or use outside knowledge, and says so plainly when the report has no answer.")
+GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What are the main findings?",
+                    "What does the report recommend?", "When did the events take place?"]
+DEFAULT_FEEDBACK = Path(os.environ.get("VERBATIM_FEEDBACK", PROJECT_ROOT / "feedback" / "feedback.jsonl"))
+HOW_IT_WORKS = (
+    '<ul class="vb-how">'
+    "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] leads to "
+    "its source below the answer: document, paragraph, and the quote highlighted in its paragraph.</li>"
+    "<li><strong>Honest gaps.</strong> When the report does not answer, it says so and shows the closest passage, "
+    "marked as not an answer.</li>"
+    "<li><strong>Follow-ups.</strong> A short question, or one saying \u201che\u201d, \u201cit\u201d or "
+    "\u201cthat\u201d, is searched together with your previous question.</li>"
+    "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
+    "</ul>")
+CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
+
+
+# ---------------------------------------------------------------- what the page says
+
+
+def report_label(assistant: Assistant) -> str:
+    """The report's title, or a count of documents for a collection."""
+    docs = assistant.index.documents
+    if len(docs) == 1:
+        return guess_title(docs[0])
+    return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + ("; \u2026" if len(docs) > 3 else "")
+
+
+def _questions_in(assistant: Assistant, limit: int) -> list[str]:
+    """Short questions that appear in the corpus itself (an interview's), speaker labels removed."""
+    found: list[str] = []
+    for row in range(len(assistant.index.sentences)):
+        s = assistant.index.sentence(row)
+        text = assistant.index.document(s.doc).text[s.start:s.end]
+        text = re.sub(r"^[\w/ .'-]{1,40}:\s+", "", " ".join(text.split()))
+        if text.endswith("?") and 4 <= len(text.split()) <= 14 and text not in found:
+            found.append(text)
+        if len(found) == limit:
+            break
+    return found
+
+
+def default_examples(assistant: Assistant, count: int = 5) -> list[str]:
+    """Curated questions for a known report (app/static/examples.json), else ones found in the corpus."""
+    try:
+        curated = json.loads((STATIC / "examples.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        curated = {}
+    examples: list[str] = []
+    for doc in assistant.index.documents:
+        examples += [q for q in curated.get(doc.doc, []) if q not in examples]
+    if len(examples) < count:
+        examples += [q for q in _questions_in(assistant, count) if q not in examples]
+    if len(examples) < count:
+        examples += [q for q in GENERIC_EXAMPLES if q not in examples]
+    return examples[:count]
+
+
+def document_rows(assistant: Assistant) -> list[DocumentRow]:
+    chunks: dict[str, int] = {}
+    for c in assistant.index.chunks:
+        chunks[c.doc] = chunks.get(c.doc, 0) + 1
+    indexed = assistant.index.manifest.get("created_at", "")
+    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks.get(d.doc, 0), indexed)
+            for d in assistant.index.documents]
+
+
+def polite(exc: Exception) -> str:
+    """A `QuestionError` as a sentence for the chat: 'Sorry — the question is empty; ...'."""
+    text = str(exc).rstrip(".")
+    return f"Sorry \u2014 {text}."
+
+
+# ---------------------------------------------------------------- the app
+
+
+def build_app(assistant: Assistant, feedback_path: Path, *, examples: list[str] | None = None,
+              title: str = TITLE, concurrency_limit: int = 2, max_queue: int = 32):
+    """The chat page as a Gradio `Blocks`, queued; launch it with `launch(app, ...)`.
+
+    With several documents a selector limits the search (`docs=`); follow-ups pass the earlier
+    questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines.
+    """
+    import gradio as gr
+
+    feedback = FeedbackLog(feedback_path)
+    documents = {d.doc: d for d in assistant.index.documents}
+    doc_names = list(documents)
+    examples = (examples or default_examples(assistant))[:5]
+    max_chars = assistant.settings.max_question_chars
+
+    def converse(message: str, selected: list[str] | None, turns: list[dict], messages: list[dict]) -> Iterator:
+        """Stream one exchange: the question, a searching note, the quotes one by one, then the sources."""
+        messages, turns = list(messages or []), list(turns or [])
+        message = message if isinstance(message, str) else ""
+        try:
+            question = validate_question(message, max_chars)
+        except QuestionError as exc:
+            if message.strip():
+                messages.append({"role": "user", "content": user_html(message)})
+            messages.append({"role": "assistant", "content": notice_html(polite(exc))})
+            # an over-long question stays in the box so it can be shortened
+            yield messages, (message if message.strip() else ""), turns, messages
+            return
+        messages.append({"role": "user", "content": user_html(question)})
+        messages.append({"role": "assistant", "content": pending_html()})
+        yield messages, "", turns, messages
+        history = [t["question"] for t in turns]
+        docs = [d for d in (selected or []) if d in documents] or None
+        try:
+            answer = assistant.ask(question, docs=docs, history=history).to_dict()
+        except VerbatimError as exc:
+            messages[-1] = {"role": "assistant", "content": notice_html(polite(exc))}
+            yield messages, "", turns, messages
+            return
+        for shown in range(1, len(answer["quotes"]) + 1):
+            messages[-1] = {"role": "assistant", "content": answer_html(answer, documents, shown, sources=False)}
+            yield messages, "", turns, messages
+        messages[-1] = {"role": "assistant", "content": answer_html(answer, documents)}
+        turns.append({"index": len(messages) - 1, "question": question, "docs": docs, "answer": answer})
+        yield messages, "", turns, messages
+
+    def converse_example(selected, turns, messages, evt: gr.SelectData):
+        value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
+        yield from converse(value.get("text", ""), selected, turns, messages)
+
+    def vote(turns: list[dict], data: gr.LikeData) -> None:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = next((t for t in turns or [] if t["index"] == index), None)
+        if turn is None or data.liked not in (True, False):
+            return  # a notice, or a vote withdrawn
+        feedback.record(turn["question"], turn["answer"]["quotes"], "like" if data.liked else "dislike",
+                        answered=turn["answer"]["answered"], docs=turn["docs"])
+
+    def ask(question: str, docs: list[str] | None = None, history: list[str] | None = None) -> dict:
+        """Answer a question by quoting the report: the same JSON object as `verbatim ask --json`."""
+        unknown = sorted(set(docs or []) - set(documents))
+        if unknown:
+            raise gr.Error(f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(doc_names)}",
+                           title="Unknown document", print_exception=False)
+        try:
+            return assistant.ask(question, docs=docs or None, history=list(history or [])).to_dict()
+        except QuestionError as exc:
+            raise gr.Error(polite(exc), title="Question not asked", print_exception=False) from None
+
+    def restart():
+        return [], [], [], ""
+
+    with gr.Blocks(title=title, analytics_enabled=False) as app:
+        gr.HTML(header_html(title, report_label(assistant), DESCRIPTION), elem_id="vb-header", padding=False)
+        turns = gr.State([])
+        messages = gr.State([])
+        with gr.Row(equal_height=False, elem_id="vb-main"):
+            with gr.Column(scale=3, min_width=320, elem_id="vb-chat-column"):
+                chatbot = gr.Chatbot(
+                    elem_id="vb-chat", show_label=False, height=620, min_height=360, layout="panel",
+                    sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
+                    feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=True,
+                    examples=[{"text": q} for q in examples],
+                    placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
+                                 "Answers are its own sentences, each with a [n] that points to where it says it. "
+                                 "Try one of these:</div>"),
+                )
+                textbox = gr.Textbox(
+                    elem_id="vb-question", show_label=False, lines=1, max_lines=5, autofocus=True,
+                    placeholder="Ask a question about the report\u2026", submit_btn="Ask",
+                )
+                with gr.Row(elem_id="vb-actions"):
+                    gr.HTML('<p class="vb-hint">Press Enter to ask. A follow-up such as \u201cHow long was he '
+                            'held?\u201d builds on your previous question.</p>', padding=False)
+                    new_chat = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
+                                         min_width=150, elem_id="vb-new")
+            with gr.Column(scale=1, min_width=260, elem_id="vb-side"):
+                selector = None
+                if len(doc_names) > 1:
+                    selector = gr.Dropdown(
+                        choices=[(f"{guess_title(documents[d])} ({d})", d) for d in doc_names], value=[],
+                        multiselect=True, label="Search only in", info="Leave empty to search every document.",
+                        elem_id="vb-docs-filter",
+                    )
+                with gr.Accordion(f"Documents in the index ({len(doc_names)})", open=True, elem_id="vb-docs-panel"):
+                    gr.HTML(documents_html(document_rows(assistant)), padding=False)
+                with gr.Accordion("How it works", open=True, elem_id="vb-how"):
+                    gr.HTML(HOW_IT_WORKS, padding=False)
+
+        selected = selector if selector is not None else gr.State([])
+        outputs = [chatbot, textbox, turns, messages]
+        textbox.submit(converse, [textbox, selected, turns, messages], outputs, api_name="chat",
+                       concurrency_id=CONCURRENCY_ID, show_progress="hidden")
+        chatbot.example_select(converse_example, [selected, turns, messages], outputs, api_visibility="private",
+                               concurrency_id=CONCURRENCY_ID, show_progress="hidden")
+        chatbot.like(vote, [turns], None, api_visibility="private", queue=False)
+        chatbot.clear(restart, None, outputs, api_visibility="private", queue=False)
+        new_chat.click(restart, None, outputs, api_visibility="private", queue=False)
+        gr.api(ask, api_name="ask", concurrency_id=CONCURRENCY_ID)
+
+    app.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
+    return app
+
+
+def launch(app, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    """Launch with the app's look, no share link, no analytics; returns Gradio's (app, local_url, share_url)."""
+    import gradio as gr
+
+    # system fonts only: a Google font would be fetched from the internet on every page load
+    theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
+                           font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "sans-serif"],
+                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"])
+    return app.launch(server_name=host, server_port=port, share=False, theme=theme,
+                      css_paths=[STATIC / "web.css"], footer_links=["api"], show_error=False, **kwargs)
+
+
+# ---------------------------------------------------------------- verbatim serve
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="VERBATIM_HOST",
+              help="Address to listen on; anything but loopback exposes the chat to the network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, envvar="VERBATIM_PORT")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX_DIR,
+              show_default=True, envvar="VERBATIM_INDEX", help="Index folder.")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+              help="Corpus folder [default: the one the index was built from, else ./corpus].")
+@click.option("--feedback", "feedback_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_FEEDBACK, show_default=True, help="JSON-lines file that likes and dislikes go to.")
+@click.option("--examples", "examples_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help="File of example questions, one per line (the first five are shown).")
+def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,
+          examples_file: Path | None) -> None:
+    """Open the web chat at http://HOST:PORT (builds the index first if it is missing or stale)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .cli import resolve_corpus
+    from .embed import SentenceTransformerEmbedder
+    from .settings import DEFAULT_CORPUS_DIR, BuildSettings
+    from .store import ensure_index
+
+    if not is_loopback(host):
+        click.echo(f"Warning: listening on {host}, not loopback: anyone who can reach this machine can use the "
+                   "chat. Use --host 127.0.0.1 to keep it local.", err=True)
+    corpus = corpus_dir
+    if corpus is None:
+        corpus = resolve_corpus(index_dir, None) if (index_dir / "manifest.json").exists() else None
+        corpus = corpus or DEFAULT_CORPUS_DIR
+    embedder = SentenceTransformerEmbedder()
+    settings = None
+    if (index_dir / "manifest.json").exists():
+        from .store import read_manifest
+
+        settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
+    report = ensure_index(index_dir, corpus, embedder, settings)
+    if report is not None:
+        click.echo(report.summary(), err=True)
+    assistant = Assistant.load(index_dir, embedder=embedder, corpus_dir=corpus)
+    assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
+    examples = None
+    if examples_file is not None:
+        try:
+            examples = [line.strip() for line in examples_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VerbatimError(f"cannot read examples from {examples_file}: {exc}") from None
+    app = build_app(assistant, feedback_path, examples=examples)
+    click.echo(f"Ask the report at http://{host if ':' not in host else f'[{host}]'}:{port}  (Ctrl+C to stop)", err=True)
+    launch(app, host, port, quiet=True)

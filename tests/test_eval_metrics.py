@@ -8,6 +8,7 @@ import pytest
 
 from app.evaluation.metrics import (
     abstention_scores,
+    choose_threshold,
     evidence_hit_at,
     fact_recall_at,
     faithfulness,
@@ -140,3 +141,23 @@ def test_retrieval_scores_by_hand():
 def test_mean():
     assert mean([1.0, 0.0, 0.5]) == 0.5
     assert mean([]) == 0.0
+
+
+def test_choose_threshold_maximises_abstention_f1():
+    # answerable (A) 0.9, 0.6, 0.4; unanswerable (U) 0.5, 0.3; refuse when score < t
+    # t=0.35: TP 1 FP 0 FN 1 -> F1 2/3 | t=0.45: TP 1 FP 1 FN 1 -> 1/2
+    # t=0.55: TP 2 FP 1 FN 0 -> P 2/3, R 1, F1 0.8, FRR 1/3 (best) | t=0.75: TP 2 FP 2 -> 2/3
+    chosen = choose_threshold([0.9, 0.6, 0.4, 0.5, 0.3], [False, False, False, True, True])
+    assert chosen["threshold"] == pytest.approx(0.55, abs=1e-12)
+    assert chosen["precision"] == 2 / 3 and chosen["recall"] == 1.0
+    assert chosen["f1"] == pytest.approx(0.8, abs=1e-12) and chosen["false_refusal_rate"] == 1 / 3
+
+
+def test_choose_threshold_breaks_ties_toward_fewer_false_refusals():
+    # ascending: U 0.1, A 0.2, A 0.3, U 0.4, A 0.9
+    # t=0.15: TP 1 FP 0 FN 1 -> F1 2/3, FRR 0 | t=0.65: TP 2 FP 2 FN 0 -> F1 2/3, FRR 2/3
+    chosen = choose_threshold([0.1, 0.2, 0.3, 0.4, 0.9], [True, False, False, True, False])
+    assert chosen["threshold"] == pytest.approx(0.15, abs=1e-12)
+    assert chosen["f1"] == pytest.approx(2 / 3, abs=1e-12) and chosen["false_refusal_rate"] == 0.0
+    with pytest.raises(ValueError):
+        choose_threshold([], [])

@@ -25,7 +25,7 @@ RETRIEVAL_KS = (1, 3, 5, 10)
 __all__ = [
     "DocSpan", "RETRIEVAL_KS", "locate_evidence", "overlaps", "quote_problems", "faithfulness",
     "evidence_hit_at", "fact_recall_at", "abstention_scores", "percentile", "latency_summary",
-    "mean_words_per_quote", "ranked_evidence_ids", "retrieval_scores", "mean",
+    "mean_words_per_quote", "ranked_evidence_ids", "retrieval_scores", "mean", "choose_threshold",
 ]
 
 
@@ -139,6 +139,30 @@ def abstention_scores(refused: Sequence[bool], unanswerable: Sequence[bool]) -> 
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1,
             "false_refusal_rate": fp / answerable if answerable else 0.0}
+
+
+def choose_threshold(scores: Sequence[float], unanswerable: Sequence[bool]) -> dict[str, float]:
+    """The abstention threshold (refuse when score < threshold) with the best abstention F1.
+
+    Candidates are the lowest score (refuse nothing), the midpoints between neighbouring distinct
+    scores, and just above the highest (refuse everything). Ties go to the fewer false refusals,
+    then to the lower threshold. Returns the threshold and the abstention figures at it.
+
+    >>> choose_threshold([0.9, 0.5, 0.3, 0.2], [False, False, True, True])
+    {'threshold': 0.4, 'precision': 1.0, 'recall': 1.0, 'f1': 1.0, 'false_refusal_rate': 0.0}
+    """
+    if not scores or len(scores) != len(unanswerable):
+        raise ValueError(f"{len(scores)} scores for {len(unanswerable)} labels")
+    distinct = sorted(set(float(s) for s in scores))
+    midpoints = [(a + b) / 2 for a, b in zip(distinct[:-1], distinct[1:], strict=True)]
+    candidates = [distinct[0], *midpoints, distinct[-1] + 1e-6]
+    best: dict[str, float] | None = None
+    for t in candidates:
+        figures = abstention_scores([s < t for s in scores], unanswerable)
+        if best is None or (figures["f1"], -figures["false_refusal_rate"]) > (best["f1"], -best["false_refusal_rate"]):
+            best = {"threshold": t, **figures}
+    assert best is not None
+    return best
 
 
 def percentile(values: Sequence[float], q: float) -> float:

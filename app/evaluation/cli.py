@@ -1,0 +1,172 @@
+"""`verbatim eval`: the report suite, or a public benchmark, with optional gates and calibration.
+
+    verbatim eval                                   report suite -> eval/results/
+    verbatim eval --fail-under faithfulness=1.0 --fail-under hit@3=0.9
+    verbatim eval --calibrate                       choose the abstention threshold, store it
+    verbatim eval --suite beir --data ../shared/benchmarks/scifact --split train
+    verbatim eval --suite squad --data ../shared/benchmarks/xquad/dev.json
+
+A gate names a metric of the headline method (hybrid) or `method.metric` (`bm25.hit@3`); the run
+exits 1 and names every gate that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from ..settings import CALIBRATION_FILE, DEFAULT_INDEX_DIR
+
+log = logging.getLogger(__name__)
+
+SUITES = ("report", "beir", "squad")
+
+
+def parse_gate(text: str) -> tuple[str, float]:
+    """`metric=value` -> (metric, value).
+
+    >>> parse_gate("hit@3=0.9")
+    ('hit@3', 0.9)
+    """
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not METRIC=VALUE, e.g. faithfulness=1.0") from None
+
+
+def _flatten(obj: Mapping, prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, name + "."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def gate_metrics(result: Mapping) -> dict[str, float]:
+    """Every number a gate may name: `metric` (headline method) and `method.metric`.
+
+    >>> gate_metrics({"methods": {"hybrid": {"hit@3": 0.9}, "bm25": {"hit@3": 0.8}}})
+    {'hybrid.hit@3': 0.9, 'bm25.hit@3': 0.8, 'hit@3': 0.9}
+    """
+    methods = result.get("methods") or result.get("modes")
+    if isinstance(methods, Mapping) and methods:
+        out = _flatten(methods)
+        head = result.get("headline_mode") or next(iter(methods))
+        out.update(_flatten(methods[head]))
+        return out
+    return _flatten({k: v for k, v in result.items() if k != "markdown"})
+
+
+def check_gates(result: Mapping, gates: list[tuple[str, float]]) -> list[str]:
+    """One line per failed gate; an unknown metric is a usage error that lists the known ones."""
+    known = gate_metrics(result)
+    failed = []
+    for name, bar in gates:
+        if name not in known:
+            raise click.BadParameter(f"no metric {name!r}; known: {', '.join(sorted(known))}",
+                                     param_hint="--fail-under")
+        if known[name] < bar:
+            failed.append(f"{name} = {known[name]:.4f} is below {bar:g}")
+    return failed
+
+
+def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
+                dialogues_file: Path | None) -> tuple[dict, str]:
+    from ..cli import load_assistant
+    from .report import (
+        DIALOGUES_FILE,
+        QUESTIONS_FILE,
+        load_dialogues,
+        load_questions,
+        run_report,
+        write_calibration,
+        write_report,
+    )
+    from .report import calibrate as choose
+
+    qfile = data or QUESTIONS_FILE
+    if qfile.is_dir():
+        qfile = qfile / QUESTIONS_FILE.name
+    dfile = dialogues_file or (qfile.parent / DIALOGUES_FILE.name)
+    questions = load_questions(qfile)
+    dialogues = load_dialogues(dfile) if dfile.exists() else []
+    assistant = load_assistant(index_dir, None)
+    labels = {"questions": str(qfile), "dialogues": str(dfile) if dialogues else ""}
+    result = run_report(assistant, questions, dialogues, data=labels)
+    choice = None
+    if calibrate:
+        choice = choose(result)
+        n, a = len(questions), sum(q.answerable for q in questions)
+        record = write_calibration(choice, CALIBRATION_FILE,
+                                   f"{qfile.name}: {n} questions ({a} answerable, {n - a} unanswerable), "
+                                   f"{choice['method']}, model {result['model']}")
+        click.echo(f"calibrated: threshold {record['threshold']:.4f} (was {choice['previous_threshold']:.4f}); "
+                   f"abstention F1 {choice['f1']:.3f}, false-refusal rate {choice['false_refusal_rate']:.3f}; "
+                   f"leave-one-out F1 {choice['leave_one_out_f1']:.3f}; written to {CALIBRATION_FILE}")
+        result = run_report(assistant.with_settings(threshold=choice["threshold"]), questions, dialogues, data=labels)
+    paths = write_report(result, out_dir, choice)
+    head = result["methods"]["hybrid"]
+    summary = " ".join(f"{m}: hit@3 {s['hit@3']:.3f}, abstention F1 {s['abstention_f1']:.3f};"
+                       for m, s in result["methods"].items())
+    click.echo(f"faithfulness {head['faithfulness']:.3f} over {head['citations_checked']} citations. {summary}")
+    return result, f"wrote {', '.join(str(p) for p in paths)}"
+
+
+@click.command("eval")
+@click.option("--suite", type=click.Choice(SUITES), default="report", show_default=True,
+              help="The report's own questions, or a public benchmark.")
+@click.option("--data", type=click.Path(exists=True, path_type=Path), default=None,
+              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad: a SQuAD JSON file.")
+@click.option("--dialogues", "dialogues_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="report: two-turn dialogues [report_dialogues.jsonl beside the questions].")
+@click.option("--split", default="train", show_default=True, help="beir: the qrels split.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX_DIR,
+              show_default=True, envvar="VERBATIM_INDEX", help="report: the index to ask.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [eval/results/].")
+@click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE",
+              help="Exit 1 if METRIC (hybrid, or method.METRIC) is below VALUE; repeatable.")
+@click.option("--calibrate", is_flag=True,
+              help="report: choose the abstention threshold on these questions and store it in app/calibration.json.")
+def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
+                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool) -> None:
+    """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
+    from .report import RESULTS_DIR
+
+    parsed = [parse_gate(g) for g in gates]
+    out_dir = out_dir or RESULTS_DIR
+    if calibrate and suite != "report":
+        raise click.UsageError("--calibrate works on the report suite only")
+    if suite == "report":
+        result, note = _run_report(data, index_dir, out_dir, calibrate, dialogues_file)
+    else:
+        if data is None:
+            raise click.UsageError(f"--suite {suite} needs --data "
+                                   f"({'a BEIR folder' if suite == 'beir' else 'a SQuAD JSON file'})")
+        if suite == "beir":
+            from .beir import run_beir
+
+            result = run_beir(data, split=split, out_dir=out_dir)
+        else:
+            from .squad import run_squad
+
+            result = run_squad(data, out_dir=out_dir)
+        click.echo(result["markdown"])
+        note = f"wrote results into {out_dir}"
+    click.echo(note)
+    failed = check_gates(result, parsed)
+    for line in failed:
+        click.echo(f"gate failed: {line}", err=True)
+    if failed:
+        click.get_current_context().exit(1)
+    if parsed:
+        click.echo(f"all {len(parsed)} gate(s) passed")

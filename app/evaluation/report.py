@@ -1,0 +1,466 @@
+"""The report suite: ask the hand-written questions about the bundled report and score the answers.
+
+One run asks every question with hybrid, BM25-only and dense-only retrieval (same quoting, one
+loaded model), asks the second turn of every dialogue with the first as history, and returns one
+dict of figures; `write_report` turns it into JSON, Markdown and two PNG plots.
+
+>>> from app.embed import HashEmbedder  # doctest: +SKIP
+>>> assistant = Assistant.load(Path("index/default"))  # doctest: +SKIP
+>>> result = run_report(assistant, load_questions(QUESTIONS_FILE), load_dialogues(DIALOGUES_FILE))  # doctest: +SKIP
+>>> result["methods"]["hybrid"]["faithfulness"]  # doctest: +SKIP
+1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import VerbatimError
+from ..settings import PROJECT_ROOT
+from .metrics import (
+    RETRIEVAL_KS,
+    abstention_scores,
+    choose_threshold,
+    evidence_hit_at,
+    fact_recall_at,
+    faithfulness,
+    latency_summary,
+    locate_evidence,
+    mean,
+    mean_words_per_quote,
+    quote_problems,
+    retrieval_scores,
+)
+
+log = logging.getLogger(__name__)
+
+EVAL_DIR = PROJECT_ROOT / "eval"
+QUESTIONS_FILE = EVAL_DIR / "report_questions.jsonl"
+DIALOGUES_FILE = EVAL_DIR / "report_dialogues.jsonl"
+RESULTS_DIR = EVAL_DIR / "results"
+METHODS = ("hybrid", "bm25", "dense")
+HIT_K = 3
+RETRIEVAL_DEPTH = max(RETRIEVAL_KS)
+
+
+class EvalDataError(VerbatimError):
+    """An eval data file is missing, malformed, or names evidence the corpus does not contain."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One hand-written question; answerable ones carry gold evidence strings and key facts."""
+
+    id: str
+    question: str
+    answerable: bool
+    evidence: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    why: str = ""  # for unanswerable ones: what the report lacks
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """Two turns; the second leans on the first, and evidence/facts belong to the second."""
+
+    id: str
+    turns: tuple[str, str]
+    evidence: tuple[str, ...]
+    facts: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- data
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict]]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalDataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise EvalDataError(f"{path}:{n} is not valid JSON") from None
+        if not isinstance(row, dict):
+            raise EvalDataError(f"{path}:{n} is not a JSON object")
+        rows.append((n, row))
+    return rows
+
+
+def _strings(value: object, where: str, field: str, required: bool) -> tuple[str, ...]:
+    if value is None and not required:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value) \
+            or (required and not value):
+        raise EvalDataError(f"{where}: {field!r} must be a non-empty list of non-empty strings")
+    return tuple(value)
+
+
+def _check_facts(where: str, evidence: tuple[str, ...], facts: tuple[str, ...]) -> None:
+    for fact in facts:
+        if not any(fact.lower() in ev.lower() for ev in evidence):
+            raise EvalDataError(f"{where}: fact {fact!r} occurs in none of its evidence strings")
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
+    """Questions from JSON lines: id, question, answerable, and evidence + facts when answerable."""
+    out, seen = [], set()
+    for n, row in _read_rows(path):
+        where = f"{path}:{n}"
+        qid, text, answerable = row.get("id"), row.get("question"), row.get("answerable")
+        if not isinstance(qid, str) or not qid or qid in seen:
+            raise EvalDataError(f"{where}: 'id' must be a unique non-empty string (got {qid!r})")
+        if not isinstance(text, str) or not text.strip():
+            raise EvalDataError(f"{where}: 'question' must be a non-empty string")
+        if not isinstance(answerable, bool):
+            raise EvalDataError(f"{where}: 'answerable' must be true or false")
+        evidence = _strings(row.get("evidence"), where, "evidence", answerable)
+        facts = _strings(row.get("facts"), where, "facts", answerable)
+        if not answerable and (evidence or facts):
+            raise EvalDataError(f"{where}: an unanswerable question has no evidence or facts")
+        _check_facts(where, evidence, facts)
+        seen.add(qid)
+        out.append(Question(qid, text, answerable, evidence, facts, str(row.get("why", ""))))
+    if not out:
+        raise EvalDataError(f"{path} holds no questions")
+    return out
+
+
+def load_dialogues(path: Path = DIALOGUES_FILE) -> list[Dialogue]:
+    """Dialogues from JSON lines: id, turns (two questions), evidence and facts for the second turn."""
+    out, seen = [], set()
+    for n, row in _read_rows(path):
+        where = f"{path}:{n}"
+        did, turns = row.get("id"), row.get("turns")
+        if not isinstance(did, str) or not did or did in seen:
+            raise EvalDataError(f"{where}: 'id' must be a unique non-empty string (got {did!r})")
+        turns = _strings(turns, where, "turns", True)
+        if len(turns) != 2:
+            raise EvalDataError(f"{where}: 'turns' must hold exactly two questions, not {len(turns)}")
+        evidence = _strings(row.get("evidence"), where, "evidence", True)
+        facts = _strings(row.get("facts"), where, "facts", True)
+        _check_facts(where, evidence, facts)
+        seen.add(did)
+        out.append(Dialogue(did, (turns[0], turns[1]), evidence, facts))
+    return out
+
+
+def check_evidence(items: Sequence[Question | Dialogue], documents: Mapping[str, str]) -> None:
+    """Refuse evidence that occurs nowhere in the documents: such a question could never be hit."""
+    for item in items:
+        for ev, spans in zip(item.evidence, locate_evidence(item.evidence, documents), strict=True):
+            if not spans:
+                raise EvalDataError(f"{item.id}: evidence {ev[:60]!r} occurs in no document of the corpus")
+
+
+# ---------------------------------------------------------------- one method
+
+
+def _quotes(answer) -> list[dict]:
+    return answer.to_dict()["quotes"]
+
+
+def _top_score(quotes: list[dict]) -> float:
+    return float(quotes[0]["score"]) if quotes else 0.0
+
+
+def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, str]) -> dict:
+    t0 = time.perf_counter()
+    answer = assistant.ask(q.question, mode=mode)
+    seconds = time.perf_counter() - t0
+    quotes = _quotes(answer)
+    problems = [p for quote in quotes for p in quote_problems(quote, documents)]
+    rec = {"id": q.id, "question": q.question, "answerable": q.answerable, "answered": answer.answered,
+           "score": _top_score(quotes), "seconds": seconds, "quotes": quotes, "problems": problems}
+    if q.answerable:
+        gold = locate_evidence(q.evidence, documents)
+        shown = quotes if answer.answered else []  # a refusal answers nothing, whatever it shows
+        hits = assistant.search(q.question, k=RETRIEVAL_DEPTH, mode=mode).hits
+        passages = [(h.chunk.doc, h.chunk.start, h.chunk.end) for h in hits]
+        rec.update({"evidence": list(q.evidence), "facts": list(q.facts),
+                    "hit@1": evidence_hit_at(shown, gold, 1), "hit@3": evidence_hit_at(shown, gold, HIT_K),
+                    "fact_recall@3": fact_recall_at(shown, q.facts, HIT_K),
+                    "retrieval": retrieval_scores(passages, gold)})
+        rec["failed"] = bool(problems) or not (answer.answered and rec["hit@3"] and rec["fact_recall@3"] == 1.0)
+    else:
+        rec.update({"why": q.why, "failed": bool(problems) or answer.answered})
+    return rec
+
+
+def _score_dialogue(assistant, d: Dialogue, mode: str, documents: Mapping[str, str]) -> dict:
+    gold = locate_evidence(d.evidence, documents)
+    with_history = assistant.ask(d.turns[1], history=[d.turns[0]], mode=mode)
+    alone = assistant.ask(d.turns[1], mode=mode)
+    quotes = _quotes(with_history)
+    shown = quotes if with_history.answered else []
+    alone_quotes = _quotes(alone) if alone.answered else []
+    problems = [p for quote in quotes + _quotes(alone) for p in quote_problems(quote, documents)]
+    rec = {"id": d.id, "turns": list(d.turns), "answered": with_history.answered, "score": _top_score(quotes),
+           "quotes": quotes, "evidence": list(d.evidence), "facts": list(d.facts), "problems": problems,
+           "hit@3": evidence_hit_at(shown, gold, HIT_K), "fact_recall@3": fact_recall_at(shown, d.facts, HIT_K),
+           "hit@3_without_history": evidence_hit_at(alone_quotes, gold, HIT_K),
+           "all_quotes": quotes + _quotes(alone)}
+    rec["failed"] = bool(problems) or not rec["hit@3"]
+    return rec
+
+
+def summarise(questions: list[dict], dialogues: list[dict], documents: Mapping[str, str]) -> dict:
+    """The figures of one method from its per-question and per-dialogue records."""
+    answerable = [r for r in questions if r["answerable"]]
+    all_quotes = [q for r in questions for q in r["quotes"]] + [q for r in dialogues for q in r["all_quotes"]]
+    answer_quotes = [q for r in questions if r["answered"] for q in r["quotes"]]
+    abst = abstention_scores([not r["answered"] for r in questions], [not r["answerable"] for r in questions])
+    out = {
+        "faithfulness": faithfulness(all_quotes, documents),
+        "citations_checked": len(all_quotes),
+        "hit@1": mean([r["hit@1"] for r in answerable]),
+        "hit@3": mean([r["hit@3"] for r in answerable]),
+        "fact_recall@3": mean([r["fact_recall@3"] for r in answerable]),
+    }
+    for key in [f"recall@{k}" for k in RETRIEVAL_KS] + ["mrr", "ndcg@10"]:
+        out[key] = mean([r["retrieval"][key] for r in answerable])
+    out.update({f"abstention_{k}" if k != "false_refusal_rate" else k: v for k, v in abst.items()})
+    out["followup_hit@3"] = mean([r["hit@3"] for r in dialogues])
+    out["followup_hit@3_without_history"] = mean([r["hit@3_without_history"] for r in dialogues])
+    out["followup_fact_recall@3"] = mean([r["fact_recall@3"] for r in dialogues])
+    out.update({f"latency_{k}": v for k, v in latency_summary([r["seconds"] for r in questions]).items()})
+    out["mean_words_per_quote"] = mean_words_per_quote(answer_quotes)
+    out["quotes_per_answer"] = len(answer_quotes) / max(1, sum(r["answered"] for r in questions))
+    out["failed"] = sum(r["failed"] for r in questions) + sum(r["failed"] for r in dialogues)
+    return out
+
+
+# ---------------------------------------------------------------- the run
+
+
+def corpus_texts(assistant, corpus_dir: Path | None = None) -> tuple[dict[str, str], str]:
+    """The text quotes are checked against: the corpus files re-read from disk when they are at hand,
+    else the index's stored copy. Returns the texts and a note saying which."""
+    recorded = assistant.index.manifest.get("corpus_dir")
+    folder = Path(corpus_dir) if corpus_dir else Path(recorded) if recorded else None
+    if folder is not None and folder.is_dir():
+        from ..ingest import load_corpus
+
+        docs = {d.doc: d.text for d in load_corpus(folder)}
+        if set(docs) == {d.doc for d in assistant.index.documents}:
+            return docs, f"corpus files in {folder}"
+    return {d.doc: d.text for d in assistant.index.documents}, "the index's stored document text"
+
+
+def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
+               methods: Sequence[str] = METHODS, corpus_dir: Path | None = None,
+               data: Mapping[str, str] | None = None) -> dict:
+    """Score every question and dialogue with each retrieval method; one dict of figures and records."""
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"method {m!r} is not one of {', '.join(METHODS)}")
+    documents, checked_against = corpus_texts(assistant, corpus_dir)
+    check_evidence([*questions, *dialogues], documents)
+    t0 = time.perf_counter()
+    assistant.ask(questions[0].question)  # warm-up: the first call pays for lazy loading, not latency
+    per_question, per_dialogue, summaries = {}, {}, {}
+    for mode in methods:
+        per_question[mode] = [_score_question(assistant, q, mode, documents) for q in questions]
+        per_dialogue[mode] = [_score_dialogue(assistant, d, mode, documents) for d in dialogues]
+        summaries[mode] = summarise(per_question[mode], per_dialogue[mode], documents)
+        log.info("%s: hit@3 %.3f, abstention F1 %.3f", mode, summaries[mode]["hit@3"],
+                 summaries[mode]["abstention_f1"])
+    s = assistant.settings
+    return {
+        "suite": "report",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data": dict(data or {}),
+        "counts": {"questions": len(questions), "answerable": sum(q.answerable for q in questions),
+                   "unanswerable": sum(not q.answerable for q in questions), "dialogues": len(dialogues)},
+        "index": str(assistant.index.path),
+        "model": assistant.index.manifest.get("model", {}).get("name", ""),
+        "documents": sorted(documents),
+        "checked_against": checked_against,
+        "settings": {"k": s.k, "passages": s.passages, "candidates": s.candidates, "dense_weight": s.dense_weight,
+                     "threshold": s.threshold, "max_quote_words": s.max_quote_words,
+                     "min_relative_score": s.min_relative_score},
+        "threshold": s.threshold,
+        "methods": summaries,
+        "questions": per_question,
+        "dialogues": per_dialogue,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def calibrate(result: Mapping, method: str = "hybrid") -> dict:
+    """The abstention threshold that maximises F1 on this run's questions (ties: fewer false refusals),
+    with the figures at the threshold in use and a leave-one-out estimate of how well it carries over."""
+    records = result["questions"][method]
+    scores = [r["score"] for r in records]
+    unanswerable = [not r["answerable"] for r in records]
+    chosen = choose_threshold(scores, unanswerable)
+    current = abstention_scores([x < result["threshold"] for x in scores], unanswerable)
+    loo = []
+    for i in range(len(scores)):
+        t = choose_threshold(scores[:i] + scores[i + 1:], unanswerable[:i] + unanswerable[i + 1:])["threshold"]
+        loo.append(scores[i] < t)
+    held_out = abstention_scores(loo, unanswerable)
+    return {**chosen, "method": method, "previous_threshold": result["threshold"],
+            "previous_f1": current["f1"], "previous_false_refusal_rate": current["false_refusal_rate"],
+            "leave_one_out_f1": held_out["f1"], "leave_one_out_false_refusal_rate": held_out["false_refusal_rate"]}
+
+
+def write_calibration(choice: Mapping, path: Path, chosen_on: str) -> dict:
+    """Store the threshold where the answerer reads it (`app/calibration.json`), atomically."""
+    record = {"threshold": choice["threshold"], "chosen_on": chosen_on, "f1": round(choice["f1"], 6),
+              "false_refusal_rate": round(choice["false_refusal_rate"], 6),
+              "leave_one_out_f1": round(choice["leave_one_out_f1"], 6),
+              "date": dt.date.today().isoformat()}
+    _write_atomic(Path(path), json.dumps(record, indent=2) + "\n")
+    return record
+
+
+# ---------------------------------------------------------------- output
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _f(x: float) -> str:
+    return f"{x:.3f}"
+
+
+METRIC_ROWS = [
+    ("faithfulness", "Faithfulness (quote == text at its offsets)", _pct),
+    ("hit@1", "Evidence hit@1", _f), ("hit@3", "Evidence hit@3", _f),
+    ("fact_recall@3", "Fact recall@3", _f),
+    *[(f"recall@{k}", f"Passage recall@{k}", _f) for k in RETRIEVAL_KS],
+    ("mrr", "Passage MRR", _f), ("ndcg@10", "Passage nDCG@10", _f),
+    ("abstention_precision", "Abstention precision", _f), ("abstention_recall", "Abstention recall", _f),
+    ("abstention_f1", "Abstention F1", _f), ("false_refusal_rate", "False-refusal rate", _f),
+    ("followup_hit@3", "Follow-up hit@3 (with history)", _f),
+    ("followup_hit@3_without_history", "Follow-up hit@3 (second turn alone)", _f),
+    ("latency_p50_ms", "Latency p50 (ms)", lambda x: f"{x:.1f}"),
+    ("latency_p95_ms", "Latency p95 (ms)", lambda x: f"{x:.1f}"),
+    ("mean_words_per_quote", "Mean words per quote", lambda x: f"{x:.1f}"),
+    ("quotes_per_answer", "Quotes per answer", lambda x: f"{x:.2f}"),
+    ("failed", "Failed items", str),
+]
+
+
+def _quote_lines(quotes: list[dict], limit: int = 3) -> list[str]:
+    if not quotes:
+        return ["  - quoted: nothing"]
+    return [f"  - [{q['n']}] ({q['score']:.3f}, {q['doc']} [{q['start']}:{q['end']}]) \u201c{q['text']}\u201d"
+            for q in quotes[:limit]]
+
+
+def _failure_lines(r: dict, threshold: float) -> list[str]:
+    if "turns" in r:
+        head = f"- **{r['id']}** (dialogue) \u201c{r['turns'][0]}\u201d \u2192 \u201c{r['turns'][1]}\u201d"
+    else:
+        head = f"- **{r['id']}** \u201c{r['question']}\u201d"
+    lines = [head]
+    if r["problems"]:
+        lines.append(f"  - citation problems: {'; '.join(r['problems'])}")
+    if r.get("answerable", True):
+        reason = ("refused" if not r["answered"] else "no quote overlaps the evidence" if not r["hit@3"]
+                  else "a key fact is missing")
+        lines.append(f"  - {reason} (best score {r['score']:.3f}, threshold {threshold:.3f})")
+        lines.append("  - expected: " + " | ".join(f"\u201c{e}\u201d" for e in r["evidence"])
+                     + f"; facts: {', '.join(r['facts'])}")
+        lines += _quote_lines(r["quotes"])
+    else:
+        lines.append(f"  - answered an unanswerable question (best score {r['score']:.3f}, threshold "
+                     f"{threshold:.3f}); the report lacks it: {r['why']}")
+        lines += _quote_lines(r["quotes"])
+    return lines
+
+
+def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequence[str] = ()) -> str:
+    """Tables first, then every failed question with what was expected and what was quoted."""
+    methods = list(result["methods"])
+    c = result["counts"]
+    lines = ["# Report suite", "",
+             f"{c['questions']} questions ({c['answerable']} answerable, {c['unanswerable']} unanswerable) and "
+             f"{c['dialogues']} two-turn dialogues on {', '.join(result['documents'])}; model {result['model']}; "
+             f"abstention threshold {result['threshold']:.4f}; quotes checked against {result['checked_against']}.",
+             "", "| Metric | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+    for key, label, fmt in METRIC_ROWS:
+        lines.append(f"| {label} | " + " | ".join(fmt(result["methods"][m][key]) for m in methods) + " |")
+    lines += ["", "Hits and fact recall count only answered questions (a refusal quotes nothing). "
+              "Passage metrics judge the top-10 passages before quoting, one unit per gold evidence string. "
+              "Latency is wall time per `ask` on this machine."]
+    if calibration:
+        lines += ["", "## Calibration", "",
+                  f"Chosen threshold {calibration['threshold']:.4f} on {calibration['method']}: abstention F1 "
+                  f"{calibration['f1']:.3f}, false-refusal rate {calibration['false_refusal_rate']:.3f} "
+                  f"(was {calibration['previous_threshold']:.4f}: F1 {calibration['previous_f1']:.3f}, "
+                  f"false refusals {calibration['previous_false_refusal_rate']:.3f}). Leave-one-out estimate: "
+                  f"F1 {calibration['leave_one_out_f1']:.3f}, false refusals "
+                  f"{calibration['leave_one_out_false_refusal_rate']:.3f}. The figures above use the chosen threshold."]
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    head = methods[0]
+    failures = [r for r in result["questions"][head] if r["failed"]] + \
+               [r for r in result["dialogues"][head] if r["failed"]]
+    lines += ["", f"## Failures ({head}): {len(failures)}", ""]
+    for r in failures:
+        lines += _failure_lines(r, result["threshold"])
+    if not failures:
+        lines.append("None.")
+    for m in methods[1:]:
+        failed = [r["id"] for r in result["questions"][m] + result["dialogues"][m] if r["failed"]]
+        lines += ["", f"Failed with {m}: {', '.join(failed) if failed else 'none'}."]
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(result: Mapping) -> dict:
+    out = dict(result)
+    out["dialogues"] = {m: [{k: v for k, v in r.items() if k != "all_quotes"} for r in rs]
+                        for m, rs in result["dialogues"].items()}
+    return out
+
+
+def write_report(result: Mapping, out_dir: Path = RESULTS_DIR, calibration: Mapping | None = None) -> list[Path]:
+    """Write report.json, report.md, recall_at_k.png and score_distribution.png into `out_dir`."""
+    from .plots import plot_recall_at_k, plot_score_distribution
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    recall_png = plot_recall_at_k(result["methods"], out_dir / "recall_at_k.png")
+    head = next(iter(result["methods"]))
+    records = result["questions"][head]
+    score_png = plot_score_distribution([r["score"] for r in records if r["answerable"]],
+                                        [r["score"] for r in records if not r["answerable"]],
+                                        result["threshold"], out_dir / "score_distribution.png", method=head)
+    data = _jsonable(result)
+    if calibration:
+        data["calibration"] = dict(calibration)
+    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
+    _write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    _write_atomic(md_path, to_markdown(result, calibration, [recall_png.name, score_png.name]))
+    return [json_path, md_path, recall_png, score_png]

@@ -1,0 +1,146 @@
+"""`verbatim eval` end to end: a tiny corpus with the hash embedder, and the real report with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.embed import SentenceTransformerEmbedder
+from app.store import build_index
+from tests.conftest import REPORT
+
+QUESTIONS = [
+    {"id": "a1", "question": "How many prisoners were in the overcrowded cells?", "answerable": True,
+     "evidence": ["They counted 212 prisoners held in cells built for 150."], "facts": ["212"]},
+    {"id": "a2", "question": "How long did inmates wait for a doctor?", "answerable": True,
+     "evidence": ["Prisoners waited an average of nine days to see a doctor."], "facts": ["nine days"]},
+    {"id": "a3", "question": "How much was spent on prison food?", "answerable": True,
+     "evidence": ["3.2 million dollars on prison food"], "facts": ["3.2 million"]},
+    {"id": "u1", "question": "What is the name of the prison governor's deputy?", "answerable": False,
+     "why": "no deputy is named"},
+]
+DIALOGUES = [
+    {"id": "d1", "turns": ["How many prisoners were in solitary confinement?", "How long were they kept there?"],
+     "evidence": ["some for more than six months"], "facts": ["six months"]},
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    monkeypatch.setattr("app.evaluation.cli.CALIBRATION_FILE", tmp_path / "calibration.json")
+    return CliRunner()
+
+
+@pytest.fixture
+def eval_data(tmp_path: Path) -> Path:
+    folder = tmp_path / "evalset"
+    folder.mkdir()
+    write_jsonl(folder / "report_questions.jsonl", QUESTIONS)
+    write_jsonl(folder / "report_dialogues.jsonl", DIALOGUES)
+    return folder
+
+
+@pytest.fixture
+def built(cli: CliRunner, tmp_path: Path, tiny_corpus: Path) -> Path:
+    index_dir = tmp_path / "idx"
+    result = cli.invoke(main, ["index", "build", "--corpus", str(tiny_corpus), "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    return index_dir
+
+
+def test_report_suite_writes_json_markdown_and_plots(cli, built, eval_data, tmp_path):
+    out = tmp_path / "out"
+    result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(out),
+                               "--fail-under", "faithfulness=1.0"])
+    assert result.exit_code == 0, result.output
+    assert "all 1 gate(s) passed" in result.output
+    assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "recall_at_k.png", "score_distribution.png"}
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["methods"]) == ["hybrid", "bm25", "dense"]
+    assert report["counts"] == {"questions": 4, "answerable": 3, "unanswerable": 1, "dialogues": 1}
+    for figures in report["methods"].values():
+        assert figures["faithfulness"] == 1.0
+        assert figures["citations_checked"] > 0
+        assert 0.0 <= figures["hit@3"] <= 1.0 and figures["recall@10"] >= figures["recall@1"]
+    assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (out / "report.md").read_text()
+    assert "| Evidence hit@3 |" in markdown and "## Failures (hybrid)" in markdown
+
+
+def test_a_failed_gate_exits_1_and_names_the_gate(cli, built, eval_data, tmp_path):
+    result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(tmp_path / "o"),
+                               "--fail-under", "faithfulness=1.0", "--fail-under", "bm25.hit@3=1.01"])
+    assert result.exit_code == 1
+    assert "gate failed: bm25.hit@3 = " in result.output and "is below 1.01" in result.output
+    assert "faithfulness" not in result.output.split("gate failed")[1]
+
+
+def test_an_unknown_gate_is_a_usage_error_listing_the_metrics(cli, built, eval_data, tmp_path):
+    result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(tmp_path / "o"),
+                               "--fail-under", "hits=0.5"])
+    assert result.exit_code == 2
+    assert "no metric 'hits'" in result.output and "abstention_f1" in result.output
+    result = cli.invoke(main, ["eval", "--fail-under", "hit@3"])
+    assert result.exit_code == 2 and "is not METRIC=VALUE" in result.output
+
+
+def test_calibrate_stores_the_threshold_and_reports_it(cli, built, eval_data, tmp_path):
+    out = tmp_path / "out"
+    result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(out),
+                               "--calibrate"])
+    assert result.exit_code == 0, result.output
+    stored = json.loads((tmp_path / "calibration.json").read_text())
+    assert set(stored) >= {"threshold", "chosen_on", "f1", "false_refusal_rate", "date"}
+    assert "report_questions.jsonl: 4 questions (3 answerable, 1 unanswerable)" in stored["chosen_on"]
+    assert f"calibrated: threshold {stored['threshold']:.4f}" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["threshold"] == stored["threshold"]  # the figures use the chosen threshold
+    assert report["calibration"]["f1"] == pytest.approx(stored["f1"], abs=1e-6)
+    assert "## Calibration" in (out / "report.md").read_text()
+
+
+def test_evidence_missing_from_the_corpus_is_refused(cli, built, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    write_jsonl(folder / "report_questions.jsonl", [{**QUESTIONS[0], "evidence": ["212 prisoners held"],
+                                                      "facts": ["212"]}, {**QUESTIONS[0], "id": "a9",
+                                                      "evidence": ["not in the corpus"], "facts": ["corpus"]}])
+    result = cli.invoke(main, ["eval", "--data", str(folder), "--index", str(built), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "a9: evidence 'not in the corpus' occurs in no document" in result.output
+
+
+def test_benchmark_suites_need_data(cli):
+    result = cli.invoke(main, ["eval", "--suite", "beir"])
+    assert result.exit_code == 2 and "--suite beir needs --data" in result.output
+    result = cli.invoke(main, ["eval", "--suite", "squad", "--calibrate"])
+    assert result.exit_code == 2 and "--calibrate works on the report suite only" in result.output
+
+
+@pytest.mark.model
+def test_real_report_suite_is_faithful(tmp_path: Path, monkeypatch):
+    """What CI runs: the report suite with all-MiniLM-L6-v2 and the faithfulness gate."""
+    monkeypatch.setattr("app.evaluation.cli.CALIBRATION_FILE", tmp_path / "calibration.json")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
+    index_dir = tmp_path / "index"
+    build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["eval", "--index", str(index_dir), "--out", str(out),
+                                       "--fail-under", "faithfulness=1.0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["counts"]["questions"] >= 60 and report["counts"]["dialogues"] >= 10
+    assert all(m["faithfulness"] == 1.0 for m in report["methods"].values())
+    assert report["checked_against"].startswith("corpus files")

@@ -1,0 +1,80 @@
+"""The report's eval set: schema, the issue's minimum counts, and gold evidence that really is in the report."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.evaluation.report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions
+from tests.conftest import REPORT
+
+TEXT = REPORT.read_text(encoding="utf-8")
+QUESTIONS = load_questions(QUESTIONS_FILE)
+DIALOGUES = load_dialogues(DIALOGUES_FILE)
+ANSWERABLE = [q for q in QUESTIONS if q.answerable]
+REFERS_BACK = re.compile(r"\b(he|him|his|she|her|it|its|they|them|their|that|this|there)\b", re.IGNORECASE)
+
+
+def test_counts_meet_the_issue_minimums():
+    assert len(QUESTIONS) >= 60
+    assert len(ANSWERABLE) >= 45
+    assert len(QUESTIONS) - len(ANSWERABLE) >= 12
+    assert len(DIALOGUES) >= 10
+
+
+def test_ids_are_unique_across_files():
+    ids = [q.id for q in QUESTIONS] + [d.id for d in DIALOGUES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("item", ANSWERABLE + DIALOGUES, ids=lambda x: x.id)
+def test_every_evidence_string_occurs_in_the_report(item):
+    for ev in item.evidence:
+        assert ev in TEXT, f"{item.id}: {ev!r} is not in {REPORT.name}"
+
+
+@pytest.mark.parametrize("item", ANSWERABLE + DIALOGUES, ids=lambda x: x.id)
+def test_every_fact_occurs_inside_its_evidence(item):
+    assert item.facts
+    for fact in item.facts:
+        assert any(fact.lower() in ev.lower() for ev in item.evidence), f"{item.id}: {fact!r}"
+
+
+def test_unanswerable_questions_carry_no_gold_but_say_why():
+    for q in QUESTIONS:
+        if not q.answerable:
+            assert q.evidence == () and q.facts == () and q.why
+
+
+def test_questions_are_not_copied_from_the_report():
+    for text in [q.question for q in QUESTIONS] + [t for d in DIALOGUES for t in d.turns]:
+        assert text.rstrip("?") not in TEXT, text
+
+
+def test_second_turns_lean_on_the_first():
+    for d in DIALOGUES:
+        assert REFERS_BACK.search(d.turns[1]), d.turns[1]
+
+
+def test_loader_rejects_a_fact_outside_its_evidence(tmp_path):
+    from app.evaluation.report import EvalDataError
+
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "x", "question": "Q?", "answerable": true, "evidence": ["about 16 people"], '
+                   '"facts": ["130"]}\n')
+    with pytest.raises(EvalDataError, match="fact '130' occurs in none of its evidence strings"):
+        load_questions(bad)
+
+
+def test_loader_rejects_duplicate_ids_and_missing_fields(tmp_path):
+    from app.evaluation.report import EvalDataError
+
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "x", "question": "Q?", "answerable": false}\n'
+                   '{"id": "x", "question": "R?", "answerable": false}\n')
+    with pytest.raises(EvalDataError, match="unique"):
+        load_questions(bad)
+    bad.write_text('{"id": "y", "question": "Q?", "answerable": true, "facts": ["a"]}\n')
+    with pytest.raises(EvalDataError, match="'evidence' must be a non-empty list"):
+        load_questions(bad)

@@ -208,7 +208,8 @@ def documents_html(rows: Sequence[DocumentRow]) -> str:
     items = "".join(
         f'<li class="vb-docitem"><span class="vb-doctitle">{esc(r.title)}</span>'
         f'<span class="vb-docfile">{esc(r.doc)}</span>'
-        f'<span class="vb-docmeta">{esc(format_size(r.size_bytes))} \u00b7 {r.chunks:,} chunk{"s" if r.chunks != 1 else ""}'
+        f'<span class="vb-docmeta">{esc(format_size(r.size_bytes))} \u00b7 '
+        f'{r.chunks:,} chunk{"s" if r.chunks != 1 else ""}'
         f' \u00b7 indexed {esc(format_time(r.indexed))}</span></li>'
         for r in rows)
     return f'<ul class="vb-docs">{items}</ul>'

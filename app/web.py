@@ -25,8 +25,16 @@ import click
 from .answer import Assistant, validate_question
 from .errors import QuestionError, VerbatimError
 from .feedback import FeedbackLog
-from .render import (DocumentRow, answer_html, documents_html, guess_title, header_html, notice_html, pending_html,
-                     user_html)
+from .render import (
+    DocumentRow,
+    answer_html,
+    documents_html,
+    guess_title,
+    header_html,
+    notice_html,
+    pending_html,
+    user_html,
+)
 from .settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -59,7 +67,8 @@ def report_label(assistant: Assistant) -> str:
     docs = assistant.index.documents
     if len(docs) == 1:
         return guess_title(docs[0])
-    return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + ("; \u2026" if len(docs) > 3 else "")
+    more = "; \u2026" if len(docs) > 3 else ""
+    return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + more
 
 
 def _questions_in(assistant: Assistant, limit: int) -> list[str]:
@@ -221,14 +230,15 @@ def build_app(assistant: Assistant, feedback_path: Path, *, examples: list[str] 
 
         selected = selector if selector is not None else gr.State([])
         outputs = [chatbot, textbox, turns, messages]
+        limited = {"concurrency_id": CONCURRENCY_ID, "concurrency_limit": concurrency_limit}
         textbox.submit(converse, [textbox, selected, turns, messages], outputs, api_name="chat",
-                       concurrency_id=CONCURRENCY_ID, show_progress="hidden")
+                       show_progress="hidden", **limited)
         chatbot.example_select(converse_example, [selected, turns, messages], outputs, api_visibility="private",
-                               concurrency_id=CONCURRENCY_ID, show_progress="hidden")
+                               show_progress="hidden", **limited)
         chatbot.like(vote, [turns], None, api_visibility="private", queue=False)
         chatbot.clear(restart, None, outputs, api_visibility="private", queue=False)
         new_chat.click(restart, None, outputs, api_visibility="private", queue=False)
-        gr.api(ask, api_name="ask", concurrency_id=CONCURRENCY_ID)
+        gr.api(ask, api_name="ask", **limited)
 
     app.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
     return app
@@ -305,5 +315,6 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
         except (OSError, UnicodeDecodeError) as exc:
             raise VerbatimError(f"cannot read examples from {examples_file}: {exc}") from None
     app = build_app(assistant, feedback_path, examples=examples)
-    click.echo(f"Ask the report at http://{host if ':' not in host else f'[{host}]'}:{port}  (Ctrl+C to stop)", err=True)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"Ask the report at http://{shown_host}:{port}  (Ctrl+C to stop)", err=True)
     launch(app, host, port, quiet=True)

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from app.ingest import Document, document_from_text
-from app.render import (CLOSEST_LABEL, DocumentRow, answer_html, documents_html, esc, format_size, format_time,
-                        guess_title, header_html, location, notice_html, paragraph_context, user_html)
+from app.render import (
+    CLOSEST_LABEL,
+    DocumentRow,
+    answer_html,
+    documents_html,
+    esc,
+    format_size,
+    format_time,
+    guess_title,
+    header_html,
+    location,
+    notice_html,
+    paragraph_context,
+    user_html,
+)
 
 HOSTILE = ("Hostile Notes\n\n"
            'The warden wrote <script>alert("pwned")</script> on the board. It stayed up.\n\n'
@@ -124,7 +137,8 @@ def test_documents_panel_and_formats():
 def test_guess_title():
     assert guess_title(document_from_text("x.txt", "Menu\n\nBreaking News\n\nA Long Enough Headline Here\n\nBody.")) \
         == "A Long Enough Headline Here"
-    assert guess_title(document_from_text("dir/annual-report_2024.txt", "Short.\n\nAlso short.")) == "Annual report 2024"
+    untitled = document_from_text("dir/annual-report_2024.txt", "Short.\n\nAlso short.")
+    assert guess_title(untitled) == "Annual report 2024"
     assert guess_title(document_from_text("p.html", "text", title="  Visit \n report ")) == "Visit report"
 
 

@@ -259,6 +259,22 @@ def corpus_texts(assistant, corpus_dir: Path | None = None) -> tuple[dict[str, s
     return {d.doc: d.text for d in assistant.index.documents}, "the index's stored document text"
 
 
+def code_version(root: Path = PROJECT_ROOT) -> dict[str, object]:
+    """The commit the figures came from, and whether app/ had uncommitted changes (None outside git)."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    status = git("status", "--porcelain", "--", "app")
+    return {"commit": commit, "app_modified": None if status is None else bool(status)}
+
+
 def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
                methods: Sequence[str] = METHODS, corpus_dir: Path | None = None,
                data: Mapping[str, str] | None = None) -> dict:
@@ -285,6 +301,7 @@ def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dia
         "counts": {"questions": len(questions), "answerable": sum(q.answerable for q in questions),
                    "unanswerable": sum(not q.answerable for q in questions), "dialogues": len(dialogues)},
         "index": str(assistant.index.path),
+        "code": code_version(),
         "model": assistant.index.manifest.get("model", {}).get("name", ""),
         "documents": sorted(documents),
         "checked_against": checked_against,
@@ -400,6 +417,12 @@ def _failure_lines(r: dict, threshold: float) -> list[str]:
     return lines
 
 
+def _code_note(code: Mapping) -> str:
+    if not code.get("commit"):
+        return "outside git"
+    return code["commit"] + (" with uncommitted changes in app/" if code.get("app_modified") else "")
+
+
 def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequence[str] = ()) -> str:
     """Tables first, then every failed question with what was expected and what was quoted."""
     methods = list(result["methods"])
@@ -407,7 +430,8 @@ def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequ
     lines = ["# Report suite", "",
              f"{c['questions']} questions ({c['answerable']} answerable, {c['unanswerable']} unanswerable) and "
              f"{c['dialogues']} two-turn dialogues on {', '.join(result['documents'])}; model {result['model']}; "
-             f"abstention threshold {result['threshold']:.4f}; quotes checked against {result['checked_against']}.",
+             f"abstention threshold {result['threshold']:.4f}; quotes checked against {result['checked_against']}; "
+             f"code {_code_note(result.get('code', {}))}.",
              "", "| Metric | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
     for key, label, fmt in METRIC_ROWS:
         lines.append(f"| {label} | " + " | ".join(fmt(result["methods"][m][key]) for m in methods) + " |")

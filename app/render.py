@@ -23,7 +23,7 @@ from datetime import datetime
 from .ingest import Document
 
 CLOSEST_LABEL = "closest passage \u2014 not an answer"
-CONTEXT_CHARS = 320  # paragraph text shown on each side of a quote before eliding
+CONTEXT_CHARS = 220  # paragraph text shown on each side of a quote before eliding
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 
 
@@ -97,7 +97,7 @@ def paragraph_context(document: Document, start: int, end: int, max_chars: int =
 # ---------------------------------------------------------------- chat messages
 
 
-def user_html(question: str, max_chars: int = 600) -> str:
+def user_html(question: str, max_chars: int = 280) -> str:
     """A question as the chat shows it (very long ones are shortened for display only)."""
     shown = question if len(question) <= max_chars else question[:max_chars].rstrip() + "\u2026"
     return f'<div class="vb-user">{esc(shown)}</div>'
@@ -179,7 +179,7 @@ def guess_title(document: Document) -> str:
         return " ".join(document.title.split())
     for line in document.text[:4000].splitlines():
         words = line.split()
-        if 4 <= len(words) <= 20 and not re.search(r"[.:;,?!]$", line.strip()):
+        if 3 <= len(words) <= 20 and not re.search(r"[.:;,?!]$", line.strip()):
             return " ".join(words)
     stem = document.doc.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return re.sub(r"[-_]+", " ", stem).strip().capitalize() or document.doc
@@ -210,6 +210,6 @@ def documents_html(rows: Sequence[DocumentRow]) -> str:
         f'<span class="vb-docfile">{esc(r.doc)}</span>'
         f'<span class="vb-docmeta">{esc(format_size(r.size_bytes))} \u00b7 '
         f'{r.chunks:,} chunk{"s" if r.chunks != 1 else ""}'
-        f' \u00b7 indexed {esc(format_time(r.indexed))}</span></li>'
+        f' \u00b7 indexed <span class="vb-nowrap">{esc(format_time(r.indexed))}</span></span></li>'
         for r in rows)
     return f'<ul class="vb-docs">{items}</ul>'

@@ -126,9 +126,10 @@ def test_documents_panel_and_formats():
     assert documents_html(rows) == (
         '<ul class="vb-docs"><li class="vb-docitem"><span class="vb-doctitle">A &lt;b&gt; report</span>'
         '<span class="vb-docfile">a/&lt;b&gt;.txt</span><span class="vb-docmeta">5.4 KB \u00b7 14 chunks'
-        ' \u00b7 indexed 2026-11-28 01:09 UTC</span></li>'
+        ' \u00b7 indexed <span class="vb-nowrap">2026-11-28 01:09 UTC</span></span></li>'
         '<li class="vb-docitem"><span class="vb-doctitle">C</span><span class="vb-docfile">c.pdf</span>'
-        '<span class="vb-docmeta">3.0 MB \u00b7 1 chunk \u00b7 indexed not a time</span></li></ul>')
+        '<span class="vb-docmeta">3.0 MB \u00b7 1 chunk \u00b7 indexed '
+        '<span class="vb-nowrap">not a time</span></span></li></ul>')
     assert [format_size(n) for n in (0, 1023, 1024, 1536 * 1024)] == ["0 B", "1023 B", "1.0 KB", "1.5 MB"]
     assert format_time("2026-01-02T03:04:05+02:00") == "2026-01-02 03:04 +0200"
     assert location({"paragraph": 3, "page": None}) == "paragraph 3"
@@ -143,4 +144,5 @@ def test_guess_title():
 
 
 def test_long_question_is_shortened_for_display_only():
-    assert user_html("x" * 700) == '<div class="vb-user">' + "x" * 600 + "\u2026</div>"
+    assert user_html("x" * 700) == '<div class="vb-user">' + "x" * 280 + "\u2026</div>"
+    assert user_html("y" * 280) == '<div class="vb-user">' + "y" * 280 + "</div>"

@@ -19,10 +19,10 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .answer import Assistant, validate_question
 from .errors import QuestionError, VerbatimError
 from .feedback import FeedbackLog
 from .render import (
@@ -36,6 +36,9 @@ from .render import (
     user_html,
 )
 from .settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
+
+if TYPE_CHECKING:  # the CLI imports this module for every command: keep it light
+    from .answer import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
 # ---------------------------------------------------------------- what the page says
 
 
-def report_label(assistant: Assistant) -> str:
+def report_label(assistant: "Assistant") -> str:
     """The report's title, or a count of documents for a collection."""
     docs = assistant.index.documents
     if len(docs) == 1:
@@ -71,7 +74,7 @@ def report_label(assistant: Assistant) -> str:
     return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + more
 
 
-def _questions_in(assistant: Assistant, limit: int) -> list[str]:
+def _questions_in(assistant: "Assistant", limit: int) -> list[str]:
     """Short questions that appear in the corpus itself (an interview's), speaker labels removed."""
     found: list[str] = []
     for row in range(len(assistant.index.sentences)):
@@ -85,7 +88,7 @@ def _questions_in(assistant: Assistant, limit: int) -> list[str]:
     return found
 
 
-def default_examples(assistant: Assistant, count: int = 5) -> list[str]:
+def default_examples(assistant: "Assistant", count: int = 5) -> list[str]:
     """Curated questions for a known report (app/static/examples.json), else ones found in the corpus."""
     try:
         curated = json.loads((STATIC / "examples.json").read_text(encoding="utf-8"))
@@ -101,7 +104,7 @@ def default_examples(assistant: Assistant, count: int = 5) -> list[str]:
     return examples[:count]
 
 
-def document_rows(assistant: Assistant) -> list[DocumentRow]:
+def document_rows(assistant: "Assistant") -> list[DocumentRow]:
     chunks: dict[str, int] = {}
     for c in assistant.index.chunks:
         chunks[c.doc] = chunks.get(c.doc, 0) + 1
@@ -119,7 +122,7 @@ def polite(exc: Exception) -> str:
 # ---------------------------------------------------------------- the app
 
 
-def build_app(assistant: Assistant, feedback_path: Path, *, examples: list[str] | None = None,
+def build_app(assistant: "Assistant", feedback_path: Path, *, examples: list[str] | None = None,
               title: str = TITLE, concurrency_limit: int = 2, max_queue: int = 32):
     """The chat page as a Gradio `Blocks`, queued; launch it with `launch(app, ...)`.
 
@@ -127,6 +130,8 @@ def build_app(assistant: Assistant, feedback_path: Path, *, examples: list[str] 
     questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines.
     """
     import gradio as gr
+
+    from .answer import validate_question
 
     feedback = FeedbackLog(feedback_path)
     documents = {d.doc: d for d in assistant.index.documents}
@@ -285,6 +290,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
           examples_file: Path | None) -> None:
     """Open the web chat at http://HOST:PORT (builds the index first if it is missing or stale)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .answer import Assistant
     from .cli import resolve_corpus
     from .embed import SentenceTransformerEmbedder
     from .settings import DEFAULT_CORPUS_DIR, BuildSettings

@@ -55,6 +55,8 @@ def open_page(browser, url: str, width: int, height: int):
     page = browser.new_page(viewport={"width": width, "height": height})
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: None if r.url.startswith(url.rstrip("/")) or r.url.startswith("data:")
+            else dialogs.append(f"request to {r.url}"))  # nothing may leave the machine
     page.set_default_timeout(30_000)
     page.goto(url)
     page.wait_for_selector("#vb-chat button.example")

@@ -53,19 +53,19 @@ def browser():
 
 def open_page(browser, url: str, width: int, height: int):
     page = browser.new_page(viewport={"width": width, "height": height})
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    problems: list[str] = []  # dialogs opened, requests off the machine
+    page.on("dialog", lambda d: (problems.append(d.message), d.dismiss()))
     page.on("request", lambda r: None if r.url.startswith(url.rstrip("/")) or r.url.startswith("data:")
-            else dialogs.append(f"request to {r.url}"))  # nothing may leave the machine
+            else problems.append(f"request to {r.url}"))  # nothing may leave the machine
     page.set_default_timeout(30_000)
     page.goto(url)
     page.wait_for_selector("#vb-chat button.example")
-    return page, dialogs
+    return page, problems
 
 
 def test_example_click_shows_quote_and_source_and_runs_nothing(browser, page_url, tmp_path):
     url, feedback = page_url
-    page, dialogs = open_page(browser, url, 1280, 900)
+    page, problems = open_page(browser, url, 1280, 900)
     assert page.locator(".vb-header h1").inner_text() == "Ask the report"
     assert page.locator("#vb-chat button.example").count() == 5
     assert page.locator("#vb-docs-filter").is_visible()  # two documents: a selector
@@ -89,7 +89,7 @@ def test_example_click_shows_quote_and_source_and_runs_nothing(browser, page_url
     assert page.locator("#vb-chat img[src='x']").count() == 0
     assert page.locator("#vb-chat script").count() == 0
     page.wait_for_timeout(500)
-    assert dialogs == []
+    assert problems == []
     page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
 
     page.locator("#vb-chat button[aria-label='Like']").first.click()
@@ -101,7 +101,7 @@ def test_example_click_shows_quote_and_source_and_runs_nothing(browser, page_url
 
 def test_phone_width_has_no_sideways_scroll_and_polite_notice(browser, page_url, tmp_path):
     url, _ = page_url
-    page, dialogs = open_page(browser, url, 390, 844)
+    page, problems = open_page(browser, url, 390, 844)
     page.locator("#vb-question textarea").fill("x" * 2500)
     page.keyboard.press("Enter")
     notice = page.locator("#vb-chat .vb-notice")
@@ -109,6 +109,6 @@ def test_phone_width_has_no_sideways_scroll_and_polite_notice(browser, page_url,
     assert notice.inner_text() == ("Sorry \u2014 the question is 2,500 characters; the limit is 2,000. "
                                    "Shorten it and ask again.")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    assert dialogs == []
+    assert problems == []
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     page.close()

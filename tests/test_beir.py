@@ -6,11 +6,13 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.embed import HashEmbedder
 from app.errors import CorpusError
-from app.evaluation.beir import beir_documents, read_qrels, run_beir
+from app.evaluation.beir import TextVectorCache, beir_documents, read_qrels, run_beir, vector_cache_folder
+from app.settings import BuildSettings
 
 # Each document uses words no other document uses, so BM25 and the hash embedder see only exact overlaps.
 CORPUS = [
@@ -99,6 +101,22 @@ def test_rerun_reuses_the_cached_index(tmp_path):
     result = run_beir(data, cache_dir=tmp_path / "cache", embedder=again, limit=1)
     assert again.seen == ["alpha beta"]  # only the query: no passage re-embedded
     assert result["queries"] == 1 and result["methods"]["hybrid"]["ndcg@10"] == 1.0
+
+
+def test_vector_cache_survives_a_chunker_change(tmp_path):
+    data = write_beir(tmp_path / "tiny")
+    run_beir(data, cache_dir=tmp_path / "cache", embedder=CountingEmbedder())
+    again = CountingEmbedder()
+    result = run_beir(data, cache_dir=tmp_path / "cache", embedder=again,
+                      build_settings=BuildSettings(embed_sentences=False, chunk_overlap_sentences=0))
+    # other build settings: the index is rebuilt, but every passage text is already in the vector cache
+    assert result["build_settings"]["chunk_overlap_sentences"] == 0
+    assert again.seen == ["alpha beta", "gamma delta"]
+    cache = TextVectorCache(HashEmbedder(512), vector_cache_folder(again, tmp_path))
+    assert len(cache._rows) == 5
+    text = ["gamma delta quokka."]
+    np.testing.assert_array_equal(cache.encode(text), HashEmbedder(512).encode(text))
+    assert (cache.hits, cache.misses) == (1, 0)
 
 
 def test_plain_queries_file_and_missing_parts(tmp_path):

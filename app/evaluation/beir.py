@@ -55,18 +55,77 @@ def cache_folder(name: str, data_path: Path, embedder: Embedder, settings: Build
     return Path(cache_root) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder, settings: BuildSettings) -> Index:
+class TextVectorCache:
+    """An embedder wrapper that remembers every vector by the SHA-256 of its text, on disk.
+
+    The index already reuses the vectors of unchanged documents; this cache also survives a change
+    of chunker: after one, only passages whose text is new get embedded. Stored as two plain .npy
+    files (keys as fixed-width strings, vectors float32), replaced atomically; no pickle.
+    """
+
+    def __init__(self, embedder: Embedder, folder: Path) -> None:
+        self.embedder = embedder
+        self.name, self.dim = embedder.name, embedder.dim
+        self.folder = Path(folder)
+        self.hits = self.misses = 0
+        self._rows: dict[str, int] = {}
+        self._vectors = np.zeros((0, self.dim), np.float32)
+        try:
+            keys = np.load(self.folder / "keys.npy", allow_pickle=False)
+            vectors = np.load(self.folder / "vectors.npy", allow_pickle=False)
+            if len(keys) == len(vectors) and vectors.shape[1:] == (self.dim,):
+                self._rows = {str(k): i for i, k in enumerate(keys)}
+                self._vectors = vectors.astype(np.float32, copy=False)
+        except (OSError, ValueError):
+            pass  # no cache yet, or an unreadable one: start empty
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        keys = [self.key(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
+        self.misses += len(missing)
+        self.hits += sum(1 for k in keys if k in self._rows)
+        if missing:
+            text_of = dict(zip(keys, texts, strict=True))
+            fresh = self.embedder.encode([text_of[k] for k in missing], batch_size=batch_size, progress=progress)
+            base = len(self._vectors)
+            self._vectors = np.concatenate([self._vectors, np.asarray(fresh, np.float32)])
+            self._rows.update({k: base + i for i, k in enumerate(missing)})
+            self._save()
+        return self._vectors[[self._rows[k] for k in keys]] if keys else np.zeros((0, self.dim), np.float32)
+
+    def _save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        keys = np.array(sorted(self._rows, key=self._rows.get), dtype="U64")
+        for name, array in (("vectors.npy", self._vectors), ("keys.npy", keys)):
+            tmp = self.folder / f"{name}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                np.save(f, array, allow_pickle=False)
+            os.replace(tmp, self.folder / name)
+
+
+def vector_cache_folder(embedder: Embedder, cache_root: Path) -> Path:
+    return Path(cache_root) / f"vectors-{hashlib.sha256(embedder.name.encode()).hexdigest()[:12]}"
+
+
+def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder, settings: BuildSettings,
+                 vector_cache: Path | None = None) -> Index:
     """Load the index at `index_dir` when it holds exactly these documents; otherwise (re)build it.
 
-    A rebuild into the same folder re-embeds only documents whose content hash changed.
+    A rebuild into the same folder re-embeds only documents whose content hash changed, and with
+    `vector_cache` (a `TextVectorCache` folder) only passages whose text was never embedded before.
     """
     index_dir = Path(index_dir)
     wanted = {d.doc: d.sha256 for d in documents}
     try:
         manifest = read_manifest(index_dir)
+        recorded = manifest["build_settings"]
         fresh = (manifest["documents"] == wanted and manifest["model"]["name"] == embedder.name
-                 and BuildSettings.from_dict(manifest["build_settings"]).fingerprint() == settings.fingerprint())
-    except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError):
+                 and all(recorded.get(k) == v for k, v in settings.fingerprint().items()))
+    except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):
         fresh = False
     if fresh:
         try:
@@ -75,7 +134,10 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
         except (IndexCorruptError, IndexStaleError) as exc:
             log.warning("cached index unusable (%s); rebuilding", exc)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    report = build_index(index_dir, embedder, settings, documents=documents, progress=log.isEnabledFor(logging.INFO))
+    builder = TextVectorCache(embedder, vector_cache) if vector_cache is not None else embedder
+    report = build_index(index_dir, builder, settings, documents=documents, progress=log.isEnabledFor(logging.INFO))
+    if isinstance(builder, TextVectorCache):
+        log.info("vector cache: %d texts reused, %d embedded", builder.hits, builder.misses)
     log.info(report.summary())
     return load_index(index_dir, embedder_name=embedder.name)
 
@@ -221,8 +283,9 @@ def run_beir(
     if not queries:
         raise CorpusError(f"no query in {qfile} has a judgement in qrels/{split}.tsv")
     documents = beir_documents(data_dir)
+    root = Path(cache_dir).parent if cache_dir else DEFAULT_CACHE_ROOT
     index_dir = Path(cache_dir) if cache_dir else cache_folder(data_dir.name, data_dir, embedder, settings)
-    index = cached_index(documents, index_dir, embedder, settings)
+    index = cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root))
     t_index = time.perf_counter()
 
     texts = [q for _, q in queries]

@@ -35,7 +35,7 @@ from ..embed import Embedder, default_embedder
 from ..errors import CorpusError
 from ..ingest import Document, document_from_text
 from ..settings import AnswerSettings, BuildSettings
-from .beir import cache_folder, cached_index, write_outputs
+from .beir import DEFAULT_CACHE_ROOT, cache_folder, cached_index, vector_cache_folder, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,9 @@ def run_squad(
         questions = questions[:limit]
     by_doc = {a.doc: a for a in articles}
     documents = squad_documents(articles)
+    root = Path(cache_dir).parent if cache_dir else DEFAULT_CACHE_ROOT
     index_dir = Path(cache_dir) if cache_dir else cache_folder(data_file.stem, data_file, embedder, settings)
-    index = cached_index(documents, index_dir, embedder, settings)
+    index = cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root))
     assistant = Assistant(index, embedder, answer_settings)
     t_index = time.perf_counter()
 

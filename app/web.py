@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,22 +120,87 @@ def polite(exc: Exception) -> str:
     return f"Sorry \u2014 {text}."
 
 
+# ---------------------------------------------------------------- following rebuilds
+
+
+class LiveAssistant:
+    """The assistant of an index folder that follows its rebuilds while the chat is serving.
+
+    `index_dir` is a link to the current build (see app/store.py). `current()` reads that link once
+    per question; when a rebuild has swapped in a new build, one thread loads it while the others
+    keep answering from the old one, and the switch is one assignment. A new build that does not
+    load, was built with another model, or no longer matches the corpus is refused (logged once)
+    and the old one keeps answering: never an answer from a mismatched index.
+
+    >>> live = LiveAssistant(assistant, Path("index/default"), corpus_dir=Path("corpus"))  # doctest: +SKIP
+    >>> live.current().ask("Who is Aron Atabek?")  # doctest: +SKIP
+    """
+
+    def __init__(self, assistant: "Assistant", index_dir: Path, corpus_dir: Path | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.corpus_dir = corpus_dir
+        self._state = (os.path.realpath(self.index_dir), assistant)  # (build folder, its assistant)
+        self._refused: str | None = None
+        self._loading = threading.Lock()
+
+    def current(self) -> "Assistant":
+        """The assistant of the newest complete build (the previous one while it loads)."""
+        target = os.path.realpath(self.index_dir)
+        loaded, assistant = self._state
+        if target in (loaded, self._refused) or not self._loading.acquire(blocking=False):
+            return assistant
+        try:
+            return self._switch(target)
+        finally:
+            self._loading.release()
+
+    def _switch(self, target: str) -> "Assistant":
+        from .answer import Assistant
+
+        loaded, old = self._state
+        if target == loaded:
+            return old
+        try:
+            fresh = Assistant.load(Path(target), embedder=old.embedder, settings=old.settings,
+                                   corpus_dir=self.corpus_dir)
+        except VerbatimError as exc:
+            log.warning("still answering from %s; the new build is refused: %s", loaded, exc)
+            self._refused = target
+            return old
+        self._state = (target, fresh)
+        log.info("now answering from the new build %s", target)
+        return fresh
+
+
+def current_assistant(assistant: "Assistant | LiveAssistant") -> "Assistant":
+    return assistant.current() if isinstance(assistant, LiveAssistant) else assistant
+
+
 # ---------------------------------------------------------------- the app
 
 
-def build_app(assistant: "Assistant", feedback_path: Path, *, examples: list[str] | None = None,
+def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, examples: list[str] | None = None,
               title: str = TITLE, concurrency_limit: int = 2, max_queue: int = 32):
     """The chat page as a Gradio `Blocks`, queued; launch it with `launch(app, ...)`.
 
     With several documents a selector limits the search (`docs=`); follow-ups pass the earlier
-    questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines.
+    questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines. Given a
+    `LiveAssistant`, each question is answered, and its sources shown, from one build: the newest.
     """
     import gradio as gr
 
     from .answer import validate_question
 
+    live, assistant = assistant, current_assistant(assistant)
     feedback = FeedbackLog(feedback_path)
     documents = {d.doc: d for d in assistant.index.documents}
+    served = [(assistant, documents)]  # the build answering now and its documents by name
+
+    def answerer() -> tuple["Assistant", dict]:
+        now = current_assistant(live)
+        if served[-1][0] is not now:
+            served[-1] = (now, {d.doc: d for d in now.index.documents})
+        return served[-1]
     doc_names = list(documents)
     examples = (examples or default_examples(assistant))[:5]
     max_chars = assistant.settings.max_question_chars
@@ -156,9 +222,10 @@ def build_app(assistant: "Assistant", feedback_path: Path, *, examples: list[str
         messages.append({"role": "assistant", "content": pending_html()})
         yield messages, "", turns, messages
         history = [t["question"] for t in turns]
+        answering, documents = answerer()
         docs = [d for d in (selected or []) if d in documents] or None
         try:
-            answer = assistant.ask(question, docs=docs, history=history).to_dict()
+            answer = answering.ask(question, docs=docs, history=history).to_dict()
         except VerbatimError as exc:
             messages[-1] = {"role": "assistant", "content": notice_html(polite(exc))}
             yield messages, "", turns, messages
@@ -184,12 +251,13 @@ def build_app(assistant: "Assistant", feedback_path: Path, *, examples: list[str
 
     def ask(question: str, docs: list[str] | None = None, history: list[str] | None = None) -> dict:
         """Answer a question by quoting the report: the same JSON object as `verbatim ask --json`."""
+        answering, documents = answerer()
         unknown = sorted(set(docs or []) - set(documents))
         if unknown:
-            raise gr.Error(f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(doc_names)}",
+            raise gr.Error(f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(documents)}",
                            title="Unknown document", print_exception=False)
         try:
-            return assistant.ask(question, docs=docs or None, history=list(history or [])).to_dict()
+            return answering.ask(question, docs=docs or None, history=list(history or [])).to_dict()
         except QuestionError as exc:
             raise gr.Error(polite(exc), title="Question not asked", print_exception=False) from None
 
@@ -292,7 +360,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .answer import Assistant
     from .cli import resolve_corpus
-    from .embed import SentenceTransformerEmbedder
+    from .embed import default_embedder
     from .settings import DEFAULT_CORPUS_DIR, BuildSettings
     from .store import ensure_index
 
@@ -303,12 +371,15 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     if corpus is None:
         corpus = resolve_corpus(index_dir, None) if (index_dir / "manifest.json").exists() else None
         corpus = corpus or DEFAULT_CORPUS_DIR
-    embedder = SentenceTransformerEmbedder()
+    embedder = default_embedder()  # all-MiniLM-L6-v2 unless VERBATIM_MODEL says otherwise (tests)
     settings = None
     if (index_dir / "manifest.json").exists():
         from .store import read_manifest
 
-        settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
+        try:
+            settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
+        except (VerbatimError, KeyError, TypeError, AttributeError):
+            settings = None  # an unreadable manifest: ensure_index rebuilds
     report = ensure_index(index_dir, corpus, embedder, settings)
     if report is not None:
         click.echo(report.summary(), err=True)
@@ -320,7 +391,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
             examples = [line.strip() for line in examples_file.read_text(encoding="utf-8").splitlines() if line.strip()]
         except (OSError, UnicodeDecodeError) as exc:
             raise VerbatimError(f"cannot read examples from {examples_file}: {exc}") from None
-    app = build_app(assistant, feedback_path, examples=examples)
+    app = build_app(LiveAssistant(assistant, index_dir, corpus), feedback_path, examples=examples)
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(f"Ask the report at http://{shown_host}:{port}  (Ctrl+C to stop)", err=True)
     launch(app, host, port, quiet=True)

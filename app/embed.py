@@ -117,7 +117,8 @@ def embedder_for(name: str) -> Embedder:
         return SentenceTransformerEmbedder()
     if name.startswith("test/hash-embedder-") and name.rsplit("-", 1)[1].isdigit():
         return HashEmbedder(int(name.rsplit("-", 1)[1]))
-    raise IndexStaleError(f"unknown embedding model {name!r}; this Verbatim knows {MODEL_NAME}")
+    raise IndexStaleError(f"unknown embedding model {name!r}; this Verbatim knows {MODEL_NAME}; an index built "
+                          "with another model must be rebuilt with `verbatim index build`")
 
 
 def default_embedder() -> Embedder:

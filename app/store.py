@@ -430,6 +430,12 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
             and (sentence_vectors is None or len(sentence_vectors) == len(sentences))):
         raise IndexCorruptError(f"index at {index_dir} has mismatched row counts (chunks {n}, vectors "
                                 f"{faiss_index.ntotal}, bm25 {bm25.size}); {rebuild_hint(index_dir)}")
+    dim = manifest.get("model", {}).get("dim")
+    dims = {chunk_vectors.shape[-1], faiss_index.d} | (set() if sentence_vectors is None else {sentence_vectors.shape[-1]})
+    if dims != {dim}:
+        raise IndexCorruptError(f"index at {index_dir} holds {'/'.join(map(str, sorted(dims)))}-dimensional vectors "
+                                f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
+                                f"{rebuild_hint(index_dir)}")
     return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25)
 
 

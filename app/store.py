@@ -160,7 +160,7 @@ class BuildReport:
 def _previous_rows(index_dir: Path, settings: BuildSettings, embedder: Embedder) -> dict[str, dict]:
     """Per-document chunks, sentences and vectors from the previous build, if it can be reused."""
     try:
-        old = load_index(index_dir, verify_files=False)
+        old = load_index(index_dir)  # checksums too: damaged rows must not be reused
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError):
         return {}
     if (old.manifest["model"]["name"] != embedder.name
@@ -436,7 +436,11 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         raise IndexCorruptError(f"index at {index_dir} holds {'/'.join(map(str, sorted(dims)))}-dimensional vectors "
                                 f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
                                 f"{rebuild_hint(index_dir)}")
-    return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25)
+    try:
+        return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25)
+    except (KeyError, IndexError, ValueError) as exc:  # a chunk naming an unknown document, bad sentence rows
+        raise IndexCorruptError(f"index at {index_dir} has inconsistent rows ({type(exc).__name__}: {exc}); "
+                                f"{rebuild_hint(index_dir)}") from None
 
 
 # ---------------------------------------------------------------- status and verify

@@ -149,9 +149,7 @@ def bench_faiss(n: int, queries: int = QUERIES, hnsw_threshold: int | None = Non
             sweep.append({"efSearch": ef, "p50_ms": st["p50_ms"], "p95_ms": st["p95_ms"],
                           "recall@10": round(recall_at_k(f, truth), 4)})
         row["efSearch_sweep"] = sweep
-    del index, xb
-    gc.collect()
-    return row
+    return row  # the index and vectors are freed here
 
 
 def bench_bm25(n: int, queries: int = 200, candidates: int = 50) -> dict:
@@ -201,6 +199,7 @@ def run_scale(sizes: Sequence[int] = (100_000, 1_000_000), quick: bool = False) 
     for n in sizes:
         log.info("FAISS at %d", n)
         out["faiss"].append(bench_faiss(n, queries=200 if quick else QUERIES))
+        gc.collect()
         log.info("BM25 at %d", n)
         out["bm25"].append(bench_bm25(n))
     out["peak_rss_mb"] = memory_mb()

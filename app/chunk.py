@@ -110,13 +110,34 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+MIN_SENTENCE_WORDS = 6
+
+
+def _merge_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join a sentence of under MIN_SENTENCE_WORDS words to its neighbour in the paragraph.
+
+    "Not really." or "That includes [activist] Roza Tuletaeva." only make sense with the sentence
+    beside them, so they are quoted (and embedded) together with it.
+    """
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and len(text[s:e].split()) < MIN_SENTENCE_WORDS:
+            out[-1] = (out[-1][0], e)  # a short sentence joins the one before it
+        elif out and len(text[out[-1][0]:out[-1][1]].split()) < MIN_SENTENCE_WORDS:
+            out[-1] = (out[-1][0], e)  # a short opening sentence joins the one after it
+        else:
+            out.append((s, e))
+    return out
+
+
 def split_sentences(document: Document, max_words: int) -> list[Sentence]:
-    """The document's sentences in order, boilerplate repeats removed, none over max_words."""
+    """The document's quotable sentences in order: short ones joined to a neighbour, boilerplate
+    repeats removed, none over max_words."""
     seen: set[str] = set()
     out: list[Sentence] = []
     text = document.text
     for p_index, (p_start, p_end) in enumerate(document.paragraphs, start=1):
-        for s, e in sentence_spans(text, p_start, p_end):
+        for s, e in _merge_short(text, sentence_spans(text, p_start, p_end)):
             key = _normalise(text[s:e])
             if key in seen:
                 continue

@@ -1,7 +1,7 @@
 """Lexical side: BM25 (bm25s) over chunks, with one tokenizer shared by index, query and quoting.
 
->>> tokenize("The prisoners were beaten")
-['prison', 'were', 'beaten']
+>>> tokenize("Which prisoners were beaten?")
+['prison', 'beaten']
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-STOPWORDS = "en"
+STOPWORDS = "en_plus"  # NLTK's English list plus question words (which, when, did, ...)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG through our handlers
 
 
@@ -66,12 +66,12 @@ class BM25Index:
         return np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
-        """Inverse chunk frequency of each known token (log-scaled, BM25's +1 form)."""
+        """Inverse chunk frequency of each token (BM25's +1 form); a token the corpus never uses
+        gets the highest IDF there is, since a question term the report lacks matters most."""
         vocab = self.retriever.vocab_dict
         indptr = self.retriever.scores["indptr"]
         out: dict[str, float] = {}
         for tok in set(tokens):
-            if tok in vocab:
-                df = int(indptr[vocab[tok] + 1] - indptr[vocab[tok]])
-                out[tok] = float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+            df = int(indptr[vocab[tok] + 1] - indptr[vocab[tok]]) if tok in vocab else 0
+            out[tok] = float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
         return out

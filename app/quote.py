@@ -4,7 +4,10 @@ Sentences are scored, not only chunks. A sentence's score mixes three signals, a
 its cosine to the question (vectors computed at build time), the cosine of the passage holding it,
 and the IDF-weighted share of the question's terms it contains. A sentence that is itself a
 question (an interviewer's, a heading's) is never quoted: a question does not answer a question,
-though it still lifts the passage it opens through the passage score.
+though it still lifts the passage it opens through the passage score. A heading (a paragraph of one
+line with no closing punctuation) labels the text below it and is not quoted either. When the question asks for a
+number, a date or a duration ("how many", "when", "how long"), a sentence without one is damped:
+it may be on topic, but it cannot be the answer.
 A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
 
 >>> lexical_coverage(["cat", "dog"], {"cat": 2.0, "dog": 1.0}, {"cat"})
@@ -13,6 +16,7 @@ A quote is cut from the document text by offsets, so `quote.text == text[start:e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +25,39 @@ from .lexical import tokenize_many
 from .retrieve import Hit
 from .store import Index
 
-W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.5, 0.25, 0.25
+W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3
 SHORT_SENTENCE_WORDS = 8
+TYPE_MISMATCH_FACTOR = 0.8
+
+_NUM = (r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+        r"forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|couple|half|third|quarter)")
+_UNIT = r"(years?|months?|weeks?|days?|hours?|minutes?|decades?)"
+_ASKS = {
+    "duration": re.compile(rf"\bhow long\b|\bhow many {_UNIT}\b", re.I),
+    "date": re.compile(r"^\W*when\b|\b(what|which)\s+(year|date|day|month|time)\b", re.I),
+    "number": re.compile(r"\bhow (many|much|old|often)\b|\bwhat (number|percentage|proportion|share)\b", re.I),
+}
+_HAS = {
+    "duration": re.compile(rf"\b{_NUM}[\s-]+(\w+[\s-]+)?{_UNIT}\b|\bfor life\b|\blife sentence\b", re.I),
+    "date": re.compile(r"\b(1[6-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|"
+                       r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
+                       r"saturday|sunday|yesterday|today)\b", re.I),
+    "number": re.compile(rf"\b{_NUM}\b", re.I),
+}
+
+
+def answer_type(question: str) -> str | None:
+    """What kind of answer the question asks for: "duration", "date", "number", or None.
+
+    >>> answer_type("How many years did she get?"), answer_type("When was it published?")
+    ('duration', 'date')
+    """
+    return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
+
+
+def has_answer_type(text: str, kind: str | None) -> bool:
+    """Whether the text holds an answer of that kind (always True when no kind is asked for)."""
+    return kind is None or bool(_HAS[kind].search(text))
 
 
 @dataclass(frozen=True)
@@ -57,8 +92,25 @@ class ScoredSentence:
     score: float
 
 
-def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str]) -> list[ScoredSentence]:
-    """Every sentence inside the hits, scored, best first (ties by document order)."""
+_CLOSING = re.compile(r"""[.!;:"'\u201d\u2019)\]]\s*$""")
+
+
+def is_quotable(index: Index, row: int) -> bool:
+    """False for questions and headings: they never answer a question."""
+    d, s, e, p, _ = (int(x) for x in index.sentences[row])
+    doc = index.documents[d]
+    text = doc.text[s:e]
+    if text.rstrip().endswith("?"):
+        return False
+    is_whole_paragraph = 0 < p <= len(doc.paragraphs) and tuple(doc.paragraphs[p - 1]) == (s, e)
+    return not (is_whole_paragraph and not _CLOSING.search(text))
+
+
+def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str],
+                    kind: str | None = None) -> list[ScoredSentence]:
+    """Every sentence inside the hits, scored, best first (ties by document order).
+
+    `kind` is the answer type the question asks for (see `answer_type`)."""
     passage_cos: dict[int, float] = {}
     for hit in hits:
         lo, hi = index.chunk_sentences[hit.row]
@@ -76,10 +128,12 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     tokens = tokenize_many(texts)
     scored = []
     for i, row in enumerate(rows):
-        if texts[i].rstrip().endswith("?"):
+        if not is_quotable(index, row):
             continue
         score = (W_SENTENCE * max(float(sent_cos[i]), 0.0) + W_PASSAGE * max(passage_cos[row], 0.0)
                  + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
+        if not has_answer_type(texts[i], kind):
+            score *= TYPE_MISMATCH_FACTOR
         scored.append(ScoredSentence(row, score))
     scored.sort(key=lambda s: (-s.score, s.row))
     return scored

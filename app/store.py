@@ -164,7 +164,7 @@ def _previous_rows(index_dir: Path, settings: BuildSettings, embedder: Embedder)
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError):
         return {}
     if (old.manifest["model"]["name"] != embedder.name
-            or BuildSettings.from_dict(old.manifest["build_settings"]).fingerprint() != settings.fingerprint()):
+            or not settings.matches(old.manifest["build_settings"])):
         return {}
     rows: dict[str, dict] = {}
     chunk_rows: dict[str, list[int]] = {}
@@ -252,7 +252,7 @@ def build_index(
         "model": {"name": embedder.name, "dim": embedder.dim, "normalized": True, "metric": "inner_product"},
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
-        "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en"},
+        "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en_plus"},
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,
         "documents": {d.doc: d.sha256 for d in documents},
         "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences),
@@ -459,7 +459,7 @@ def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | No
     for doc in sorted(set(built) & set(current)):
         if built[doc] != current[doc]:
             reasons.append(f"{doc} has changed")
-    if settings is not None and BuildSettings.from_dict(manifest["build_settings"]).fingerprint() != settings.fingerprint():
+    if settings is not None and not settings.matches(manifest["build_settings"]):
         reasons.append("chunking or model settings differ")
     if embedder_name is not None and manifest["model"]["name"] != embedder_name:
         reasons.append(f"built with {manifest['model']['name']}, not {embedder_name}")

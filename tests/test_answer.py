@@ -28,7 +28,7 @@ def test_answer_quotes_the_sentence_with_exact_offsets(tiny_assistant: Assistant
 def test_a_question_in_the_text_is_never_quoted(tiny_assistant: Assistant):
     answer = tiny_assistant.ask("How many prisoners were in solitary confinement?").to_dict()
     assert answer["quotes"][0]["text"] == (
-        "The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
+        "A: Yes. The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
     assert all(not q["text"].endswith("?") for q in answer["quotes"])
     assert_quotes_verbatim(answer, tiny_assistant)
 
@@ -103,7 +103,7 @@ def test_follow_up_changes_what_is_retrieved(tiny_assistant: Assistant):
     plain = tiny_assistant.ask("How long were they held there?").to_dict()
     followed = tiny_assistant.ask("How long were they held there?", history=["Who was in solitary confinement?"]).to_dict()
     assert followed["quotes"][0]["text"] == (
-        "The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
+        "A: Yes. The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
     assert plain["quotes"][0]["text"] != followed["quotes"][0]["text"]
 
 

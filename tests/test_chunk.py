@@ -9,7 +9,7 @@ def test_chunks_are_exact_slices_with_sentence_overlap(tiny_corpus: Path):
     doc = read_document(tiny_corpus / "prisons.txt", tiny_corpus)
     chunks, _ = chunk_document(doc, BuildSettings(chunk_max_words=30))
     assert [(c.start, c.end, c.paragraph) for c in chunks] == [
-        (0, 154, 1), (99, 200, 2), (247, 401, 5), (342, 463, 5), (456, 553, 7)]
+        (0, 154, 1), (99, 200, 2), (247, 401, 5), (342, 454, 5), (403, 553, 6)]
     for c in chunks:
         assert doc.text[c.start:c.end] == c.text
     # the last sentence of one chunk opens the next
@@ -40,6 +40,15 @@ def test_no_chunk_exceeds_the_word_budget_even_for_a_run_on_sentence():
 
 
 def test_sentences_never_cross_paragraphs():
-    doc = document_from_text("p.txt", "Heading without stop\n\nBody sentence one. Body two.")
+    doc = document_from_text("p.txt", "Heading without stop\n\nThe first body sentence is here. The second body sentence follows it closely.")
     assert [(doc.text[s.start:s.end], s.paragraph) for s in split_sentences(doc, 100)] == [
-        ("Heading without stop", 1), ("Body sentence one.", 2), ("Body two.", 2)]
+        ("Heading without stop", 1), ("The first body sentence is here.", 2), ("The second body sentence follows it closely.", 2)]
+
+
+def test_short_sentences_join_a_neighbour():
+    doc = document_from_text("s.txt", "Diaz: Not really. We call for an independent international inquiry. That includes Roza.")
+    assert [doc.text[s.start:s.end] for s in split_sentences(doc, 100)] == [
+        "Diaz: Not really. We call for an independent international inquiry. That includes Roza."]
+    doc = document_from_text("t.txt", "It was long ago, in the first days. We know the exact number of people held.")
+    assert [doc.text[s.start:s.end] for s in split_sentences(doc, 100)] == [
+        "It was long ago, in the first days.", "We know the exact number of people held."]

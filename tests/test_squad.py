@@ -6,12 +6,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.answer import Answer
 from app.embed import HashEmbedder
 from app.errors import CorpusError
-from app.evaluation.squad import faithful, read_squad, run_squad, score_answer
+from app.evaluation.squad import QueryMemo, faithful, read_squad, run_squad, score_answer
 from app.quote import Quote
 from app.settings import AnswerSettings
 
@@ -132,3 +133,25 @@ def test_bad_input(tmp_path):
         read_squad(bad)
     with pytest.raises(ValueError, match="mode"):
         run_squad(write_squad(tmp_path), modes=["sparse"], embedder=HashEmbedder(512))
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self, dim: int = 512) -> None:
+        super().__init__(dim)
+        self.seen: list[str] = []
+
+    def encode(self, texts, batch_size=32, progress=False):
+        self.seen.extend(texts)
+        return super().encode(texts, batch_size, progress)
+
+
+def test_questions_are_encoded_once(tmp_path):
+    data = write_squad(tmp_path)
+    run_squad(data, cache_dir=tmp_path / "cache", embedder=HashEmbedder(512))  # builds the index
+    counting = CountingEmbedder()
+    run_squad(data, cache_dir=tmp_path / "cache", embedder=counting, answer_settings=AnswerSettings(threshold=0.0))
+    assert sorted(counting.seen) == sorted(q["question"] for a in SQUAD["data"] for p in a["paragraphs"]
+                                           for q in p["qas"])
+    memo = QueryMemo(HashEmbedder(512), ["known question"])
+    for texts in (["known question"], ["an unknown one"], ["known question", "an unknown one"]):
+        np.testing.assert_array_equal(memo.encode(texts), HashEmbedder(512).encode(texts))

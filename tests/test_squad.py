@@ -51,6 +51,7 @@ def test_read_squad_maps_answers_into_the_article_text(tmp_path):
     for q in questions:
         for start, end, text in q.answers:
             assert by_doc[q.doc].text[start:end] == text
+    assert questions[1].occurrences == (questions[1].answers[0][:2],)
     assert [(q.id, q.doc, q.paragraph) for q in questions] == [
         ("a1", "Arctic_animals", 1), ("a2", "Arctic_animals", 2), ("b1", "Lighthouses", 1)]
 
@@ -78,6 +79,12 @@ def test_score_answer_by_offsets_and_by_text(tmp_path):
     shifted = replace(q2, answers=((len(text) - 1, len(text), "."),))  # the "." ending P2; P1 has one too
     item = score_answer(shifted, by_doc, Answer(q2.question, True, "", [other]), hits=[])
     assert item["answer_in_quote@1"] is False and item["answer_text_in_quote@1"] is True
+
+    # the annotated span is outside the quote, but the same answer text also occurs in the gold
+    # paragraph inside the quote: a miss by the annotated offset, a hit by paragraph occurrence
+    twice = replace(q2, answers=((0, 3, "The"),), occurrences=((0, 3), (p2 + 10, p2 + 13)))
+    item = score_answer(twice, by_doc, Answer(q2.question, True, "", [gold]), hits=[])
+    assert item["answer_in_quote@1"] is False and item["answer_in_paragraph_quote@1"] is True
 
     # an abstention shows nothing: no hit, no paragraph, and its closest quote adds no words
     item = score_answer(q2, by_doc, Answer(q2.question, False, "", [gold]), hits=[])

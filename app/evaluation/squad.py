@@ -6,7 +6,9 @@ line, so the N-th SQuAD paragraph is the N-th paragraph of the document and a go
 real `Assistant` (product settings unless told otherwise), three quotes per answer, and scored:
 
 - answer-in-quote@k: the answer is answered and a gold answer span [start, start + len) lies
-  inside one of its first k quotes (same document, by character offsets); the `text` variant
+  inside one of its first k quotes (same document, by character offsets); the `paragraph`
+  variant accepts any place the answer's text occurs in the gold paragraph (a short answer such
+  as "four" can occur twice there, and the annotated offset names only one); the `text` variant
   only asks that a gold answer's text occurs in a quote, case-insensitively;
 - paragraph@1: the first quote lies in the gold paragraph;
 - passage recall@5: a retrieved passage (before quoting) overlaps the gold paragraph;
@@ -53,6 +55,7 @@ class Question:
     doc: str
     paragraph: int  # 1-based SQuAD paragraph of the article
     answers: tuple[tuple[int, int, str], ...]  # (start, end, text) in the article text
+    occurrences: tuple[tuple[int, int], ...] = ()  # every place a gold answer's text occurs in the gold paragraph
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ def read_squad(data_file: Path) -> tuple[list[Article], list[Question]]:
                                               "is not in its paragraph")
                         start = min(found, key=lambda s, a=start: abs(s - a))
                     answers.append((pos + start, pos + start + len(text), text))
-                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, tuple(answers)))
+                seen = sorted({(pos + m.start(), pos + m.end()) for _, _, text in answers
+                               for m in re.finditer(re.escape(text), context)})
+                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, tuple(answers), tuple(seen)))
             pos += len(context)
         articles.append(Article(doc, str(article.get("title", "")), "".join(parts), tuple(spans)))
     if not questions:
@@ -139,6 +144,10 @@ def score_answer(question: Question, articles: dict[str, Article], answer, hits)
     def offset_hit(k: int) -> bool:
         return any(q.doc == question.doc and _inside(a[:2], q) for q in shown[:k] for a in question.answers)
 
+    def occurrence_hit(k: int) -> bool:
+        spans = question.occurrences or tuple(a[:2] for a in question.answers)
+        return any(q.doc == question.doc and _inside(span, q) for q in shown[:k] for span in spans)
+
     def text_hit(k: int) -> bool:
         return any(a[2].lower() in q.text.lower() for q in shown[:k] for a in question.answers)
 
@@ -146,6 +155,8 @@ def score_answer(question: Question, articles: dict[str, Article], answer, hits)
         "answered": answer.answered,
         "answer_in_quote@1": offset_hit(1),
         "answer_in_quote@3": offset_hit(QUOTES),
+        "answer_in_paragraph_quote@1": occurrence_hit(1),
+        "answer_in_paragraph_quote@3": occurrence_hit(QUOTES),
         "answer_text_in_quote@1": text_hit(1),
         "answer_text_in_quote@3": text_hit(QUOTES),
         "paragraph@1": bool(shown) and shown[0].doc == question.doc
@@ -187,6 +198,8 @@ def _summary(items: list[dict]) -> dict:
         "questions": n,
         "answer_in_quote@1": rate("answer_in_quote@1"),
         "answer_in_quote@3": rate("answer_in_quote@3"),
+        "answer_in_paragraph_quote@1": rate("answer_in_paragraph_quote@1"),
+        "answer_in_paragraph_quote@3": rate("answer_in_paragraph_quote@3"),
         "answer_text_in_quote@1": rate("answer_text_in_quote@1"),
         "answer_text_in_quote@3": rate("answer_text_in_quote@3"),
         "paragraph@1": rate("paragraph@1"),
@@ -279,6 +292,7 @@ def _failure(row: dict, mode: str) -> dict:
 
 
 COLUMNS = [("answer_in_quote@1", "answer-in-quote@1"), ("answer_in_quote@3", "answer-in-quote@3"),
+           ("answer_in_paragraph_quote@3", "answer anywhere in gold paragraph@3"),
            ("answer_text_in_quote@1", "text in quote@1"), ("answer_text_in_quote@3", "text in quote@3"),
            ("paragraph@1", "paragraph@1"), ("passage_recall@5", "passage recall@5"),
            ("faithfulness", "faithfulness"), ("abstention_rate", "abstained")]

@@ -296,8 +296,8 @@ def test_corpus_file_over_the_limit_is_refused_with_the_limit_named(tiny_corpus:
     big = tiny_corpus / "huge.txt"
     with open(big, "wb") as f:  # sparse: 50 MiB and one byte without writing them
         f.truncate(50 * 1024 * 1024 + 1)
-    result = CliRunner().invoke(main, ["index", "build", "--corpus", str(tiny_corpus),
-                                       "--index", str(tmp_path / "index")], env={"VERBATIM_MODEL": "test/hash-embedder-64"})
+    args = ["index", "build", "--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")]
+    result = CliRunner().invoke(main, args, env={"VERBATIM_MODEL": "test/hash-embedder-64"})
     assert (result.exit_code, result.output) == (
         1, f"Error: {big}: 52,428,801 bytes is over the 52,428,800-byte limit per corpus file\n")
     assert not (tmp_path / "index").exists()

@@ -42,6 +42,7 @@ MODES = ("hybrid", "bm25", "dense")
 BEIR_BUILD_SETTINGS = BuildSettings(embed_sentences=False)  # only passages are ranked
 CANDIDATES = 300  # passages fetched from each retriever: enough to rank 100 documents
 NDCG_K, RECALL_K = 10, 100
+SAVE_EVERY = 2048  # texts embedded between saves of the vector cache
 
 
 # ---------------------------------------------------------------- shared by the benchmarks
@@ -88,12 +89,14 @@ class TextVectorCache:
         missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
         self.misses += len(missing)
         self.hits += sum(1 for k in keys if k in self._rows)
-        if missing:
-            text_of = dict(zip(keys, texts, strict=True))
-            fresh = self.embedder.encode([text_of[k] for k in missing], batch_size=batch_size, progress=progress)
+        text_of = dict(zip(keys, texts, strict=True))
+        for lo in range(0, len(missing), SAVE_EVERY):  # saved as it goes: a killed run resumes
+            part = missing[lo:lo + SAVE_EVERY]
+            log.info("embedding %d new texts (%d of %d)", len(part), lo + len(part), len(missing))
+            fresh = self.embedder.encode([text_of[k] for k in part], batch_size=batch_size, progress=progress)
             base = len(self._vectors)
             self._vectors = np.concatenate([self._vectors, np.asarray(fresh, np.float32)])
-            self._rows.update({k: base + i for i, k in enumerate(missing)})
+            self._rows.update({k: base + i for i, k in enumerate(part)})
             self._save()
         return self._vectors[[self._rows[k] for k in keys]] if keys else np.zeros((0, self.dim), np.float32)
 

@@ -128,3 +128,24 @@ def test_plain_queries_file_and_missing_parts(tmp_path):
         run_beir(tmp_path / "nowhere", cache_dir=tmp_path / "c3", embedder=HashEmbedder(512))
     with pytest.raises(ValueError, match="fusion"):
         run_beir(data, fusion="max", embedder=HashEmbedder(512))
+
+
+def test_a_killed_build_resumes_from_the_vector_cache(tmp_path, monkeypatch):
+    import app.evaluation.beir as beir
+
+    monkeypatch.setattr(beir, "SAVE_EVERY", 2)
+
+    class Crashing(CountingEmbedder):
+        def encode(self, texts, batch_size=32, progress=False):
+            if len(self.seen) >= 2:
+                raise KeyboardInterrupt("killed mid-build")
+            return super().encode(texts, batch_size, progress)
+
+    data = write_beir(tmp_path / "tiny")
+    with pytest.raises(KeyboardInterrupt):
+        run_beir(data, cache_dir=tmp_path / "cache", embedder=Crashing())
+    again = CountingEmbedder()
+    resumed = run_beir(data, cache_dir=tmp_path / "cache", embedder=again)
+    assert len(again.seen) == 3 + 2  # the three passages not saved before the crash, then two queries
+    plain = run_beir(data, cache_dir=tmp_path / "plain", embedder=HashEmbedder(512))
+    assert resumed["methods"] == plain["methods"]

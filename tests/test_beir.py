@@ -80,6 +80,8 @@ def test_run_beir_exact_figures(tmp_path):
     # rrf fuses ranks, and the order FAISS gives zero-score ties is its own: only bounds are exact
     assert (1 + bm25_q2) / 2 <= m["hybrid rrf"]["ndcg@10"] <= 1.0 and m["hybrid rrf"]["recall@100"] == 1.0
     assert result["hybrid_minus_bm25"] == pytest.approx((dense_q2 - bm25_q2) / 2)
+    assert m["hybrid"]["ndcg@10_over_bm25"] == result["hybrid_minus_bm25"]
+    assert m["hybrid"]["ndcg@10_over_dense"] == pytest.approx(0.0)
     assert result["fusion"] == "relative" and result["dense_weight"] == 0.5
     assert "| **hybrid** |" in result["markdown"] and "| bm25 |" in result["markdown"]
 

@@ -20,7 +20,7 @@ from .embed import Embedder, embedder_for
 from .errors import QuestionError
 from .followup import contextual_query
 from .lexical import tokenize
-from .quote import Quote, answer_type, score_sentences, select_quotes
+from .quote import UNKNOWN_NAME_FACTOR, Quote, answer_type, score_sentences, select_quotes, unknown_names
 from .retrieve import Hit, Retriever
 from .settings import AnswerSettings, BuildSettings
 from .store import Index, ensure_fresh, load_index, read_manifest
@@ -129,7 +129,8 @@ class Assistant:
         hits = self.retriever.search(query_vec, tokens, max(s.passages, k), mode or s.mode, s.candidates,
                                      s.dense_weight, docs=docs, timings=stages)
         t3 = time.perf_counter()
-        scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text))
+        factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.retriever.vocab_dict) else 1.0
+        scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text), text, factor)
         answered = bool(scored) and scored[0].score >= s.threshold
         quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words, s.min_relative_score)
         t4 = time.perf_counter()

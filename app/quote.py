@@ -27,18 +27,21 @@ from .store import Index
 
 W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3
 SHORT_SENTENCE_WORDS = 8
-TYPE_MISMATCH_FACTOR = 0.8
+TYPE_MISMATCH_FACTOR = 0.7
+UNKNOWN_NAME_FACTOR = 0.7
 
 _NUM = (r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
         r"forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|couple|half|third|quarter)")
 _UNIT = r"(years?|months?|weeks?|days?|hours?|minutes?|decades?)"
 _ASKS = {
+    "name": re.compile(r"\bnames?\b.*\b(of|for)\b|\bwhat (is|are|was|were) (the|their|his|her) names?\b", re.I),
     "duration": re.compile(rf"\bhow long\b|\bhow many {_UNIT}\b", re.I),
     "date": re.compile(r"^\W*when\b|\b(what|which)\s+(year|date|day|month|time)\b", re.I),
     "number": re.compile(r"\bhow (many|much|old|often)\b|\bwhat (number|percentage|proportion|share)\b", re.I),
 }
 _HAS = {
-    "duration": re.compile(rf"\b{_NUM}[\s-]+(\w+[\s-]+)?{_UNIT}\b|\bfor life\b|\blife sentence\b", re.I),
+    "duration": re.compile(rf"\b{_NUM}[\s-]+(\w+[\s-]+)?{_UNIT}\b|\bfor life\b|\blife sentence\b"
+                           r"|\b(half|third|quarter)s? of (his|her|their|its|the) time\b", re.I),
     "date": re.compile(r"\b(1[6-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|"
                        r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
                        r"saturday|sunday|yesterday|today)\b", re.I),
@@ -46,8 +49,12 @@ _HAS = {
 }
 
 
+_NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+")
+_CAPITALISED = re.compile(r"(?<=[\w,;:] )[A-Z][\w'-]{2,}")
+
+
 def answer_type(question: str) -> str | None:
-    """What kind of answer the question asks for: "duration", "date", "number", or None.
+    """What kind of answer the question asks for: "name", "duration", "date", "number", or None.
 
     >>> answer_type("How many years did she get?"), answer_type("When was it published?")
     ('duration', 'date')
@@ -55,9 +62,33 @@ def answer_type(question: str) -> str | None:
     return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
 
 
-def has_answer_type(text: str, kind: str | None) -> bool:
-    """Whether the text holds an answer of that kind (always True when no kind is asked for)."""
-    return kind is None or bool(_HAS[kind].search(text))
+def has_answer_type(text: str, kind: str | None, question: str = "") -> bool:
+    """Whether the text holds an answer of that kind (always True when no kind is asked for).
+
+    A name is two or more capitalised words in a row that the question does not already hold.
+
+    >>> has_answer_type("They met Roza Tuletaeva.", "name"), has_answer_type("Officials were convicted.", "name")
+    (True, False)
+    """
+    if kind is None:
+        return True
+    if kind == "name":
+        return any(m.group(0) not in question for m in _NAME.finditer(text))
+    return bool(_HAS[kind].search(text))
+
+
+def unknown_names(question: str, known_tokens) -> list[str]:
+    """Capitalised words inside the question that the corpus never uses ("President Nazarbayev").
+
+    A question about something the report never names is unlikely to be answered by it.
+
+    >>> unknown_names("What did President Nazarbayev say about Zhanaozen?", {"zhanaozen"})
+    ['President', 'Nazarbayev']
+    """
+    from .lexical import tokenize
+
+    return [w for w in _CAPITALISED.findall(question)
+            if any(t not in known_tokens for t in tokenize(w))]
 
 
 @dataclass(frozen=True)
@@ -107,10 +138,11 @@ def is_quotable(index: Index, row: int) -> bool:
 
 
 def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str],
-                    kind: str | None = None) -> list[ScoredSentence]:
+                    kind: str | None = None, question: str = "", factor: float = 1.0) -> list[ScoredSentence]:
     """Every sentence inside the hits, scored, best first (ties by document order).
 
-    `kind` is the answer type the question asks for (see `answer_type`)."""
+    `kind` is the answer type the question asks for (see `answer_type`); `factor` scales every
+    score (below 1 when the question names something the corpus never mentions)."""
     passage_cos: dict[int, float] = {}
     for hit in hits:
         lo, hi = index.chunk_sentences[hit.row]
@@ -132,8 +164,9 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
             continue
         score = (W_SENTENCE * max(float(sent_cos[i]), 0.0) + W_PASSAGE * max(passage_cos[row], 0.0)
                  + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
-        if not has_answer_type(texts[i], kind):
+        if not has_answer_type(texts[i], kind, question):
             score *= TYPE_MISMATCH_FACTOR
+        score *= factor
         scored.append(ScoredSentence(row, score))
     scored.sort(key=lambda s: (-s.score, s.row))
     return scored

@@ -83,7 +83,7 @@ class AnswerSettings:
 
     k: int = 3  # quotes per answer
     candidates: int = 50  # passages fetched from each retriever before fusion
-    passages: int = 5  # fused passages whose sentences compete for quotes
+    passages: int = 3  # fused passages whose sentences compete for quotes
     mode: str = "hybrid"  # hybrid | dense | bm25
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
     threshold: float = field(default_factory=default_threshold)

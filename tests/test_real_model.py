@@ -49,7 +49,7 @@ def test_methods_of_ill_treatment(report_assistant: Assistant):
 
 
 @pytest.mark.parametrize("question", [
-    "How many protesters were killed in Zhanaozen?",
+    "What did President Nazarbayev say about the protests?",
     "What is the population of Kazakhstan?",
     "Which football team won the league in 2012?",
 ])

@@ -32,9 +32,9 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
-# Unit tests only (fake embedder, no browser): seconds.
+# Unit tests only (fake embedder, no browser, no load test): about three minutes.
 test-fast: install
-	$(BIN)/python -m pytest -m "not model and not browser"
+	$(BIN)/python -m pytest -m "not model and not browser and not load"
 
 lint: install
 	$(BIN)/ruff check app tests

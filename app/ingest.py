@@ -194,6 +194,10 @@ def corpus_files(root: Path) -> list[Path]:
     ]
     if not files:
         raise CorpusError(f"corpus folder {root} has no {', '.join(SUPPORTED_SUFFIXES)} files")
+    real_root = root.resolve()
+    for p in files:
+        if not p.resolve().is_relative_to(real_root):
+            raise CorpusError(f"{p} links to {p.resolve()}, outside the corpus folder; copy the file in instead")
     return sorted(files)
 
 

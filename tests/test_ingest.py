@@ -82,3 +82,13 @@ def test_hidden_files_are_skipped(tmp_path: Path):
     (tmp_path / ".draft.txt").write_text("secret")
     (tmp_path / "a.txt").write_text("public")
     assert [p.name for p in corpus_files(tmp_path)] == ["a.txt"]
+
+
+def test_a_link_to_a_file_outside_the_corpus_is_refused(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (tmp_path / "secret.txt").write_text("outside")
+    (corpus / "a.txt").write_text("inside")
+    (corpus / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(CorpusError, match=r"leak\.txt links to .*secret\.txt, outside the corpus folder"):
+        corpus_files(corpus)

@@ -1,8 +1,10 @@
 """Quote: pick the sentences inside the retrieved passages that best answer the question.
 
-Sentences are scored, not only chunks. A sentence's score mixes three signals, all in [0, 1]:
-its cosine to the question (vectors computed at build time), the cosine of the passage holding it,
-and the IDF-weighted share of the question's terms it contains. A sentence that is itself a
+Sentences are scored, not only chunks. A sentence's score mixes three signals: its cosine to the
+question (vectors computed at build time) less its mean cosine to every sentence of the corpus (so
+a sentence that resembles the whole report, like "what Amnesty found in Zhanaozen is a pattern of
+torture", does not win every question), the cosine of the passage holding it, and the
+IDF-weighted share of the question's terms it contains. A sentence that is itself a
 question (an interviewer's, a heading's) is never quoted: a question does not answer a question,
 though it still lifts the passage it opens through the passage score. A heading (a paragraph of one
 line with no closing punctuation) labels the text below it and is not quoted either. When the question asks for a
@@ -153,16 +155,16 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     rows = sorted(passage_cos)
     texts = [_sentence_text(index, r) for r in rows]
     if index.sentence_vectors is not None:
-        sent_cos = index.sentence_vectors[rows] @ query_vec
+        sent_cos = np.maximum(index.sentence_vectors[rows] @ query_vec, 0.0) - index.sentence_hubness[rows]
     else:
-        sent_cos = np.array([passage_cos[r] for r in rows])
+        sent_cos = np.array([max(passage_cos[r], 0.0) for r in rows])
     idf = index.bm25.idf(query_tokens)
     tokens = tokenize_many(texts)
     scored = []
     for i, row in enumerate(rows):
         if not is_quotable(index, row):
             continue
-        score = (W_SENTENCE * max(float(sent_cos[i]), 0.0) + W_PASSAGE * max(passage_cos[row], 0.0)
+        score = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
                  + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
         if not has_answer_type(texts[i], kind, question):
             score *= TYPE_MISMATCH_FACTOR

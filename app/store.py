@@ -66,10 +66,15 @@ class Index:
     bm25: BM25Index
     doc_rows: dict[str, int] = field(default_factory=dict)
     chunk_sentences: list[tuple[int, int]] = field(default_factory=list)  # sentence rows per chunk
+    sentence_hubness: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.doc_rows = {d.doc: i for i, d in enumerate(self.documents)}
         self.chunk_sentences = _sentences_per_chunk(self.chunks, self.sentences, self.doc_rows)
+        # each sentence's mean cosine to all sentences of the corpus: how much it looks like any
+        # sentence of the report ("hubness"); quoting subtracts it so on-topic filler loses to answers
+        self.sentence_hubness = (self.sentence_vectors @ self.sentence_vectors.mean(axis=0)
+                                 if self.sentence_vectors is not None and len(self.sentence_vectors) else None)
 
     @property
     def build_settings(self) -> BuildSettings:

@@ -28,7 +28,7 @@ from .retrieve import Hit
 from .store import Index
 
 W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3
-SHORT_SENTENCE_WORDS = 8
+SHORT_SENTENCE_WORDS = 15  # a quoted sentence shorter than this takes the next one along
 TYPE_MISMATCH_FACTOR = 0.7
 UNKNOWN_NAME_FACTOR = 0.7
 

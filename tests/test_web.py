@@ -53,7 +53,7 @@ def write_corpus(root: Path) -> Path:
 def make_assistant(base: Path) -> Assistant:
     corpus = write_corpus(base / "corpus")
     build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
-    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.4),
+    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3),
                           corpus_dir=corpus)
 
 

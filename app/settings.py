@@ -41,7 +41,7 @@ class BuildSettings:
     chunk_overlap_sentences: int = 1
     embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding
     index_type: str = "auto"  # auto: exact below hnsw_threshold chunks, HNSW above
-    hnsw_threshold: int = 200_000
+    hnsw_threshold: int = 50_000  # HNSW (recall@10 0.998 at 1M) answers in <1 ms; exact search at 100k takes 16+ ms
     max_file_bytes: int = MAX_CORPUS_FILE_BYTES
 
     def __post_init__(self) -> None:

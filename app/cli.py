@@ -176,9 +176,9 @@ def run_batch(path: Path, answer_one) -> None:
 
 
 def print_answer(answer) -> None:
-    click.echo(f"Q: {answer.question}\n")
+    click.echo(f"Q: {answer.question}")
     if not answer.answered:
-        click.echo(answer.message)
+        click.echo(f"\n{answer.message}")
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
         label = "closest passage (not an answer)" if not answer.answered else f"[{q.n}]"

@@ -30,6 +30,7 @@ browser:
 
 # Every test, the real-model and browser ones included.
 test: install browser
+	$(BIN)/ruff check app tests
 	$(BIN)/python -m pytest
 
 # Unit tests only (fake embedder, no browser, no load test): about three minutes.

@@ -37,12 +37,14 @@ def validate_question(question: object, max_chars: int) -> str:
         raise QuestionError(f"a question must be text, not {type(question).__name__}")
     bad = sorted({f"U+{ord(ch):04X}" for ch in question if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"})
     if bad:
-        raise QuestionError(f"the question contains control characters ({', '.join(bad[:5])}); remove them and ask again")
+        raise QuestionError(f"the question contains control characters ({', '.join(bad[:5])}); "
+                            "remove them and ask again")
     text = question.strip()
     if not text:
         raise QuestionError("the question is empty; type a question about the report")
     if len(text) > max_chars:
-        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}. Shorten it and ask again")
+        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}. "
+                            "Shorten it and ask again")
     return text
 
 

@@ -12,14 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from .errors import CorpusError, IndexNotFoundError, QuestionError, VerbatimError
-from .settings import (DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, INDEX_TYPES, MAX_BATCH_QUESTIONS, AnswerSettings,
-                       BuildSettings)
+from .settings import (
+    DEFAULT_CORPUS_DIR,
+    DEFAULT_INDEX_DIR,
+    INDEX_TYPES,
+    MAX_BATCH_QUESTIONS,
+    AnswerSettings,
+    BuildSettings,
+)
 
 log = logging.getLogger("verbatim")
 
@@ -47,7 +53,8 @@ class VerbatimGroup(click.Group):
 @click.version_option(package_name="verbatim")
 def main(verbose: bool) -> None:
     """Ask a report questions; get answers quoted verbatim, each with an exact citation."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
 
 
 # ---------------------------------------------------------------- index
@@ -97,7 +104,7 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
                f"model {manifest['model']['name']}, FAISS {manifest['faiss']['type']}, built {manifest['created_at']}")
     if corpus is None:
-        raise CorpusError(f"the corpus the index was built from is gone; pass --corpus DIR")
+        raise CorpusError("the corpus the index was built from is gone; pass --corpus DIR")
     reasons = stale_reasons(manifest, corpus, BuildSettings(index_type=manifest["build_settings"]["index_type"]))
     if reasons:
         raise click.ClickException(f"stale against {corpus}: {'; '.join(reasons)}. "
@@ -109,7 +116,7 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
 @index_option
 def index_verify(index_dir: Path) -> None:
     """Check every file checksum, row count, and chunk text against its offsets."""
-    from .store import rebuild_hint, read_manifest, verify_index
+    from .store import read_manifest, rebuild_hint, verify_index
 
     problems = verify_index(index_dir)
     if problems:

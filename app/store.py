@@ -27,6 +27,7 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +181,8 @@ def _previous_rows(index_dir: Path, settings: BuildSettings, embedder: Embedder)
         c_rows = chunk_rows.get(doc.doc, [])
         rows[doc.sha256] = {
             "chunks": [old.chunks[i] for i in c_rows],
-            "chunk_vectors": old.chunk_vectors[c_rows] if c_rows else np.zeros((0, old.chunk_vectors.shape[1]), np.float32),
+            "chunk_vectors": old.chunk_vectors[c_rows] if c_rows
+            else np.zeros((0, old.chunk_vectors.shape[1]), np.float32),
             "sentences": old.sentences[s_rows].copy(),
             "sentence_vectors": None if old.sentence_vectors is None else old.sentence_vectors[s_rows],
             "doc": doc.doc,
@@ -219,7 +221,8 @@ def build_index(
     reused = 0
     for d_row, doc in enumerate(documents):
         old = previous.get(doc.sha256)
-        if old is not None and old["doc"] == doc.doc and (old["sentence_vectors"] is not None or not settings.embed_sentences):
+        reusable = old is not None and old["doc"] == doc.doc
+        if reusable and (old["sentence_vectors"] is not None or not settings.embed_sentences):
             reused += 1
             doc_chunks = old["chunks"]
             s_arr = old["sentences"].copy()
@@ -241,7 +244,8 @@ def build_index(
     log.info("embedding %d chunks and %d sentences", len(to_embed_chunks), len(to_embed_sents))
     new_vectors = embedder.encode(to_embed_chunks + to_embed_sents, progress=progress)
     new_chunk_vecs, new_sent_vecs = new_vectors[:len(to_embed_chunks)], new_vectors[len(to_embed_chunks):]
-    chunk_matrix = _assemble(chunk_vecs, [len([c for c in chunks if c.doc == d.doc]) for d in documents], new_chunk_vecs, embedder.dim)
+    chunks_per_doc = Counter(c.doc for c in chunks)
+    chunk_matrix = _assemble(chunk_vecs, [chunks_per_doc[d.doc] for d in documents], new_chunk_vecs, embedder.dim)
     sentences = np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, 5), np.int64)
     sentence_matrix = None
     if settings.embed_sentences:
@@ -253,7 +257,7 @@ def build_index(
         "format_version": INDEX_FORMAT_VERSION,
         "package": "verbatim",
         "package_version": __version__,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": {"name": embedder.name, "dim": embedder.dim, "normalized": True, "metric": "inner_product"},
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
@@ -271,7 +275,7 @@ def build_index(
 def _assemble(parts: list[np.ndarray | None], sizes: list[int], fresh: np.ndarray, dim: int) -> np.ndarray:
     """Stitch reused per-document vectors and freshly embedded ones back into document order."""
     out, pos = [], 0
-    for part, n in zip(parts, sizes):
+    for part, n in zip(parts, sizes, strict=False):
         if part is None:
             part = fresh[pos:pos + n]
             pos += n
@@ -413,7 +417,8 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
     if verify_files:
         problems = check_files(index_dir, manifest, full=False)
         if problems:
-            raise IndexCorruptError(f"index at {index_dir} is damaged ({'; '.join(problems[:3])}); {rebuild_hint(index_dir)}")
+            raise IndexCorruptError(f"index at {index_dir} is damaged ({'; '.join(problems[:3])}); "
+                                    f"{rebuild_hint(index_dir)}")
     try:
         docs = [Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
                          tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""))
@@ -436,7 +441,9 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         raise IndexCorruptError(f"index at {index_dir} has mismatched row counts (chunks {n}, vectors "
                                 f"{faiss_index.ntotal}, bm25 {bm25.size}); {rebuild_hint(index_dir)}")
     dim = manifest.get("model", {}).get("dim")
-    dims = {chunk_vectors.shape[-1], faiss_index.d} | (set() if sentence_vectors is None else {sentence_vectors.shape[-1]})
+    dims = {chunk_vectors.shape[-1], faiss_index.d}
+    if sentence_vectors is not None:
+        dims.add(sentence_vectors.shape[-1])
     if dims != {dim}:
         raise IndexCorruptError(f"index at {index_dir} holds {'/'.join(map(str, sorted(dims)))}-dimensional vectors "
                                 f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
@@ -513,7 +520,8 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
     settings = settings or BuildSettings()
     try:
         manifest = read_manifest(index_dir)
-        if not stale_reasons(manifest, corpus_dir, settings, embedder.name) and not check_files(index_dir, manifest, full=False):
+        fresh = not stale_reasons(manifest, corpus_dir, settings, embedder.name)
+        if fresh and not check_files(index_dir, manifest, full=False):
             return None
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError):
         pass

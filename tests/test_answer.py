@@ -19,7 +19,7 @@ def test_answer_quotes_the_sentence_with_exact_offsets(tiny_assistant: Assistant
     assert answer["answered"] is True
     first = answer["quotes"][0]
     assert list(first) == QUOTE_KEYS
-    assert (first["n"], first["text"], first["doc"], first["start"], first["end"], first["paragraph"], first["page"]) == (
+    assert tuple(first[key] for key in ("n", "text", "doc", "start", "end", "paragraph", "page")) == (
         1, "The ministry spent 3.2 million dollars on prison food in 2023.", "sub/budget.md", 16, 78, 2, None)
     assert answer["message"] == "[1] \u201cThe ministry spent 3.2 million dollars on prison food in 2023.\u201d"
     assert_quotes_verbatim(answer, tiny_assistant)
@@ -96,13 +96,15 @@ def test_stale_index_is_refused_when_the_corpus_is_given(tiny_index: Path, tiny_
 def test_follow_up_folds_in_the_previous_question():
     assert leans_on_previous("How long was he there?") is True
     assert leans_on_previous("What did Amnesty International find in Zhanaozen prisons?") is False
-    assert contextual_query("And the budget?", ["Who visited?", "What about food?"]) == "What about food? And the budget?"
+    folded = contextual_query("And the budget?", ["Who visited?", "What about food?"])
+    assert folded == "What about food? And the budget?"
     assert contextual_query("Why?", []) == "Why?"
 
 
 def test_follow_up_changes_what_is_retrieved(tiny_assistant: Assistant):
     plain = tiny_assistant.ask("How long were they held there?").to_dict()
-    followed = tiny_assistant.ask("How long were they held there?", history=["Who was in solitary confinement?"]).to_dict()
+    history = ["Who was in solitary confinement?"]
+    followed = tiny_assistant.ask("How long were they held there?", history=history).to_dict()
     assert followed["quotes"][0]["text"] == (
         "A: Yes. The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
     assert plain["quotes"][0]["text"] != followed["quotes"][0]["text"]

@@ -40,13 +40,16 @@ def test_no_chunk_exceeds_the_word_budget_even_for_a_run_on_sentence():
 
 
 def test_sentences_never_cross_paragraphs():
-    doc = document_from_text("p.txt", "Heading without stop\n\nThe first body sentence is here. The second body sentence follows it closely.")
+    text = "Heading without stop\n\nThe first body sentence is here. The second body sentence follows it closely."
+    doc = document_from_text("p.txt", text)
     assert [(doc.text[s.start:s.end], s.paragraph) for s in split_sentences(doc, 100)] == [
-        ("Heading without stop", 1), ("The first body sentence is here.", 2), ("The second body sentence follows it closely.", 2)]
+        ("Heading without stop", 1), ("The first body sentence is here.", 2),
+        ("The second body sentence follows it closely.", 2)]
 
 
 def test_short_sentences_join_a_neighbour():
-    doc = document_from_text("s.txt", "Diaz: Not really. We call for an independent international inquiry. That includes Roza.")
+    text = "Diaz: Not really. We call for an independent international inquiry. That includes Roza."
+    doc = document_from_text("s.txt", text)
     assert [doc.text[s.start:s.end] for s in split_sentences(doc, 100)] == [
         "Diaz: Not really. We call for an independent international inquiry. That includes Roza."]
     doc = document_from_text("t.txt", "It was long ago, in the first days. We know the exact number of people held.")

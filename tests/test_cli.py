@@ -90,7 +90,8 @@ def test_bad_questions_exit_1_with_one_line(cli, built: Path, args, message):
 def test_missing_index_and_missing_corpus(cli, tmp_path: Path):
     missing = cli.invoke(main, ["ask", "hello", "--index", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "no index at" in missing.output and "verbatim index build" in missing.output
-    no_corpus = cli.invoke(main, ["index", "build", "--corpus", str(tmp_path / "nocorpus"), "--index", str(tmp_path / "i")])
+    args = ["index", "build", "--corpus", str(tmp_path / "nocorpus"), "--index", str(tmp_path / "i")]
+    no_corpus = cli.invoke(main, args)
     assert no_corpus.exit_code == 1 and "does not exist" in no_corpus.output
     assert not (tmp_path / "i").exists()
 

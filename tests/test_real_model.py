@@ -1,6 +1,5 @@
 """The real model on the real report (marked `model`: a few seconds to load all-MiniLM-L6-v2)."""
 
-from pathlib import Path
 
 import pytest
 

@@ -15,6 +15,7 @@ from app.errors import CorpusError
 from app.evaluation.squad import QueryMemo, faithful, read_squad, run_squad, score_answer
 from app.quote import Quote
 from app.settings import AnswerSettings
+from tests.conftest import CountingEmbedder as _CountingEmbedder
 
 P1 = "The walrus colony lives on Wrangel Island. Its keeper is Olga Petrova."
 P2 = "Narwhals carry a spiral tusk that can grow three metres long."
@@ -142,14 +143,11 @@ def test_bad_input(tmp_path):
         run_squad(write_squad(tmp_path), modes=["sparse"], embedder=HashEmbedder(512))
 
 
-class CountingEmbedder(HashEmbedder):
+class CountingEmbedder(_CountingEmbedder):
+    """The shared counting embedder, at the 512 dimensions these expected values were computed with."""
+
     def __init__(self, dim: int = 512) -> None:
         super().__init__(dim)
-        self.seen: list[str] = []
-
-    def encode(self, texts, batch_size=32, progress=False):
-        self.seen.extend(texts)
-        return super().encode(texts, batch_size, progress)
 
 
 def test_questions_are_encoded_once(tmp_path):

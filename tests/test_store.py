@@ -12,8 +12,16 @@ import pytest
 from app.embed import HashEmbedder
 from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from app.settings import BuildSettings
-from app.store import (build_index, ensure_fresh, ensure_index, load_index, make_faiss_index, read_manifest,
-                       stale_reasons, verify_index)
+from app.store import (
+    build_index,
+    ensure_fresh,
+    ensure_index,
+    load_index,
+    make_faiss_index,
+    read_manifest,
+    stale_reasons,
+    verify_index,
+)
 from tests.conftest import REPO, CountingEmbedder
 
 
@@ -64,7 +72,7 @@ def test_hnsw_recall_against_exact_search():
     queries = vectors[:100] + 0.01
     _, ids = index.search(queries, 10)
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, exact)])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, exact, strict=False)])
     assert recall >= 0.95
 
 

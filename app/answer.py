@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder, embedder_for
+from .embed import Embedder, query_embedder_for
 from .errors import QuestionError
 from .followup import contextual_query
 from .lexical import tokenize
@@ -89,7 +89,7 @@ class Assistant:
              corpus_dir: Path | None = None) -> Assistant:
         """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus."""
         if embedder is None:
-            embedder = embedder_for(read_manifest(Path(index_dir))["model"]["name"])
+            embedder = query_embedder_for(read_manifest(Path(index_dir))["model"]["name"])
         index = load_index(Path(index_dir), embedder_name=embedder.name)
         if corpus_dir is not None:
             ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)

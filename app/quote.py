@@ -4,12 +4,14 @@ Sentences are scored, not only chunks. A sentence's score mixes three signals: i
 question (vectors computed at build time) less its mean cosine to every sentence of the corpus (so
 a sentence that resembles the whole report, like "what Amnesty found in Zhanaozen is a pattern of
 torture", does not win every question), the cosine of the passage holding it, and the
-IDF-weighted share of the question's terms it contains. A sentence that is itself a
-question (an interviewer's, a heading's) is never quoted: a question does not answer a question,
-though it still lifts the passage it opens through the passage score. A heading (a paragraph of one
-line with no closing punctuation) labels the text below it and is not quoted either. When the question asks for a
-number, a date or a duration ("how many", "when", "how long"), a sentence without one is damped:
-it may be on topic, but it cannot be the answer.
+IDF-weighted share of the question's terms it contains.
+
+Some sentences never answer: a question in the text (an interviewer's) is not quoted, though it
+still lifts the passage it opens through the passage score, and neither is a heading (a paragraph
+of one line with no closing punctuation). When the question asks for a number, a date, a duration
+or a name ("how many", "when", "how long", "what are the names"), a sentence without one is
+damped: it may be on topic, but it cannot be the answer.
+
 A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
 
 >>> lexical_coverage(["cat", "dog"], {"cat": 2.0, "dog": 1.0}, {"cat"})

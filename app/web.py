@@ -127,8 +127,9 @@ class LiveAssistant:
     """The assistant of an index folder that follows its rebuilds while the chat is serving.
 
     `index_dir` is a link to the current build (see app/store.py). `current()` reads that link once
-    per question; when a rebuild has swapped in a new build, one thread loads it while the others
-    keep answering from the old one, and the switch is one assignment. A new build that does not
+    per question; until a rebuild swaps in a new build, the old one answers; then one thread loads
+    the new build while the questions that arrive meanwhile wait for it, and the switch is one
+    assignment. A new build that does not
     load, was built with another model, or no longer matches the corpus is refused (logged once)
     and the old one keeps answering: never an answer from a mismatched index.
 
@@ -144,21 +145,22 @@ class LiveAssistant:
         self._loading = threading.Lock()
 
     def current(self) -> "Assistant":
-        """The assistant of the newest complete build (the previous one while it loads)."""
+        """The assistant of the newest complete build.
+
+        A question that sees a new build waits while one thread loads it (a fraction of a second
+        for a report), so once a build is swapped in, no answer comes from the previous one."""
         target = os.path.realpath(self.index_dir)
         loaded, assistant = self._state
-        if target in (loaded, self._refused) or not self._loading.acquire(blocking=False):
+        if target in (loaded, self._refused):
             return assistant
-        try:
+        with self._loading:
             return self._switch(target)
-        finally:
-            self._loading.release()
 
     def _switch(self, target: str) -> "Assistant":
         from .answer import Assistant
 
         loaded, old = self._state
-        if target == loaded:
+        if target in (loaded, self._refused):  # another thread got here first
             return old
         try:
             fresh = Assistant.load(Path(target), embedder=old.embedder, settings=old.settings,

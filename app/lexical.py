@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 STOPWORDS = "en_plus"  # NLTK's English list plus question words (which, when, did, ...)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG through our handlers
+# bm25s resets its logger to DEBUG when it indexes; a filter keeps its chatter out of our output
+logging.getLogger("bm25s").addFilter(lambda record: record.levelno >= logging.WARNING)
 
 
 @lru_cache(maxsize=1)

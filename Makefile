@@ -33,7 +33,7 @@ test: install browser
 	$(BIN)/ruff check app tests
 	$(BIN)/python -m pytest
 
-# Unit tests only (fake embedder, no browser, no load test): about three minutes.
+# Unit tests only (fake embedder, no browser, no load test): about 20 seconds.
 test-fast: install
 	$(BIN)/python -m pytest -m "not model and not browser and not load"
 

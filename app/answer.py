@@ -131,7 +131,7 @@ class Assistant:
         hits = self.retriever.search(query_vec, tokens, max(s.passages, k), mode or s.mode, s.candidates,
                                      s.dense_weight, docs=docs, timings=stages)
         t3 = time.perf_counter()
-        factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.retriever.vocab_dict) else 1.0
+        factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.vocabulary) else 1.0
         scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text), text, factor)
         answered = bool(scored) and scored[0].score >= s.threshold
         quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words, s.min_relative_score)

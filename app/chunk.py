@@ -100,7 +100,6 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
     """Cut a span of more than max_words words into windows of whole words."""
     words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text, start, end)]
-    words = [(s - start + start, e) for s, e in words]
     if len(words) <= max_words:
         return [(start, end)]
     return [(words[i][0], words[min(i + max_words, len(words)) - 1][1]) for i in range(0, len(words), max_words)]

@@ -105,7 +105,7 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
                f"model {manifest['model']['name']}, FAISS {manifest['faiss']['type']}, built {manifest['created_at']}")
     if corpus is None:
         raise CorpusError("the corpus the index was built from is gone; pass --corpus DIR")
-    reasons = stale_reasons(manifest, corpus, BuildSettings(index_type=manifest["build_settings"]["index_type"]))
+    reasons = stale_reasons(manifest, corpus, BuildSettings())
     if reasons:
         raise click.ClickException(f"stale against {corpus}: {'; '.join(reasons)}. "
                                    f"Run `verbatim index build --corpus {corpus} --index {index_dir}`")
@@ -254,18 +254,10 @@ def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: in
         click.echo(f"{rank}. {hit.score:.3f}  {c.doc} paragraph {c.paragraph} [{c.start}:{c.end}]\n   {c.text[:300]}")
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (web chat, eval, bench) join the group if present."""
-    import importlib
+# Commands that live beside the modules they drive; each imports its heavy libraries only when run.
+from .bench import bench  # noqa: E402
+from .evaluation.cli import eval_command  # noqa: E402
+from .web import serve  # noqa: E402
 
-    for module, name in (("app.web", "serve"), ("app.evaluation.cli", "eval_command"), ("app.bench", "bench")):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        main.add_command(getattr(mod, name))
-
-
-_register_optional_commands()
+for command in (serve, eval_command, bench):
+    main.add_command(command)

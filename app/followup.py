@@ -16,7 +16,8 @@ import re
 
 _REFERS_BACK = re.compile(
     r"\b(he|him|his|she|her|hers|it|its|they|them|their|theirs|this|that|these|those|there|then|"
-    r"the same|such|which one|what about|how about|and|also|too|else|more)\b",
+    r"the same|which one)\b"
+    r"|^\W*(and|also|what about|how about|but|so)\b",  # these lean back only when they open the question
     re.IGNORECASE,
 )
 SHORT_QUESTION_WORDS = 4

@@ -59,6 +59,11 @@ class BM25Index:
 
         return cls(bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, show_progress=False))
 
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Every token of the indexed chunks, with its column in the score matrix."""
+        return self.retriever.vocab_dict
+
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query tokens (zeros when none is known)."""
         ids = self.retriever.get_tokens_ids(tokens)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import tokenize_many
+from .lexical import tokenize, tokenize_many
 from .retrieve import Hit
 from .store import Index
 
@@ -89,8 +89,6 @@ def unknown_names(question: str, known_tokens) -> list[str]:
     >>> unknown_names("What did President Nazarbayev say about Zhanaozen?", {"zhanaozen"})
     ['President', 'Nazarbayev']
     """
-    from .lexical import tokenize
-
     return [w for w in _CAPITALISED.findall(question)
             if any(t not in known_tokens for t in tokenize(w))]
 

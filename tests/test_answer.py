@@ -96,6 +96,8 @@ def test_stale_index_is_refused_when_the_corpus_is_given(tiny_index: Path, tiny_
 def test_follow_up_folds_in_the_previous_question():
     assert leans_on_previous("How long was he there?") is True
     assert leans_on_previous("What did Amnesty International find in Zhanaozen prisons?") is False
+    assert leans_on_previous("What are the conditions and rights of prisoners in Kazakh jails?") is False
+    assert leans_on_previous("Also, who wrote the report on Kazakh prisons?") is True
     folded = contextual_query("And the budget?", ["Who visited?", "What about food?"])
     assert folded == "What about food? And the budget?"
     assert contextual_query("Why?", []) == "Why?"

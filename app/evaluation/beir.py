@@ -114,6 +114,14 @@ def vector_cache_folder(embedder: Embedder, cache_root: Path) -> Path:
     return Path(cache_root) / f"vectors-{hashlib.sha256(embedder.name.encode()).hexdigest()[:12]}"
 
 
+def benchmark_index(name: str, data_path: Path, documents: list[Document], embedder: Embedder,
+                    settings: BuildSettings, cache_dir: Path | None = None) -> Index:
+    """The cached index of a benchmark data set: `cache_dir`, or a folder named by data and settings."""
+    root = Path(cache_dir).parent if cache_dir else DEFAULT_CACHE_ROOT
+    index_dir = Path(cache_dir) if cache_dir else cache_folder(name, data_path, embedder, settings)
+    return cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root))
+
+
 def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder, settings: BuildSettings,
                  vector_cache: Path | None = None) -> Index:
     """Load the index at `index_dir` when it holds exactly these documents; otherwise (re)build it.
@@ -127,7 +135,7 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
         manifest = read_manifest(index_dir)
         recorded = manifest["build_settings"]
         fresh = (manifest["documents"] == wanted and manifest["model"]["name"] == embedder.name
-                 and all(recorded.get(k) == v for k, v in settings.fingerprint().items()))
+                 and settings.matches(recorded))
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):
         fresh = False
     if fresh:
@@ -286,9 +294,7 @@ def run_beir(
     if not queries:
         raise CorpusError(f"no query in {qfile} has a judgement in qrels/{split}.tsv")
     documents = beir_documents(data_dir)
-    root = Path(cache_dir).parent if cache_dir else DEFAULT_CACHE_ROOT
-    index_dir = Path(cache_dir) if cache_dir else cache_folder(data_dir.name, data_dir, embedder, settings)
-    index = cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root))
+    index = benchmark_index(data_dir.name, data_dir, documents, embedder, settings, cache_dir)
     t_index = time.perf_counter()
 
     texts = [q for _, q in queries]
@@ -335,7 +341,7 @@ def run_beir(
         "methods": methods,
         "hybrid_minus_bm25": hybrid - methods["bm25"]["ndcg@10"],
         "hybrid_minus_dense": hybrid - methods["dense"]["ndcg@10"],
-        "index": str(index_dir),
+        "index": str(index.path),
         "seconds": {"index": round(t_index - t0, 1), "total": round(time.perf_counter() - t0, 1)},
     }
     result["markdown"] = beir_markdown(result)

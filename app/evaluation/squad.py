@@ -37,7 +37,7 @@ from ..embed import Embedder, default_embedder
 from ..errors import CorpusError
 from ..ingest import Document, document_from_text
 from ..settings import AnswerSettings, BuildSettings
-from .beir import DEFAULT_CACHE_ROOT, cache_folder, cached_index, vector_cache_folder, write_outputs
+from .beir import benchmark_index, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +240,7 @@ def run_squad(
         questions = questions[:limit]
     by_doc = {a.doc: a for a in articles}
     documents = squad_documents(articles)
-    root = Path(cache_dir).parent if cache_dir else DEFAULT_CACHE_ROOT
-    index_dir = Path(cache_dir) if cache_dir else cache_folder(data_file.stem, data_file, embedder, settings)
-    index = cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root))
+    index = benchmark_index(data_file.stem, data_file, documents, embedder, settings, cache_dir)
     assistant = Assistant(index, QueryMemo(embedder, [q.question.strip() for q in questions]), answer_settings)
     t_index = time.perf_counter()
 
@@ -276,7 +274,7 @@ def run_squad(
         "headline_mode": head,
         "modes": modes_out,
         "failures": [_failure(r, head) for r in rows if not r[head]["answer_in_quote@3"]],
-        "index": str(index_dir),
+        "index": str(index.path),
         "seconds": {"index": round(t_index - t0, 1), "total": round(time.perf_counter() - t0, 1)},
     }
     result["markdown"] = squad_markdown(result)

@@ -81,6 +81,11 @@ def test_run_beir_exact_figures(tmp_path):
     assert m["hybrid"]["ndcg@10_over_bm25"] == result["hybrid_minus_bm25"]
     assert m["hybrid"]["ndcg@10_over_dense"] == pytest.approx(0.0)
     assert result["fusion"] == "relative" and result["dense_weight"] == 0.5
+    # 95% intervals: bm25 recall is 1 and 0.5 over the two queries, so resampled means span [0.5, 1];
+    # hybrid and dense agree on every query, so their paired difference is exactly 0
+    assert m["bm25"]["intervals"]["recall@100"] == [0.5, 1.0]
+    assert result["differences"]["hybrid_minus_dense"]["ndcg@10"] == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    assert result["differences"]["hybrid_minus_bm25"]["ndcg@10"]["difference"] == round((dense_q2 - bm25_q2) / 2, 3)
     assert "| **hybrid** |" in result["markdown"] and "| bm25 |" in result["markdown"]
 
     stem = tmp_path / "out" / "beir-tiny-train"

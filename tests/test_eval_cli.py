@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from app.cli import main
 from app.embed import SentenceTransformerEmbedder
+from app.evaluation.uncertainty import rate_interval
 from app.store import build_index
 from tests.conftest import REPORT
 
@@ -75,6 +76,11 @@ def test_report_suite_writes_json_markdown_and_plots(cli, built, eval_data, tmp_
     assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (out / "report.md").read_text()
     assert "| Evidence hit@3 |" in markdown and "## Failures (hybrid)" in markdown
+    hybrid = report["methods"]["hybrid"]
+    answerable = [r for r in report["questions"]["hybrid"] if r["answerable"]]
+    assert hybrid["intervals"]["hit@3"] == list(rate_interval(sum(r["hit@3"] for r in answerable), 3))
+    assert set(report["differences"]) == {"hybrid_minus_bm25", "hybrid_minus_dense"}
+    assert "## Differences between methods" in markdown and "| hybrid minus bm25 |" in markdown
 
 
 def test_a_failed_gate_exits_1_and_names_the_gate(cli, built, eval_data, tmp_path):

@@ -115,7 +115,9 @@ def test_run_squad_end_to_end(tmp_path):
         assert m["answer_text_in_quote@3"] == 1.0 and m["paragraph@1"] == 1.0, mode
         assert m["faithfulness"] == 1.0 and m["abstention_rate"] == 0.0, mode
     assert result["failures"] == []
-    assert "| **hybrid** |" in result["markdown"]
+    # 3 of 3: the Wilson interval is (0.439, 1.0), shown beside the rate
+    assert result["modes"]["hybrid"]["intervals"]["answer_in_quote@1"] == [0.439, 1.0]
+    assert "| **hybrid** | 1.000 [0.439, 1.000] |" in result["markdown"]
     stem = tmp_path / "out" / "squad-tiny-squad"
     assert json.loads(stem.with_suffix(".json").read_text())["modes"] == result["modes"]
     rows = [json.loads(line) for line in Path(f"{stem}-items.jsonl").read_text().splitlines()]

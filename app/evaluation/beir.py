@@ -34,6 +34,7 @@ from ..retrieve import FUSIONS, Retriever
 from ..settings import PROJECT_ROOT, AnswerSettings, BuildSettings
 from ..store import Index, build_index, load_index, read_manifest
 from .ir_metrics import ndcg_at_k, recall_at_k
+from .uncertainty import mean_interval, paired_difference
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +321,11 @@ def run_beir(
         rows.append(row)
 
     methods = {name: {"ndcg@10": float(np.mean([s[0] for s in vals])),
-                      "recall@100": float(np.mean([s[1] for s in vals]))} for name, vals in per_query.items()}
+                      "recall@100": float(np.mean([s[1] for s in vals])),
+                      "intervals": {"ndcg@10": list(mean_interval([s[0] for s in vals])),
+                                    "recall@100": list(mean_interval([s[1] for s in vals]))}}
+               for name, vals in per_query.items()}
+    ndcg = {name: [s[0] for s in vals] for name, vals in per_query.items()}
     hybrid = methods["hybrid"]["ndcg@10"]
     # the bars are margins; kept in the hybrid row too, so `--fail-under ndcg@10_over_bm25=0.01` works
     methods["hybrid"]["ndcg@10_over_bm25"] = hybrid - methods["bm25"]["ndcg@10"]
@@ -341,6 +346,8 @@ def run_beir(
         "methods": methods,
         "hybrid_minus_bm25": hybrid - methods["bm25"]["ndcg@10"],
         "hybrid_minus_dense": hybrid - methods["dense"]["ndcg@10"],
+        "differences": {f"hybrid_minus_{m}": {"ndcg@10": paired_difference(ndcg["hybrid"], ndcg[m])}
+                        for m in ("bm25", "dense")},
         "index": str(index.path),
         "seconds": {"index": round(t_index - t0, 1), "total": round(time.perf_counter() - t0, 1)},
     }
@@ -367,7 +374,17 @@ def beir_markdown(result: dict) -> str:
     ]
     for name, m in result["methods"].items():
         label = f"**{name}**" if name == "hybrid" else name
-        lines.append(f"| {label} | {m['ndcg@10']:.4f} | {m['recall@100']:.4f} |")
-    lines += ["", f"Hybrid minus BM25: {result['hybrid_minus_bm25']:+.4f} nDCG@10; "
-              f"hybrid minus dense: {result['hybrid_minus_dense']:+.4f} nDCG@10.", ""]
+        ci = m.get("intervals", {})
+        cells = [f"{m[k]:.4f}" + (f" [{ci[k][0]:.3f}, {ci[k][1]:.3f}]" if k in ci else "")
+                 for k in ("ndcg@10", "recall@100")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    diffs = result.get("differences", {})
+
+    def interval(name: str) -> str:
+        d = diffs.get(name, {}).get("ndcg@10")
+        return f" [{d['low']:+.4f}, {d['high']:+.4f}]" if d else ""
+
+    lines += ["", f"Hybrid minus BM25: {result['hybrid_minus_bm25']:+.4f}{interval('hybrid_minus_bm25')} nDCG@10; "
+              f"hybrid minus dense: {result['hybrid_minus_dense']:+.4f}{interval('hybrid_minus_dense')} nDCG@10. "
+              "Brackets hold 95% intervals: a bootstrap over queries, paired for the differences.", ""]
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VerbatimError
-from ..settings import PROJECT_ROOT
+from ..settings import CALIBRATION_FILE, PROJECT_ROOT
 from .metrics import (
     RETRIEVAL_KS,
     abstention_scores,
@@ -39,6 +39,7 @@ from .metrics import (
     quote_problems,
     retrieval_scores,
 )
+from .uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,42 @@ def summarise(questions: list[dict], dialogues: list[dict], documents: Mapping[s
     out["mean_words_per_quote"] = mean_words_per_quote(answer_quotes)
     out["quotes_per_answer"] = len(answer_quotes) / max(1, sum(r["answered"] for r in questions))
     out["failed"] = sum(r["failed"] for r in questions) + sum(r["failed"] for r in dialogues)
+    out["intervals"] = intervals(questions, dialogues)
     return out
+
+
+def intervals(questions: list[dict], dialogues: list[dict]) -> dict[str, list[float]]:
+    """95% intervals of the figures that rest on a few dozen questions (see `uncertainty`)."""
+    answerable = [r for r in questions if r["answerable"]]
+    unanswerable = [r for r in questions if not r["answerable"]]
+    refused = [r for r in questions if not r["answered"]]
+    caught = sum(not r["answerable"] for r in refused)
+    out = {
+        "hit@1": rate_interval(sum(r["hit@1"] for r in answerable), len(answerable)),
+        "hit@3": rate_interval(sum(r["hit@3"] for r in answerable), len(answerable)),
+        "fact_recall@3": mean_interval([r["fact_recall@3"] for r in answerable]),
+        "mrr": mean_interval([r["retrieval"]["mrr"] for r in answerable]),
+        "ndcg@10": mean_interval([r["retrieval"]["ndcg@10"] for r in answerable]),
+        "abstention_precision": rate_interval(caught, len(refused)),
+        "abstention_recall": rate_interval(caught, len(unanswerable)),
+        "abstention_f1": f1_interval([not r["answered"] for r in questions], [not r["answerable"] for r in questions]),
+        "false_refusal_rate": rate_interval(len(refused) - caught, len(answerable)),
+        "followup_hit@3": rate_interval(sum(r["hit@3"] for r in dialogues), len(dialogues)),
+    }
+    return {k: list(v) for k, v in out.items()}
+
+
+COMPARED = ("hit@3", "fact_recall@3", "ndcg@10")
+
+
+def compare_methods(per_question: Mapping[str, list[dict]], head: str) -> dict[str, dict[str, dict]]:
+    """Paired differences, head minus each other method, over the same answerable questions."""
+    def values(mode: str, key: str) -> list[float]:
+        rows = [r for r in per_question[mode] if r["answerable"]]
+        return [float(r["retrieval"][key] if key in r["retrieval"] else r[key]) for r in rows]
+
+    return {f"{head}_minus_{m}": {key: paired_difference(values(head, key), values(m, key)) for key in COMPARED}
+            for m in per_question if m != head}
 
 
 # ---------------------------------------------------------------- the run
@@ -310,6 +346,8 @@ def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dia
                      "min_relative_score": s.min_relative_score},
         "threshold": s.threshold,
         "methods": summaries,
+        "differences": compare_methods(per_question, methods[0]),
+        "threshold_source": threshold_source(s.threshold),
         "questions": per_question,
         "dialogues": per_dialogue,
         "seconds": round(time.perf_counter() - t0, 1),
@@ -317,6 +355,15 @@ def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dia
 
 
 # ---------------------------------------------------------------- calibration
+
+
+def threshold_source(threshold: float, path: Path = CALIBRATION_FILE) -> dict | None:
+    """The calibration record behind `threshold`, when it came from `app/calibration.json`."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        return record if abs(float(record["threshold"]) - threshold) < 1e-9 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def calibrate(result: Mapping, method: str = "hybrid") -> dict:
@@ -388,6 +435,11 @@ METRIC_ROWS = [
 ]
 
 
+def _cell(figures: Mapping, key: str, fmt) -> str:
+    interval = figures.get("intervals", {}).get(key)
+    return fmt(figures[key]) + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+
+
 def _quote_lines(quotes: list[dict], limit: int = 3) -> list[str]:
     if not quotes:
         return ["  - quoted: nothing"]
@@ -434,10 +486,26 @@ def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequ
              f"code {_code_note(result.get('code', {}))}.",
              "", "| Metric | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
     for key, label, fmt in METRIC_ROWS:
-        lines.append(f"| {label} | " + " | ".join(fmt(result["methods"][m][key]) for m in methods) + " |")
+        lines.append(f"| {label} | " + " | ".join(_cell(result["methods"][m], key, fmt) for m in methods) + " |")
     lines += ["", "Hits and fact recall count only answered questions (a refusal quotes nothing). "
               "Passage metrics judge the top-10 passages before quoting, one unit per gold evidence string. "
-              "Latency is wall time per `ask` on this machine."]
+              "Latency is wall time per `ask` on this machine. Brackets hold 95% intervals: Wilson for rates, "
+              "a bootstrap over questions for means and F1 (stratified by answerability for F1)."]
+    source = result.get("threshold_source")
+    if source:
+        lines += ["", f"The abstention threshold was chosen on {source.get('chosen_on', 'these questions')} "
+                  f"(`verbatim eval --calibrate`, {source.get('date', '')}), so abstention figures on the same "
+                  "questions are in-sample; its leave-one-out estimate was F1 "
+                  f"{source.get('leave_one_out_f1', 0):.3f}."]
+    if result.get("differences"):
+        lines += ["", "## Differences between methods", "",
+                  "Paired over the same answerable questions; an interval that holds 0 means these questions "
+                  "do not tell the two apart.", "", "| | " + " | ".join(COMPARED) + " |",
+                  "|---|" + "---:|" * len(COMPARED)]
+        for pair, figures in result["differences"].items():
+            lines.append(f"| {pair.replace('_minus_', ' minus ')} | " + " | ".join(
+                f"{d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]" for d in
+                (figures[k] for k in COMPARED)) + " |")
     if calibration:
         lines += ["", "## Calibration", "",
                   f"Chosen threshold {calibration['threshold']:.4f} on {calibration['method']}: abstention F1 "

@@ -38,6 +38,7 @@ from ..errors import CorpusError
 from ..ingest import Document, document_from_text
 from ..settings import AnswerSettings, BuildSettings
 from .beir import benchmark_index, write_outputs
+from .uncertainty import rate_interval
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,8 @@ def _summary(items: list[dict]) -> dict:
         "mean_quote_words": float(np.mean(words)) if words else 0.0,
         "quotes_per_answer": len(words) / max(1, sum(bool(it["answered"]) for it in items)),
         "abstention_rate": 1.0 - rate("answered"),
+        "intervals": {key: list(rate_interval(sum(bool(it[key]) for it in items), n))
+                      for key in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1")},
     }
 
 
@@ -305,14 +308,16 @@ def squad_markdown(result: dict) -> str:
         f"{result['questions']} questions over {result['articles']} articles ({result['paragraphs']} paragraphs), "
         f"one document per article; model `{result['model']}`; {s['k']} quotes per answer, abstention "
         f"threshold {s['threshold']:g}, dense weight {s['dense_weight']:g}. All questions are answerable: "
-        "an abstention counts as a miss.",
+        "an abstention counts as a miss. Brackets hold 95% Wilson intervals.",
         "",
         "| mode | " + " | ".join(label for _, label in COLUMNS) + " | words/quote |",
         "|---|" + "---:|" * (len(COLUMNS) + 1),
     ]
     for mode, m in result["modes"].items():
         label = f"**{mode}**" if mode == result["headline_mode"] else mode
-        cells = [f"{m[key]:.3f}" for key, _ in COLUMNS]
+        ci = m.get("intervals", {})
+        cells = [f"{m[key]:.3f}" + (f" [{ci[key][0]:.3f}, {ci[key][1]:.3f}]" if key in ci else "")
+                 for key, _ in COLUMNS]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {m['mean_quote_words']:.1f} |")
     failures = result["failures"]
     lines += ["", f"### Misses of {result['headline_mode']} at 3 quotes ({len(failures)})", ""]

@@ -1,0 +1,113 @@
+"""Uncertainty: how far a figure measured on a few dozen questions can be trusted.
+
+Every interval is 95%. A rate (hits, refusals: k of n) gets a Wilson score interval; a mean of
+per-question scores (MRR, nDCG, fact recall) a percentile bootstrap over the questions, and the
+abstention F1 one stratified by answerability; the difference between two methods asked the same questions gets a paired
+bootstrap. Bootstraps use a fixed seed, so a re-run prints the same interval.
+
+>>> rate_interval(44, 53)
+(0.708, 0.908)
+>>> paired_difference([1, 1, 1, 0], [1, 1, 1, 0])
+{'difference': 0.0, 'low': 0.0, 'high': 0.0}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy.stats import binomtest, bootstrap
+
+from .metrics import abstention_scores
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+SEED = 0
+DIGITS = 3
+
+Interval = tuple[float, float]
+
+__all__ = ["CONFIDENCE", "RESAMPLES", "rate_interval", "mean_interval", "f1_interval", "paired_difference"]
+
+
+def _round(low: float, high: float) -> Interval:
+    return round(float(low), DIGITS), round(float(high), DIGITS)
+
+
+def rate_interval(successes: int, n: int) -> Interval:
+    """Wilson score interval of a proportion k/n; (0.0, 1.0) when there is nothing to count.
+
+    >>> rate_interval(0, 16), rate_interval(16, 16)
+    ((0.0, 0.194), (0.806, 1.0))
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0 <= successes <= n:
+        raise ValueError(f"{successes} successes out of {n}")
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return _round(ci.low, ci.high)
+
+
+def _bootstrap(samples: tuple[np.ndarray, ...], statistic: Callable, paired: bool = False) -> Interval:
+    first = samples[0]
+    if len(first) < 2 or all(np.all(s == s[0]) for s in samples):  # nothing varies: the interval is a point
+        value = float(statistic(*samples))
+        return _round(value, value)
+    result = bootstrap(samples, statistic, n_resamples=RESAMPLES, confidence_level=CONFIDENCE,
+                       method="percentile", paired=paired, vectorized=False, random_state=SEED)
+    return _round(result.confidence_interval.low, result.confidence_interval.high)
+
+
+def mean_interval(values: Sequence[float]) -> Interval:
+    """Percentile-bootstrap interval of a mean over questions.
+
+    >>> mean_interval([0.5, 0.5, 0.5])
+    (0.5, 0.5)
+    >>> low, high = mean_interval([1.0, 0.5, 0.0, 1.0, 0.33]); low < 0.566 < high
+    True
+    """
+    if not len(values):
+        return 0.0, 0.0
+    return _bootstrap((np.asarray(values, dtype=float),), np.mean)
+
+
+def f1_interval(refused: Sequence[bool], unanswerable: Sequence[bool]) -> Interval:
+    """Bootstrap interval of the abstention F1, stratified: answerable and unanswerable questions are
+    resampled apart, so every resample keeps the same number of each (F1 needs both).
+
+    >>> f1_interval([True, True, False, False, False], [True, True, False, False, False])
+    (1.0, 1.0)
+    """
+    r = np.asarray(refused, dtype=bool)
+    u = np.asarray(unanswerable, dtype=bool)
+    if len(r) != len(u):
+        raise ValueError(f"{len(r)} predictions for {len(u)} labels")
+    if not len(r):
+        return 0.0, 0.0
+    rng = np.random.default_rng(SEED)
+    groups = [np.flatnonzero(u), np.flatnonzero(~u)]
+    scores = []
+    for _ in range(RESAMPLES):
+        rows = np.concatenate([rng.choice(g, len(g)) for g in groups if len(g)])
+        scores.append(abstention_scores(r[rows].tolist(), u[rows].tolist())["f1"])
+    tail = 100 * (1 - CONFIDENCE) / 2
+    low, high = np.percentile(scores, [tail, 100 - tail])
+    return _round(low, high)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
+    """Mean of a minus mean of b over the same questions, with a paired-bootstrap interval.
+
+    An interval that holds 0 says the two methods are not told apart by these questions.
+
+    >>> paired_difference([1, 1, 1, 1, 0, 1], [0, 1, 0, 1, 0, 0])["difference"]
+    0.5
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} scores against {len(y)}: a paired difference needs the same questions")
+    if not len(x):
+        return {"difference": 0.0, "low": 0.0, "high": 0.0}
+    diff = x - y
+    low, high = _bootstrap((diff,), np.mean)
+    return {"difference": round(float(diff.mean()), DIGITS), "low": low, "high": high}

@@ -143,9 +143,14 @@ def test_real_report_suite_is_faithful(tmp_path: Path, monkeypatch):
     index_dir = tmp_path / "index"
     build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
     out = tmp_path / "out"
+    # faithfulness is the bar; the others are regression floors a little under what this
+    # commit measures (hit@3 0.830, abstention F1 0.467, nDCG@10 0.938), so a change that loses
+    # answers fails CI. The issue's own bars (hit@3 0.95, abstention F1 0.8) are not met yet.
+    gates = ["faithfulness=1.0", "hit@3=0.8", "abstention_f1=0.4", "ndcg@10=0.9", "followup_hit@3=0.7"]
     result = CliRunner().invoke(main, ["eval", "--index", str(index_dir), "--out", str(out),
-                                       "--fail-under", "faithfulness=1.0"])
+                                       *[arg for g in gates for arg in ("--fail-under", g)]])
     assert result.exit_code == 0, result.output
+    assert f"all {len(gates)} gate(s) passed" in result.output
     report = json.loads((out / "report.json").read_text())
     assert report["counts"]["questions"] >= 60 and report["counts"]["dialogues"] >= 10
     assert all(m["faithfulness"] == 1.0 for m in report["methods"].values())

@@ -83,6 +83,20 @@ def test_report_suite_writes_json_markdown_and_plots(cli, built, eval_data, tmp_
     assert "## Differences between methods" in markdown and "| hybrid minus bm25 |" in markdown
 
 
+def test_a_question_set_without_dialogues_reports_no_follow_up_figures(cli, built, tmp_path):
+    folder = tmp_path / "heldout"
+    folder.mkdir()
+    write_jsonl(folder / "report_questions.jsonl", QUESTIONS)
+    out = tmp_path / "out"
+    result = cli.invoke(main, ["eval", "--data", str(folder), "--index", str(built), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["counts"]["dialogues"] == 0
+    assert report["methods"]["hybrid"]["followup_hit@3"] is None
+    assert "followup_hit@3" not in report["methods"]["hybrid"]["intervals"]
+    assert "| Follow-up hit@3 (with history) | n/a | n/a | n/a |" in (out / "report.md").read_text()
+
+
 def test_a_failed_gate_exits_1_and_names_the_gate(cli, built, eval_data, tmp_path):
     result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(tmp_path / "o"),
                                "--fail-under", "faithfulness=1.0", "--fail-under", "bm25.hit@3=1.01"])

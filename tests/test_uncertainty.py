@@ -77,3 +77,4 @@ def test_report_intervals_count_the_right_questions():
     assert out["abstention_precision"] == list(rate_interval(1, 2))  # 1 of 2 refusals was right
     assert out["abstention_recall"] == list(rate_interval(1, 2))  # 1 of 2 unanswerable refused
     assert out["mrr"] == [1.0, 1.0] and out["followup_hit@3"] == list(rate_interval(1, 1))
+    assert "followup_hit@3" not in intervals(questions, [])  # no dialogues: no interval to give

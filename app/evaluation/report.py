@@ -233,9 +233,9 @@ def summarise(questions: list[dict], dialogues: list[dict], documents: Mapping[s
     for key in [f"recall@{k}" for k in RETRIEVAL_KS] + ["mrr", "ndcg@10"]:
         out[key] = mean([r["retrieval"][key] for r in answerable])
     out.update({f"abstention_{k}" if k != "false_refusal_rate" else k: v for k, v in abst.items()})
-    out["followup_hit@3"] = mean([r["hit@3"] for r in dialogues])
-    out["followup_hit@3_without_history"] = mean([r["hit@3_without_history"] for r in dialogues])
-    out["followup_fact_recall@3"] = mean([r["fact_recall@3"] for r in dialogues])
+    for key, field in (("followup_hit@3", "hit@3"), ("followup_hit@3_without_history", "hit@3_without_history"),
+                       ("followup_fact_recall@3", "fact_recall@3")):  # None: no dialogues, nothing measured
+        out[key] = mean([r[field] for r in dialogues]) if dialogues else None
     out.update({f"latency_{k}": v for k, v in latency_summary([r["seconds"] for r in questions]).items()})
     out["mean_words_per_quote"] = mean_words_per_quote(answer_quotes)
     out["quotes_per_answer"] = len(answer_quotes) / max(1, sum(r["answered"] for r in questions))
@@ -260,8 +260,9 @@ def intervals(questions: list[dict], dialogues: list[dict]) -> dict[str, list[fl
         "abstention_recall": rate_interval(caught, len(unanswerable)),
         "abstention_f1": f1_interval([not r["answered"] for r in questions], [not r["answerable"] for r in questions]),
         "false_refusal_rate": rate_interval(len(refused) - caught, len(answerable)),
-        "followup_hit@3": rate_interval(sum(r["hit@3"] for r in dialogues), len(dialogues)),
     }
+    if dialogues:
+        out["followup_hit@3"] = rate_interval(sum(r["hit@3"] for r in dialogues), len(dialogues))
     return {k: list(v) for k, v in out.items()}
 
 
@@ -436,6 +437,8 @@ METRIC_ROWS = [
 
 
 def _cell(figures: Mapping, key: str, fmt) -> str:
+    if figures[key] is None:
+        return "n/a"
     interval = figures.get("intervals", {}).get(key)
     return fmt(figures[key]) + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
 

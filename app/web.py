@@ -19,6 +19,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,6 +115,38 @@ def document_rows(assistant: "Assistant") -> list[DocumentRow]:
             for d in assistant.index.documents]
 
 
+def build_id(assistant: "Assistant") -> str:
+    """The build folder an assistant answers from: a rebuild swaps in a new one (see app/store.py)."""
+    return os.path.realpath(assistant.index.path)
+
+
+@dataclass(frozen=True)
+class PageFurniture:
+    """What the page says about the index it answers from: redrawn when a rebuild is swapped in."""
+
+    build: str
+    header: str
+    documents_label: str
+    documents: str
+    choices: list[tuple[str, str]]  # (label, document name) for the "Search only in" selector
+    examples: list[str]
+
+
+def page_furniture(assistant: "Assistant", examples: list[str] | None = None, title: str = TITLE) -> PageFurniture:
+    """The header, documents panel, selector choices and example questions for one build.
+
+    Given `examples` (`--examples FILE`) are kept; otherwise they come from the build's documents."""
+    docs = assistant.index.documents
+    return PageFurniture(
+        build=build_id(assistant),
+        header=header_html(title, report_label(assistant), DESCRIPTION),
+        documents_label=f"Documents in the index ({len(docs)})",
+        documents=documents_html(document_rows(assistant)),
+        choices=[(f"{guess_title(d)} ({d.doc})", d.doc) for d in docs],
+        examples=(examples or default_examples(assistant))[:5],
+    )
+
+
 def polite(exc: Exception) -> str:
     """A `QuestionError` as a sentence for the chat: 'Sorry — the question is empty; ...'."""
     text = str(exc).rstrip(".")
@@ -187,7 +220,8 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
 
     With several documents a selector limits the search (`docs=`); follow-ups pass the earlier
     questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines. Given a
-    `LiveAssistant`, each question is answered, and its sources shown, from one build: the newest.
+    `LiveAssistant`, each question is answered, and its sources shown, from one build: the newest;
+    the header, documents panel, selector and examples follow it on page load and after an answer.
     """
     import gradio as gr
 
@@ -195,16 +229,14 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
 
     live, assistant = assistant, current_assistant(assistant)
     feedback = FeedbackLog(feedback_path)
-    documents = {d.doc: d for d in assistant.index.documents}
-    served = [(assistant, documents)]  # the build answering now and its documents by name
+    served = [(assistant, {d.doc: d for d in assistant.index.documents})]  # the build answering now, its documents
 
     def answerer() -> tuple["Assistant", dict]:
         now = current_assistant(live)
         if served[-1][0] is not now:
             served[-1] = (now, {d.doc: d for d in now.index.documents})
         return served[-1]
-    doc_names = list(documents)
-    examples = (examples or default_examples(assistant))[:5]
+    first = page_furniture(assistant, examples, title)
     max_chars = assistant.settings.max_question_chars
 
     def converse(message: str, selected: list[str] | None, turns: list[dict], messages: list[dict]) -> Iterator:
@@ -263,11 +295,23 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         except QuestionError as exc:
             raise gr.Error(polite(exc), title="Question not asked", print_exception=False) from None
 
+    def refresh(shown: str, chosen: list[str] | None) -> tuple:
+        """Redraw what the page says about the index if a rebuild was swapped in since it was drawn."""
+        answering, documents = answerer()
+        if build_id(answering) == shown:
+            return (gr.skip(),) * 6
+        now = page_furniture(answering, examples, title)
+        return (now.build, gr.HTML(now.header), gr.Accordion(label=now.documents_label), gr.HTML(now.documents),
+                gr.Dropdown(choices=now.choices, value=[d for d in chosen or [] if d in documents],
+                            visible=len(now.choices) > 1),
+                gr.Chatbot(examples=[{"text": q} for q in now.examples]))
+
     def restart():
         return [], [], [], ""
 
     with gr.Blocks(title=title, analytics_enabled=False) as app:
-        gr.HTML(header_html(title, report_label(assistant), DESCRIPTION), elem_id="vb-header", padding=False)
+        header = gr.HTML(first.header, elem_id="vb-header", padding=False)
+        shown = gr.State(first.build)  # the build this page describes
         turns = gr.State([])
         messages = gr.State([])
         with gr.Row(equal_height=False, elem_id="vb-main"):
@@ -275,8 +319,8 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
                 chatbot = gr.Chatbot(
                     elem_id="vb-chat", show_label=False, height=620, min_height=360, layout="panel",
                     sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
-                    feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=True,
-                    examples=[{"text": q} for q in examples],
+                    feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=False,  # static/web.js scrolls
+                    examples=[{"text": q} for q in first.examples],
                     placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
                                  "Answers are its own sentences, each with a [n] that points to where it says it. "
                                  "Try one of these:</div>"),
@@ -291,25 +335,25 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
                     new_chat = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
                                          min_width=150, elem_id="vb-new")
             with gr.Column(scale=1, min_width=260, elem_id="vb-side"):
-                selector = None
-                if len(doc_names) > 1:
-                    selector = gr.Dropdown(
-                        choices=[(f"{guess_title(documents[d])} ({d})", d) for d in doc_names], value=[],
-                        multiselect=True, label="Search only in", info="Leave empty to search every document.",
-                        elem_id="vb-docs-filter",
-                    )
-                with gr.Accordion(f"Documents in the index ({len(doc_names)})", open=True, elem_id="vb-docs-panel"):
-                    gr.HTML(documents_html(document_rows(assistant)), padding=False)
+                selected = gr.Dropdown(  # shown once the index holds several documents
+                    choices=first.choices, value=[], multiselect=True, visible=len(first.choices) > 1,
+                    label="Search only in", info="Leave empty to search every document.", elem_id="vb-docs-filter",
+                )
+                with gr.Accordion(first.documents_label, open=True, elem_id="vb-docs-panel") as docs_panel:
+                    docs_list = gr.HTML(first.documents, padding=False)
                 with gr.Accordion("How it works", open=True, elem_id="vb-how"):
                     gr.HTML(HOW_IT_WORKS, padding=False)
 
-        selected = selector if selector is not None else gr.State([])
         outputs = [chatbot, textbox, turns, messages]
         limited = {"concurrency_id": CONCURRENCY_ID, "concurrency_limit": concurrency_limit}
+        redraw = {"fn": refresh, "inputs": [shown, selected],  # after each answer, and on page load
+                  "outputs": [shown, header, docs_panel, docs_list, selected, chatbot],
+                  "api_visibility": "private", "show_progress": "hidden", "queue": False}
+        app.load(**redraw)  # a rebuild swapped in since the server started
         textbox.submit(converse, [textbox, selected, turns, messages], outputs, api_name="chat",
-                       show_progress="hidden", **limited)
+                       show_progress="hidden", **limited).then(**redraw)
         chatbot.example_select(converse_example, [selected, turns, messages], outputs, api_visibility="private",
-                               show_progress="hidden", **limited)
+                               show_progress="hidden", **limited).then(**redraw)
         chatbot.like(vote, [turns], None, api_visibility="private", queue=False)
         chatbot.clear(restart, None, outputs, api_visibility="private", queue=False)
         new_chat.click(restart, None, outputs, api_visibility="private", queue=False)
@@ -328,7 +372,8 @@ def launch(app, host: str = "127.0.0.1", port: int = 7860, **kwargs):
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "sans-serif"],
                            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"])
     return app.launch(server_name=host, server_port=port, share=False, theme=theme,
-                      css_paths=[STATIC / "web.css"], footer_links=["api"], show_error=False, **kwargs)
+                      css_paths=[STATIC / "web.css"], js=(STATIC / "web.js").read_text(encoding="utf-8"),
+                      footer_links=["api"], show_error=False, **kwargs)
 
 
 # ---------------------------------------------------------------- verbatim serve

@@ -2,7 +2,8 @@
 
 Loads the page, clicks an example, waits for the streamed answer, and checks that the quote and
 its source are shown, that nothing from the hostile corpus ran (no dialog, no live <img>), and
-that a like lands in the feedback file. Screenshots at desktop and phone width go to tmp_path.
+that a like lands in the feedback file. Then: no thumbs under a notice, the start of a long
+answer stays in view, and the page follows a rebuild of the index. Screenshots go to tmp_path.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from app.feedback import read_feedback
 
-from .test_web import EXAMPLES, make_assistant, start
+from .test_web import EXAMPLES, VISITS, make_assistant, start, write_corpus
 
 pytestmark = pytest.mark.browser
 
@@ -112,3 +113,89 @@ def test_phone_width_has_no_sideways_scroll_and_polite_notice(browser, page_url,
     assert problems == []
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     page.close()
+
+
+def ask(page, question: str, answers: int) -> None:
+    """Type a question, press Enter, and wait until the chat holds `answers` finished replies."""
+    page.locator("#vb-question textarea").fill(question)
+    page.keyboard.press("Enter")
+    page.wait_for_function("n => document.querySelectorAll('#vb-chat .vb-answer, #vb-chat .vb-notice').length === n"
+                           " && !document.querySelector('#vb-chat .vb-pending')", arg=answers)
+    page.wait_for_timeout(1000)  # longer than any delayed scroll or redraw
+
+
+def test_no_feedback_buttons_under_a_notice(browser, page_url, tmp_path):
+    url, _ = page_url
+    page, problems = open_page(browser, url, 1280, 900)
+    ask(page, EXAMPLES[1], 1)
+    ask(page, "   ", 2)  # an empty question: a notice, right under the answer
+    assert page.locator("#vb-chat .vb-notice").inner_text() == ("Sorry \u2014 the question is empty; type a "
+                                                                 "question about the report.")
+    likes = page.locator("#vb-chat button[aria-label='Like']")
+    assert [likes.nth(i).is_visible() for i in range(likes.count())] == [True, False]  # the answer's, not the notice's
+    assert problems == []
+    page.screenshot(path=str(tmp_path / "notice.png"))
+    page.close()
+
+
+def test_start_of_a_long_answer_stays_in_view(browser, page_url, tmp_path):
+    url, _ = page_url
+    page, problems = open_page(browser, url, 390, 844)
+    ask(page, EXAMPLES[1], 1)
+    ask(page, "What did the inspectors find in the prisons?", 2)  # three quotes and their sources
+    box = page.locator("#vb-chat [role=log]")
+    question = page.locator("#vb-chat .vb-user").last
+    first_quote = page.locator("#vb-chat .vb-answer").last.locator("blockquote.vb-quote").first
+    assert first_quote.inner_text().startswith("[1] \u201cThe inspectors visited four prisons")
+    answer_height = page.locator("#vb-chat .vb-answer").last.bounding_box()["height"]
+    top, height = box.bounding_box()["y"], box.bounding_box()["height"]
+    assert answer_height > height  # the answer does not fit: the box shows its start, not its end
+    assert box.evaluate("b => b.scrollTop") > 0
+    assert abs(question.bounding_box()["y"] - top) < 2  # the question at the top of the box...
+    quote = first_quote.bounding_box()
+    assert top < quote["y"] and quote["y"] + quote["height"] < top + height  # ...and the first quote in view
+    assert top > -2 and quote["y"] + quote["height"] < 844  # in the phone's window too
+    assert problems == []
+    page.screenshot(path=str(tmp_path / "long-answer.png"))
+    page.close()
+
+
+def test_page_follows_a_rebuild_of_the_index(browser, tmp_path):
+    from app.answer import Assistant
+    from app.embed import HashEmbedder
+    from app.settings import AnswerSettings
+    from app.store import build_index
+    from app.web import LiveAssistant, build_app
+
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build_index(index, HashEmbedder(), corpus_dir=corpus)
+    first = Assistant.load(index, embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3), corpus_dir=corpus)
+    app = build_app(LiveAssistant(first, index, corpus), tmp_path / "feedback.jsonl")
+    url = start(app)
+    docs = "() => [...document.querySelectorAll('.vb-docfile')].map(e => e.textContent).join(' ')"
+    try:
+        page, problems = open_page(browser, url, 1280, 900)
+        assert page.evaluate(docs) == "notes/hostile.md prisons.txt"
+        (corpus / "visits.txt").write_text(VISITS, encoding="utf-8")
+        build_index(index, HashEmbedder(), corpus_dir=corpus)  # swapped in while the page is open
+
+        ask(page, EXAMPLES[1], 1)  # the open page follows after its next answer
+        page.wait_for_function(f"({docs})() === 'notes/hostile.md prisons.txt visits.txt'", timeout=10_000)
+        assert page.locator("#vb-docs-panel").get_by_text("Documents in the index (3)").is_visible()
+        assert page.locator(".vb-report").inner_text() == ("3 documents: Hostile Test Notes; Prison Conditions "
+                                                           "Review; Prison Visits Log")
+
+        fresh, _ = open_page(browser, url, 1280, 900)  # a page opened now shows the new build
+        fresh.wait_for_function(f"({docs})() === 'notes/hostile.md prisons.txt visits.txt'", timeout=10_000)
+        fresh.wait_for_function("document.querySelector('#vb-chat button.example').innerText.startsWith('Who paid')",
+                                timeout=10_000)
+        assert fresh.locator("#vb-chat button.example").all_inner_texts()[:2] == [
+            "Who paid for the lawyers of the prisoners?", "What is this report about?"]
+        fresh.locator("#vb-docs-filter input").click()
+        fresh.get_by_role("option", name="Prison Visits Log (visits.txt)").click()
+        ask(fresh, "Who paid for the lawyers?", 1)
+        assert {s.inner_text() for s in fresh.locator("#vb-chat .vb-source .vb-doc").all()} == {"visits.txt"}
+        assert problems == []
+        fresh.screenshot(path=str(tmp_path / "rebuilt.png"))
+    finally:
+        app.close()

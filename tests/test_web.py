@@ -38,6 +38,12 @@ The warden wrote <script>alert("pwned")</script> on the visitor board.
 
 A picture tag <img src=x onerror=alert(1)> was painted on the canteen wall.
 """
+VISITS = """Prison Visits Log
+
+The families asked one question at every visit. Who paid for the lawyers of the prisoners?
+
+The inspectors answered that the region paid for them.
+"""
 EXAMPLES = ["What did the warden write on the visitor board?", "How many prisoners were held in the cells?",
             "What was painted on the canteen wall?", "How long did prisoners wait to see a doctor?",
             "Who was held in solitary confinement?"]
@@ -283,3 +289,30 @@ def test_is_loopback(host, loopback):
     from app.web import is_loopback
 
     assert is_loopback(host) is loopback
+
+
+def test_page_furniture_describes_one_build(tmp_path):
+    from app.web import page_furniture
+
+    assistant = make_assistant(tmp_path)
+    page = page_furniture(assistant)
+    assert page.build == os.path.realpath(tmp_path / "index")  # the build folder the index link points to
+    assert page.documents_label == "Documents in the index (2)"
+    assert page.choices == [("Hostile Test Notes (notes/hostile.md)", "notes/hostile.md"),
+                            ("Prison Conditions Review (prisons.txt)", "prisons.txt")]
+    assert page.examples == ["What is this report about?", "Who wrote the report?", "What are the main findings?",
+                             "What does the report recommend?", "When did the events take place?"]
+    assert '<p class="vb-report">2 documents: Hostile Test Notes; Prison Conditions Review</p>' in page.header
+    assert page.documents.count('<li class="vb-docitem">') == 2
+    given = page_furniture(assistant, examples=EXAMPLES + ["A sixth?"])
+    assert given.examples == EXAMPLES  # `--examples FILE` is kept, first five
+    corpus = tmp_path / "corpus"
+    (corpus / "visits.txt").write_text(VISITS, encoding="utf-8")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
+    rebuilt = page_furniture(Assistant.load(tmp_path / "index", embedder=HashEmbedder(), corpus_dir=corpus))
+    assert rebuilt.build != page.build and rebuilt.build == os.path.realpath(tmp_path / "index")
+    assert (rebuilt.documents_label, [doc for _, doc in rebuilt.choices]) == (
+        "Documents in the index (3)", ["notes/hostile.md", "prisons.txt", "visits.txt"])
+    assert rebuilt.examples == ["Who paid for the lawyers of the prisoners?", "What is this report about?",
+                                "Who wrote the report?", "What are the main findings?",
+                                "What does the report recommend?"]  # a question found in the new document

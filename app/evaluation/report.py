@@ -497,8 +497,8 @@ def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequ
     source = result.get("threshold_source")
     if source:
         lines += ["", f"The abstention threshold was chosen on {source.get('chosen_on', 'these questions')} "
-                  f"(`verbatim eval --calibrate`, {source.get('date', '')}), so abstention figures on the same "
-                  "questions are in-sample; its leave-one-out estimate was F1 "
+                  f"(`verbatim eval --calibrate`, {source.get('date', '')}): abstention figures on those "
+                  "questions are in-sample; its leave-one-out estimate there was F1 "
                   f"{source.get('leave_one_out_f1', 0):.3f}."]
     if result.get("differences"):
         lines += ["", "## Differences between methods", "",

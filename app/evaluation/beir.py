@@ -34,7 +34,7 @@ from ..retrieve import FUSIONS, Retriever
 from ..settings import PROJECT_ROOT, AnswerSettings, BuildSettings
 from ..store import Index, build_index, load_index, read_manifest
 from .ir_metrics import ndcg_at_k, recall_at_k
-from .uncertainty import mean_interval, paired_difference
+from .uncertainty import bracket, mean_interval, paired_difference
 
 log = logging.getLogger(__name__)
 
@@ -320,12 +320,12 @@ def run_beir(
             row[name] = {"ndcg@10": round(scores[0], 6), "recall@100": round(scores[1], 6), "top10": ranked[:10]}
         rows.append(row)
 
-    methods = {name: {"ndcg@10": float(np.mean([s[0] for s in vals])),
-                      "recall@100": float(np.mean([s[1] for s in vals])),
-                      "intervals": {"ndcg@10": list(mean_interval([s[0] for s in vals])),
-                                    "recall@100": list(mean_interval([s[1] for s in vals]))}}
-               for name, vals in per_query.items()}
     ndcg = {name: [s[0] for s in vals] for name, vals in per_query.items()}
+    recall = {name: [s[1] for s in vals] for name, vals in per_query.items()}
+    methods = {name: {"ndcg@10": float(np.mean(ndcg[name])), "recall@100": float(np.mean(recall[name])),
+                      "intervals": {"ndcg@10": list(mean_interval(ndcg[name])),
+                                    "recall@100": list(mean_interval(recall[name]))}}
+               for name in per_query}
     hybrid = methods["hybrid"]["ndcg@10"]
     # the bars are margins; kept in the hybrid row too, so `--fail-under ndcg@10_over_bm25=0.01` works
     methods["hybrid"]["ndcg@10_over_bm25"] = hybrid - methods["bm25"]["ndcg@10"]
@@ -374,9 +374,7 @@ def beir_markdown(result: dict) -> str:
     ]
     for name, m in result["methods"].items():
         label = f"**{name}**" if name == "hybrid" else name
-        ci = m.get("intervals", {})
-        cells = [f"{m[k]:.4f}" + (f" [{ci[k][0]:.3f}, {ci[k][1]:.3f}]" if k in ci else "")
-                 for k in ("ndcg@10", "recall@100")]
+        cells = [f"{m[k]:.4f}" + bracket(m.get("intervals", {}).get(k)) for k in ("ndcg@10", "recall@100")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     diffs = result.get("differences", {})
 

@@ -39,7 +39,7 @@ from .metrics import (
     quote_problems,
     retrieval_scores,
 )
-from .uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
+from .uncertainty import bracket, f1_interval, mean_interval, paired_difference, rate_interval
 
 log = logging.getLogger(__name__)
 
@@ -439,8 +439,7 @@ METRIC_ROWS = [
 def _cell(figures: Mapping, key: str, fmt) -> str:
     if figures[key] is None:
         return "n/a"
-    interval = figures.get("intervals", {}).get(key)
-    return fmt(figures[key]) + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+    return fmt(figures[key]) + bracket(figures.get("intervals", {}).get(key), 2)
 
 
 def _quote_lines(quotes: list[dict], limit: int = 3) -> list[str]:

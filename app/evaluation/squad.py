@@ -38,7 +38,7 @@ from ..errors import CorpusError
 from ..ingest import Document, document_from_text
 from ..settings import AnswerSettings, BuildSettings
 from .beir import benchmark_index, write_outputs
-from .uncertainty import rate_interval
+from .uncertainty import bracket, rate_interval
 
 log = logging.getLogger(__name__)
 
@@ -315,9 +315,7 @@ def squad_markdown(result: dict) -> str:
     ]
     for mode, m in result["modes"].items():
         label = f"**{mode}**" if mode == result["headline_mode"] else mode
-        ci = m.get("intervals", {})
-        cells = [f"{m[key]:.3f}" + (f" [{ci[key][0]:.3f}, {ci[key][1]:.3f}]" if key in ci else "")
-                 for key, _ in COLUMNS]
+        cells = [f"{m[key]:.3f}" + bracket(m.get("intervals", {}).get(key)) for key, _ in COLUMNS]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {m['mean_quote_words']:.1f} |")
     failures = result["failures"]
     lines += ["", f"### Misses of {result['headline_mode']} at 3 quotes ({len(failures)})", ""]

@@ -1,9 +1,10 @@
 """Uncertainty: how far a figure measured on a few dozen questions can be trusted.
 
 Every interval is 95%. A rate (hits, refusals: k of n) gets a Wilson score interval; a mean of
-per-question scores (MRR, nDCG, fact recall) a percentile bootstrap over the questions, and the
-abstention F1 one stratified by answerability; the difference between two methods asked the same questions gets a paired
-bootstrap. Bootstraps use a fixed seed, so a re-run prints the same interval.
+per-question scores (MRR, nDCG, fact recall) a percentile bootstrap over the questions; the
+abstention F1 a bootstrap stratified by answerability; the difference between two methods asked
+the same questions a paired bootstrap (a bootstrap of the per-question differences). Bootstraps
+use a fixed seed, so a re-run prints the same interval.
 
 >>> rate_interval(44, 53)
 (0.708, 0.908)
@@ -13,7 +14,7 @@ bootstrap. Bootstraps use a fixed seed, so a re-run prints the same interval.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import binomtest, bootstrap
@@ -27,7 +28,8 @@ DIGITS = 3
 
 Interval = tuple[float, float]
 
-__all__ = ["CONFIDENCE", "RESAMPLES", "rate_interval", "mean_interval", "f1_interval", "paired_difference"]
+__all__ = ["CONFIDENCE", "RESAMPLES", "rate_interval", "mean_interval", "f1_interval", "paired_difference",
+           "bracket"]
 
 
 def _round(low: float, high: float) -> Interval:
@@ -48,16 +50,6 @@ def rate_interval(successes: int, n: int) -> Interval:
     return _round(ci.low, ci.high)
 
 
-def _bootstrap(samples: tuple[np.ndarray, ...], statistic: Callable, paired: bool = False) -> Interval:
-    first = samples[0]
-    if len(first) < 2 or all(np.all(s == s[0]) for s in samples):  # nothing varies: the interval is a point
-        value = float(statistic(*samples))
-        return _round(value, value)
-    result = bootstrap(samples, statistic, n_resamples=RESAMPLES, confidence_level=CONFIDENCE,
-                       method="percentile", paired=paired, vectorized=False, random_state=SEED)
-    return _round(result.confidence_interval.low, result.confidence_interval.high)
-
-
 def mean_interval(values: Sequence[float]) -> Interval:
     """Percentile-bootstrap interval of a mean over questions.
 
@@ -66,9 +58,14 @@ def mean_interval(values: Sequence[float]) -> Interval:
     >>> low, high = mean_interval([1.0, 0.5, 0.0, 1.0, 0.33]); low < 0.566 < high
     True
     """
-    if not len(values):
+    x = np.asarray(values, dtype=float)
+    if not len(x):
         return 0.0, 0.0
-    return _bootstrap((np.asarray(values, dtype=float),), np.mean)
+    if np.all(x == x[0]):  # nothing varies: the interval is a point
+        return _round(x[0], x[0])
+    result = bootstrap((x,), np.mean, n_resamples=RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
+                       random_state=SEED)
+    return _round(result.confidence_interval.low, result.confidence_interval.high)
 
 
 def f1_interval(refused: Sequence[bool], unanswerable: Sequence[bool]) -> Interval:
@@ -109,5 +106,14 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float
     if not len(x):
         return {"difference": 0.0, "low": 0.0, "high": 0.0}
     diff = x - y
-    low, high = _bootstrap((diff,), np.mean)
+    low, high = mean_interval(diff)
     return {"difference": round(float(diff.mean()), DIGITS), "low": low, "high": high}
+
+
+def bracket(interval: Sequence[float] | None, digits: int = 3) -> str:
+    """An interval as shown beside its figure in Markdown tables; empty when there is none.
+
+    >>> "0.830" + bracket([0.708, 0.908], 2), bracket(None)
+    ('0.830 [0.71, 0.91]', '')
+    """
+    return f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]" if interval else ""

@@ -99,7 +99,8 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
     """Cut a span of more than max_words words into windows of whole words."""
-    words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text, start, end)]
+    # finditer(text, pos, endpos) reports positions in `text` itself: no offset to add
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
     if len(words) <= max_words:
         return [(start, end)]
     return [(words[i][0], words[min(i + max_words, len(words)) - 1][1]) for i in range(0, len(words), max_words)]
@@ -171,7 +172,7 @@ def chunk_document(document: Document, settings: BuildSettings | None = None) ->
     sentences = split_sentences(document, settings.chunk_max_words)
     chunks: list[Chunk] = []
     for run in _contiguous_runs(document.text, sentences):
-        i = 0
+        i = covered = 0  # run[:covered] already lies in a chunk
         while i < len(run):
             j, words = i, 0
             while j < len(run):
@@ -180,6 +181,10 @@ def chunk_document(document: Document, settings: BuildSettings | None = None) ->
                     break
                 words += n
                 j += 1
+            if j <= covered:  # the overlap could take nothing new: it would repeat the chunk before
+                i = covered
+                continue
+            covered = j
             first, last = run[i], run[j - 1]
             text = document.text[first.start:last.end]
             chunks.append(Chunk(chunk_id(document.doc, first.start, last.end, text), document.doc, text,

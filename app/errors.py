@@ -28,3 +28,7 @@ class IndexStaleError(VerbatimError):
 
 class QuestionError(VerbatimError):
     """A question is empty, too long, or otherwise unusable."""
+
+
+class IndexBuildError(VerbatimError):
+    """A build produced chunks or sentences that break an offset invariant; nothing was swapped in."""

@@ -36,8 +36,9 @@ import numpy as np
 from . import __version__
 from .chunk import Chunk, Sentence, chunk_document
 from .embed import Embedder
-from .errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
+from .errors import IndexBuildError, IndexCorruptError, IndexNotFoundError, IndexStaleError
 from .ingest import Document, file_hashes, load_corpus
+from .invariants import build_problems
 from .lexical import BM25Index
 from .settings import INDEX_FORMAT_VERSION, BuildSettings
 
@@ -87,6 +88,11 @@ class Index:
     def sentence(self, row: int) -> Sentence:
         d, s, e, p, pg = (int(x) for x in self.sentences[row])
         return Sentence(self.documents[d].doc, s, e, p, None if pg < 0 else pg)
+
+
+def sentence_objects(documents: list[Document], rows: np.ndarray) -> list[Sentence]:
+    """`Sentence`s from the int64 sentence table (document row, start, end, paragraph, page or -1)."""
+    return [Sentence(documents[d].doc, s, e, p, None if pg < 0 else pg) for d, s, e, p, pg in rows.tolist()]
 
 
 def _sentences_per_chunk(chunks: list[Chunk], sentences: np.ndarray, doc_rows: dict[str, int]) -> list[tuple[int, int]]:
@@ -241,12 +247,16 @@ def build_index(
         chunks.extend(doc_chunks)
         sentence_rows.append(s_arr)
 
+    sentences = np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, 5), np.int64)
+    problems = build_problems(documents, chunks, sentence_objects(documents, sentences))
+    if problems:  # before any embedding: a build that would cite wrong text never starts
+        raise IndexBuildError(f"{len(problems)} chunk/sentence offset problem(s), first: {'; '.join(problems[:3])}. "
+                              f"Nothing was written; the index at {index_dir} is unchanged")
     log.info("embedding %d chunks and %d sentences", len(to_embed_chunks), len(to_embed_sents))
     new_vectors = embedder.encode(to_embed_chunks + to_embed_sents, progress=progress)
     new_chunk_vecs, new_sent_vecs = new_vectors[:len(to_embed_chunks)], new_vectors[len(to_embed_chunks):]
     chunks_per_doc = Counter(c.doc for c in chunks)
     chunk_matrix = _assemble(chunk_vecs, [chunks_per_doc[d.doc] for d in documents], new_chunk_vecs, embedder.dim)
-    sentences = np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, 5), np.int64)
     sentence_matrix = None
     if settings.embed_sentences:
         sentence_matrix = _assemble(sent_vecs, [len(r) for r in sentence_rows], new_sent_vecs, embedder.dim)
@@ -495,17 +505,12 @@ def verify_index(index_dir: Path) -> list[str]:
     if problems:
         return problems
     index = load_index(index_dir, verify_files=False)
-    for i, c in enumerate(index.chunks):
-        if c.doc not in index.doc_rows:
-            problems.append(f"chunk {i} names unknown document {c.doc}")
-            continue
-        text = index.document(c.doc).text
-        if not (0 <= c.start <= c.end <= len(text)) or text[c.start:c.end] != c.text:
-            problems.append(f"chunk {i} ({c.doc} {c.start}:{c.end}) does not equal its document text")
-    for row in range(len(index.sentences)):
-        d, s, e = (int(x) for x in index.sentences[row, :3])
-        if not (0 <= d < len(index.documents) and 0 <= s < e <= len(index.documents[d].text)):
-            problems.append(f"sentence {row} has offsets outside its document")
+    doc_rows = index.sentences[:, 0] if len(index.sentences) else np.zeros(0, np.int64)
+    if len(doc_rows) and not (0 <= doc_rows.min() and doc_rows.max() < len(index.documents)):
+        problems.append("a sentence names a document row outside the document table")
+    else:
+        problems.extend(build_problems(index.documents, index.chunks,
+                                       sentence_objects(index.documents, index.sentences)))
     if index.faiss_index.ntotal != len(index.chunks):
         problems.append(f"FAISS holds {index.faiss_index.ntotal} vectors for {len(index.chunks)} chunks")
     norms = np.linalg.norm(index.chunk_vectors, axis=1) if len(index.chunk_vectors) else np.ones(0)

@@ -136,7 +136,10 @@ def split_sentences(document: Document, max_words: int) -> list[Sentence]:
     seen: set[str] = set()
     out: list[Sentence] = []
     text = document.text
+    furniture = set(document.furniture)
     for p_index, (p_start, p_end) in enumerate(document.paragraphs, start=1):
+        if (p_start, p_end) in furniture:
+            continue  # navigation, notices, printed-twice captions: in the text, never quoted
         for s, e in _merge_short(text, sentence_spans(text, p_start, p_end)):
             key = _normalise(text[s:e])
             if key in seen:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .furniture import furniture_spans, html_main_content
 from .settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Document:
     pages: tuple[Span, ...] | None = None  # PDFs only
     size_bytes: int = 0
     title: str = ""
+    furniture: tuple[Span, ...] = ()  # paragraphs that are page furniture: in the text, never quoted
 
     def paragraph_at(self, offset: int) -> int:
         """1-based number of the paragraph holding `offset` (the nearest one before a gap)."""
@@ -97,16 +99,21 @@ def _rstrip_end(text: str, end: int) -> int:
     return end
 
 
-def document_from_text(doc: str, text: str, source: bytes | None = None, title: str = "") -> Document:
-    """A document whose text is given (also used for benchmark corpora held in memory)."""
+def document_from_text(doc: str, text: str, source: bytes | None = None, title: str = "",
+                       main_content: str | None = None) -> Document:
+    """A document whose text is given (also used for benchmark corpora held in memory).
+
+    `main_content` is an HTML page's main text: paragraphs outside it are furniture."""
     raw = source if source is not None else text.encode("utf-8")
+    paragraphs = tuple(find_paragraphs(text))
     return Document(
         doc=doc,
         text=text,
         sha256=sha256_bytes(raw),
-        paragraphs=tuple(find_paragraphs(text)),
+        paragraphs=paragraphs,
         size_bytes=len(raw),
         title=title,
+        furniture=tuple(furniture_spans(text, paragraphs, main_content)),
     )
 
 
@@ -119,10 +126,11 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
+def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(path, raw), "html.parser")
+    html = _decode(path, raw)
+    soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "head", "svg"]):
         tag.decompose()
@@ -135,7 +143,7 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str]:
         tag.insert_after("\n\n")
     lines = [" ".join(line.split()) for line in soup.get_text().splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, title
+    return text, title, html_main_content(html)
 
 
 def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...]]:
@@ -174,12 +182,13 @@ def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES
         raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        text, title = _html_text(path, raw)
-        return document_from_text(rel, text, source=raw, title=title)
+        text, title, main = _html_text(path, raw)
+        return document_from_text(rel, text, source=raw, title=title, main_content=main)
     if suffix == ".pdf":
         text, pages = _pdf_text(path, raw)
         paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s)]
-        return Document(rel, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw))
+        return Document(rel, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw),
+                        furniture=tuple(furniture_spans(text, paragraphs)))
     return document_from_text(rel, _decode(path, raw), source=raw)
 
 

@@ -340,7 +340,8 @@ def _write_build(index_dir: Path, manifest: dict, documents: list[Document], chu
         now = manifest["created_at"]
         _write_jsonl(tmp / "documents.jsonl", (
             {"doc": d.doc, "sha256": d.sha256, "size_bytes": d.size_bytes, "title": d.title, "indexed_at": now,
-             "paragraphs": d.paragraphs, "pages": d.pages, "text": d.text} for d in documents))
+             "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "text": d.text}
+            for d in documents))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
         np.save(tmp / "chunk_vectors.npy", chunk_matrix, allow_pickle=False)
         np.save(tmp / "sentences.npy", sentences, allow_pickle=False)
@@ -431,7 +432,8 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
                                     f"{rebuild_hint(index_dir)}")
     try:
         docs = [Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
-                         tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""))
+                         tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""),
+                         tuple(map(tuple, r.get("furniture") or ())))
                 for r in _read_jsonl(index_dir / "documents.jsonl")]
         chunks = [Chunk.from_dict(r) for r in _read_jsonl(index_dir / "chunks.jsonl")]
         chunk_vectors = np.load(index_dir / "chunk_vectors.npy", allow_pickle=False)

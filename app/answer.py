@@ -29,6 +29,38 @@ log = logging.getLogger(__name__)
 
 NOT_ANSWERED = "The report does not appear to answer this question."
 CLOSEST_NOTE = "The closest passage is shown below; it is not an answer."
+UNCERTAIN_NOTE = "The report mentions this, but may not answer it exactly:"
+VERDICTS = ("answered", "uncertain", "not_found")
+
+
+def verdict_for(score: float | None, threshold: float, floor: float) -> str:
+    """"answered" at or above `threshold`, "not_found" below `floor` (or with nothing to quote),
+    "uncertain" between.
+
+    >>> [verdict_for(x, 0.3, 0.2) for x in (0.35, 0.25, 0.1, None)]
+    ['answered', 'uncertain', 'not_found', 'not_found']
+    """
+    if score is None or score < floor:
+        return "not_found"
+    return "answered" if score >= threshold else "uncertain"
+
+
+def confidence_for(score: float | None, threshold: float, floor: float) -> float:
+    """The top score on a 0..1 scale whose thirds are the verdicts: piecewise linear through
+    (0, 0), (floor, 1/3), (threshold, 2/3) and (1, 1). Monotone in the score, so it ranks questions
+    exactly as the score does.
+
+    >>> [round(confidence_for(x, 0.3, 0.2), 4) for x in (0.0, 0.1, 0.2, 0.25, 0.3, 0.65, 1.0, 2.0)]
+    [0.0, 0.1667, 0.3333, 0.5, 0.6667, 0.8333, 1.0, 1.0]
+    """
+    if score is None or score <= 0:
+        return 0.0
+    if score >= threshold:  # the verdict's own band, so equal thresholds still give "answered" 2/3
+        top = max(1.0, threshold)
+        return 1.0 if score >= top else 2 / 3 + (score - threshold) / (top - threshold) / 3
+    if score >= floor:
+        return 1 / 3 + (score - floor) / (threshold - floor) / 3
+    return score / floor / 3
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -51,14 +83,28 @@ def validate_question(question: object, max_chars: int) -> str:
 @dataclass(frozen=True)
 class Answer:
     question: str
-    answered: bool
+    answered: bool  # True exactly when verdict == "answered"
     message: str
     quotes: list[Quote]
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    verdict: str = ""  # "answered" | "uncertain" | "not_found"; derived from `answered` when not given
+    confidence: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.verdict:
+            object.__setattr__(self, "verdict", "answered" if self.answered else "not_found")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {', '.join(VERDICTS)}")
+        if self.answered != (self.verdict == "answered"):
+            raise ValueError(f"answered={self.answered} disagrees with verdict {self.verdict!r}")
+        if self.confidence is None:
+            object.__setattr__(self, "confidence", 1.0 if self.answered else 0.0)
 
     def to_dict(self) -> dict:
-        """The JSON contract: question, answered, message, quotes[n, text, doc, start, end, paragraph, page, score]."""
-        return {"question": self.question, "answered": self.answered, "message": self.message,
+        """The JSON contract: question, answered, verdict, confidence, message,
+        quotes[n, text, doc, start, end, paragraph, page, score]."""
+        return {"question": self.question, "answered": self.answered, "verdict": self.verdict,
+                "confidence": round(float(self.confidence), 6), "message": self.message,
                 "quotes": [q.to_dict() for q in self.quotes]}
 
 
@@ -133,11 +179,15 @@ class Assistant:
         t3 = time.perf_counter()
         factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.vocabulary) else 1.0
         scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text), text, factor)
-        answered = bool(scored) and scored[0].score >= s.threshold
-        quotes = select_quotes(self.index, scored, k if answered else 1, s.max_quote_words, s.min_relative_score)
+        top = scored[0].score if scored else None
+        verdict = verdict_for(top, s.threshold, s.floor)
+        quotes = select_quotes(self.index, scored, 1 if verdict == "not_found" else k, s.max_quote_words,
+                               s.min_relative_score)
         t4 = time.perf_counter()
-        if answered:
+        if verdict == "answered":
             message = _readable(quotes)
+        elif verdict == "uncertain":
+            message = f"{UNCERTAIN_NOTE}\n{_readable(quotes)}"
         elif quotes:
             message = f"{NOT_ANSWERED} {CLOSEST_NOTE}"
         else:
@@ -145,4 +195,5 @@ class Assistant:
         # retrieve = tokenize + dense + bm25 + fusion; the three retriever stages are also given alone
         timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3,
                    **{k: stages.get(k, 0.0) for k in ("dense", "bm25", "fusion")}}
-        return Answer(text, answered, message, quotes, timings)
+        return Answer(text, verdict == "answered", message, quotes, timings, verdict,
+                      confidence_for(top, s.threshold, s.floor))

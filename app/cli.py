@@ -176,7 +176,7 @@ def run_batch(path: Path, answer_one) -> None:
             obj = answer_one(question)
         except QuestionError as exc:
             obj = {"question": question if isinstance(question, str) else str(question), "answered": False,
-                   "message": str(exc), "quotes": [], "error": str(exc)}
+                   "verdict": "not_found", "confidence": 0.0, "message": str(exc), "quotes": [], "error": str(exc)}
         if qid is not None:
             obj = {"id": qid, **obj}
         _emit(obj)
@@ -184,11 +184,14 @@ def run_batch(path: Path, answer_one) -> None:
 
 def print_answer(answer) -> None:
     click.echo(f"Q: {answer.question}")
-    if not answer.answered:
+    click.echo(f"verdict: {answer.verdict.replace('_', ' ')} (confidence {answer.confidence:.2f})")
+    if answer.verdict == "not_found":
         click.echo(f"\n{answer.message}")
+    elif answer.verdict == "uncertain":
+        click.echo(f"\n{answer.message.splitlines()[0]}")
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
-        label = "closest passage (not an answer)" if not answer.answered else f"[{q.n}]"
+        label = "closest passage (not an answer)" if answer.verdict == "not_found" else f"[{q.n}]"
         click.echo(f"\n{label} \u201c{q.text}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
 
 

@@ -7,8 +7,9 @@ the document viewer shows them) but are marked as furniture: the chunker leaves 
 chunk and sentence, so they are never retrieved, quoted or offered as the closest passage.
 
 - HTML: trafilatura finds the page's main content; a paragraph that is not part of it is furniture.
-- Every document: a short paragraph that is a navigation label or a link prompt; a paragraph that
-  repeats word for word (a caption printed under the photo and again as its alt text); and, at the
+- Every document: a short paragraph that is a navigation label or a link prompt; the second copy of
+  a paragraph that repeats word for word (a caption printed under the photo and again as its alt
+  text: the first copy stays quotable, it may carry a date or a place); and, at the
   head and tail of the page only, the run of notices around them (a legal, cookie or subscription
   notice, or a paragraph that speaks to the site's reader: "you ... our content").
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ _NOTICE = re.compile(r"\bcookies?\b|\ball rights reserved\b|\bterms of (use|serv
 _READER = re.compile(r"\byou(r)?\b", re.I)
 _SITE = re.compile(r"\b(our|us)\b", re.I)
 NOTICE_MAX_WORDS = 80  # a notice is a short paragraph; a long one that mentions cookies or (c) is prose
-REPEAT_MIN_WORDS = 5  # a repeated paragraph this long is a printed-twice caption, not a refrain like "Yes."
+REPEAT_MIN_WORDS = 5  # a repeat this long is a printed-twice caption, not a refrain like "Yes."
 
 
 def _words(text: str) -> int:
@@ -98,8 +98,12 @@ def furniture_spans(text: str, paragraphs: Sequence[Span], main_content: str | N
     are furniture."""
     texts = [text[s:e] for s, e in paragraphs]
     marked = {i for i, t in enumerate(texts) if is_navigation(t)}
-    counts = Counter(_key(t) for t in texts if _words(t) >= REPEAT_MIN_WORDS)
-    marked |= {i for i, t in enumerate(texts) if counts.get(_key(t), 0) > 1}
+    seen: set[str] = set()
+    for i, t in enumerate(texts):  # a caption printed twice: the second copy is furniture, the first is quotable
+        if _words(t) >= REPEAT_MIN_WORDS:
+            if _key(t) in seen:
+                marked.add(i)
+            seen.add(_key(t))
     if main_content is not None:
         main = _key(main_content)
         marked |= {i for i, t in enumerate(texts) if _key(t) not in main}

@@ -139,16 +139,23 @@ def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int |
                 sources: bool = True) -> str:
     """An answer (the `Answer.to_dict()` contract) as one HTML block.
 
-    Answered: each quote as a block quote with its [n], then a Sources part. Not answered: the
-    plain message, then the closest passage (if any) labelled "closest passage — not an answer".
+    Answered: each quote as a block quote with its [n], then a Sources part. Uncertain: one plain
+    line ("The report mentions this, but may not answer it exactly:"), then the quotes as for an
+    answer. Not found: the plain message, then the closest passage (if any) labelled "closest
+    passage — not an answer".
     `shown` limits the quotes drawn so far and `sources=False` leaves the Sources part out: the
     chat streams an answer in those steps.
     """
     quotes = list(answer["quotes"])[: shown if shown is not None else None]
     parts: list[str] = []
     label = None
-    if answer["answered"]:
+    verdict = answer.get("verdict") or ("answered" if answer["answered"] else "not_found")
+    if verdict == "answered":
         parts.append('<div class="vb-answer">')
+        parts.extend(quote_html(q) for q in quotes)
+    elif verdict == "uncertain":
+        parts.append('<div class="vb-answer vb-uncertain">')
+        parts.append(f'<p class="vb-message">{esc(answer["message"].splitlines()[0])}</p>')
         parts.extend(quote_html(q) for q in quotes)
     else:
         label = CLOSEST_LABEL

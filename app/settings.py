@@ -36,7 +36,7 @@ class BuildSettings:
     """What an index is built with; any change makes older indexes stale."""
 
     model_name: str = MODEL_NAME
-    chunker_version: int = 4  # bump when chunk or sentence boundaries change: stored vectors go stale
+    chunker_version: int = 5  # bump when chunk or sentence boundaries change: stored vectors go stale
     chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
     chunk_overlap_sentences: int = 1
     embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding
@@ -69,12 +69,33 @@ class BuildSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def default_threshold() -> float:
-    """The abstention threshold chosen by `verbatim eval --calibrate`, or a safe default."""
+def read_calibration(path: Path | None = None) -> dict[str, Any]:
+    """The verdict thresholds chosen by `verbatim eval --calibrate` (app/calibration.json).
+
+    "threshold": a top score at or above it is "answered"; "floor": below it, "not_found"; between
+    the two, "uncertain". A missing or broken file is an error, never a silent default."""
+    from .errors import VerbatimError
+
+    path = path or CALIBRATION_FILE
     try:
-        return float(json.loads(CALIBRATION_FILE.read_text())["threshold"])
-    except (OSError, KeyError, ValueError, TypeError):
-        return 0.35
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        threshold, floor = float(record["threshold"]), float(record.get("floor", record["threshold"]))
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise VerbatimError(f"{path} is missing or unreadable ({type(exc).__name__}); restore it from git or run "
+                            "`verbatim eval --calibrate`") from None
+    if not floor <= threshold:
+        raise VerbatimError(f"{path}: floor {floor} is above threshold {threshold}; run `verbatim eval --calibrate`")
+    return {**record, "threshold": threshold, "floor": floor}
+
+
+def default_threshold() -> float:
+    """The score at or above which an answer is "answered" (from app/calibration.json)."""
+    return read_calibration()["threshold"]
+
+
+def default_floor() -> float:
+    """The score below which a question is "not_found" (from app/calibration.json)."""
+    return read_calibration()["floor"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +107,8 @@ class AnswerSettings:
     passages: int = 3  # fused passages whose sentences compete for quotes
     mode: str = "hybrid"  # hybrid | dense | bm25
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
-    threshold: float = field(default_factory=default_threshold)
+    threshold: float = field(default_factory=default_threshold)  # at or above: "answered"
+    floor: float | None = field(default_factory=default_floor)  # below: "not_found"; between: "uncertain"
     max_question_chars: int = MAX_QUESTION_CHARS
     max_quote_words: int = 60  # a second sentence joins a quote only while it stays this short
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
@@ -96,3 +118,5 @@ class AnswerSettings:
             raise ValueError(f"mode {self.mode!r} is not one of hybrid, dense, bm25")
         if not 1 <= self.k <= 50:
             raise ValueError(f"k {self.k} is not in 1..50")
+        if self.floor is None or self.floor > self.threshold:  # a lone threshold: two verdicts, as before
+            object.__setattr__(self, "floor", self.threshold)

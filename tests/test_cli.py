@@ -18,7 +18,7 @@ def built(cli: CliRunner, tmp_path: Path, tiny_corpus: Path) -> Path:
     index_dir = tmp_path / "idx"
     result = cli.invoke(main, ["index", "build", "--corpus", str(tiny_corpus), "--index", str(index_dir)])
     assert result.exit_code == 0, result.output
-    assert "indexed 3 document(s), 4 chunks, 18 sentences" in result.output
+    assert "indexed 3 document(s), 4 chunks, 19 sentences" in result.output
     assert "embedded 3, reused 0 unchanged document(s)" in result.output
     return index_dir
 
@@ -32,7 +32,7 @@ def test_status_and_verify(cli, built: Path, tiny_corpus: Path):
     status = cli.invoke(main, ["index", "status", "--index", str(built)])
     assert status.exit_code == 0 and f"up to date with {tiny_corpus.resolve()}" in status.output
     verify = cli.invoke(main, ["index", "verify", "--index", str(built)])
-    assert verify.exit_code == 0 and "ok: 4 chunks and 18 sentences match their documents" in verify.output
+    assert verify.exit_code == 0 and "ok: 4 chunks and 19 sentences match their documents" in verify.output
     (tiny_corpus / "prisons.txt").write_text("Edited.\n")
     stale = cli.invoke(main, ["index", "status", "--index", str(built)])
     assert stale.exit_code == 1
@@ -43,7 +43,7 @@ def test_ask_json_honours_the_contract(cli, built: Path):
     result = cli.invoke(main, ["ask", "How much was spent on prison food?", "--index", str(built), "--json", "-k", "2"])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
-    assert list(answer) == ["question", "answered", "message", "quotes"]
+    assert list(answer) == ["question", "answered", "verdict", "confidence", "message", "quotes"]
     assert answer["quotes"][0]["text"] == "The ministry spent 3.2 million dollars on prison food in 2023."
     assert len(answer["quotes"]) <= 2
 

@@ -28,7 +28,7 @@ from tests.conftest import DATA
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-CONTRACT = ["question", "answered", "message", "quotes"]
+CONTRACT = ["question", "answered", "verdict", "confidence", "message", "quotes"]
 QUOTE_KEYS = ["n", "text", "doc", "start", "end", "paragraph", "page", "score"]
 DOCS = ["page.html", "prisons.txt", "sub/budget.md"]
 
@@ -91,7 +91,8 @@ def test_any_question_gets_a_one_line_refusal_or_the_contract(assistant, questio
     assert isinstance(result["answered"], bool) and isinstance(result["message"], str) and result["message"]
     assert json.loads(json.dumps(result, ensure_ascii=False)) == result
     assert [q["n"] for q in result["quotes"]] == list(range(1, len(result["quotes"]) + 1))
-    assert len(result["quotes"]) <= (3 if result["answered"] else 1)
+    assert result["answered"] == (result["verdict"] == "answered") and 0.0 <= result["confidence"] <= 1.0
+    assert len(result["quotes"]) <= (1 if result["verdict"] == "not_found" else 3)
     wanted = set(docs or []) & set(DOCS)
     for q in result["quotes"]:
         assert list(q) == QUOTE_KEYS

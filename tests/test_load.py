@@ -28,7 +28,7 @@ pytestmark = pytest.mark.load
 
 USERS, QUESTIONS_EACH = 20, 50
 LOAD_DEADLINE = 240.0  # seconds for all 1,000 questions; the run stops by itself
-CONTRACT = ["question", "answered", "message", "quotes"]
+CONTRACT = ["question", "answered", "verdict", "confidence", "message", "quotes"]
 QUOTE_KEYS = ["n", "text", "doc", "start", "end", "paragraph", "page", "score"]
 
 

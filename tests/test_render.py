@@ -146,3 +146,14 @@ def test_guess_title():
 def test_long_question_is_shortened_for_display_only():
     assert user_html("x" * 700) == '<div class="vb-user">' + "x" * 280 + "\u2026</div>"
     assert user_html("y" * 280) == '<div class="vb-user">' + "y" * 280 + "</div>"
+
+
+def test_an_uncertain_answer_opens_with_one_plain_line_then_its_quotes():
+    quote = {"n": 1, "text": "He spent time <in> isolation.", "doc": "r.txt", "start": 0, "end": 29,
+             "paragraph": 1, "page": None, "score": 0.3}
+    answer = {"question": "q", "answered": False, "verdict": "uncertain", "confidence": 0.5,
+              "message": "The report mentions this, but may not answer it exactly:\n[1] x", "quotes": [quote]}
+    assert answer_html(answer, {}, sources=False) == (
+        '<div class="vb-answer vb-uncertain"><p class="vb-message">The report mentions this, but may not answer it '
+        'exactly:</p><blockquote class="vb-quote"><span class="vb-n">[1]</span> <span class="vb-text">'
+        '\u201cHe spent time &lt;in&gt; isolation.\u201d</span></blockquote></div>')

@@ -31,7 +31,7 @@ def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Pa
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30
     assert m["faiss"]["type"] == "flat"
-    assert m["counts"] == {"documents": 3, "chunks": 8, "sentences": 18, "embedded_documents": 3,
+    assert m["counts"] == {"documents": 3, "chunks": 9, "sentences": 19, "embedded_documents": 3,
                            "reused_documents": 0}
     assert set(m["documents"]) == {"page.html", "prisons.txt", "sub/budget.md"}
     assert {"manifest.json", "chunks.jsonl", "dense.faiss", "chunk_vectors.npy"} - set(m["files"]) == {"manifest.json"}

@@ -59,7 +59,7 @@ def write_corpus(root: Path) -> Path:
 def make_assistant(base: Path) -> Assistant:
     corpus = write_corpus(base / "corpus")
     build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
-    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3),
+    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3, floor=0.3),
                           corpus_dir=corpus)
 
 
@@ -110,7 +110,7 @@ def test_ask_endpoint_returns_the_cli_json(served, question, text, doc, paragrap
     assistant, client, _ = served
     result = client.predict(question, api_name="/ask")
     assert result == assistant.ask(question).to_dict()  # what `verbatim ask --json` prints
-    assert set(result) == {"question", "answered", "message", "quotes"}
+    assert set(result) == {"question", "answered", "verdict", "confidence", "message", "quotes"}
     first = result["quotes"][0]
     assert (result["answered"], first["n"], first["text"], first["doc"], first["paragraph"], first["page"]) == (
         True, 1, text, doc, paragraph, None)

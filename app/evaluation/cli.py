@@ -109,10 +109,14 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
         record = write_calibration(choice, CALIBRATION_FILE,
                                    f"{qfile.name}: {n} questions ({a} answerable, {n - a} unanswerable), "
                                    f"{choice['method']}, model {result['model']}")
-        click.echo(f"calibrated: threshold {record['threshold']:.4f} (was {choice['previous_threshold']:.4f}); "
-                   f"abstention F1 {choice['f1']:.3f}, false-refusal rate {choice['false_refusal_rate']:.3f}; "
-                   f"leave-one-out F1 {choice['leave_one_out_f1']:.3f}; written to {CALIBRATION_FILE}")
-        result = run_report(assistant.with_settings(threshold=choice["threshold"]), questions, dialogues, data=labels)
+        click.echo(f"calibrated: floor {record['floor']:.4f}, threshold {record['threshold']:.4f} "
+                   f"(was {choice['previous_threshold']:.4f}); hard false refusals "
+                   f"{choice['hard_false_refusal_rate']:.3f}, unanswerable answered "
+                   f"{choice['unanswerable_answered_rate']:.3f}, abstention F1 {choice['f1']:.3f}; leave-one-out: "
+                   f"hard false refusals {choice['leave_one_out_hard_false_refusal_rate']:.3f}, F1 "
+                   f"{choice['leave_one_out_f1']:.3f}; written to {CALIBRATION_FILE}")
+        result = run_report(assistant.with_settings(threshold=choice["threshold"], floor=choice["floor"]),
+                            questions, dialogues, data=labels)
     paths = write_report(result, out_dir, choice)
     head = result["methods"]["hybrid"]
     summary = " ".join(f"{m}: hit@3 {s['hit@3']:.3f}, abstention F1 {s['abstention_f1']:.3f};"

@@ -28,7 +28,6 @@ from ..settings import CALIBRATION_FILE, PROJECT_ROOT
 from .metrics import (
     RETRIEVAL_KS,
     abstention_scores,
-    choose_threshold,
     evidence_hit_at,
     fact_recall_at,
     faithfulness,
@@ -40,6 +39,7 @@ from .metrics import (
     retrieval_scores,
 )
 from .uncertainty import bracket, f1_interval, mean_interval, paired_difference, rate_interval
+from .verdicts import choose_verdict_thresholds, verdict_summary
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +184,16 @@ def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, s
     quotes = _quotes(answer)
     problems = [p for quote in quotes for p in quote_problems(quote, documents)]
     rec = {"id": q.id, "question": q.question, "answerable": q.answerable, "answered": answer.answered,
+           "verdict": answer.verdict, "confidence": answer.confidence,
            "score": _top_score(quotes), "seconds": seconds, "quotes": quotes, "problems": problems}
     if q.answerable:
         gold = locate_evidence(q.evidence, documents)
         shown = quotes if answer.answered else []  # a refusal answers nothing, whatever it shows
+        offered = quotes if answer.verdict != "not_found" else []  # "uncertain" quotes are offered too
         hits = assistant.search(q.question, k=RETRIEVAL_DEPTH, mode=mode).hits
         passages = [(h.chunk.doc, h.chunk.start, h.chunk.end) for h in hits]
         rec.update({"evidence": list(q.evidence), "facts": list(q.facts),
+                    "hit@3_any": evidence_hit_at(offered, gold, HIT_K),
                     "hit@1": evidence_hit_at(shown, gold, 1), "hit@3": evidence_hit_at(shown, gold, HIT_K),
                     "fact_recall@3": fact_recall_at(shown, q.facts, HIT_K),
                     "retrieval": retrieval_scores(passages, gold)})
@@ -205,8 +208,8 @@ def _score_dialogue(assistant, d: Dialogue, mode: str, documents: Mapping[str, s
     with_history = assistant.ask(d.turns[1], history=[d.turns[0]], mode=mode)
     alone = assistant.ask(d.turns[1], mode=mode)
     quotes = _quotes(with_history)
-    shown = quotes if with_history.answered else []
-    alone_quotes = _quotes(alone) if alone.answered else []
+    shown = quotes if with_history.verdict != "not_found" else []  # answered or uncertain: quotes offered
+    alone_quotes = _quotes(alone) if alone.verdict != "not_found" else []
     problems = [p for quote in quotes + _quotes(alone) for p in quote_problems(quote, documents)]
     rec = {"id": d.id, "turns": list(d.turns), "answered": with_history.answered, "score": _top_score(quotes),
            "quotes": quotes, "evidence": list(d.evidence), "facts": list(d.facts), "problems": problems,
@@ -241,6 +244,7 @@ def summarise(questions: list[dict], dialogues: list[dict], documents: Mapping[s
     out["quotes_per_answer"] = len(answer_quotes) / max(1, sum(r["answered"] for r in questions))
     out["failed"] = sum(r["failed"] for r in questions) + sum(r["failed"] for r in dialogues)
     out["intervals"] = intervals(questions, dialogues)
+    out.update(verdict_summary(questions))
     return out
 
 
@@ -368,26 +372,41 @@ def threshold_source(threshold: float, path: Path = CALIBRATION_FILE) -> dict | 
 
 
 def calibrate(result: Mapping, method: str = "hybrid") -> dict:
-    """The abstention threshold that maximises F1 on this run's questions (ties: fewer false refusals),
-    with the figures at the threshold in use and a leave-one-out estimate of how well it carries over."""
+    """The verdict thresholds (floor and threshold, see `verdicts`) chosen on this run's questions, the
+    abstention F1 of the threshold, the figures at the threshold in use, and a leave-one-out estimate
+    of how well the choice carries over (each question judged by thresholds chosen on the others)."""
     records = result["questions"][method]
     scores = [r["score"] for r in records]
     unanswerable = [not r["answerable"] for r in records]
-    chosen = choose_threshold(scores, unanswerable)
+    verdicts = choose_verdict_thresholds(scores, unanswerable)
+    chosen = {**abstention_scores([s < verdicts["threshold"] for s in scores], unanswerable), **verdicts}
     current = abstention_scores([x < result["threshold"] for x in scores], unanswerable)
-    loo = []
+    loo_refused, loo_not_found = [], []
     for i in range(len(scores)):
-        t = choose_threshold(scores[:i] + scores[i + 1:], unanswerable[:i] + unanswerable[i + 1:])["threshold"]
-        loo.append(scores[i] < t)
-    held_out = abstention_scores(loo, unanswerable)
+        others = unanswerable[:i] + unanswerable[i + 1:]
+        rest = (choose_verdict_thresholds(scores[:i] + scores[i + 1:], others)
+                if any(others) and not all(others) else verdicts)  # a class left empty: keep the full choice
+        loo_refused.append(scores[i] < rest["threshold"])
+        loo_not_found.append(scores[i] < rest["floor"])
+    held_out = abstention_scores(loo_refused, unanswerable)
+    n_pos = sum(not u for u in unanswerable)
     return {**chosen, "method": method, "previous_threshold": result["threshold"],
             "previous_f1": current["f1"], "previous_false_refusal_rate": current["false_refusal_rate"],
-            "leave_one_out_f1": held_out["f1"], "leave_one_out_false_refusal_rate": held_out["false_refusal_rate"]}
+            "leave_one_out_f1": held_out["f1"], "leave_one_out_false_refusal_rate": held_out["false_refusal_rate"],
+            "leave_one_out_hard_false_refusal_rate":
+                sum(nf and not u for nf, u in zip(loo_not_found, unanswerable, strict=True)) / n_pos}
 
 
 def write_calibration(choice: Mapping, path: Path, chosen_on: str) -> dict:
     """Store the threshold where the answerer reads it (`app/calibration.json`), atomically."""
-    record = {"threshold": choice["threshold"], "chosen_on": chosen_on, "f1": round(choice["f1"], 6),
+    record = {"threshold": choice["threshold"], "floor": choice["floor"],
+              "objective": f"floor: at most {choice['max_false_refusal']:.0%} of answerable questions not_found; "
+                           "threshold: most answerable minus unanswerable answered, with at most "
+                           f"{choice['max_unanswerable_answered']:.0%} of unanswerable answered",
+              "hard_false_refusal_rate": round(choice["hard_false_refusal_rate"], 6),
+              "unanswerable_answered_rate": round(choice["unanswerable_answered_rate"], 6),
+              "answerable_answered_rate": round(choice["answerable_answered_rate"], 6),
+              "chosen_on": chosen_on, "f1": round(choice["f1"], 6),
               "false_refusal_rate": round(choice["false_refusal_rate"], 6),
               "leave_one_out_f1": round(choice["leave_one_out_f1"], 6),
               "date": dt.date.today().isoformat()}

@@ -213,7 +213,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     """Index build throughput against bare encoding, with peak memory, on fresh folders."""
     import tracemalloc
 
-    from .store import build_index
+    from .build import build_index
 
     bare = bare_encoder(embedder)
     raw = [d.text for d in documents]
@@ -268,8 +268,8 @@ def _remove_index(folder: Path) -> None:
 
 def bench_rebuild(embedder, documents: list, work_dir: Path, changed: int = 0) -> dict:
     """Build, change one document, rebuild: only the changed document is embedded."""
+    from .build import build_index
     from .ingest import document_from_text
-    from .store import build_index
 
     folder = work_dir / "rebuild"
     first = RecordingEmbedder(embedder)

@@ -83,8 +83,8 @@ def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
               help="FAISS index: exact (flat), HNSW, or chosen by corpus size.")
 def index_build(corpus_dir: Path, index_dir: Path, index_type: str) -> None:
     """Build or refresh the index; unchanged documents are not re-embedded."""
+    from .build import build_index
     from .embed import default_embedder
-    from .store import build_index
 
     report = build_index(index_dir, default_embedder(), BuildSettings(index_type=index_type),
                          corpus_dir=corpus_dir, progress=sys.stderr.isatty())

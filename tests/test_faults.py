@@ -22,10 +22,11 @@ import pytest
 from click.testing import CliRunner
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.ingest import file_hashes
 from app.settings import AnswerSettings
-from app.store import build_index, load_index, read_manifest, verify_index
+from app.store import load_index, read_manifest, verify_index
 from tests.conftest import DATA, REPO
 
 VERBATIM = str(Path(sys.executable).with_name("verbatim"))

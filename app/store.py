@@ -152,7 +152,9 @@ def make_faiss_index(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
     return index, {"type": kind, "params": params}
 
 
-def _builds_dir(index_dir: Path) -> Path:
+def builds_dir(index_dir: Path) -> Path:
+    """Where the builds of `index_dir` live (and, in `work-*` folders, the checkpoints of unfinished ones)."""
+    index_dir = Path(index_dir)
     return index_dir.parent / f"{index_dir.name}.builds"
 
 
@@ -167,14 +169,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_stale_builds(index_dir: Path) -> list[Path]:
-    """Remove unfinished builds of dead processes and builds no longer current. Returns them."""
-    builds = _builds_dir(index_dir)
+    """Remove unfinished builds of dead processes and builds no longer current. Returns them.
+
+    Checkpoints (`work-*`) stay: a build started again resumes from them; a finished build removes them."""
+    builds = builds_dir(index_dir)
     if not builds.is_dir():
         return []
     current = index_dir.resolve() if index_dir.is_symlink() else None
     removed = []
     for entry in builds.iterdir():
-        if current is not None and entry.resolve() == current:
+        if (current is not None and entry.resolve() == current) or entry.name.startswith("work-"):
             continue
         if entry.name.startswith("tmp-"):
             pid = int(entry.name.split("-")[1]) if entry.name.split("-")[1].isdigit() else 0
@@ -190,7 +194,7 @@ def write_build(index_dir: Path, manifest: dict, documents: list[Document], chun
                  faiss_index, bm25: BM25Index) -> None:
     import faiss
 
-    builds = _builds_dir(index_dir)
+    builds = builds_dir(index_dir)
     builds.mkdir(parents=True, exist_ok=True)
     clean_stale_builds(index_dir)
     tmp = builds / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -232,7 +236,7 @@ def _fsync_tree(folder: Path) -> None:
 def _swap_link(index_dir: Path, target: Path) -> None:
     """Point `index_dir` at `target` in one atomic step (a real folder there is moved aside first)."""
     if index_dir.exists() and not index_dir.is_symlink():
-        aside = _builds_dir(index_dir) / f"old-{uuid.uuid4().hex[:8]}"
+        aside = builds_dir(index_dir) / f"old-{uuid.uuid4().hex[:8]}"
         os.rename(index_dir, aside)
     link_tmp = index_dir.parent / f".{index_dir.name}.link-{uuid.uuid4().hex[:8]}"
     os.symlink(os.path.relpath(target, index_dir.parent), link_tmp)

@@ -255,7 +255,8 @@ def build_index(
         "build": {"engine": engine.name, "workers": engine.workers, "texts_embedded": embedded,
                   "texts_resumed": resumed, "plan_seconds": round(t_plan - t0, 3),
                   "embed_seconds": round(t_embed - t_plan, 3),
-                  "seconds_before_write": round(time.perf_counter() - t0, 3)},
+                  "seconds_before_write": round(time.perf_counter() - t0, 3),
+                  "engine_stats": getattr(engine, "stats", {})},
     }
     write_build(index_dir, manifest, documents, plan.chunks, plan.chunk_matrix, plan.sentences,
                 plan.sentence_matrix, faiss_index, bm25)

@@ -45,6 +45,7 @@ SCIFACT_DIR = Path(os.environ.get("VERBATIM_SCIFACT", PROJECT_ROOT.parent / "sha
 QUESTIONS_FILE = PROJECT_ROOT / "eval" / "report_questions.jsonl"
 MIN_QUESTIONS = 200
 SECTIONS = ("ask", "build", "rebuild", "start", "onnx")
+OPTIONAL_SECTIONS = ("engines",)  # only when named: in-process vs Ray builds (app/bench_engines.py)
 ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "other")
 GOALS = {"ask_over_floor": 1.5, "build_over_bare": 0.9, "start_seconds": 15.0, "onnx_speedup": 1.5,
          "onnx_ndcg_delta": 0.005}
@@ -213,7 +214,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     """Index build throughput against bare encoding, with peak memory, on fresh folders."""
     import tracemalloc
 
-    from .store import build_index
+    from .build import build_index
 
     bare = bare_encoder(embedder)
     raw = [d.text for d in documents]
@@ -268,8 +269,8 @@ def _remove_index(folder: Path) -> None:
 
 def bench_rebuild(embedder, documents: list, work_dir: Path, changed: int = 0) -> dict:
     """Build, change one document, rebuild: only the changed document is embedded."""
+    from .build import build_index
     from .ingest import document_from_text
-    from .store import build_index
 
     folder = work_dir / "rebuild"
     first = RecordingEmbedder(embedder)
@@ -538,13 +539,13 @@ def scifact_documents(scifact_dir: Path, limit: int | None) -> list:
 def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: Sequence[str] | None = None,
               scifact_dir: Path | None = SCIFACT_DIR, sections: Sequence[str] = SECTIONS, repeats: int = 3,
               build_passages: int | None = 500, rebuild_documents: int = 20, start_repeats: int = 3,
-              beir_limit: int | None = None, work_dir: Path | None = None) -> dict:
+              beir_limit: int | None = None, work_dir: Path | None = None, engine_passages: int = 2000) -> dict:
     """Every requested section; one dict of figures (the JSON `verbatim bench` writes)."""
     from .answer import Assistant
 
     for s in sections:
-        if s not in SECTIONS:
-            raise click.BadParameter(f"section {s!r} is not one of {', '.join(SECTIONS)}")
+        if s not in SECTIONS + OPTIONAL_SECTIONS:
+            raise click.BadParameter(f"section {s!r} is not one of {', '.join(SECTIONS + OPTIONAL_SECTIONS)}")
     t_start = time.perf_counter()
     result: dict = {"bench": "verbatim", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
                     "settings": {"repeats": repeats, "sections": list(sections), "build_passages": build_passages,
@@ -573,6 +574,11 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
                                         [d.text for d in docs[:200]])
         if "start" in sections:
             result["start"] = bench_start(Path(index_dir), questions[0], start_repeats)
+        if "engines" in sections and scifact_dir:
+            from .bench_engines import bench_engines
+
+            result["engines"] = bench_engines(scifact_documents(scifact_dir, engine_passages), embedder.name, work_dir,
+                                              repeats=repeats)
     finally:
         if own_tmp:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -623,6 +629,10 @@ def format_table(result: dict) -> str:
                          f"hit@3 {row.get('report_hit@3')}, nDCG@10 {row.get('scifact_ndcg@10')}",
                          f"{row['speedup_p50']}x faster", ">= 1.5x, same quality"))
         rows.append(("  verdict", o["verdict"]["adopt"], "", "", ""))
+    if "engines" in result:
+        from .bench_engines import engine_rows
+
+        rows.extend(engine_rows(result["engines"]))
     if "scale" in result:
         for r in result["scale"]["faiss"]:
             rows.append((f"FAISS {r['index_type']} {r['passages']:,} p50 / p95 ms",
@@ -662,10 +672,12 @@ def write_json(result: dict, path: Path) -> None:
 @click.option("--sections", default=",".join(SECTIONS), show_default=True, help="Comma-separated sections to run.")
 @click.option("--build-passages", type=click.IntRange(10, 10_000), default=None,
               help="SciFact passages the build section indexes [default: 500, quick 100].")
+@click.option("--engine-passages", type=click.IntRange(10, 1_000_000), default=2000, show_default=True,
+              help="SciFact passages the engines section builds (in-process vs Ray).")
 @click.option("--scale", "scale_sizes", default=None,
               help="Also run the scale benchmark at these sizes, e.g. 100000,1000000 (synthetic vectors).")
 def bench(out_path: Path, quick: bool, repeats: int | None, index_dir: Path, scifact_dir: Path, sections: str,
-          build_passages: int | None, scale_sizes: str | None) -> None:
+          build_passages: int | None, engine_passages: int, scale_sizes: str | None) -> None:
     """Measure ask latency, build throughput, rebuild, start-up and ONNX against their floors."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -675,7 +687,8 @@ def bench(out_path: Path, quick: bool, repeats: int | None, index_dir: Path, sci
     result = run_bench(index_dir=index_dir, scifact_dir=scifact_dir if scifact_dir.is_dir() else None,
                        sections=chosen, repeats=repeats or (1 if quick else 3),
                        build_passages=build_passages or (100 if quick else 500),
-                       rebuild_documents=20, start_repeats=1 if quick else 3, beir_limit=100 if quick else None)
+                       rebuild_documents=20, start_repeats=1 if quick else 3, beir_limit=100 if quick else None,
+                       engine_passages=engine_passages)
     if scale_sizes:
         from .scale_bench import run_scale
 

@@ -81,13 +81,29 @@ def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
 @index_option
 @click.option("--index-type", type=click.Choice(INDEX_TYPES), default="auto", show_default=True,
               help="FAISS index: exact (flat), HNSW, or chosen by corpus size.")
-def index_build(corpus_dir: Path, index_dir: Path, index_type: str) -> None:
-    """Build or refresh the index; unchanged documents are not re-embedded."""
+@click.option("--engine", type=click.Choice(["in-process", "ray"]), default="in-process", show_default=True,
+              help="Where texts are embedded: this process, or a Ray Data pipeline (pip install -e '.[ray]').")
+@click.option("--address", default=None, envvar="VERBATIM_RAY_ADDRESS",
+              help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT [default: start a local Ray runtime].")
+@click.option("--workers", type=click.IntRange(1, 4096), default=None,
+              help="Ray actors, one model and one CPU each [default: 2].")
+def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str, address: str | None,
+                workers: int | None) -> None:
+    """Build or refresh the index; unchanged documents are not re-embedded, an interrupted build resumes."""
+    from .build import build_index
     from .embed import default_embedder
-    from .store import build_index
 
-    report = build_index(index_dir, default_embedder(), BuildSettings(index_type=index_type),
-                         corpus_dir=corpus_dir, progress=sys.stderr.isatty())
+    if engine != "ray" and (address is not None or workers is not None):
+        raise click.UsageError("--address and --workers apply to --engine ray")
+    embedder = default_embedder()
+    runner = None
+    if engine == "ray":
+        from .build_ray import RayEngine, default_factory, require_ray
+
+        require_ray()
+        runner = RayEngine(default_factory(embedder.name), address=address, workers=workers or 2)
+    report = build_index(index_dir, embedder, BuildSettings(index_type=index_type), corpus_dir=corpus_dir,
+                         progress=sys.stderr.isatty(), engine=runner)
     click.echo(report.summary())
 
 

@@ -121,6 +121,11 @@ def embedder_for(name: str) -> Embedder:
                           "with another model must be rebuilt with `verbatim index build`")
 
 
+def build_embedder_for(name: str) -> Embedder:
+    """The embedder index builds use for `name` (in this process and inside each Ray actor)."""
+    return embedder_for(name)
+
+
 def query_embedder_for(name: str) -> Embedder:
     """The embedder for questions: for all-MiniLM-L6-v2, the same weights on onnxruntime (fp32).
 

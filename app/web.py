@@ -406,10 +406,10 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     """Open the web chat at http://HOST:PORT (builds the index first if it is missing or stale)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .answer import Assistant
+    from .build import ensure_index
     from .cli import resolve_corpus
     from .embed import default_embedder, query_embedder_for
     from .settings import DEFAULT_CORPUS_DIR, BuildSettings
-    from .store import ensure_index
 
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, not loopback: anyone who can reach this machine can use the "

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.settings import AnswerSettings, BuildSettings
-from app.store import build_index
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parent.parent

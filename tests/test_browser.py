@@ -162,9 +162,9 @@ def test_start_of_a_long_answer_stays_in_view(browser, page_url, tmp_path):
 
 def test_page_follows_a_rebuild_of_the_index(browser, tmp_path):
     from app.answer import Assistant
+    from app.build import build_index
     from app.embed import HashEmbedder
     from app.settings import AnswerSettings
-    from app.store import build_index
     from app.web import LiveAssistant, build_app
 
     corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"

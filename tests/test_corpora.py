@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.evaluation.beir import beir_documents
 from app.evaluation.squad import read_squad, squad_documents
 from app.ingest import load_corpus
-from app.store import build_index, verify_index
+from app.store import verify_index
 from tests.conftest import DATA, REPO
 
 BENCH = REPO.parent / "shared" / "benchmarks"

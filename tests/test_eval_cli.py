@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from app.build import build_index
 from app.cli import main
 from app.embed import SentenceTransformerEmbedder
 from app.evaluation.uncertainty import rate_interval
-from app.store import build_index
 from tests.conftest import REPORT
 
 QUESTIONS = [

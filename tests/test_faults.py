@@ -22,10 +22,11 @@ import pytest
 from click.testing import CliRunner
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.ingest import file_hashes
 from app.settings import AnswerSettings
-from app.store import build_index, load_index, read_manifest, verify_index
+from app.store import load_index, read_manifest, verify_index
 from tests.conftest import DATA, REPO
 
 VERBATIM = str(Path(sys.executable).with_name("verbatim"))
@@ -84,7 +85,8 @@ def test_kill_9_during_cli_build_keeps_the_previous_index(tmp_path: Path):
     (hook / "sitecustomize.py").write_text(SLOW_FSYNC, encoding="utf-8")
     marker = tmp_path / "fsync-reached"
     proc = subprocess.Popen([VERBATIM, "index", "build", "--corpus", str(corpus), "--index", str(index)], cwd=REPO,
-                            env=env(PYTHONPATH=str(hook), VERBATIM_TEST_MARKER=str(marker)),
+                            env=env(PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]),
+                                    VERBATIM_TEST_MARKER=str(marker)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(1200):  # at most 60 s
@@ -98,7 +100,9 @@ def test_kill_9_during_cli_build_keeps_the_previous_index(tmp_path: Path):
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     half = [name for name in builds(index) if name.startswith("tmp-")]
-    assert len(half) == 1 and sorted(half + old_build) == builds(index)  # the half-written build sits beside
+    work = [name for name in builds(index) if name.startswith("work-")]
+    assert len(half) == 1 and len(work) == 1  # the half-written build and its checkpoint sit beside
+    assert sorted(half + work + old_build) == builds(index)
 
     verify = verbatim("index", "verify", "--index", str(index))
     assert (verify.returncode, verify.stdout) == (0, "ok: 4 chunks and 19 sentences match their documents\n")
@@ -106,7 +110,9 @@ def test_kill_9_during_cli_build_keeps_the_previous_index(tmp_path: Path):
 
     second = verbatim("index", "build", "--corpus", str(corpus), "--index", str(index))
     assert second.returncode == 0, second.stderr
-    assert second.stdout.startswith("indexed 3 document(s), 3 chunks, 11 sentences in ")
+    # the killed build had embedded the changed document (one sentence: chunk and sentence share a vector)
+    assert second.stdout.startswith("resumed an interrupted build: 1 of 1 texts came from its checkpoint, "
+                                    "0 embedded now\nindexed 3 document(s), 3 chunks, 11 sentences in ")
     assert second.stdout.endswith(": embedded 1, reused 2 unchanged document(s) -> " + str(index) + "\n")
     after = builds(index)
     assert len(after) == 1 and not after[0].startswith("tmp-") and after != old_build

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.errors import QuestionError
 from app.render import answer_html
 from app.settings import AnswerSettings, BuildSettings
-from app.store import build_index
 from tests.conftest import DATA
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

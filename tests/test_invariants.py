@@ -9,14 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import store
+from app import build
+from app.build import build_index
 from app.chunk import Chunk, Sentence, chunk_document
 from app.embed import HashEmbedder
 from app.errors import IndexBuildError
 from app.ingest import document_from_text
 from app.invariants import build_problems, document_problems, span_problem
 from app.settings import BuildSettings
-from app.store import build_index, read_manifest, verify_index
+from app.store import read_manifest, verify_index
 
 
 def _problems(text: str, build: BuildSettings | None = None) -> list[str]:
@@ -93,14 +94,14 @@ def test_a_build_that_breaks_an_invariant_fails_and_keeps_the_old_index(tmp_path
     index_dir = tmp_path / "index"
     build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)
     before = read_manifest(index_dir)["created_at"], index_dir.resolve()
-    real = store.chunk_document
+    real = build.chunk_document
 
     def drifting(document, settings=None):
         chunks, sentences = real(document, settings)
         c = chunks[0]
         return [Chunk(c.id, c.doc, c.text, c.start + 1, c.end + 1, c.paragraph, c.page), *chunks[1:]], sentences
 
-    monkeypatch.setattr(store, "chunk_document", drifting)
+    monkeypatch.setattr(build, "chunk_document", drifting)
     (tiny_corpus / "prisons.txt").write_text("Changed text so the document is chunked again. It has two sentences.")
     with pytest.raises(IndexBuildError, match=r"^\d+ chunk/sentence offset problem\(s\), first: prisons.txt chunk 1:"):
         build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)

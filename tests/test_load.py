@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
-from app.store import build_index
 from tests.conftest import REPO, REPORT
 
 pytestmark = pytest.mark.load

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.settings import AnswerSettings
-from app.store import build_index
 from tests.conftest import DATA, REPO
 
 GUARD = textwrap.dedent('''

@@ -4,9 +4,10 @@
 import pytest
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import SentenceTransformerEmbedder
 from app.settings import AnswerSettings
-from app.store import build_index, verify_index
+from app.store import verify_index
 from tests.conftest import REPORT, assert_quotes_verbatim
 
 pytestmark = pytest.mark.model

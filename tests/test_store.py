@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.build import build_index, ensure_index
 from app.embed import HashEmbedder
 from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from app.settings import BuildSettings
 from app.store import (
-    build_index,
     ensure_fresh,
-    ensure_index,
     load_index,
     make_faiss_index,
     read_manifest,
@@ -162,6 +161,7 @@ def test_failed_build_leaves_the_old_index_whole(tmp_path: Path, tiny_corpus: Pa
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
+import app.build
 import app.store
 from app.embed import HashEmbedder
 original = app.store.BM25Index.save
@@ -170,7 +170,7 @@ def slow_save(self, folder):
     Path(sys.argv[3]).write_text("writing")
     time.sleep(60)
 app.store.BM25Index.save = slow_save
-app.store.build_index(Path(sys.argv[1]), HashEmbedder(), corpus_dir=Path(sys.argv[2]))
+app.build.build_index(Path(sys.argv[1]), HashEmbedder(), corpus_dir=Path(sys.argv[2]))
 """
 
 

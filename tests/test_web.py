@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from app.answer import Assistant
+from app.build import build_index
 from app.embed import HashEmbedder
 from app.feedback import FeedbackLog, read_feedback
 from app.settings import AnswerSettings
-from app.store import build_index
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

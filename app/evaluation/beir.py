@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..build import build_index
 from ..embed import Embedder, default_embedder
 from ..errors import CorpusError, IndexCorruptError, IndexNotFoundError, IndexStaleError
 from ..ingest import Document, document_from_text
 from ..lexical import tokenize_many
 from ..retrieve import FUSIONS, Retriever
 from ..settings import PROJECT_ROOT, AnswerSettings, BuildSettings
-from ..store import Index, build_index, load_index, read_manifest
+from ..store import Index, load_index, read_manifest
 from .ir_metrics import ndcg_at_k, recall_at_k
 from .uncertainty import bracket, mean_interval, paired_difference
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import click
 
-from .errors import CorpusError, IndexNotFoundError, QuestionError, VerbatimError
+from .errors import CorpusError, QuestionError, VerbatimError
+from .loading import load_assistant, resolve_corpus
 from .settings import (
     DEFAULT_CORPUS_DIR,
     DEFAULT_INDEX_DIR,
     INDEX_TYPES,
     MAX_BATCH_QUESTIONS,
-    AnswerSettings,
     BuildSettings,
 )
 
@@ -63,16 +63,6 @@ def main(verbose: bool) -> None:
 @main.group(cls=VerbatimGroup)
 def index() -> None:
     """Build and check indexes."""
-
-
-def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
-    """The corpus to check the index against: the given one, else the one recorded at build time."""
-    if corpus_dir is not None:
-        return corpus_dir
-    from .store import read_manifest
-
-    recorded = read_manifest(index_dir).get("corpus_dir")
-    return Path(recorded) if recorded and Path(recorded).is_dir() else None
 
 
 @index.command("build")
@@ -144,15 +134,6 @@ def index_verify(index_dir: Path) -> None:
 
 
 # ---------------------------------------------------------------- ask and search
-
-
-def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = "hybrid"):
-    from .answer import Assistant
-
-    if not (index_dir / "manifest.json").exists():
-        raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
-    return Assistant.load(index_dir, settings=AnswerSettings(mode=mode),
-                          corpus_dir=resolve_corpus(index_dir, corpus_dir))
 
 
 def read_batch(path: Path) -> Iterator[tuple[object | None, str]]:

@@ -279,8 +279,12 @@ def check_files(index_dir: Path, manifest: dict, full: bool) -> list[str]:
     return problems
 
 
-def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: bool = True) -> Index:
-    """Load an index folder, refusing one that is missing, corrupt, or built by another model."""
+def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: bool = True,
+               mmap: bool = False) -> Index:
+    """Load an index folder, refusing one that is missing, corrupt, or built by another model.
+
+    With `mmap`, the vectors and the FAISS index's stored vectors are memory-mapped read-only, so
+    server processes reading one build share its pages instead of holding a copy each."""
     import faiss
 
     index_dir = Path(index_dir)
@@ -299,11 +303,13 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
                          tuple(map(tuple, r.get("furniture") or ())))
                 for r in _read_jsonl(index_dir / "documents.jsonl")]
         chunks = [Chunk.from_dict(r) for r in _read_jsonl(index_dir / "chunks.jsonl")]
-        chunk_vectors = np.load(index_dir / "chunk_vectors.npy", allow_pickle=False)
+        mode = "r" if mmap else None
+        chunk_vectors = np.load(index_dir / "chunk_vectors.npy", allow_pickle=False, mmap_mode=mode)
         sentences = np.load(index_dir / "sentences.npy", allow_pickle=False)
         sv_path = index_dir / "sentence_vectors.npy"
-        sentence_vectors = np.load(sv_path, allow_pickle=False) if sv_path.exists() else None
-        faiss_index = faiss.read_index(str(index_dir / "dense.faiss"))
+        sentence_vectors = np.load(sv_path, allow_pickle=False, mmap_mode=mode) if sv_path.exists() else None
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0  # flat and HNSW storage
+        faiss_index = faiss.read_index(str(index_dir / "dense.faiss"), flags)
         bm25 = BM25Index.load(index_dir / "bm25")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({type(exc).__name__}: {exc}); "

@@ -81,7 +81,7 @@ def check_gates(result: Mapping, gates: list[tuple[str, float]]) -> list[str]:
 
 def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
                 dialogues_file: Path | None) -> tuple[dict, str]:
-    from ..cli import load_assistant
+    from ..loading import load_assistant
     from .report import (
         DIALOGUES_FILE,
         QUESTIONS_FILE,

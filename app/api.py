@@ -22,6 +22,7 @@ raises `Unavailable`); it loads nothing itself.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
@@ -90,10 +91,12 @@ class Slot:
 class Limits:
     """ASGI middleware: a body over `max_body` bytes gets 413 before it is read whole (a declared
     Content-Length at once, a chunked body as it arrives); beyond `max_waiting` requests in flight,
-    503 "busy" with Retry-After."""
+    503 "busy" with Retry-After; a POST to a path ending in one of `refuse` gets 413 unread (the
+    chat takes no files, so Gradio's upload route stores nothing)."""
 
-    def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_waiting: int = MAX_WAITING) -> None:
-        self.app, self.max_body, self.max_waiting = app, max_body, max_waiting
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
+                 refuse: tuple[str, ...] = ()) -> None:
+        self.app, self.max_body, self.max_waiting, self.refuse = app, max_body, max_waiting, refuse
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -101,12 +104,15 @@ class Limits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "POST" and scope["path"].rstrip("/").endswith(self.refuse):
+            await _error(413, "this server accepts no file uploads")(scope, receive, send)
+            return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _error(413, f"the request body is over {self.max_body:,} bytes")(scope, receive, send)
             return
         with self._lock:
-            busy = self.in_flight >= self.max_waiting
+            busy = self.max_waiting is not None and self.in_flight >= self.max_waiting
             if not busy:
                 self.in_flight += 1
         if busy:
@@ -244,7 +250,7 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         except Unavailable as exc:
             return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
         counts = assistant.index.manifest.get("counts", {})
-        return {"status": "ready", "model": assistant.embedder.name, "documents": len(assistant.index.documents),
+        return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name, "documents": len(assistant.index.documents),
                 "chunks": counts.get("chunks", len(assistant.index.chunks)),
                 "built": assistant.index.manifest.get("created_at")}
 

@@ -257,7 +257,7 @@ def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: in
 # Commands that live beside the modules they drive; each imports its heavy libraries only when run.
 from .bench import bench  # noqa: E402
 from .evaluation.cli import eval_command  # noqa: E402
-from .web import serve  # noqa: E402
+from .serve import serve  # noqa: E402
 
 for command in (serve, eval_command, bench):
     main.add_command(command)

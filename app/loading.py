@@ -20,7 +20,8 @@ from .settings import DEFAULT_CORPUS_DIR, AnswerSettings, BuildSettings
 
 if TYPE_CHECKING:
     from .answer import Assistant
-    from .store import BuildReport
+    from .build import BuildReport
+    from .embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,19 @@ def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = "hybrid
         raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
     return Assistant.load(index_dir, settings=AnswerSettings(mode=mode),
                           corpus_dir=resolve_corpus(index_dir, corpus_dir))
+
+
+def load_served(index_dir: Path, embedder: Embedder, settings: AnswerSettings | None = None,
+                corpus_dir: Path | None = None) -> Assistant:
+    """`Assistant.load` for a server: the vectors and FAISS storage memory-mapped read-only, so
+    several server processes on one build share its pages instead of holding a copy each."""
+    from .answer import Assistant
+    from .store import ensure_fresh, load_index
+
+    index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=True)
+    if corpus_dir is not None:
+        ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
+    return Assistant(index, embedder, settings)
 
 
 @dataclass(frozen=True)
@@ -69,9 +83,9 @@ def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
 
 def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
     """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up."""
-    from .answer import Assistant
+    from .build import ensure_index
     from .embed import default_embedder, query_embedder_for
-    from .store import ensure_index, read_manifest
+    from .store import read_manifest
 
     corpus = serving_corpus(index_dir, corpus_dir)
     embedder = default_embedder()  # all-MiniLM-L6-v2 unless VERBATIM_MODEL says otherwise (tests)
@@ -82,6 +96,6 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     report = ensure_index(index_dir, corpus, embedder, settings)
-    assistant = Assistant.load(index_dir, embedder=query_embedder_for(embedder.name), corpus_dir=corpus)
+    assistant = load_served(index_dir, query_embedder_for(embedder.name), corpus_dir=corpus)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     return Serving(assistant, corpus, report)

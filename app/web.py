@@ -1,8 +1,9 @@
 """The web chat: ask the report in a browser and see every quote in its place.
 
 `build_app` receives an already-loaded `Assistant` and returns a Gradio `Blocks`; nothing here
-loads a model or an index at import time. `verbatim serve` builds the index if it is missing or
-stale, loads the assistant, and launches the app on http://127.0.0.1:7860.
+loads a model or an index at import time. `verbatim serve` (app/serve.py) builds the index if it
+is missing or stale, loads the assistant, and launches the app on http://127.0.0.1:7860, with the
+JSON API of app/api.py at /api/v1.
 
 The page offers two endpoints: `chat` (the streamed, rendered conversation) and `ask`, which
 returns exactly the JSON object of `verbatim ask --json`:
@@ -12,7 +13,6 @@ returns exactly the JSON object of `verbatim ask --json`:
 {'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
 """
 
-import ipaddress
 import json
 import logging
 import os
@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import click
 
 from .errors import QuestionError, VerbatimError
 from .feedback import FeedbackLog
@@ -37,7 +35,6 @@ from .render import (
     pending_html,
     user_html,
 )
-from .settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
 
 if TYPE_CHECKING:  # the CLI imports this module for every command: keep it light
     from .answer import Assistant
@@ -50,7 +47,6 @@ DESCRIPTION = ("Every answer is quoted word for word from the report and numbere
                "summarise or use outside knowledge, and says so plainly when the report has no answer.")
 GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What are the main findings?",
                     "What does the report recommend?", "When did the events take place?"]
-DEFAULT_FEEDBACK = Path(os.environ.get("VERBATIM_FEEDBACK", PROJECT_ROOT / "feedback" / "feedback.jsonl"))
 HOW_IT_WORKS = (
     '<ul class="vb-how">'
     "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] leads to "
@@ -62,6 +58,7 @@ HOW_IT_WORKS = (
     "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
     "</ul>")
 CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
+PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
 
 
 # ---------------------------------------------------------------- what the page says
@@ -177,27 +174,33 @@ class LiveAssistant:
         self._refused: str | None = None
         self._loading = threading.Lock()
 
-    def current(self) -> "Assistant":
+    def current(self, wait: bool = True) -> "Assistant":
         """The assistant of the newest complete build.
 
         A question that sees a new build waits while one thread loads it (a fraction of a second
-        for a report), so once a build is swapped in, no answer comes from the previous one."""
+        for a report), so once a build is swapped in, no answer comes from the previous one. With
+        `wait=False` (the HTTP API) it raises `Unavailable` instead of waiting for another thread's load."""
         target = os.path.realpath(self.index_dir)
         loaded, assistant = self._state
         if target in (loaded, self._refused):
             return assistant
-        with self._loading:
+        if not self._loading.acquire(blocking=wait):
+            from .api import Unavailable
+
+            raise Unavailable("a new build of the index is being loaded; try again in a moment")
+        try:
             return self._switch(target)
+        finally:
+            self._loading.release()
 
     def _switch(self, target: str) -> "Assistant":
-        from .answer import Assistant
+        from .loading import load_served
 
         loaded, old = self._state
         if target in (loaded, self._refused):  # another thread got here first
             return old
         try:
-            fresh = Assistant.load(Path(target), embedder=old.embedder, settings=old.settings,
-                                   corpus_dir=self.corpus_dir)
+            fresh = load_served(Path(target), old.embedder, old.settings, self.corpus_dir)
         except VerbatimError as exc:
             log.warning("still answering from %s; the new build is refused: %s", loaded, exc)
             self._refused = target
@@ -207,8 +210,8 @@ class LiveAssistant:
         return fresh
 
 
-def current_assistant(assistant: "Assistant | LiveAssistant") -> "Assistant":
-    return assistant.current() if isinstance(assistant, LiveAssistant) else assistant
+def current_assistant(assistant: "Assistant | LiveAssistant", wait: bool = True) -> "Assistant":
+    return assistant.current(wait) if isinstance(assistant, LiveAssistant) else assistant
 
 
 # ---------------------------------------------------------------- the app
@@ -360,85 +363,39 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         gr.api(ask, api_name="ask", **limited)
 
     app.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
+    from .api import create_api
+
+    app.verbatim_api = create_api(lambda: current_assistant(live, wait=False))  # mounted by `launch`
     return app
 
 
-def launch(app, host: str = "127.0.0.1", port: int = 7860, **kwargs):
-    """Launch with the app's look, no share link, no analytics; returns Gradio's (app, local_url, share_url)."""
+def page_options() -> dict:
+    """How the page looks and what the server accepts, for `launch` and for workers' `mount_gradio_app`:
+    system fonts, no footer but the API link, no error details, and no uploads (`max_file_size` 0)."""
     import gradio as gr
 
     # system fonts only: a Google font would be fetched from the internet on every page load
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "sans-serif"],
                            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"])
-    return app.launch(server_name=host, server_port=port, share=False, theme=theme,
-                      css_paths=[STATIC / "web.css"], js=(STATIC / "web.js").read_text(encoding="utf-8"),
-                      footer_links=["api"], show_error=False, **kwargs)
+    return {"theme": theme, "css_paths": [STATIC / "web.css"], "js": (STATIC / "web.js").read_text(encoding="utf-8"),
+            "footer_links": ["api"], "show_error": False, "max_file_size": 0}
 
 
-# ---------------------------------------------------------------- verbatim serve
+def server_parts(app) -> dict:
+    """FastAPI arguments that put the JSON API at /api/v1 and the body and upload limits in front of the chat."""
+    from starlette.middleware import Middleware
+    from starlette.routing import Mount
+
+    from .api import API_PREFIX, Limits
+
+    routes = [Mount(API_PREFIX, app.verbatim_api)] if getattr(app, "verbatim_api", None) is not None else []
+    return {"routes": routes, "middleware": [Middleware(Limits, max_body=PAGE_MAX_BODY_BYTES, max_waiting=None,
+                                                        refuse=("/gradio_api/upload", "/upload"))]}
 
 
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and 'localhost'."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="VERBATIM_HOST",
-              help="Address to listen on; anything but loopback exposes the chat to the network.")
-@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, envvar="VERBATIM_PORT")
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX_DIR,
-              show_default=True, envvar="VERBATIM_INDEX", help="Index folder.")
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
-              help="Corpus folder [default: the one the index was built from, else ./corpus].")
-@click.option("--feedback", "feedback_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=DEFAULT_FEEDBACK, show_default=True, help="JSON-lines file that likes and dislikes go to.")
-@click.option("--examples", "examples_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help="File of example questions, one per line (the first five are shown).")
-def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,
-          examples_file: Path | None) -> None:
-    """Open the web chat at http://HOST:PORT (builds the index first if it is missing or stale)."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from .answer import Assistant
-    from .build import ensure_index
-    from .cli import resolve_corpus
-    from .embed import default_embedder, query_embedder_for
-    from .settings import DEFAULT_CORPUS_DIR, BuildSettings
-
-    if not is_loopback(host):
-        click.echo(f"Warning: listening on {host}, not loopback: anyone who can reach this machine can use the "
-                   "chat. Use --host 127.0.0.1 to keep it local.", err=True)
-    corpus = corpus_dir
-    if corpus is None:
-        corpus = resolve_corpus(index_dir, None) if (index_dir / "manifest.json").exists() else None
-        corpus = corpus or DEFAULT_CORPUS_DIR
-    embedder = default_embedder()  # all-MiniLM-L6-v2 unless VERBATIM_MODEL says otherwise (tests)
-    settings = None
-    if (index_dir / "manifest.json").exists():
-        from .store import read_manifest
-
-        try:
-            settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
-        except (VerbatimError, KeyError, TypeError, AttributeError):
-            settings = None  # an unreadable manifest: ensure_index rebuilds
-    report = ensure_index(index_dir, corpus, embedder, settings)
-    if report is not None:
-        click.echo(report.summary(), err=True)
-    assistant = Assistant.load(index_dir, embedder=query_embedder_for(embedder.name), corpus_dir=corpus)
-    assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
-    examples = None
-    if examples_file is not None:
-        try:
-            examples = [line.strip() for line in examples_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise VerbatimError(f"cannot read examples from {examples_file}: {exc}") from None
-    app = build_app(LiveAssistant(assistant, index_dir, corpus), feedback_path, examples=examples)
-    shown_host = f"[{host}]" if ":" in host else host
-    click.echo(f"Ask the report at http://{shown_host}:{port}  (Ctrl+C to stop)", err=True)
-    launch(app, host, port, quiet=True)
+def launch(app, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    """Launch with the app's look and the JSON API, no share link, no analytics; returns Gradio's
+    (app, local_url, share_url)."""
+    return app.launch(server_name=host, server_port=port, share=False, app_kwargs=server_parts(app),
+                      **page_options(), **kwargs)

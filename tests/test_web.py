@@ -286,7 +286,7 @@ def test_serve_builds_a_missing_index_and_warns_off_loopback(tmp_path, monkeypat
                                             ("localhost", True), ("0.0.0.0", False), ("192.168.1.4", False),
                                             ("example.org", False)])
 def test_is_loopback(host, loopback):
-    from app.web import is_loopback
+    from app.serve import is_loopback
 
     assert is_loopback(host) is loopback
 

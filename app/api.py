@@ -250,7 +250,8 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         except Unavailable as exc:
             return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
         counts = assistant.index.manifest.get("counts", {})
-        return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name, "documents": len(assistant.index.documents),
+        return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name,
+                "documents": len(assistant.index.documents),
                 "chunks": counts.get("chunks", len(assistant.index.chunks)),
                 "built": assistant.index.manifest.get("created_at")}
 

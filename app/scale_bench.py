@@ -110,7 +110,7 @@ def bench_faiss(n: int, queries: int = QUERIES, hnsw_threshold: int | None = Non
     """Build the index the product picks for n vectors; latency, recall@10, memory; efSearch sweep."""
     import faiss
 
-    from .bench import summarize
+    from .bench_common import summarize
     from .settings import BuildSettings
     from .store import make_faiss_index
 
@@ -154,7 +154,7 @@ def bench_faiss(n: int, queries: int = QUERIES, hnsw_threshold: int | None = Non
 
 def bench_bm25(n: int, queries: int = 200, candidates: int = 50) -> dict:
     """The product's BM25 index over n synthetic passages: index time, query p50/p95, top-k cost."""
-    from .bench import summarize
+    from .bench_common import summarize
     from .lexical import BM25Index, tokenize_many
     from .retrieve import top_rows
 
@@ -193,7 +193,7 @@ def bench_bm25(n: int, queries: int = 200, candidates: int = 50) -> dict:
 
 def run_scale(sizes: Sequence[int] = (100_000, 1_000_000), quick: bool = False) -> dict:
     """FAISS and BM25 rows for every size (quick: 200 queries)."""
-    from .bench import machine, memory_mb
+    from .bench_common import machine, memory_mb
 
     out = {"note": SYNTHETIC_NOTE, "machine": machine(), "faiss": [], "bm25": []}
     for n in sizes:
@@ -207,10 +207,24 @@ def run_scale(sizes: Sequence[int] = (100_000, 1_000_000), quick: bool = False) 
     return out
 
 
+def scale_rows(scale: dict) -> list[tuple[str, str, str, str, str]]:
+    """Table rows for `verbatim bench --scale`."""
+    rows = []
+    for r in scale["faiss"]:
+        rows.append((f"FAISS {r['index_type']} {r['passages']:,} p50 / p95 ms",
+                     f"{r['search_p50_ms']:.2f} / {r['search_p95_ms']:.2f}",
+                     f"exact {r['exact_p50_ms']:.2f} ms, recall@10 {r['recall@10']:.3f}",
+                     f"{r['speedup_over_exact']}x", "1M: <= 5 ms, >= 0.95"))
+    for r in scale["bm25"]:
+        rows.append((f"BM25 {r['passages']:,} query p50 / p95 ms", f"{r['query_p50_ms']:.2f} / "
+                     f"{r['query_p95_ms']:.2f}", f"index {r['index_seconds']} s", "", ""))
+    return rows
+
+
 def main() -> None:
     import argparse
 
-    from .bench import format_table, write_json
+    from .bench_common import render_table, write_json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
@@ -220,7 +234,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     result = run_scale([int(s) for s in args.sizes.split(",")], quick=args.quick)
     write_json({"scale": result}, args.out)
-    print(format_table({"scale": result, "machine": result["machine"]}))
+    print(render_table(scale_rows(result), result["machine"]))
     print(f"\n{SYNTHETIC_NOTE}\n" + json.dumps(result["faiss"], indent=1))
 
 

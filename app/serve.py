@@ -63,8 +63,12 @@ def read_examples(path: Path | None) -> list[str] | None:
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True,
               envvar="VERBATIM_WORKERS",
               help="Server processes on the one port, sharing the loaded index and model (Linux/macOS).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, envvar="VERBATIM_CONCURRENCY",
+              help="Chat questions answered at once per worker [default: 2, see docs/performance.md].")
+@click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
+              help="Chat questions waiting per worker before 'busy, try again' [default: 64].")
 def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,
-          examples_file: Path | None, workers: int) -> None:
+          examples_file: Path | None, workers: int, concurrency: int | None, max_queue: int | None) -> None:
     """Open the web chat and the JSON API at http://HOST:PORT (builds the index first if needed)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from . import web
@@ -84,9 +88,10 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     more = f", {workers} workers" if workers > 1 else ""
     click.echo(f"Ask the report at http://{shown_host}:{port}  (JSON API at /api/v1/docs{more}; Ctrl+C to stop)",
                err=True)
+    queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
     if workers == 1:
-        web.launch(web.build_app(live, feedback_path, examples=examples), host, port, quiet=True)
+        web.launch(web.build_app(live, feedback_path, examples=examples, **queue), host, port, quiet=True)
         return
     from .workers import run_workers
 
-    run_workers(lambda: web.build_app(live, feedback_path, examples=examples), host, port, workers)
+    run_workers(lambda: web.build_app(live, feedback_path, examples=examples, **queue), host, port, workers)

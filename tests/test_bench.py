@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app import bench
+from app import bench, bench_build, bench_common, bench_onnx
 from app.embed import HashEmbedder
 from app.ingest import document_from_text
 from app.retrieve import top_rows
@@ -18,27 +18,27 @@ from app.scale_bench import recall_at_k, synthetic_texts, synthetic_vectors
 
 
 def test_summarize_exact_median_and_p95():
-    s = bench.summarize([0.004, 0.001, 0.003, 0.002, 0.005])
+    s = bench_common.summarize([0.004, 0.001, 0.003, 0.002, 0.005])
     assert s == {"n": 5, "p50_ms": 3.0, "p95_ms": 4.8, "mean_ms": 3.0}
-    assert bench.median([5, 1, 4, 2]) == 3.0
-    assert bench.summarize([0.007])["p95_ms"] == 7.0
+    assert bench_common.median([5, 1, 4, 2]) == 3.0
+    assert bench_common.summarize([0.007])["p95_ms"] == 7.0
 
 
 def test_summarize_matches_numpy_on_a_long_list():
     values = [((i * 37) % 101) / 1000 for i in range(101)]
-    s = bench.summarize(values)
+    s = bench_common.summarize(values)
     assert s["p50_ms"] == pytest.approx(float(np.percentile(values, 50)) * 1000)
     assert s["p95_ms"] == pytest.approx(float(np.percentile(values, 95)) * 1000)
 
 
 def test_ratio():
-    assert bench.ratio(3.0, 2.0) == 1.5
-    assert bench.ratio(1.0, 0.0) is None
+    assert bench_common.ratio(3.0, 2.0) == 1.5
+    assert bench_common.ratio(1.0, 0.0) is None
 
 
 def test_question_variants_reach_the_minimum_distinct():
     qs = ["How many were arrested, according to the police?", "Who wrote it?"]
-    out = bench.question_variants(qs, 9)
+    out = bench_common.question_variants(qs, 9)
     assert len(out) >= 9 and len(set(out)) == len(out)
     assert out[:2] == qs
     assert "According to the police, how many were arrested?" in out
@@ -47,7 +47,7 @@ def test_question_variants_reach_the_minimum_distinct():
 def test_read_questions_takes_json_lines_and_plain_lines(tmp_path: Path):
     f = tmp_path / "q.jsonl"
     f.write_text('{"id": "a", "question": "Who?"}\n\nWhat happened?\n', encoding="utf-8")
-    assert bench.read_questions(f) == ["Who?", "What happened?"]
+    assert bench_common.read_questions(f) == ["Who?", "What happened?"]
 
 
 def test_onnx_verdict_rule():
@@ -55,13 +55,13 @@ def test_onnx_verdict_rule():
                 "fast-same": {"speedup_p50": 2.0, "report_hit@3": 0.9, "scifact_ndcg@10": 0.696},
                 "fast-worse": {"speedup_p50": 3.0, "report_hit@3": 0.88, "scifact_ndcg@10": 0.70},
                 "slow": {"speedup_p50": 1.2, "report_hit@3": 0.9, "scifact_ndcg@10": 0.70}}
-    verdict = bench.onnx_verdict(runtimes)
+    verdict = bench_onnx.onnx_verdict(runtimes)
     assert verdict["adopt"] == "fast-same"
     assert verdict["reasons"]["fast-same"] == ["qualifies"]
     assert any("hit@3" in r for r in verdict["reasons"]["fast-worse"])
     assert any("speed-up" in r for r in verdict["reasons"]["slow"])
     runtimes["fast-same"]["scifact_ndcg@10"] = 0.69
-    assert bench.onnx_verdict(runtimes)["adopt"] == "torch"
+    assert bench_onnx.onnx_verdict(runtimes)["adopt"] == "torch"
 
 
 def _scifact_like(folder: Path, n: int = 12) -> Path:
@@ -75,7 +75,7 @@ def _scifact_like(folder: Path, n: int = 12) -> Path:
 
 def test_tiny_run_has_the_documented_keys(tiny_index: Path, tmp_path: Path):
     scifact = _scifact_like(tmp_path / "scifact")
-    questions = bench.question_variants(["Who was arrested?", "What did the report find?"], 12)
+    questions = bench_common.question_variants(["Who was arrested?", "What did the report find?"], 12)
     result = bench.run_bench(index_dir=tiny_index, embedder=HashEmbedder(), questions=questions,
                              scifact_dir=scifact, sections=("ask", "build", "rebuild"), repeats=2,
                              build_passages=10, rebuild_documents=5, work_dir=tmp_path / "work")
@@ -100,7 +100,7 @@ def test_tiny_run_has_the_documented_keys(tiny_index: Path, tmp_path: Path):
 
 def test_rebuild_counts_only_the_changed_document(tmp_path: Path):
     docs = [document_from_text(f"d{i}.txt", f"Document {i} says thing {i}. It also says more {i}.") for i in range(4)]
-    r = bench.bench_rebuild(HashEmbedder(), docs, tmp_path, changed=2)
+    r = bench_build.bench_rebuild(HashEmbedder(), docs, tmp_path, changed=2)
     assert (r["rebuild_embedded_documents"], r["rebuild_reused_documents"]) == (1, 3)
     assert r["only_changed_embedded"]
 

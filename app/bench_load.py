@@ -153,6 +153,7 @@ def chat_level(url: str, questions: Sequence[str], clients: int, total: int, sec
     lock = threading.Lock()
     counter = iter(range(total))
     ready = threading.Barrier(clients + 1, timeout=300)
+    go = threading.Event()
     deadline: list[float] = []
 
     def user(i: int) -> None:
@@ -164,6 +165,7 @@ def chat_level(url: str, questions: Sequence[str], clients: int, total: int, sec
             ready.wait()
             return
         ready.wait()
+        go.wait()
         for n in counter:
             if time.perf_counter() > deadline[0]:
                 break
@@ -183,6 +185,7 @@ def chat_level(url: str, questions: Sequence[str], clients: int, total: int, sec
     ready.wait()
     t0 = time.perf_counter()
     deadline.append(t0 + seconds)
+    go.set()
     for t in threads:
         t.join(seconds + 120)
     return _level(clients, latencies, errors, time.perf_counter() - t0)

@@ -153,7 +153,9 @@ class Affinity:
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it
+    # a keep-alive client waits ~40 ms for each reply (Nagle and delayed ACKs)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -161,27 +163,36 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_worker(me: int, build_ui: Callable, shared: socket.socket, private: socket.socket, ports: list[int],
-                  host: str, port: int) -> None:
-    """One worker: the chat and the API mounted on a FastAPI app, served on the shared and its own socket."""
+def build_root(ui, host: str, port: int):
+    """The chat and the JSON API on one FastAPI app, built once in the parent so workers share it."""
     import gradio as gr
-    import uvicorn
     from fastapi import FastAPI
 
     from .web import page_options, server_parts
 
-    ui = build_ui()
     root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **server_parts(ui))
     gr.mount_gradio_app(root, ui, path="/", server_name=host, server_port=port, **page_options())
+    return root
+
+
+def _serve_worker(me: int, root, shared: socket.socket, private: socket.socket, ports: list[int]) -> None:
+    """One worker: serve the app on the shared socket and on its own, passing other workers' sessions on."""
+    import uvicorn
+
     config = uvicorn.Config(Affinity(root, me, ports), log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[shared, private])
 
 
 def run_workers(build_ui: Callable, host: str, port: int, workers: int) -> None:
     """Fork `workers` server processes on host:port and keep them running until Ctrl+C or SIGTERM.
 
-    `build_ui` makes a worker's Gradio `Blocks` (with its JSON API) from what the parent loaded."""
+    `build_ui` makes the Gradio `Blocks` (with its JSON API) from what the parent loaded; the parent
+    builds it and the app around it once, before forking, and never serves itself."""
+    import httpx  # noqa: F401 - imported before the fork, so its pages are shared too
+    import uvicorn  # noqa: F401
+
+    root = build_root(build_ui(), host, port)
     shared = _listen(host, port)
     private = [_listen("127.0.0.1", 0) for _ in range(workers)]
     ports = [s.getsockname()[1] for s in private]
@@ -197,7 +208,7 @@ def run_workers(build_ui: Callable, host: str, port: int, workers: int) -> None:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
-                _serve_worker(me, build_ui, shared, private[me], ports, host, port)
+                _serve_worker(me, root, shared, private[me], ports)
             except KeyboardInterrupt:
                 pass
             except BaseException:  # noqa: BLE001 - log it; the parent decides what happens next

@@ -58,6 +58,10 @@ HOW_IT_WORKS = (
     "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
     "</ul>")
 CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
+# measured (docs/performance.md): one answer at a time gave the lowest p50 and the highest throughput at
+# 20 users on 2 cores (answers take ~7 ms of CPU under Python's GIL); 64 waiting is ~5 s at most
+CHAT_CONCURRENCY = 1
+CHAT_MAX_QUEUE = 64
 PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
 
 
@@ -218,7 +222,7 @@ def current_assistant(assistant: "Assistant | LiveAssistant", wait: bool = True)
 
 
 def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, examples: list[str] | None = None,
-              title: str = TITLE, concurrency_limit: int = 2, max_queue: int = 32):
+              title: str = TITLE, concurrency_limit: int = CHAT_CONCURRENCY, max_queue: int = CHAT_MAX_QUEUE):
     """The chat page as a Gradio `Blocks`, queued; launch it with `launch(app, ...)`.
 
     With several documents a selector limits the search (`docs=`); follow-ups pass the earlier

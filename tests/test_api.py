@@ -37,7 +37,8 @@ LIMIT = "the question is 2,001 characters; the limit is 2,000. Shorten it and as
 def api(tmp_path_factory):
     """(base url, assistant, index folder) of a chat server with the API mounted."""
     base = tmp_path_factory.mktemp("api")
-    assistant = make_assistant(base)
+    make_assistant(base)  # builds the index
+    assistant = load_served(base / "index", HashEmbedder(), corpus_dir=base / "corpus")  # as `verbatim serve` does
     ui = build_app(assistant, base / "feedback.jsonl", examples=["Q?"])
     url = start(ui).rstrip("/")
     try:

@@ -393,3 +393,29 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+# ---------------------------------------------------------------- the load bench's counting (never its timings)
+
+
+def test_load_bench_levels_count_answers_and_errors(api):
+    from app.bench_load import chat_level, load_rows, memory_of, process_tree, rest_level
+
+    url, _, _ = api
+    rest = rest_level(url, QUESTIONS, clients=3, total=12, seconds=60)
+    assert (rest["clients"], rest["answered"], rest["errors"]) == (3, 12, 0) and rest["p50_ms"] > 0
+    refused = rest_level(url, [""], clients=2, total=4, seconds=60)
+    assert (refused["answered"], refused["errors"]) == (0, 4) and "p50_ms" not in refused
+    assert refused["first_errors"] == ['400: {"error":"the question is empty; type a question about the report",'
+                                       '"status":400}']
+    chat = chat_level(url, QUESTIONS, clients=2, total=4, seconds=60)
+    assert (chat["answered"], chat["errors"]) == (4, 0)
+    me = memory_of(os.getpid())
+    assert me["pid"] == os.getpid() and me["rss_mb"] >= me["private_mb"] > 0 and me["pss_mb"] > 0
+    assert process_tree(os.getpid())[0] == os.getpid()
+    result = {"in_process": {"p50_ms": 2.0, "p95_ms": 3.0, "throughput_per_s_one_thread": 400.0},
+              "runs": {"1": {"rest": [rest], "chat": [chat], "memory": [me], "total_pss_mb": me["pss_mb"]}}}
+    rows = load_rows(result)
+    assert rows[0] == ("in-process ask p50 / p95 ms", "2.0 / 3.0", "400.0/s one thread", "", "")
+    assert [r[0] for r in rows[1:]] == ["rest 1w 3 clients p50 / p95 ms", "chat 1w 2 clients p50 / p95 ms",
+                                        "memory 1w PSS per process MB"]

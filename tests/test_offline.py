@@ -103,8 +103,14 @@ def test_the_guard_blocks_the_internet_and_lets_loopback_through(no_network: Pat
     assert attempts(no_network) == ["create_connection ('203.0.113.9', 443)", "getaddrinfo 'huggingface.co'"]
 
 
-def test_build_ask_and_serve_work_with_the_network_blocked(no_network: Path, tmp_path: Path):
+def test_build_ask_and_serve_work_with_the_network_blocked(no_network: Path, tmp_path: Path, monkeypatch):
     from gradio_client import Client
+    from huggingface_hub.utils import _detect_agent
+
+    # The test's own gradio_client (not the product) builds Hugging Face headers whose user agent asks
+    # huggingface.co for a registry of agent harnesses unless HF_HUB_OFFLINE was set at import; only
+    # that client-side lookup is stubbed, so anything the product tries is still caught.
+    monkeypatch.setattr(_detect_agent, "_fetch_registry", lambda: None)
 
     from app.web import build_app
 
@@ -119,7 +125,7 @@ def test_build_ask_and_serve_work_with_the_network_blocked(no_network: Path, tmp
     assert answer["quotes"][0]["text"] == "They counted 212 prisoners held in cells built for 150."
     ui = build_app(assistant, tmp_path / "feedback.jsonl", examples=["Q?"])
     try:
-        client = Client(start(ui), verbose=False)
+        client = Client(start(ui), verbose=False, analytics_enabled=False)  # the test's client sends no telemetry
         assert client.predict(QUESTION, api_name="/ask") == answer
     finally:
         ui.close()

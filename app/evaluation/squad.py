@@ -48,6 +48,8 @@ PASSAGES = 5
 SEPARATOR = "\n\n"
 SHOW_FAILURES = 25
 
+Span = tuple[int, int, str]  # (start, end, text) in the article text
+
 
 @dataclass(frozen=True)
 class Question:
@@ -55,8 +57,10 @@ class Question:
     question: str
     doc: str
     paragraph: int  # 1-based SQuAD paragraph of the article
-    answers: tuple[tuple[int, int, str], ...]  # (start, end, text) in the article text
+    answers: tuple[Span, ...]
     occurrences: tuple[tuple[int, int], ...] = ()  # every place a gold answer's text occurs in the gold paragraph
+    answerable: bool = True  # SQuAD 2.0: False for "is_impossible" questions, whose `answers` are empty
+    plausible: tuple[Span, ...] = ()  # SQuAD 2.0: the span a careless reader would give
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,26 @@ def _doc_name(title: str, taken: set[str]) -> str:
     return name
 
 
+def _spans(answers: list[dict], context: str, pos: int, data_file: Path, qid: object) -> tuple[Span, ...]:
+    """SQuAD answers (`text`, `answer_start` in the paragraph) as (start, end, text) in the article text."""
+    spans = []
+    for ans in answers:
+        start, text = int(ans["answer_start"]), ans["text"]
+        if context[start:start + len(text)] != text:  # a drifted offset: take the nearest match
+            found = [m.start() for m in re.finditer(re.escape(text), context)]
+            if not found:
+                raise CorpusError(f"{data_file}: answer {text!r} of question {qid} is not in its paragraph")
+            start = min(found, key=lambda s, a=start: abs(s - a))
+        spans.append((pos + start, pos + start + len(text), text))
+    return tuple(spans)
+
+
 def read_squad(data_file: Path) -> tuple[list[Article], list[Question]]:
-    """Articles and questions of a SQuAD v1.1-format file, gold offsets moved into the article text."""
+    """Articles and questions of a SQuAD v1.1 or v2.0 file, gold offsets moved into the article text.
+
+    SQuAD 2.0 questions marked `"is_impossible"` come back with `answerable=False`, no answers, and
+    their `plausible_answers` as `plausible`.
+    """
     data_file = Path(data_file)
     try:
         data = json.loads(data_file.read_text(encoding="utf-8"))["data"]
@@ -99,19 +121,19 @@ def read_squad(data_file: Path) -> tuple[list[Article], list[Question]]:
             spans.append((pos, pos + len(context)))
             parts.append(context)
             for qa in para["qas"]:
-                answers = []
-                for ans in qa["answers"]:
-                    start, text = int(ans["answer_start"]), ans["text"]
-                    if context[start:start + len(text)] != text:  # a drifted offset: take the nearest match
-                        found = [m.start() for m in re.finditer(re.escape(text), context)]
-                        if not found:
-                            raise CorpusError(f"{data_file}: answer {text!r} of question {qa['id']} "
-                                              "is not in its paragraph")
-                        start = min(found, key=lambda s, a=start: abs(s - a))
-                    answers.append((pos + start, pos + start + len(text), text))
+                answerable = not qa.get("is_impossible", False)
+                answers = _spans(qa.get("answers") or [], context, pos, data_file, qa["id"])
+                if answerable and not answers:
+                    raise CorpusError(f"{data_file}: question {qa['id']} has no answers and is not marked "
+                                      "\"is_impossible\"")
+                if not answerable and answers:
+                    raise CorpusError(f"{data_file}: question {qa['id']} is marked \"is_impossible\" "
+                                      "but has answers")
+                plausible = _spans(qa.get("plausible_answers") or [], context, pos, data_file, qa["id"])
                 seen = sorted({(pos + m.start(), pos + m.end()) for _, _, text in answers
                                for m in re.finditer(re.escape(text), context)})
-                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, tuple(answers), tuple(seen)))
+                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, answers, tuple(seen),
+                                          answerable, plausible))
             pos += len(context)
         articles.append(Article(doc, str(article.get("title", "")), "".join(parts), tuple(spans)))
     if not questions:
@@ -239,6 +261,10 @@ def run_squad(
     settings = build_settings or BuildSettings()
     answer_settings = answer_settings or AnswerSettings()
     articles, questions = read_squad(data_file)
+    unanswerable = sum(not q.answerable for q in questions)
+    if unanswerable:
+        raise CorpusError(f"{data_file} holds {unanswerable} unanswerable questions (SQuAD 2.0); "
+                          "use `verbatim eval --suite squad2`")
     if limit is not None:
         questions = questions[:limit]
     by_doc = {a.doc: a for a in articles}

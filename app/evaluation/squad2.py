@@ -197,7 +197,7 @@ def run_squad2(
                              else "the answer's own",
         "trained_on": trained,
         **summarize(judged),
-        "per_article": [{"doc": a.doc, **_brief(summarize([j for j in judged if j.question.doc == a.doc]))}
+        "per_article": [{"doc": a.doc, **_brief([j for j in judged if j.question.doc == a.doc])}
                         for a in kept],
         "examples": _examples(judged),
         "seconds": {"index": round(t_index - t0, 1), "ask": round(t_ask - t_index, 1),
@@ -212,10 +212,20 @@ def run_squad2(
     return result
 
 
-def _brief(summary: dict) -> dict:
-    return {"questions": summary["questions"], "unanswerable": summary["unanswerable"],
-            "no_answer_auc": summary["no_answer_auc"],
-            **{k: summary[k] for k in ("answer_in_quote@3", "hard_false_refusals", "unanswerable_answered")}}
+def _brief(judged: list[Judged]) -> dict:
+    """One article's headline figures, without intervals."""
+    ans = [j for j in judged if j.question.answerable]
+    una = [j for j in judged if not j.question.answerable]
+    auc = roc_auc([j.confidence for j in judged], [j.question.answerable for j in judged])
+
+    def share(k: int, n: int) -> float:
+        return round(k / n, 4) if n else 0.0
+
+    return {"questions": len(judged), "unanswerable": len(una),
+            "no_answer_auc": round(auc, 4) if auc is not None else None,
+            "answer_in_quote@3": share(sum(j.in_quote[1] for j in ans), len(ans)),
+            "hard_false_refusals": share(sum(j.verdict == "not_found" for j in ans), len(ans)),
+            "unanswerable_answered": share(sum(j.verdict == "answered" for j in una), len(una))}
 
 
 def _row(j: Judged) -> dict:

@@ -26,6 +26,7 @@ CONFIDENCE = 0.95
 RESAMPLES = 2000
 SEED = 0
 DIGITS = 3
+BLOCK = 250  # AUC bootstrap resamples counted together (memory: BLOCK x distinct scores)
 
 Interval = tuple[float, float]
 
@@ -154,10 +155,18 @@ def auc_interval(scores: Sequence[float], positives: Sequence[bool]) -> Interval
     if roc_auc(s, p) is None:
         return None
     rng = np.random.default_rng(SEED)
-    pos, neg = np.flatnonzero(p), np.flatnonzero(~p)
-    labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
-    aucs = [roc_auc(np.r_[s[rng.choice(pos, len(pos))], s[rng.choice(neg, len(neg))]], labels)
-            for _ in range(RESAMPLES)]
+    values, codes = np.unique(s, return_inverse=True)  # scores as ranks 0..m-1: ties share one
+    m, pos, neg = len(values), codes[p], codes[~p]
+    aucs = []
+    for size in [BLOCK] * (RESAMPLES // BLOCK) + [RESAMPLES % BLOCK]:
+        if not size:
+            continue
+        rows = np.arange(size)[:, None]
+        sample_pos, sample_neg = rng.choice(pos, (size, len(pos))), rng.choice(neg, (size, len(neg)))
+        counts = np.bincount((sample_neg + m * rows).ravel(), minlength=size * m).reshape(size, m)
+        below = np.cumsum(counts, axis=1) - counts  # per resample: negatives under each rank
+        wins = below[rows, sample_pos] + 0.5 * counts[rows, sample_pos]
+        aucs.append(wins.sum(axis=1) / (len(pos) * len(neg)))
     tail = 100 * (1 - CONFIDENCE) / 2
-    low, high = np.percentile(aucs, [tail, 100 - tail])
+    low, high = np.percentile(np.concatenate(aucs), [tail, 100 - tail])
     return _round(low, high)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from app.answer import Answer
 from app.cli import main
 from app.embed import HashEmbedder
 from app.errors import CorpusError
 from app.evaluation import uncertainty
 from app.evaluation.squad import read_squad, run_squad
-from app.evaluation.squad2 import confusion, judge, run_squad2, summarize, verdict_of
+from app.evaluation.squad2 import judge, run_squad2, summarize
 from app.evaluation.uncertainty import auc_interval, roc_auc
 from app.quote import Quote
 from app.settings import AnswerSettings
@@ -30,32 +30,8 @@ P3 = "The lighthouse at Cape Zorro was built in 1871 from granite."
 P2_AT = len(P1) + 2  # the articles' paragraphs are joined by a blank line
 
 
-@dataclass
-class FakeAnswer:
-    """The part of an `Answer` the suite reads, with the three-verdict contract."""
-
-    verdict: str
-    confidence: float
-    quotes: list[Quote] = field(default_factory=list)
-
-    @property
-    def answered(self) -> bool:
-        return self.verdict == "answered"
-
-    def to_dict(self) -> dict:
-        return {"answered": self.answered, "verdict": self.verdict, "confidence": self.confidence,
-                "quotes": [q.to_dict() for q in self.quotes]}
-
-
-@dataclass
-class LegacyAnswer:
-    """An answer from before the three verdicts: answered or not, no confidence."""
-
-    answered: bool
-    quotes: list[Quote] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"answered": self.answered, "quotes": [q.to_dict() for q in self.quotes]}
+def answer(verdict: str, confidence: float, quotes: list[Quote]) -> Answer:
+    return Answer("?", verdict == "answered", "", quotes, {}, verdict, confidence)
 
 
 def test_read_squad_reads_unanswerable_questions_and_plausible_answers():
@@ -163,13 +139,13 @@ def test_judge_and_count_verdicts():
     tusk = quote(arctic, "Arctic_animals", P2_AT, P2_AT + len(P2))
     built = quote(lights, "Lighthouses", 0, len(P3))
     cases = [
-        (q["a1"], FakeAnswer("answered", 0.9, [island, keeper])),   # answer in the 2nd quote: @3 only
-        (q["a2"], FakeAnswer("uncertain", 0.5, [tusk])),            # uncertain passages count as shown
-        (q["b1"], FakeAnswer("not_found", 0.1, [built])),           # the closest passage is no answer
-        (q["u1"], FakeAnswer("answered", 0.8, [keeper])),           # the trap: plausible span quoted
-        (q["u2"], FakeAnswer("uncertain", 0.4, [island, tusk])),    # plausible span in the 2nd quote only
-        (q["u3"], FakeAnswer("not_found", 0.2, [built])),
-        (q["u4"], FakeAnswer("not_found", 0.0, [])),
+        (q["a1"], answer("answered", 0.9, [island, keeper])),   # answer in the 2nd quote: @3 only
+        (q["a2"], answer("uncertain", 0.5, [tusk])),            # uncertain passages count as shown
+        (q["b1"], answer("not_found", 0.1, [built])),           # the closest passage is no answer
+        (q["u1"], answer("answered", 0.8, [keeper])),           # the trap: plausible span quoted
+        (q["u2"], answer("uncertain", 0.4, [island, tusk])),    # plausible span in the 2nd quote only
+        (q["u3"], answer("not_found", 0.2, [built])),
+        (q["u4"], answer("not_found", 0.0, [])),
     ]
     judged = [judge(question, by_doc[question.doc], answer) for question, answer in cases]
     assert [(j.question.id, j.verdict, j.in_quote, j.plausible_in_quote) for j in judged] == [
@@ -181,49 +157,44 @@ def test_judge_and_count_verdicts():
         ("u3", "not_found", (False, False), False),
         ("u4", "not_found", (False, False), False),
     ]
-    assert confusion(judged) == {"answerable": {"answered": 1, "uncertain": 1, "not_found": 1},
-                                 "unanswerable": {"answered": 1, "uncertain": 1, "not_found": 2}}
     s = summarize(judged)
+    assert s["verdicts"] == {"answerable": {"answered": 1, "uncertain": 1, "not_found": 1},
+                             "unanswerable": {"answered": 1, "uncertain": 1, "not_found": 2}}
     assert (s["questions"], s["answerable"], s["unanswerable"]) == (7, 3, 4)
     # answerable 0.9, 0.5, 0.1 against unanswerable 0.8, 0.4, 0.2, 0.0: 4 + 3 + 1 of 12 pairs won
-    assert s["no_answer_auc"] == 0.6667
-    assert s["counts"] == {"answer_in_quote@1": [1, 3], "answer_in_quote@3": [2, 3], "hard_false_refusals": [1, 3],
-                           "unanswerable_answered": [1, 4], "plausible_in_quote@1": [1, 4], "faithfulness": [7, 7]}
-    assert (s["answer_in_quote@3"], s["hard_false_refusals"], s["unanswerable_answered"]) == (0.6667, 0.3333, 0.25)
+    assert s["confidence_auc"] == 0.6667
+    assert s["counts"] == {"answer_in_quote@1": [1, 3], "answer_in_quote@3": [2, 3],
+                           "hard_false_refusal_rate": [1, 3], "unanswerable_answered_rate": [1, 4],
+                           "plausible_in_quote@1": [1, 4], "faithfulness": [7, 7]}
+    assert (s["answer_in_quote@3"], s["hard_false_refusal_rate"], s["unanswerable_answered_rate"]) == (
+        0.6667, 0.3333, 0.25)
     assert s["verdict_rates"]["unanswerable"] == {"answered": 0.25, "uncertain": 0.25, "not_found": 0.5}
-    assert s["intervals"]["unanswerable_answered"] == [0.046, 0.699]  # Wilson, 1 of 4
+    assert s["intervals"]["unanswerable_answered_rate"] == [0.046, 0.699]  # Wilson, 1 of 4
     assert s["intervals"]["verdict_rates"]["answerable"]["answered"] == [0.061, 0.792]  # Wilson, 1 of 3
 
     # a quote that is not the article's text is caught
     forged = Quote(1, "Its keeper is Ivan.", "Arctic_animals", 43, 70, 1, None, 0.5)
-    assert judge(q["a1"], by_doc["Arctic_animals"], FakeAnswer("answered", 0.9, [forged])).faithful is False
+    assert judge(q["a1"], by_doc["Arctic_animals"], answer("answered", 0.9, [forged])).faithful is False
 
 
-def test_verdict_of():
-    assert verdict_of(FakeAnswer("uncertain", 0.42)) == ("uncertain", 0.42, False)
-    quote = Quote(1, "x", "d", 0, 1, 1, None, 0.37)
-    assert verdict_of(LegacyAnswer(True, [quote])) == ("answered", 0.37, True)
-    assert verdict_of(LegacyAnswer(False, [quote])) == ("not_found", 0.37, True)
-    assert verdict_of(LegacyAnswer(False, [])) == ("not_found", 0.0, True)
-    with pytest.raises(ValueError, match="verdict 'maybe' is not one of answered, uncertain, not_found"):
-        verdict_of(FakeAnswer("maybe", 0.5))
-
-
-@pytest.mark.parametrize(("threshold", "expected"), [
-    (0.0, {"answerable": {"answered": 3, "uncertain": 0, "not_found": 0},
-           "unanswerable": {"answered": 4, "uncertain": 0, "not_found": 0}}),
-    (5.0, {"answerable": {"answered": 0, "uncertain": 0, "not_found": 3},
-           "unanswerable": {"answered": 0, "uncertain": 0, "not_found": 4}}),
+@pytest.mark.parametrize(("threshold", "floor", "expected"), [
+    (0.0, 0.0, {"answerable": {"answered": 3, "uncertain": 0, "not_found": 0},
+                "unanswerable": {"answered": 4, "uncertain": 0, "not_found": 0}}),
+    (5.0, 0.0, {"answerable": {"answered": 0, "uncertain": 3, "not_found": 0},
+                "unanswerable": {"answered": 0, "uncertain": 4, "not_found": 0}}),
+    (5.0, 5.0, {"answerable": {"answered": 0, "uncertain": 0, "not_found": 3},
+                "unanswerable": {"answered": 0, "uncertain": 0, "not_found": 4}}),
 ])
-def test_run_squad2_end_to_end(tmp_path, threshold, expected):
+def test_run_squad2_end_to_end(tmp_path, threshold, floor, expected):
     result = run_squad2(TINY, out_dir=tmp_path / "out", cache_dir=tmp_path / "cache", embedder=HashEmbedder(512),
-                        answer_settings=AnswerSettings(threshold=threshold))
+                        answer_settings=AnswerSettings(threshold=threshold, floor=floor))
     assert (result["articles"], result["paragraphs"], result["questions"]) == (2, 3, 7)
-    assert result["confusion"] == expected
+    assert result["verdicts"] == expected
     assert result["faithfulness"] == 1.0 and result["trained_on"] == []
-    assert 0.0 <= result["no_answer_auc"] <= 1.0
-    # each answerable question shares its rare words with the one sentence that holds its answer
-    assert result["answer_in_quote@1"] == (1.0 if threshold == 0.0 else 0.0)
+    assert 0.0 <= result["confidence_auc"] <= 1.0
+    # each answerable question shares its rare words with the one sentence that holds its answer;
+    # quotes offered as "uncertain" count, the closest passage of "not_found" does not
+    assert result["answer_in_quote@1"] == (0.0 if floor == 5.0 else 1.0)
     assert [(a["doc"], a["questions"], a["unanswerable"]) for a in result["per_article"]] == [
         ("Arctic_animals", 4, 2), ("Lighthouses", 3, 2)]
     for doc in ("Arctic_animals", "Lighthouses"):  # one index per article
@@ -232,7 +203,7 @@ def test_run_squad2_end_to_end(tmp_path, threshold, expected):
     assert "every one of the 2 articles is unseen" in result["markdown"]
     assert "| answerable | " in result["markdown"] and "| unanswerable | " in result["markdown"]
     stem = tmp_path / "out" / "squad2-squad2_tiny"
-    assert json.loads(stem.with_suffix(".json").read_text())["confusion"] == expected
+    assert json.loads(stem.with_suffix(".json").read_text())["verdicts"] == expected
     rows = [json.loads(line) for line in Path(f"{stem}-items.jsonl").read_text().splitlines()]
     assert [(r["id"], r["answerable"]) for r in rows] == [
         ("a1", True), ("u1", False), ("a2", True), ("u2", False), ("b1", True), ("u3", False), ("u4", False)]
@@ -255,7 +226,7 @@ def test_eval_cli_squad2_json(tmp_path, monkeypatch):
     def fake_run(data, out_dir=None):
         seen.update(data=data, out_dir=out_dir)
         return run_squad2(data, cache_dir=tmp_path / "cache", embedder=HashEmbedder(512),
-                          answer_settings=AnswerSettings(threshold=0.0))
+                          answer_settings=AnswerSettings(threshold=0.0, floor=0.0))
 
     monkeypatch.setattr(squad2, "run_squad2", fake_run)
     runner = CliRunner()

@@ -4,8 +4,8 @@ Each article is its own corpus (its own index, as one report is), and every ques
 its own article with the real `Assistant`, three quotes per answer. Each answer carries a
 `verdict` ("answered", "uncertain" or "not_found") and a `confidence` in [0, 1]; scored:
 
-- no-answer ROC AUC: how well `confidence` ranks answerable above unanswerable questions (ties
-  count one half), with a bootstrap interval stratified by class;
+- confidence ROC AUC (the no-answer AUC): how well `confidence` ranks answerable above
+  unanswerable questions (ties count one half), with a bootstrap interval stratified by class;
 - the verdict confusion: answerable x verdict and unanswerable x verdict, each cell a count and a
   share of its row with a Wilson interval; hard false refusals are answerable questions given
   "not_found", "unanswerable answered" those given "answered";
@@ -17,7 +17,7 @@ its own article with the real `Assistant`, three quotes per answer. Each answer 
 - faithfulness: every quote, the closest passage of "not_found" too, equals its article's text.
 
 >>> result = run_squad2(Path("../shared/benchmarks/squad2/squad2.dev.json"))  # doctest: +SKIP
->>> result["no_answer_auc"]  # doctest: +SKIP
+>>> result["confidence_auc"]  # doctest: +SKIP
 0.6...
 """
 
@@ -28,16 +28,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..answer import Answer, Assistant
+from ..answer import VERDICTS, Answer, Assistant
 from ..embed import Embedder, default_embedder
 from ..settings import AnswerSettings, BuildSettings
 from .beir import benchmark_index, write_outputs
 from .squad import QUOTES, Article, QueryMemo, Question, faithful, read_squad, squad_documents
 from .uncertainty import auc_interval, bracket, rate_interval, roc_auc
+from .verdicts import verdict_table
 
 log = logging.getLogger(__name__)
 
-VERDICTS = ("answered", "uncertain", "not_found")
 CLASSES = ("answerable", "unanswerable")
 TRAINED_ON: tuple[str, ...] = ()  # articles (doc names) any shipped model or threshold was fitted on
 SHOW_EXAMPLES = 10
@@ -54,25 +54,6 @@ class Judged:
     plausible_in_quote: bool  # the first quote shown holds a plausible span (unanswerable questions)
     faithful: bool
     quotes: tuple[dict, ...]
-    legacy: bool = False  # the answer carried no verdict (before the three verdicts)
-
-
-def verdict_of(answer: Answer) -> tuple[str, float, bool]:
-    """The answer's verdict and confidence from its JSON contract, and whether it lacked them.
-
-    An answer from before the three verdicts has neither: it is "answered" or "not_found", and its
-    first quote's score stands in for the confidence (what the product offered then).
-    """
-    data = answer.to_dict()
-    legacy = "verdict" not in data
-    if legacy:
-        verdict = "answered" if answer.answered else "not_found"
-        confidence = float(answer.quotes[0].score) if answer.quotes else 0.0
-    else:
-        verdict, confidence = data["verdict"], float(data["confidence"])
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-    return verdict, confidence, legacy
 
 
 def _inside(span: tuple[int, int, str], quote, doc: str) -> bool:
@@ -81,7 +62,7 @@ def _inside(span: tuple[int, int, str], quote, doc: str) -> bool:
 
 def judge(question: Question, article: Article, answer: Answer) -> Judged:
     """Score one answer to one question (see the module docstring)."""
-    verdict, confidence, legacy = verdict_of(answer)
+    verdict, confidence = answer.verdict, float(answer.confidence)
     shown = answer.quotes if verdict != "not_found" else []
 
     def hit(spans, k: int) -> bool:
@@ -95,29 +76,20 @@ def judge(question: Question, article: Article, answer: Answer) -> Judged:
         faithful(answer.quotes, {article.doc: article}),
         tuple({"doc": q.doc, "start": q.start, "end": q.end, "text": q.text, "score": round(q.score, 6)}
               for q in answer.quotes),
-        legacy,
     )
-
-
-def confusion(judged: list[Judged]) -> dict[str, dict[str, int]]:
-    """Counts of answerable x verdict and unanswerable x verdict."""
-    table = {c: dict.fromkeys(VERDICTS, 0) for c in CLASSES}
-    for j in judged:
-        table[CLASSES[0] if j.question.answerable else CLASSES[1]][j.verdict] += 1
-    return table
 
 
 def summarize(judged: list[Judged]) -> dict:
     """The suite's figures over these questions: each rate as a number, its [k, n] under "counts"
     and its Wilson interval under "intervals" (the AUC's is a bootstrap)."""
-    table = confusion(judged)
+    table = verdict_table([j.verdict for j in judged], [not j.question.answerable for j in judged])
     ans = [j for j in judged if j.question.answerable]
     una = [j for j in judged if not j.question.answerable]
     counts = {
         "answer_in_quote@1": [sum(j.in_quote[0] for j in ans), len(ans)],
         "answer_in_quote@3": [sum(j.in_quote[1] for j in ans), len(ans)],
-        "hard_false_refusals": [table["answerable"]["not_found"], len(ans)],
-        "unanswerable_answered": [table["unanswerable"]["answered"], len(una)],
+        "hard_false_refusal_rate": [table["answerable"]["not_found"], len(ans)],
+        "unanswerable_answered_rate": [table["unanswerable"]["answered"], len(una)],
         "plausible_in_quote@1": [sum(j.plausible_in_quote for j in una), len(una)],
         "faithfulness": [sum(j.faithful for j in judged), len(judged)],
     }
@@ -129,13 +101,13 @@ def summarize(judged: list[Judged]) -> dict:
         "questions": len(judged),
         "answerable": len(ans),
         "unanswerable": len(una),
-        "no_answer_auc": round(auc, 4) if auc is not None else None,
+        "confidence_auc": round(auc, 4) if auc is not None else None,
         **{key: round(k / n, 4) if n else 0.0 for key, (k, n) in counts.items()},
-        "confusion": table,
+        "verdicts": table,
         "verdict_rates": {c: {v: round(table[c][v] / rows[c], 4) if rows[c] else 0.0 for v in VERDICTS}
                           for c in CLASSES},
         "counts": counts,
-        "intervals": {"no_answer_auc": list(auc_ci) if auc_ci else None,
+        "intervals": {"confidence_auc": list(auc_ci) if auc_ci else None,
                       **{key: list(rate_interval(k, n)) for key, (k, n) in counts.items()},
                       "verdict_rates": {c: {v: list(rate_interval(table[c][v], rows[c])) for v in VERDICTS}
                                         for c in CLASSES}},
@@ -193,8 +165,6 @@ def run_squad2(
         "build_settings": settings.to_dict(),
         "answer_settings": {k: getattr(answer_settings, k, None) for k in
                             ("k", "mode", "candidates", "passages", "dense_weight", "threshold", "floor")},
-        "confidence_source": "first quote's score (answers carry no verdict)" if any(j.legacy for j in judged)
-                             else "the answer's own",
         "trained_on": trained,
         **summarize(judged),
         "per_article": [{"doc": a.doc, **_brief([j for j in judged if j.question.doc == a.doc])}
@@ -222,10 +192,10 @@ def _brief(judged: list[Judged]) -> dict:
         return round(k / n, 4) if n else 0.0
 
     return {"questions": len(judged), "unanswerable": len(una),
-            "no_answer_auc": round(auc, 4) if auc is not None else None,
+            "confidence_auc": round(auc, 4) if auc is not None else None,
             "answer_in_quote@3": share(sum(j.in_quote[1] for j in ans), len(ans)),
-            "hard_false_refusals": share(sum(j.verdict == "not_found" for j in ans), len(ans)),
-            "unanswerable_answered": share(sum(j.verdict == "answered" for j in una), len(una))}
+            "hard_false_refusal_rate": share(sum(j.verdict == "not_found" for j in ans), len(ans)),
+            "unanswerable_answered_rate": share(sum(j.verdict == "answered" for j in una), len(una))}
 
 
 def _row(j: Judged) -> dict:
@@ -259,8 +229,8 @@ def _cell(rate: float, interval: list[float], count: list[int]) -> str:
 
 LABELS = {"answer_in_quote@1": "answer-in-quote@1 (answerable)",
           "answer_in_quote@3": "answer-in-quote@3 (answerable)",
-          "hard_false_refusals": "hard false refusals (answerable given not_found)",
-          "unanswerable_answered": "unanswerable given \"answered\"",
+          "hard_false_refusal_rate": "hard false refusals (answerable given not_found)",
+          "unanswerable_answered_rate": "unanswerable given \"answered\"",
           "plausible_in_quote@1": "plausible span in the first quote (unanswerable)",
           "faithfulness": "faithfulness (every quote equals the article text)"}
 
@@ -268,28 +238,27 @@ LABELS = {"answer_in_quote@1": "answer-in-quote@1 (answerable)",
 def squad2_markdown(result: dict) -> str:
     """The setup, the headline figures, the verdict confusion, one row per article, the worst mistakes."""
     s = result["answer_settings"]
-    floor = s.get("floor")
     trained = result["trained_on"]
     seen = (f"Articles used to fit a model or threshold: {', '.join(trained)}; the other articles' figures are "
             "in the JSON under \"unseen\"." if trained else
             "Nothing has been trained or tuned on this file: every one of the "
             f"{result['articles']} articles is unseen.")
-    auc, ci = result["no_answer_auc"], result["intervals"]
+    auc, ci = result["confidence_auc"], result["intervals"]
     lines = [
         f"## SQuAD 2.0: {result['dataset']}",
         "",
         f"{result['questions']} questions ({result['answerable']} answerable, {result['unanswerable']} "
         f"unanswerable) over {result['articles']} articles ({result['paragraphs']} paragraphs); each article is "
         f"its own corpus and every question is asked of its own article. Model `{result['model']}`, "
-        f"{s['mode']} retrieval, {s['k']} quotes per answer; \"answered\" at a top score of {s['threshold']:g} "
-        f"or more" + (f", \"not_found\" below {floor:g}" if floor is not None else "")
-        + f"; confidence: {result['confidence_source']}. {seen} Brackets hold 95% intervals "
+        f"{s['mode']} retrieval, {s['k']} quotes per answer; verdicts from the calibrated thresholds: "
+        f"\"answered\" at a top score of {s['threshold']:g} or more, \"not_found\" below {s['floor']:g}, "
+        f"\"uncertain\" between; the confidence is the answer's own. {seen} Brackets hold 95% intervals "
         "(Wilson for rates, a class-stratified bootstrap for the AUC).",
         "",
         "| figure | value |",
         "|---|---:|",
         "| no-answer ROC AUC of confidence (answerable vs unanswerable) | "
-        + (f"{auc:.3f}" + bracket(ci["no_answer_auc"]) if auc is not None else "n/a (one class)") + " |",
+        + (f"{auc:.3f}" + bracket(ci["confidence_auc"]) if auc is not None else "n/a (one class)") + " |",
     ]
     lines += [f"| {label} | {_cell(result[key], ci[key], result['counts'][key])} |" for key, label in LABELS.items()]
     lines += [
@@ -300,18 +269,18 @@ def squad2_markdown(result: dict) -> str:
         "|---|" + "---:|" * (len(VERDICTS) + 1),
     ]
     for c in CLASSES:
-        total = sum(result["confusion"][c].values())
+        total = sum(result["verdicts"][c].values())
         lines.append(f"| {c} | " + " | ".join(_cell(result["verdict_rates"][c][v], ci["verdict_rates"][c][v],
-                                                     [result["confusion"][c][v], total]) for v in VERDICTS)
+                                                     [result["verdicts"][c][v], total]) for v in VERDICTS)
                      + f" | {total} |")
     lines += ["", "### Per article", "",
               "| article | questions | unanswerable | AUC | answer-in-quote@3 | hard false refusals | "
               "unanswerable answered |", "|---|---:|---:|---:|---:|---:|---:|"]
     for a in result["per_article"]:
-        a_auc = f"{a['no_answer_auc']:.3f}" if a["no_answer_auc"] is not None else "n/a"
+        a_auc = f"{a['confidence_auc']:.3f}" if a["confidence_auc"] is not None else "n/a"
         lines.append(f"| {a['doc']} | {a['questions']} | {a['unanswerable']} | {a_auc} | "
-                     f"{a['answer_in_quote@3']:.3f} | {a['hard_false_refusals']:.3f} | "
-                     f"{a['unanswerable_answered']:.3f} |")
+                     f"{a['answer_in_quote@3']:.3f} | {a['hard_false_refusal_rate']:.3f} | "
+                     f"{a['unanswerable_answered_rate']:.3f} |")
     titles = {"unanswerable_answered": "Unanswerable questions answered most confidently",
               "hard_false_refusals": "Answerable questions refused (lowest confidence first)"}
     for key, title in titles.items():

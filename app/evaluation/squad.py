@@ -5,15 +5,17 @@ line, so the N-th SQuAD paragraph is the N-th paragraph of the document and a go
 `answer_start` maps to an exact offset in the document text. Every question is asked with the
 real `Assistant` (product settings unless told otherwise), three quotes per answer, and scored:
 
-- answer-in-quote@k: the answer is answered and a gold answer span [start, start + len) lies
-  inside one of its first k quotes (same document, by character offsets); the `paragraph`
+- answer-in-quote@k: the quotes are offered (verdict "answered" or "uncertain"; the closest
+  passage shown with "not_found" is no answer) and a gold answer span [start, start + len) lies
+  inside one of the first k (same document, by character offsets); the `paragraph`
   variant accepts any place the answer's text occurs in the gold paragraph (a short answer such
   as "four" can occur twice there, and the annotated offset names only one); the `text` variant
   only asks that a gold answer's text occurs in a quote, case-insensitively;
 - paragraph@1: the first quote lies in the gold paragraph;
 - passage recall@5: a retrieved passage (before quoting) overlaps the gold paragraph;
 - faithfulness: every quote equals the article text at its offsets;
-- quote words: mean words per quote; abstention: the share answered=False (all are answerable).
+- quote words: mean words per offered quote; abstention: the share given "not_found", uncertain:
+  the share given "uncertain" (all the questions are answerable).
 
 >>> result = run_squad(Path("../shared/benchmarks/xquad/xquad.en.dev.json"))  # doctest: +SKIP
 >>> result["modes"]["hybrid"]["answer_in_quote@3"]  # doctest: +SKIP
@@ -161,7 +163,8 @@ def faithful(quotes, articles: dict[str, Article]) -> bool:
 def score_answer(question: Question, articles: dict[str, Article], answer, hits) -> dict:
     """The per-question figures for one answer (see the module docstring)."""
     quotes = answer.quotes
-    shown = quotes if answer.answered else []
+    offered = answer.verdict != "not_found"
+    shown = quotes if offered else []
     gold_para = articles[question.doc].paragraph_spans[question.paragraph - 1]
 
     def offset_hit(k: int) -> bool:
@@ -176,6 +179,8 @@ def score_answer(question: Question, articles: dict[str, Article], answer, hits)
 
     return {
         "answered": answer.answered,
+        "verdict": answer.verdict,
+        "offered": offered,
         "answer_in_quote@1": offset_hit(1),
         "answer_in_quote@3": offset_hit(QUOTES),
         "answer_in_paragraph_quote@1": occurrence_hit(1),
@@ -229,8 +234,9 @@ def _summary(items: list[dict]) -> dict:
         "passage_recall@5": rate("passage_recall@5"),
         "faithfulness": rate("faithful"),
         "mean_quote_words": float(np.mean(words)) if words else 0.0,
-        "quotes_per_answer": len(words) / max(1, sum(bool(it["answered"]) for it in items)),
-        "abstention_rate": 1.0 - rate("answered"),
+        "quotes_per_answer": len(words) / max(1, sum(bool(it["offered"]) for it in items)),
+        "abstention_rate": 1.0 - rate("offered"),
+        "uncertain_rate": sum(it["verdict"] == "uncertain" for it in items) / n,
         "intervals": {key: list(rate_interval(sum(bool(it[key]) for it in items), n))
                       for key in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1")},
     }
@@ -298,8 +304,8 @@ def run_squad(
         "model": embedder.name,
         "build_settings": settings.to_dict(),
         "answer_settings": {k: getattr(answer_settings, k) for k in
-                            ("k", "candidates", "passages", "dense_weight", "threshold", "max_quote_words",
-                             "min_relative_score")},
+                            ("k", "candidates", "passages", "dense_weight", "threshold", "floor",
+                             "max_quote_words", "min_relative_score")},
         "headline_mode": head,
         "modes": modes_out,
         "failures": [_failure(r, head) for r in rows if not r[head]["answer_in_quote@3"]],
@@ -314,7 +320,7 @@ def run_squad(
 
 def _failure(row: dict, mode: str) -> dict:
     r = row[mode]
-    return {"id": row["id"], "question": row["question"], "expected": row["answers"], "answered": r["answered"],
+    return {"id": row["id"], "question": row["question"], "expected": row["answers"], "verdict": r["verdict"],
             "quotes": [q["text"] for q in r["quotes"]]}
 
 
@@ -322,7 +328,7 @@ COLUMNS = [("answer_in_quote@1", "answer-in-quote@1"), ("answer_in_quote@3", "an
            ("answer_in_paragraph_quote@3", "answer anywhere in gold paragraph@3"),
            ("answer_text_in_quote@1", "text in quote@1"), ("answer_text_in_quote@3", "text in quote@3"),
            ("paragraph@1", "paragraph@1"), ("passage_recall@5", "passage recall@5"),
-           ("faithfulness", "faithfulness"), ("abstention_rate", "abstained")]
+           ("faithfulness", "faithfulness"), ("uncertain_rate", "uncertain"), ("abstention_rate", "not_found")]
 
 
 def squad_markdown(result: dict) -> str:
@@ -332,9 +338,10 @@ def squad_markdown(result: dict) -> str:
         f"## SQuAD-format: {result['dataset']}",
         "",
         f"{result['questions']} questions over {result['articles']} articles ({result['paragraphs']} paragraphs), "
-        f"one document per article; model `{result['model']}`; {s['k']} quotes per answer, abstention "
-        f"threshold {s['threshold']:g}, dense weight {s['dense_weight']:g}. All questions are answerable: "
-        "an abstention counts as a miss. Brackets hold 95% Wilson intervals.",
+        f"one document per article; model `{result['model']}`; {s['k']} quotes per answer, \"answered\" at a "
+        f"top score of {s['threshold']:g}, \"not_found\" below {s['floor']:g}, dense weight "
+        f"{s['dense_weight']:g}. All questions are answerable: quotes offered as \"answered\" or \"uncertain\" "
+        "count, a \"not_found\" is a miss. Brackets hold 95% Wilson intervals.",
         "",
         "| mode | " + " | ".join(label for _, label in COLUMNS) + " | words/quote |",
         "|---|" + "---:|" * (len(COLUMNS) + 1),
@@ -347,7 +354,7 @@ def squad_markdown(result: dict) -> str:
     lines += ["", f"### Misses of {result['headline_mode']} at 3 quotes ({len(failures)})", ""]
     for f in failures[:SHOW_FAILURES]:
         quoted = " / ".join(f"\u201c{t}\u201d" for t in f["quotes"]) or "(nothing)"
-        state = "" if f["answered"] else " (abstained)"
+        state = "" if f["verdict"] == "answered" else f" ({f['verdict']})"
         lines.append(f"- {f['question']} expected {' | '.join(f['expected'])!r}{state}; quoted {quoted}")
     if len(failures) > SHOW_FAILURES:
         lines.append(f"- ... and {len(failures) - SHOW_FAILURES} more in the JSON output")

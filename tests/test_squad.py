@@ -87,10 +87,15 @@ def test_score_answer_by_offsets_and_by_text(tmp_path):
     item = score_answer(twice, by_doc, Answer(q2.question, True, "", [gold]), hits=[])
     assert item["answer_in_quote@1"] is False and item["answer_in_paragraph_quote@1"] is True
 
-    # an abstention shows nothing: no hit, no paragraph, and its closest quote adds no words
+    # "not_found" shows nothing: no hit, no paragraph, and its closest quote adds no words
     item = score_answer(q2, by_doc, Answer(q2.question, False, "", [gold]), hits=[])
-    assert not any(item[k] for k in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1", "answered"))
-    assert item["quote_words"] == [] and item["faithful"] is True
+    assert not any(item[k] for k in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1", "answered", "offered"))
+    assert item["verdict"] == "not_found" and item["quote_words"] == [] and item["faithful"] is True
+
+    # "uncertain" offers its quotes: they count, though the answer is not "answered"
+    item = score_answer(q2, by_doc, Answer(q2.question, False, "", [gold], {}, "uncertain", 0.5), hits=[])
+    assert item["answer_in_quote@1"] and item["offered"] and not item["answered"]
+    assert item["quote_words"] == [len(P2.split())]
 
 
 def test_faithful_rejects_a_changed_quote(tmp_path):
@@ -126,12 +131,20 @@ def test_run_squad_end_to_end(tmp_path):
 
 def test_run_squad_counts_abstentions_as_misses(tmp_path):
     result = run_squad(write_squad(tmp_path), cache_dir=tmp_path / "cache", embedder=HashEmbedder(512),
-                       answer_settings=AnswerSettings(threshold=5.0), modes=["hybrid"], limit=2)
+                       answer_settings=AnswerSettings(threshold=5.0, floor=5.0), modes=["hybrid"], limit=2)
     m = result["modes"]["hybrid"]
     assert result["questions"] == 2 and m["abstention_rate"] == 1.0
     assert m["answer_in_quote@3"] == 0.0 and m["paragraph@1"] == 0.0 and m["mean_quote_words"] == 0.0
     assert m["faithfulness"] == 1.0  # the closest passage shown on abstention is still checked
-    assert len(result["failures"]) == 2 and "(abstained)" in result["markdown"]
+    assert len(result["failures"]) == 2 and "(not_found)" in result["markdown"]
+
+
+def test_run_squad_counts_uncertain_quotes(tmp_path):
+    result = run_squad(write_squad(tmp_path), cache_dir=tmp_path / "cache", embedder=HashEmbedder(512),
+                       answer_settings=AnswerSettings(threshold=5.0, floor=0.0), modes=["hybrid"])
+    m = result["modes"]["hybrid"]
+    assert (m["uncertain_rate"], m["abstention_rate"], m["answer_in_quote@1"]) == (1.0, 0.0, 1.0)
+    assert "| **hybrid** | 1.000 [0.439, 1.000] |" in result["markdown"]
 
 
 def test_bad_input(tmp_path):

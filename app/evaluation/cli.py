@@ -5,6 +5,7 @@
     verbatim eval --calibrate                       choose the abstention threshold, store it
     verbatim eval --suite beir --data ../shared/benchmarks/scifact --split train
     verbatim eval --suite squad --data ../shared/benchmarks/xquad/dev.json
+    verbatim eval --suite squad2 --data ../shared/benchmarks/squad2/squad2.dev.json [--json]
 
 A gate names a metric of the headline method (hybrid) or `method.metric` (`bm25.hit@3`); the run
 exits 1 and names every gate that failed.
@@ -12,6 +13,7 @@ exits 1 and names every gate that failed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +24,8 @@ from ..settings import CALIBRATION_FILE, DEFAULT_INDEX_DIR
 
 log = logging.getLogger(__name__)
 
-SUITES = ("report", "beir", "squad")
+SUITES = ("report", "beir", "squad", "squad2")
+DATA_KINDS = {"beir": "a BEIR folder", "squad": "a SQuAD JSON file", "squad2": "a SQuAD 2.0 JSON file"}
 
 
 def parse_gate(text: str) -> tuple[str, float]:
@@ -129,7 +132,7 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
 @click.option("--suite", type=click.Choice(SUITES), default="report", show_default=True,
               help="The report's own questions, or a public benchmark.")
 @click.option("--data", type=click.Path(exists=True, path_type=Path), default=None,
-              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad: a SQuAD JSON file.")
+              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad, squad2: a SQuAD JSON file.")
 @click.option("--dialogues", "dialogues_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="report: two-turn dialogues [report_dialogues.jsonl beside the questions].")
 @click.option("--split", default="train", show_default=True, help="beir: the qrels split.")
@@ -141,8 +144,10 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
               help="Exit 1 if METRIC (hybrid, or method.METRIC) is below VALUE; repeatable.")
 @click.option("--calibrate", is_flag=True,
               help="report: choose the abstention threshold on these questions and store it in app/calibration.json.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Benchmark suites: print the figures as JSON instead of Markdown.")
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
-                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool) -> None:
+                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, as_json: bool) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
     from .report import RESULTS_DIR
 
@@ -150,27 +155,36 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
     out_dir = out_dir or RESULTS_DIR
     if calibrate and suite != "report":
         raise click.UsageError("--calibrate works on the report suite only")
+    if as_json and suite == "report":
+        raise click.UsageError("--json works on the benchmark suites; the report suite writes its JSON "
+                               "into the output folder")
     if suite == "report":
         result, note = _run_report(data, index_dir, out_dir, calibrate, dialogues_file)
     else:
         if data is None:
-            raise click.UsageError(f"--suite {suite} needs --data "
-                                   f"({'a BEIR folder' if suite == 'beir' else 'a SQuAD JSON file'})")
+            raise click.UsageError(f"--suite {suite} needs --data ({DATA_KINDS[suite]})")
         if suite == "beir":
             from .beir import run_beir
 
             result = run_beir(data, split=split, out_dir=out_dir)
+        elif suite == "squad2":
+            from .squad2 import run_squad2
+
+            result = run_squad2(data, out_dir=out_dir)
         else:
             from .squad import run_squad
 
             result = run_squad(data, out_dir=out_dir)
-        click.echo(result["markdown"])
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in result.items() if k != "markdown"}, indent=2, ensure_ascii=False))
+        else:
+            click.echo(result["markdown"])
         note = f"wrote results into {out_dir}"
-    click.echo(note)
+    click.echo(note, err=as_json)
     failed = check_gates(result, parsed)
     for line in failed:
         click.echo(f"gate failed: {line}", err=True)
     if failed:
         click.get_current_context().exit(1)
     if parsed:
-        click.echo(f"all {len(parsed)} gate(s) passed")
+        click.echo(f"all {len(parsed)} gate(s) passed", err=as_json)

@@ -5,15 +5,17 @@ line, so the N-th SQuAD paragraph is the N-th paragraph of the document and a go
 `answer_start` maps to an exact offset in the document text. Every question is asked with the
 real `Assistant` (product settings unless told otherwise), three quotes per answer, and scored:
 
-- answer-in-quote@k: the answer is answered and a gold answer span [start, start + len) lies
-  inside one of its first k quotes (same document, by character offsets); the `paragraph`
+- answer-in-quote@k: the quotes are offered (verdict "answered" or "uncertain"; the closest
+  passage shown with "not_found" is no answer) and a gold answer span [start, start + len) lies
+  inside one of the first k (same document, by character offsets); the `paragraph`
   variant accepts any place the answer's text occurs in the gold paragraph (a short answer such
   as "four" can occur twice there, and the annotated offset names only one); the `text` variant
   only asks that a gold answer's text occurs in a quote, case-insensitively;
 - paragraph@1: the first quote lies in the gold paragraph;
 - passage recall@5: a retrieved passage (before quoting) overlaps the gold paragraph;
 - faithfulness: every quote equals the article text at its offsets;
-- quote words: mean words per quote; abstention: the share answered=False (all are answerable).
+- quote words: mean words per offered quote; abstention: the share given "not_found", uncertain:
+  the share given "uncertain" (all the questions are answerable).
 
 >>> result = run_squad(Path("../shared/benchmarks/xquad/xquad.en.dev.json"))  # doctest: +SKIP
 >>> result["modes"]["hybrid"]["answer_in_quote@3"]  # doctest: +SKIP
@@ -48,6 +50,8 @@ PASSAGES = 5
 SEPARATOR = "\n\n"
 SHOW_FAILURES = 25
 
+Span = tuple[int, int, str]  # (start, end, text) in the article text
+
 
 @dataclass(frozen=True)
 class Question:
@@ -55,8 +59,10 @@ class Question:
     question: str
     doc: str
     paragraph: int  # 1-based SQuAD paragraph of the article
-    answers: tuple[tuple[int, int, str], ...]  # (start, end, text) in the article text
+    answers: tuple[Span, ...]
     occurrences: tuple[tuple[int, int], ...] = ()  # every place a gold answer's text occurs in the gold paragraph
+    answerable: bool = True  # SQuAD 2.0: False for "is_impossible" questions, whose `answers` are empty
+    plausible: tuple[Span, ...] = ()  # SQuAD 2.0: the span a careless reader would give
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,26 @@ def _doc_name(title: str, taken: set[str]) -> str:
     return name
 
 
+def _spans(answers: list[dict], context: str, pos: int, data_file: Path, qid: object) -> tuple[Span, ...]:
+    """SQuAD answers (`text`, `answer_start` in the paragraph) as (start, end, text) in the article text."""
+    spans = []
+    for ans in answers:
+        start, text = int(ans["answer_start"]), ans["text"]
+        if context[start:start + len(text)] != text:  # a drifted offset: take the nearest match
+            found = [m.start() for m in re.finditer(re.escape(text), context)]
+            if not found:
+                raise CorpusError(f"{data_file}: answer {text!r} of question {qid} is not in its paragraph")
+            start = min(found, key=lambda s, a=start: abs(s - a))
+        spans.append((pos + start, pos + start + len(text), text))
+    return tuple(spans)
+
+
 def read_squad(data_file: Path) -> tuple[list[Article], list[Question]]:
-    """Articles and questions of a SQuAD v1.1-format file, gold offsets moved into the article text."""
+    """Articles and questions of a SQuAD v1.1 or v2.0 file, gold offsets moved into the article text.
+
+    SQuAD 2.0 questions marked `"is_impossible"` come back with `answerable=False`, no answers, and
+    their `plausible_answers` as `plausible`.
+    """
     data_file = Path(data_file)
     try:
         data = json.loads(data_file.read_text(encoding="utf-8"))["data"]
@@ -99,19 +123,19 @@ def read_squad(data_file: Path) -> tuple[list[Article], list[Question]]:
             spans.append((pos, pos + len(context)))
             parts.append(context)
             for qa in para["qas"]:
-                answers = []
-                for ans in qa["answers"]:
-                    start, text = int(ans["answer_start"]), ans["text"]
-                    if context[start:start + len(text)] != text:  # a drifted offset: take the nearest match
-                        found = [m.start() for m in re.finditer(re.escape(text), context)]
-                        if not found:
-                            raise CorpusError(f"{data_file}: answer {text!r} of question {qa['id']} "
-                                              "is not in its paragraph")
-                        start = min(found, key=lambda s, a=start: abs(s - a))
-                    answers.append((pos + start, pos + start + len(text), text))
+                answerable = not qa.get("is_impossible", False)
+                answers = _spans(qa.get("answers") or [], context, pos, data_file, qa["id"])
+                if answerable and not answers:
+                    raise CorpusError(f"{data_file}: question {qa['id']} has no answers and is not marked "
+                                      "\"is_impossible\"")
+                if not answerable and answers:
+                    raise CorpusError(f"{data_file}: question {qa['id']} is marked \"is_impossible\" "
+                                      "but has answers")
+                plausible = _spans(qa.get("plausible_answers") or [], context, pos, data_file, qa["id"])
                 seen = sorted({(pos + m.start(), pos + m.end()) for _, _, text in answers
                                for m in re.finditer(re.escape(text), context)})
-                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, tuple(answers), tuple(seen)))
+                questions.append(Question(str(qa["id"]), qa["question"], doc, p_no, answers, tuple(seen),
+                                          answerable, plausible))
             pos += len(context)
         articles.append(Article(doc, str(article.get("title", "")), "".join(parts), tuple(spans)))
     if not questions:
@@ -139,7 +163,8 @@ def faithful(quotes, articles: dict[str, Article]) -> bool:
 def score_answer(question: Question, articles: dict[str, Article], answer, hits) -> dict:
     """The per-question figures for one answer (see the module docstring)."""
     quotes = answer.quotes
-    shown = quotes if answer.answered else []
+    offered = answer.verdict != "not_found"
+    shown = quotes if offered else []
     gold_para = articles[question.doc].paragraph_spans[question.paragraph - 1]
 
     def offset_hit(k: int) -> bool:
@@ -154,6 +179,8 @@ def score_answer(question: Question, articles: dict[str, Article], answer, hits)
 
     return {
         "answered": answer.answered,
+        "verdict": answer.verdict,
+        "offered": offered,
         "answer_in_quote@1": offset_hit(1),
         "answer_in_quote@3": offset_hit(QUOTES),
         "answer_in_paragraph_quote@1": occurrence_hit(1),
@@ -207,8 +234,9 @@ def _summary(items: list[dict]) -> dict:
         "passage_recall@5": rate("passage_recall@5"),
         "faithfulness": rate("faithful"),
         "mean_quote_words": float(np.mean(words)) if words else 0.0,
-        "quotes_per_answer": len(words) / max(1, sum(bool(it["answered"]) for it in items)),
-        "abstention_rate": 1.0 - rate("answered"),
+        "quotes_per_answer": len(words) / max(1, sum(bool(it["offered"]) for it in items)),
+        "abstention_rate": 1.0 - rate("offered"),
+        "uncertain_rate": sum(it["verdict"] == "uncertain" for it in items) / n,
         "intervals": {key: list(rate_interval(sum(bool(it[key]) for it in items), n))
                       for key in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1")},
     }
@@ -239,6 +267,10 @@ def run_squad(
     settings = build_settings or BuildSettings()
     answer_settings = answer_settings or AnswerSettings()
     articles, questions = read_squad(data_file)
+    unanswerable = sum(not q.answerable for q in questions)
+    if unanswerable:
+        raise CorpusError(f"{data_file} holds {unanswerable} unanswerable questions (SQuAD 2.0); "
+                          "use `verbatim eval --suite squad2`")
     if limit is not None:
         questions = questions[:limit]
     by_doc = {a.doc: a for a in articles}
@@ -272,8 +304,8 @@ def run_squad(
         "model": embedder.name,
         "build_settings": settings.to_dict(),
         "answer_settings": {k: getattr(answer_settings, k) for k in
-                            ("k", "candidates", "passages", "dense_weight", "threshold", "max_quote_words",
-                             "min_relative_score")},
+                            ("k", "candidates", "passages", "dense_weight", "threshold", "floor",
+                             "max_quote_words", "min_relative_score")},
         "headline_mode": head,
         "modes": modes_out,
         "failures": [_failure(r, head) for r in rows if not r[head]["answer_in_quote@3"]],
@@ -288,7 +320,7 @@ def run_squad(
 
 def _failure(row: dict, mode: str) -> dict:
     r = row[mode]
-    return {"id": row["id"], "question": row["question"], "expected": row["answers"], "answered": r["answered"],
+    return {"id": row["id"], "question": row["question"], "expected": row["answers"], "verdict": r["verdict"],
             "quotes": [q["text"] for q in r["quotes"]]}
 
 
@@ -296,7 +328,7 @@ COLUMNS = [("answer_in_quote@1", "answer-in-quote@1"), ("answer_in_quote@3", "an
            ("answer_in_paragraph_quote@3", "answer anywhere in gold paragraph@3"),
            ("answer_text_in_quote@1", "text in quote@1"), ("answer_text_in_quote@3", "text in quote@3"),
            ("paragraph@1", "paragraph@1"), ("passage_recall@5", "passage recall@5"),
-           ("faithfulness", "faithfulness"), ("abstention_rate", "abstained")]
+           ("faithfulness", "faithfulness"), ("uncertain_rate", "uncertain"), ("abstention_rate", "not_found")]
 
 
 def squad_markdown(result: dict) -> str:
@@ -306,9 +338,10 @@ def squad_markdown(result: dict) -> str:
         f"## SQuAD-format: {result['dataset']}",
         "",
         f"{result['questions']} questions over {result['articles']} articles ({result['paragraphs']} paragraphs), "
-        f"one document per article; model `{result['model']}`; {s['k']} quotes per answer, abstention "
-        f"threshold {s['threshold']:g}, dense weight {s['dense_weight']:g}. All questions are answerable: "
-        "an abstention counts as a miss. Brackets hold 95% Wilson intervals.",
+        f"one document per article; model `{result['model']}`; {s['k']} quotes per answer, \"answered\" at a "
+        f"top score of {s['threshold']:g}, \"not_found\" below {s['floor']:g}, dense weight "
+        f"{s['dense_weight']:g}. All questions are answerable: quotes offered as \"answered\" or \"uncertain\" "
+        "count, a \"not_found\" is a miss. Brackets hold 95% Wilson intervals.",
         "",
         "| mode | " + " | ".join(label for _, label in COLUMNS) + " | words/quote |",
         "|---|" + "---:|" * (len(COLUMNS) + 1),
@@ -321,7 +354,7 @@ def squad_markdown(result: dict) -> str:
     lines += ["", f"### Misses of {result['headline_mode']} at 3 quotes ({len(failures)})", ""]
     for f in failures[:SHOW_FAILURES]:
         quoted = " / ".join(f"\u201c{t}\u201d" for t in f["quotes"]) or "(nothing)"
-        state = "" if f["answered"] else " (abstained)"
+        state = "" if f["verdict"] == "answered" else f" ({f['verdict']})"
         lines.append(f"- {f['question']} expected {' | '.join(f['expected'])!r}{state}; quoted {quoted}")
     if len(failures) > SHOW_FAILURES:
         lines.append(f"- ... and {len(failures) - SHOW_FAILURES} more in the JSON output")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import uncertainty
+
 VERDICTS = ("answered", "uncertain", "not_found")
 
 
@@ -37,17 +39,12 @@ def verdict_table(verdicts: Sequence[str], unanswerable: Sequence[bool]) -> dict
 
 def roc_auc(confidence: Sequence[float], unanswerable: Sequence[bool]) -> float | None:
     """P(an answerable question gets a higher confidence than an unanswerable one), ties counting
-    half (the Mann-Whitney statistic). None when either class is empty.
+    half; None when either class is empty (`uncertainty.roc_auc` with answerable as the positives).
 
     >>> roc_auc([0.5, 0.5, 0.2, 0.7], [False, True, True, False])
     0.875
     """
-    pos = [c for c, u in zip(confidence, unanswerable, strict=True) if not u]
-    neg = [c for c, u in zip(confidence, unanswerable, strict=True) if u]
-    if not pos or not neg:
-        return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
+    return uncertainty.roc_auc(confidence, [not u for u in unanswerable])
 
 
 def _candidates(scores: Sequence[float]) -> list[float]:
@@ -92,8 +89,6 @@ def verdict_summary(records: Sequence[dict], hit_key: str = "hit@3_any") -> dict
     """Verdict figures of one run from per-question records holding "answerable", "verdict",
     "confidence" and, for answerable ones, `hit_key` (the gold evidence in the quotes shown by an
     "answered" or "uncertain" verdict). Rates carry 95% Wilson intervals."""
-    from .uncertainty import rate_interval
-
     unanswerable = [not r["answerable"] for r in records]
     table = verdict_table([r["verdict"] for r in records], unanswerable)
     n_pos, n_neg = sum(table["answerable"].values()), sum(table["unanswerable"].values())
@@ -107,6 +102,6 @@ def verdict_summary(records: Sequence[dict], hit_key: str = "hit@3_any") -> dict
     out: dict = {"verdicts": table, "confidence_auc": roc_auc([r["confidence"] for r in records], unanswerable)}
     for key, (k, n) in figures.items():
         out[key] = k / n if n else None
-        out[f"{key}_interval"] = list(rate_interval(k, n)) if n else None
+        out[f"{key}_interval"] = list(uncertainty.rate_interval(k, n)) if n else None
         out[f"{key}_count"] = [k, n]
     return out

@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine (see README): `make serve` and `make test`.
+# Two entry points for a fresh machine (see README): `make serve` and `make test`. `make help` lists every target.
 # Everything runs from a local virtualenv; torch is pinned to the CPU build on this machine.
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,10 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install serve test test-fast browser lint
+.PHONY: help install serve test test-fast browser lint
+
+help: ## List the targets (this text)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,24 +21,21 @@ $(BIN)/.installed: pyproject.toml
 	@if $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "error: a CUDA package was installed" >&2; exit 1; fi
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed ## Create .venv with the CPU torch and Verbatim (again only when pyproject.toml changes)
 
-# The main job: the web chat on the bundled report at http://127.0.0.1:7860 (builds the index if needed).
-serve: install
+serve: install ## The web chat on the bundled report at http://127.0.0.1:7860 (builds the index if needed)
 	$(BIN)/verbatim serve
 
 # Headless Chromium from Debian for the browser tests (Playwright's own download cannot work here).
-browser:
+browser: ## Install Debian's headless chromium for the browser tests (needs root and apt)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# Every test, the real-model and browser ones included.
-test: install browser
+test: install browser ## Lint, then every test: real model, browser, load (what CI runs)
 	$(BIN)/ruff check app tests
 	$(BIN)/python -m pytest
 
-# Unit tests only (fake embedder, no browser, no load test): about 20 seconds.
-test-fast: install
+test-fast: install ## Unit tests only: hash embedder, no real model, browser or load test
 	$(BIN)/python -m pytest -m "not model and not browser and not load"
 
-lint: install
+lint: install ## ruff over app/ and tests/
 	$(BIN)/ruff check app tests

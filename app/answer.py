@@ -75,7 +75,7 @@ def validate_question(question: object, max_chars: int) -> str:
     if not text:
         raise QuestionError("the question is empty; type a question about the report")
     if len(text) > max_chars:
-        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}. "
+        raise QuestionError(f"the question is {len(question):,} characters; the limit is {max_chars:,}. "
                             "Shorten it and ask again")
     return text
 

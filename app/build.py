@@ -42,6 +42,7 @@ from .store import (
     make_faiss_index,
     read_manifest,
     sentence_objects,
+    set_aside,
     stale_reasons,
     write_build,
 )
@@ -285,14 +286,27 @@ def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, 
 
 def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
                  progress: bool = False, engine: Engine | None = None) -> BuildReport | None:
-    """Build the index if it is missing, unreadable or stale; return the build report, or None if fresh."""
+    """Build the index if it is missing, unreadable or stale; return the build report, or None if fresh.
+
+    A damaged index (unreadable manifest, missing or altered files) is first moved aside by `set_aside`
+    and the move is logged, so the rebuild starts from the corpus and the damage stays for a look.
+    """
     settings = settings or BuildSettings()
+    index_dir = Path(index_dir)
+    damage = None
     try:
         manifest = read_manifest(index_dir)
         fresh = not stale_reasons(manifest, corpus_dir, settings, embedder.name)
-        if fresh and not check_files(index_dir, manifest, full=False):
+        damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None
+        if fresh and damage is None:
             return None
-    except (IndexNotFoundError, IndexCorruptError, IndexStaleError):
+    except IndexCorruptError as exc:
+        damage = str(exc).split("; run `", 1)[0]
+    except (IndexNotFoundError, IndexStaleError):
         pass
+    if damage is not None:
+        aside = set_aside(index_dir)
+        log.warning("the index at %s is damaged (%s): moved it to %s and rebuilding from %s",
+                    index_dir, damage, aside, corpus_dir)
     log.info("building the index at %s from %s", index_dir, corpus_dir)
     return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress, engine=engine)

@@ -39,13 +39,24 @@ mode_option = click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25
 
 
 class VerbatimGroup(click.Group):
-    """Shows a `VerbatimError` as one line and exits 1, never as a traceback."""
+    """Shows a `VerbatimError` as one line and exits 1, never as a traceback; `--help` lists each
+    command with its whole first sentence, wrapped (click would cut it at ~45 characters with "...")."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except VerbatimError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=VerbatimGroup)

@@ -388,3 +388,23 @@ def verify_index(index_dir: Path) -> list[str]:
     if len(norms) and not np.allclose(norms, 1.0, atol=1e-3):
         problems.append("chunk vectors are not unit length")
     return problems
+
+
+def set_aside(index_dir: Path) -> Path:
+    """Move a damaged index (the build a link points at, or a plain folder) to `<index>.damaged-<time>`
+    beside it, out of reach of the next build's clean-up; the link itself is removed. Returns the new place."""
+    index_dir = Path(index_dir)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    aside = index_dir.parent / f"{index_dir.name}.damaged-{stamp}"
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = index_dir.parent / f"{index_dir.name}.damaged-{stamp}-{n}"
+    if index_dir.is_symlink():
+        target = index_dir.resolve()
+        index_dir.unlink()
+        if target.is_dir():
+            os.rename(target, aside)
+    else:
+        os.rename(index_dir, aside)
+    return aside

@@ -69,7 +69,7 @@ def expected_refusal(question: str) -> str | None:
     if not question.strip():
         return "the question is empty; type a question about the report"
     if len(question.strip()) > 2000:
-        return f"the question is {len(question.strip()):,} characters; the limit is 2,000. Shorten it and ask again"
+        return f"the question is {len(question):,} characters; the limit is 2,000. Shorten it and ask again"
     return None
 
 

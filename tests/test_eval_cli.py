@@ -29,6 +29,33 @@ DIALOGUES = [
      "evidence": ["some for more than six months"], "facts": ["six months"]},
 ]
 
+# What the report suite gives on the tiny corpus with the hash embedder (deterministic), at the
+# threshold in app/calibration.json (0.294: a1 scores 0.246 and a2 0.159, so both are refused with
+# their evidence as the closest passage; a3 0.384 is answered; u1 0.145 is refused). Counting a
+# refusal as an answer would make hit@3 1.0; latencies are left out.
+_SHARED = {
+    "faithfulness": 1.0, "hit@1": 1 / 3, "hit@3": 1 / 3, "fact_recall@3": 1 / 3, "failed": 3,
+    "recall@3": 1.0, "recall@5": 1.0, "recall@10": 1.0,
+    "abstention_precision": 1 / 3, "abstention_recall": 1.0, "abstention_f1": 0.5, "false_refusal_rate": 2 / 3,
+    "followup_hit@3": 0.0, "followup_hit@3_without_history": 0.0, "followup_fact_recall@3": 0.0,
+    "mean_words_per_quote": 11.0, "quotes_per_answer": 1.0,
+}
+EXPECTED = {
+    "hybrid": {**_SHARED, "citations_checked": 6, "recall@1": 1.0, "mrr": 1.0, "ndcg@10": 1.0},
+    "bm25": {**_SHARED, "citations_checked": 5, "recall@1": 1.0, "mrr": 1.0, "ndcg@10": 1.0},
+    "dense": {**_SHARED, "citations_checked": 6, "recall@1": 2 / 3, "mrr": 5 / 6, "ndcg@10": 0.8769765845238192},
+}
+_SHARED_INTERVALS = {
+    "hit@1": [0.061, 0.792], "hit@3": [0.061, 0.792], "fact_recall@3": [0.0, 1.0],
+    "abstention_precision": [0.061, 0.792], "abstention_recall": [0.207, 1.0], "abstention_f1": [0.4, 1.0],
+    "false_refusal_rate": [0.208, 0.939], "followup_hit@3": [0.0, 0.793],
+}
+EXPECTED_INTERVALS = {
+    "hybrid": {**_SHARED_INTERVALS, "mrr": [1.0, 1.0], "ndcg@10": [1.0, 1.0]},
+    "bm25": {**_SHARED_INTERVALS, "mrr": [1.0, 1.0], "ndcg@10": [1.0, 1.0]},
+    "dense": {**_SHARED_INTERVALS, "mrr": [0.5, 1.0], "ndcg@10": [0.631, 1.0]},
+}
+
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -69,10 +96,18 @@ def test_report_suite_writes_json_markdown_and_plots(cli, built, eval_data, tmp_
     report = json.loads((out / "report.json").read_text())
     assert list(report["methods"]) == ["hybrid", "bm25", "dense"]
     assert report["counts"] == {"questions": 4, "answerable": 3, "unanswerable": 1, "dialogues": 1}
-    for figures in report["methods"].values():
-        assert figures["faithfulness"] == 1.0
-        assert figures["citations_checked"] > 0
-        assert 0.0 <= figures["hit@3"] <= 1.0 and figures["recall@10"] >= figures["recall@1"]
+    for method, expected in EXPECTED.items():  # exact figures: a wrong one fails, not only a lower one
+        figures = report["methods"][method]
+        assert {k: figures[k] for k in expected} == pytest.approx(expected, abs=1e-9), method
+        assert {k: figures["intervals"][k] for k in EXPECTED_INTERVALS[method]} == EXPECTED_INTERVALS[method], method
+    assert [(r["id"], r["answered"], r.get("hit@3"), r["failed"]) for r in report["questions"]["hybrid"]] == [
+        ("a1", False, False, True), ("a2", False, False, True), ("a3", True, True, False), ("u1", False, None, False)]
+    assert report["differences"] == {
+        "hybrid_minus_bm25": {m: {"difference": 0.0, "low": 0.0, "high": 0.0}
+                              for m in ("hit@3", "fact_recall@3", "ndcg@10")},
+        "hybrid_minus_dense": {"hit@3": {"difference": 0.0, "low": 0.0, "high": 0.0},
+                               "fact_recall@3": {"difference": 0.0, "low": 0.0, "high": 0.0},
+                               "ndcg@10": {"difference": 0.123, "low": 0.0, "high": 0.369}}}
     assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (out / "report.md").read_text()
     assert "| Evidence hit@3 |" in markdown and "## Failures (hybrid)" in markdown

@@ -177,7 +177,7 @@ def test_empty_and_over_long_questions_get_a_polite_message(served):
     messages, box = client.predict(long, api_name="/chat")
     assert box == long  # kept, so it can be shortened
     assert last_reply((messages, box)) == ('<div class="vb-notice" role="status">Sorry \u2014 the question is '
-                                           "2,399 characters; the limit is 2,000. Shorten it and ask again.</div>")
+                                           "2,400 characters; the limit is 2,000. Shorten it and ask again.</div>")
     with pytest.raises(AppError, match="^Sorry \u2014 the question is empty; type a question about the report.$"):
         client.predict("", api_name="/ask")
 
@@ -190,6 +190,33 @@ def test_follow_up_uses_the_previous_question(served):
     assert follow["quotes"][0]["text"] == ("The inspectors found 14 prisoners in solitary confinement, some for "
                                            "more than six months.")
     assert alone["answered"] is False
+
+
+def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
+    """Through the chat itself (`converse`): each gradio_client has its own session, so its own turns.
+
+    "Built for how many?" alone is refused; after the cells question it is answered from the cells sentence.
+    """
+    from gradio_client import Client
+
+    from app.render import answer_html
+
+    assistant, client, _ = served
+    documents = {d.doc: d for d in assistant.index.documents}
+    first, follow_up = "How many prisoners were held in the cells?", "Built for how many?"
+    with_history = assistant.ask(follow_up, history=[first]).to_dict()
+    alone = assistant.ask(follow_up).to_dict()
+    assert (with_history["answered"], alone["answered"]) == (True, False)
+    assert with_history["quotes"][0]["text"] == "They counted 212 prisoners held in cells built for 150."
+
+    lone = Client(client.src, verbose=False)
+    assert last_reply(lone.predict(follow_up, api_name="/chat")) == answer_html(alone, documents)
+
+    chat = Client(client.src, verbose=False)
+    chat.predict(first, api_name="/chat")
+    messages, _ = chat.predict(follow_up, api_name="/chat")
+    assert len(messages) == 4  # both turns stay on screen
+    assert last_reply((messages, "")) == answer_html(with_history, documents)
 
 
 def test_document_filter(served):

@@ -7,12 +7,14 @@ import re
 import pytest
 
 from app.evaluation.report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions
-from tests.conftest import REPORT
+from tests.conftest import REPO, REPORT
 
 TEXT = REPORT.read_text(encoding="utf-8")
 QUESTIONS = load_questions(QUESTIONS_FILE)
 DIALOGUES = load_dialogues(DIALOGUES_FILE)
 ANSWERABLE = [q for q in QUESTIONS if q.answerable]
+HELDOUT = load_questions(REPO / "eval" / "heldout" / "report_questions.jsonl")  # parses: schema, unique ids
+HELDOUT_ANSWERABLE = [q for q in HELDOUT if q.answerable]
 REFERS_BACK = re.compile(r"\b(he|him|his|she|her|it|its|they|them|their|that|this|there)\b", re.IGNORECASE)
 
 
@@ -78,3 +80,32 @@ def test_loader_rejects_duplicate_ids_and_missing_fields(tmp_path):
     bad.write_text('{"id": "y", "question": "Q?", "answerable": true, "facts": ["a"]}\n')
     with pytest.raises(EvalDataError, match="'evidence' must be a non-empty list"):
         load_questions(bad)
+
+
+# ---------------------------------------------------------------- eval/heldout: questions nobody tuned on
+
+
+def test_heldout_counts_are_the_ones_the_docs_give():
+    assert (len(HELDOUT), len(HELDOUT_ANSWERABLE)) == (28, 18)
+
+
+def test_heldout_ids_and_questions_are_its_own():
+    ids = [q.id for q in HELDOUT]
+    assert len(ids) == len(set(ids))
+    assert not set(ids) & ({q.id for q in QUESTIONS} | {d.id for d in DIALOGUES})
+    tuned_on = {q.question.lower() for q in QUESTIONS} | {t.lower() for d in DIALOGUES for t in d.turns}
+    assert [q.question for q in HELDOUT if q.question.lower() in tuned_on] == []
+
+
+@pytest.mark.parametrize("item", HELDOUT_ANSWERABLE, ids=lambda x: x.id)
+def test_every_heldout_evidence_string_occurs_in_the_report(item):
+    assert item.evidence and item.facts
+    for ev in item.evidence:
+        assert ev in TEXT, f"{item.id}: {ev!r} is not in {REPORT.name}"
+
+
+def test_heldout_unanswerable_questions_say_why_and_none_is_copied_from_the_report():
+    for q in HELDOUT:
+        assert q.question.rstrip("?") not in TEXT, q.question
+        if not q.answerable:
+            assert q.evidence == () and q.facts == () and q.why

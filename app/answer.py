@@ -1,9 +1,17 @@
 """Answer: the library API the CLI, the web chat and the evaluation all call.
 
->>> from app.embed import HashEmbedder  # doctest: +SKIP
->>> assistant = Assistant.load(Path("index/default"))  # doctest: +SKIP
->>> assistant.ask("How many people were arrested?").to_dict()["answered"]  # doctest: +SKIP
-True
+>>> import shutil, tempfile
+>>> from app.embed import HashEmbedder  # a deterministic stand-in for the model
+>>> from app.ingest import document_from_text
+>>> from app.store import build_index
+>>> folder = Path(tempfile.mkdtemp())
+>>> text = "The inspectors counted 212 prisoners held in cells built for 150."
+>>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
+>>> assistant = Assistant.load(folder / "index", embedder=HashEmbedder())
+>>> quote = assistant.ask("How many prisoners were counted?").to_dict()["quotes"][0]
+>>> quote["doc"], quote["paragraph"], quote["text"] == text[quote["start"]:quote["end"]]
+('review.txt', 1, True)
+>>> shutil.rmtree(folder)
 """
 
 from __future__ import annotations

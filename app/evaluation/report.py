@@ -4,11 +4,20 @@ One run asks every question with hybrid, BM25-only and dense-only retrieval (sam
 loaded model), asks the second turn of every dialogue with the first as history, and returns one
 dict of figures; `write_report` turns it into JSON, Markdown and two PNG plots.
 
->>> from app.embed import HashEmbedder  # doctest: +SKIP
->>> assistant = Assistant.load(Path("index/default"))  # doctest: +SKIP
->>> result = run_report(assistant, load_questions(QUESTIONS_FILE), load_dialogues(DIALOGUES_FILE))  # doctest: +SKIP
->>> result["methods"]["hybrid"]["faithfulness"]  # doctest: +SKIP
-1.0
+>>> import shutil, tempfile
+>>> from app.answer import Assistant
+>>> from app.embed import HashEmbedder  # a deterministic stand-in for the model
+>>> from app.ingest import document_from_text
+>>> from app.store import build_index
+>>> folder = Path(tempfile.mkdtemp())
+>>> text = "The inspectors counted 212 prisoners held in cells built for 150."
+>>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
+>>> assistant = Assistant.load(folder / "index", embedder=HashEmbedder())
+>>> asked = [Question("a1", "How many prisoners were counted?", True, ("212 prisoners",), ("212",))]
+>>> result = run_report(assistant, asked, [], methods=("hybrid",))
+>>> result["counts"], result["methods"]["hybrid"]["faithfulness"], result["methods"]["hybrid"]["recall@1"]
+({'questions': 1, 'answerable': 1, 'unanswerable': 0, 'dialogues': 0}, 1.0, 1.0)
+>>> shutil.rmtree(folder)
 """
 
 from __future__ import annotations

@@ -89,12 +89,13 @@ def test_example_click_shows_quote_and_source_and_runs_nothing(browser, page_url
     assert "<img src=x onerror=alert(1)>" in page.locator("#vb-chat blockquote.vb-quote").last.inner_text()
     assert page.locator("#vb-chat img[src='x']").count() == 0
     assert page.locator("#vb-chat script").count() == 0
-    page.wait_for_timeout(500)
+    page.wait_for_function("[...document.images].every(i => i.complete)")  # any onerror has had its chance
     assert problems == []
     page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
 
-    page.locator("#vb-chat button[aria-label='Like']").first.click()
-    page.wait_for_timeout(1000)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/gradio_api/" in r.url) as vote:
+        page.locator("#vb-chat button[aria-label='Like']").first.click()
+    assert vote.value.ok  # the like is answered only after its line is written
     rows = read_feedback(feedback)
     assert [(r["vote"], r["question"], r["quotes"][0]["text"]) for r in rows] == [("like", EXAMPLES[0], WARDEN)]
     page.close()
@@ -121,7 +122,19 @@ def ask(page, question: str, answers: int) -> None:
     page.keyboard.press("Enter")
     page.wait_for_function("n => document.querySelectorAll('#vb-chat .vb-answer, #vb-chat .vb-notice').length === n"
                            " && !document.querySelector('#vb-chat .vb-pending')", arg=answers)
-    page.wait_for_timeout(1000)  # longer than any delayed scroll or redraw
+    page.evaluate("() => { window.vbSame = 0; window.vbLast = null; }")
+    page.wait_for_function(SETTLED)  # the chat box and the page have stopped scrolling
+
+
+# True once the chat box's and the window's scroll positions and sizes are unchanged for 10
+# animation frames in a row (web.js pins the new question to the top while the answer fills in).
+SETTLED = """() => {
+  const box = document.querySelector('#vb-chat [role=log]');
+  const now = [box.scrollTop, box.scrollHeight, window.scrollY, document.body.scrollHeight].join();
+  window.vbSame = now === window.vbLast ? (window.vbSame || 0) + 1 : 0;
+  window.vbLast = now;
+  return window.vbSame >= 10;
+}"""
 
 
 def test_no_feedback_buttons_under_a_notice(browser, page_url, tmp_path):

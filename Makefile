@@ -21,7 +21,7 @@ $(BIN)/.installed: pyproject.toml
 	@if $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "error: a CUDA package was installed" >&2; exit 1; fi
 	touch $@
 
-install: $(BIN)/.installed ## Create .venv with the CPU torch and Verbatim (again only when pyproject.toml changes)
+install: $(BIN)/.installed ## Create .venv: the CPU torch, Verbatim and its dev and ray extras (again when pyproject.toml changes)
 
 serve: install ## The web chat on the bundled report at http://127.0.0.1:7860 (builds the index if needed)
 	$(BIN)/verbatim serve

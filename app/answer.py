@@ -3,7 +3,7 @@
 >>> import shutil, tempfile
 >>> from app.embed import HashEmbedder  # a deterministic stand-in for the model
 >>> from app.ingest import document_from_text
->>> from app.store import build_index
+>>> from app.build import build_index
 >>> folder = Path(tempfile.mkdtemp())
 >>> text = "The inspectors counted 212 prisoners held in cells built for 150."
 >>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])

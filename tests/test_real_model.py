@@ -1,12 +1,15 @@
 """The real model on the real report (marked `model`: a few seconds to load all-MiniLM-L6-v2)."""
 
+import json
 
 import pytest
 
+from app import settings
 from app.answer import Assistant
 from app.build import build_index
 from app.embed import SentenceTransformerEmbedder
-from app.settings import AnswerSettings
+from app.errors import VerbatimError
+from app.settings import CALIBRATION_FILE, AnswerSettings
 from app.store import verify_index
 from tests.conftest import REPORT, assert_quotes_verbatim
 
@@ -54,10 +57,17 @@ def test_methods_of_ill_treatment(report_assistant: Assistant):
     "Which football team won the league in 2012?",
 ])
 def test_questions_the_report_does_not_answer(report_assistant: Assistant, question: str):
+    """Never "answered"; near the report's subject the verdict may be "uncertain" (passages offered,
+    not asserted), off it "not_found" with at most the closest passage."""
     answer = report_assistant.ask(question).to_dict()
-    assert answer["answered"] is False
-    assert len(answer["quotes"]) <= 1
+    assert answer["answered"] is False and answer["verdict"] in ("uncertain", "not_found")
+    assert len(answer["quotes"]) <= (1 if answer["verdict"] == "not_found" else 3)
     assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_an_off_subject_question_is_not_found(report_assistant: Assistant):
+    answer = report_assistant.ask("Which football team won the league in 2012?").to_dict()
+    assert (answer["verdict"], len(answer["quotes"])) == ("not_found", 1)
 
 
 def test_every_mode_stays_verbatim(report_assistant: Assistant):
@@ -68,8 +78,22 @@ def test_every_mode_stays_verbatim(report_assistant: Assistant):
         assert_quotes_verbatim(answer, report_assistant)
 
 
-def test_threshold_comes_from_calibration(report_assistant: Assistant):
-    assert AnswerSettings().threshold == report_assistant.settings.threshold
+def test_answers_use_the_thresholds_stored_in_calibration_json(report_assistant: Assistant):
+    stored = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    s = report_assistant.settings
+    assert (s.threshold, s.floor) == (stored["threshold"], stored["floor"])
+    assert stored["floor"] < stored["threshold"]  # three verdicts in use, not a lone threshold
+
+
+@pytest.mark.parametrize("content", ["", "{", '{"floor": 0.1}', '{"threshold": "high"}',
+                                     '{"threshold": 0.2, "floor": 0.3}'])
+def test_a_missing_or_broken_calibration_is_an_error_not_a_default(tmp_path, monkeypatch, content: str):
+    path = tmp_path / "calibration.json"
+    if content:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setattr(settings, "CALIBRATION_FILE", path)
+    with pytest.raises(VerbatimError, match="calibration.json"):
+        AnswerSettings()
 
 
 def test_questions_are_encoded_on_onnxruntime_with_the_torch_vectors(monkeypatch):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .evaluation.metrics import percentile
+from .files import write_atomic
 from .settings import PROJECT_ROOT
 
 QUESTIONS_FILE = PROJECT_ROOT / "eval" / "report_questions.jsonl"
@@ -149,8 +150,4 @@ def render_table(rows: list[Row], machine_facts: dict) -> str:
 
 
 def write_json(result: dict, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(Path(path), json.dumps(result, indent=2, ensure_ascii=False) + "\n")

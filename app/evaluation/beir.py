@@ -29,6 +29,7 @@ import numpy as np
 from ..build import build_index
 from ..embed import Embedder, default_embedder
 from ..errors import CorpusError, IndexCorruptError, IndexNotFoundError, IndexStaleError
+from ..files import write_atomic
 from ..ingest import Document, document_from_text
 from ..lexical import tokenize_many
 from ..retrieve import FUSIONS, Retriever
@@ -166,9 +167,7 @@ def write_outputs(out_dir: Path, stem: str, result: dict, rows: list[dict]) -> l
         out_dir / f"{stem}-items.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
     }
     for path, text in files.items():
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     return list(files)
 
 

@@ -85,16 +85,10 @@ def check_gates(result: Mapping, gates: list[tuple[str, float]]) -> list[str]:
 def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
                 dialogues_file: Path | None) -> tuple[dict, str]:
     from ..loading import load_assistant
-    from .report import (
-        DIALOGUES_FILE,
-        QUESTIONS_FILE,
-        load_dialogues,
-        load_questions,
-        run_report,
-        write_calibration,
-        write_report,
-    )
-    from .report import calibrate as choose
+    from .calibration import calibrate as choose
+    from .calibration import write_calibration
+    from .report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_report
+    from .report_output import write_report
 
     qfile = data or QUESTIONS_FILE
     if qfile.is_dir():

@@ -2,7 +2,8 @@
 
 One run asks every question with hybrid, BM25-only and dense-only retrieval (same quoting, one
 loaded model), asks the second turn of every dialogue with the first as history, and returns one
-dict of figures; `write_report` turns it into JSON, Markdown and two PNG plots.
+dict of figures; `report_output.write_report` turns it into JSON, Markdown and two PNG plots and
+`calibration.calibrate` chooses the verdict thresholds from it.
 
 >>> import shutil, tempfile
 >>> from app.answer import Assistant
@@ -25,15 +26,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VerbatimError
-from ..settings import CALIBRATION_FILE, PROJECT_ROOT
+from ..settings import PROJECT_ROOT
+from .calibration import threshold_source
 from .metrics import (
     RETRIEVAL_KS,
     abstention_scores,
@@ -47,8 +47,8 @@ from .metrics import (
     quote_problems,
     retrieval_scores,
 )
-from .uncertainty import bracket, f1_interval, mean_interval, paired_difference, rate_interval
-from .verdicts import choose_verdict_thresholds, verdict_summary
+from .uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
+from .verdicts import verdict_summary
 
 log = logging.getLogger(__name__)
 
@@ -356,9 +356,10 @@ def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dia
         "documents": sorted(documents),
         "checked_against": checked_against,
         "settings": {"k": s.k, "passages": s.passages, "candidates": s.candidates, "dense_weight": s.dense_weight,
-                     "threshold": s.threshold, "max_quote_words": s.max_quote_words,
+                     "threshold": s.threshold, "floor": s.floor, "max_quote_words": s.max_quote_words,
                      "min_relative_score": s.min_relative_score},
         "threshold": s.threshold,
+        "floor": s.floor,
         "methods": summaries,
         "differences": compare_methods(per_question, methods[0]),
         "threshold_source": threshold_source(s.threshold),
@@ -366,223 +367,3 @@ def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dia
         "dialogues": per_dialogue,
         "seconds": round(time.perf_counter() - t0, 1),
     }
-
-
-# ---------------------------------------------------------------- calibration
-
-
-def threshold_source(threshold: float, path: Path = CALIBRATION_FILE) -> dict | None:
-    """The calibration record behind `threshold`, when it came from `app/calibration.json`."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-        return record if abs(float(record["threshold"]) - threshold) < 1e-9 else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def calibrate(result: Mapping, method: str = "hybrid") -> dict:
-    """The verdict thresholds (floor and threshold, see `verdicts`) chosen on this run's questions, the
-    abstention F1 of the threshold, the figures at the threshold in use, and a leave-one-out estimate
-    of how well the choice carries over (each question judged by thresholds chosen on the others)."""
-    records = result["questions"][method]
-    scores = [r["score"] for r in records]
-    unanswerable = [not r["answerable"] for r in records]
-    verdicts = choose_verdict_thresholds(scores, unanswerable)
-    chosen = {**abstention_scores([s < verdicts["threshold"] for s in scores], unanswerable), **verdicts}
-    current = abstention_scores([x < result["threshold"] for x in scores], unanswerable)
-    loo_refused, loo_not_found = [], []
-    for i in range(len(scores)):
-        others = unanswerable[:i] + unanswerable[i + 1:]
-        rest = (choose_verdict_thresholds(scores[:i] + scores[i + 1:], others)
-                if any(others) and not all(others) else verdicts)  # a class left empty: keep the full choice
-        loo_refused.append(scores[i] < rest["threshold"])
-        loo_not_found.append(scores[i] < rest["floor"])
-    held_out = abstention_scores(loo_refused, unanswerable)
-    n_pos = sum(not u for u in unanswerable)
-    return {**chosen, "method": method, "previous_threshold": result["threshold"],
-            "previous_f1": current["f1"], "previous_false_refusal_rate": current["false_refusal_rate"],
-            "leave_one_out_f1": held_out["f1"], "leave_one_out_false_refusal_rate": held_out["false_refusal_rate"],
-            "leave_one_out_hard_false_refusal_rate":
-                sum(nf and not u for nf, u in zip(loo_not_found, unanswerable, strict=True)) / n_pos}
-
-
-def write_calibration(choice: Mapping, path: Path, chosen_on: str) -> dict:
-    """Store the threshold where the answerer reads it (`app/calibration.json`), atomically."""
-    record = {"threshold": choice["threshold"], "floor": choice["floor"],
-              "objective": f"floor: at most {choice['max_false_refusal']:.0%} of answerable questions not_found; "
-                           "threshold: most answerable minus unanswerable answered, with at most "
-                           f"{choice['max_unanswerable_answered']:.0%} of unanswerable answered",
-              "hard_false_refusal_rate": round(choice["hard_false_refusal_rate"], 6),
-              "unanswerable_answered_rate": round(choice["unanswerable_answered_rate"], 6),
-              "answerable_answered_rate": round(choice["answerable_answered_rate"], 6),
-              "chosen_on": chosen_on, "f1": round(choice["f1"], 6),
-              "false_refusal_rate": round(choice["false_refusal_rate"], 6),
-              "leave_one_out_f1": round(choice["leave_one_out_f1"], 6),
-              "date": dt.date.today().isoformat()}
-    _write_atomic(Path(path), json.dumps(record, indent=2) + "\n")
-    return record
-
-
-# ---------------------------------------------------------------- output
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _f(x: float) -> str:
-    return f"{x:.3f}"
-
-
-METRIC_ROWS = [
-    ("faithfulness", "Faithfulness (quote == text at its offsets)", _pct),
-    ("hit@1", "Evidence hit@1", _f), ("hit@3", "Evidence hit@3", _f),
-    ("fact_recall@3", "Fact recall@3", _f),
-    *[(f"recall@{k}", f"Passage recall@{k}", _f) for k in RETRIEVAL_KS],
-    ("mrr", "Passage MRR", _f), ("ndcg@10", "Passage nDCG@10", _f),
-    ("abstention_precision", "Abstention precision", _f), ("abstention_recall", "Abstention recall", _f),
-    ("abstention_f1", "Abstention F1", _f), ("false_refusal_rate", "False-refusal rate", _f),
-    ("followup_hit@3", "Follow-up hit@3 (with history)", _f),
-    ("followup_hit@3_without_history", "Follow-up hit@3 (second turn alone)", _f),
-    ("latency_p50_ms", "Latency p50 (ms)", lambda x: f"{x:.1f}"),
-    ("latency_p95_ms", "Latency p95 (ms)", lambda x: f"{x:.1f}"),
-    ("mean_words_per_quote", "Mean words per quote", lambda x: f"{x:.1f}"),
-    ("quotes_per_answer", "Quotes per answer", lambda x: f"{x:.2f}"),
-    ("failed", "Failed items", str),
-]
-
-
-def _cell(figures: Mapping, key: str, fmt) -> str:
-    if figures[key] is None:
-        return "n/a"
-    return fmt(figures[key]) + bracket(figures.get("intervals", {}).get(key), 2)
-
-
-def _quote_lines(quotes: list[dict], limit: int = 3) -> list[str]:
-    if not quotes:
-        return ["  - quoted: nothing"]
-    return [f"  - [{q['n']}] ({q['score']:.3f}, {q['doc']} [{q['start']}:{q['end']}]) \u201c{q['text']}\u201d"
-            for q in quotes[:limit]]
-
-
-def _failure_lines(r: dict, threshold: float) -> list[str]:
-    if "turns" in r:
-        head = f"- **{r['id']}** (dialogue) \u201c{r['turns'][0]}\u201d \u2192 \u201c{r['turns'][1]}\u201d"
-    else:
-        head = f"- **{r['id']}** \u201c{r['question']}\u201d"
-    lines = [head]
-    if r["problems"]:
-        lines.append(f"  - citation problems: {'; '.join(r['problems'])}")
-    if r.get("answerable", True):
-        reason = ("refused" if not r["answered"] else "no quote overlaps the evidence" if not r["hit@3"]
-                  else "a key fact is missing")
-        lines.append(f"  - {reason} (best score {r['score']:.3f}, threshold {threshold:.3f})")
-        lines.append("  - expected: " + " | ".join(f"\u201c{e}\u201d" for e in r["evidence"])
-                     + f"; facts: {', '.join(r['facts'])}")
-        lines += _quote_lines(r["quotes"])
-    else:
-        lines.append(f"  - answered an unanswerable question (best score {r['score']:.3f}, threshold "
-                     f"{threshold:.3f}); the report lacks it: {r['why']}")
-        lines += _quote_lines(r["quotes"])
-    return lines
-
-
-def _code_note(code: Mapping) -> str:
-    if not code.get("commit"):
-        return "outside git"
-    return code["commit"] + (" with uncommitted changes in app/" if code.get("app_modified") else "")
-
-
-def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequence[str] = ()) -> str:
-    """Tables first, then every failed question with what was expected and what was quoted."""
-    methods = list(result["methods"])
-    c = result["counts"]
-    lines = ["# Report suite", "",
-             f"{c['questions']} questions ({c['answerable']} answerable, {c['unanswerable']} unanswerable) and "
-             f"{c['dialogues']} two-turn dialogues on {', '.join(result['documents'])}; model {result['model']}; "
-             f"abstention threshold {result['threshold']:.4f}; quotes checked against {result['checked_against']}; "
-             f"code {_code_note(result.get('code', {}))}.",
-             "", "| Metric | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
-    for key, label, fmt in METRIC_ROWS:
-        lines.append(f"| {label} | " + " | ".join(_cell(result["methods"][m], key, fmt) for m in methods) + " |")
-    lines += ["", "Hits and fact recall count only answered questions (a refusal quotes nothing). "
-              "Passage metrics judge the top-10 passages before quoting, one unit per gold evidence string. "
-              "Latency is wall time per `ask` on this machine. Brackets hold 95% intervals: Wilson for rates, "
-              "a bootstrap over questions for means and F1 (stratified by answerability for F1)."]
-    source = result.get("threshold_source")
-    if source:
-        lines += ["", f"The abstention threshold was chosen on {source.get('chosen_on', 'these questions')} "
-                  f"(`verbatim eval --calibrate`, {source.get('date', '')}): abstention figures on those "
-                  "questions are in-sample; its leave-one-out estimate there was F1 "
-                  f"{source.get('leave_one_out_f1', 0):.3f}."]
-    if result.get("differences"):
-        lines += ["", "## Differences between methods", "",
-                  "Paired over the same answerable questions; an interval that holds 0 means these questions "
-                  "do not tell the two apart.", "", "| | " + " | ".join(COMPARED) + " |",
-                  "|---|" + "---:|" * len(COMPARED)]
-        for pair, figures in result["differences"].items():
-            lines.append(f"| {pair.replace('_minus_', ' minus ')} | " + " | ".join(
-                f"{d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]" for d in
-                (figures[k] for k in COMPARED)) + " |")
-    if calibration:
-        lines += ["", "## Calibration", "",
-                  f"Chosen threshold {calibration['threshold']:.4f} on {calibration['method']}: abstention F1 "
-                  f"{calibration['f1']:.3f}, false-refusal rate {calibration['false_refusal_rate']:.3f} "
-                  f"(was {calibration['previous_threshold']:.4f}: F1 {calibration['previous_f1']:.3f}, "
-                  f"false refusals {calibration['previous_false_refusal_rate']:.3f}). Leave-one-out estimate: "
-                  f"F1 {calibration['leave_one_out_f1']:.3f}, false refusals "
-                  f"{calibration['leave_one_out_false_refusal_rate']:.3f}. The figures above use the chosen threshold."]
-    if plots:
-        lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
-    head = methods[0]
-    failures = [r for r in result["questions"][head] if r["failed"]] + \
-               [r for r in result["dialogues"][head] if r["failed"]]
-    lines += ["", f"## Failures ({head}): {len(failures)}", ""]
-    for r in failures:
-        lines += _failure_lines(r, result["threshold"])
-    if not failures:
-        lines.append("None.")
-    for m in methods[1:]:
-        failed = [r["id"] for r in result["questions"][m] + result["dialogues"][m] if r["failed"]]
-        lines += ["", f"Failed with {m}: {', '.join(failed) if failed else 'none'}."]
-    return "\n".join(lines) + "\n"
-
-
-def _jsonable(result: Mapping) -> dict:
-    out = dict(result)
-    out["dialogues"] = {m: [{k: v for k, v in r.items() if k != "all_quotes"} for r in rs]
-                        for m, rs in result["dialogues"].items()}
-    return out
-
-
-def write_report(result: Mapping, out_dir: Path = RESULTS_DIR, calibration: Mapping | None = None) -> list[Path]:
-    """Write report.json, report.md, recall_at_k.png and score_distribution.png into `out_dir`."""
-    from .plots import plot_recall_at_k, plot_score_distribution
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    recall_png = plot_recall_at_k(result["methods"], out_dir / "recall_at_k.png")
-    head = next(iter(result["methods"]))
-    records = result["questions"][head]
-    score_png = plot_score_distribution([r["score"] for r in records if r["answerable"]],
-                                        [r["score"] for r in records if not r["answerable"]],
-                                        result["threshold"], out_dir / "score_distribution.png", method=head)
-    data = _jsonable(result)
-    if calibration:
-        data["calibration"] = dict(calibration)
-    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
-    _write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(md_path, to_markdown(result, calibration, [recall_png.name, score_png.name]))
-    return [json_path, md_path, recall_png, score_png]

@@ -88,6 +88,20 @@ class Slot:
         return self._source()
 
 
+def replaying(receive, body: bytes, more: bool = False):
+    """An ASGI `receive` that first hands back a body already read, then defers to the real one."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    return replay
+
+
 class Limits:
     """ASGI middleware: a body over `max_body` bytes gets 413 before it is read whole (a declared
     Content-Length at once, a chunked body as it arrives); beyond `max_waiting` requests in flight,
@@ -131,16 +145,7 @@ class Limits:
                     if len(body) > self.max_body:
                         await _error(413, f"the request body is over {self.max_body:,} bytes")(scope, receive, send)
                         return
-                replayed = False
-
-                async def replay():
-                    nonlocal replayed
-                    if replayed:
-                        return await receive()
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-
-                await self.app(scope, replay, send)
+                await self.app(scope, replaying(receive, body), send)
             else:
                 await self.app(scope, receive, send)
         finally:

@@ -33,6 +33,8 @@ import zlib
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
+from .api import replaying
+
 log = logging.getLogger(__name__)
 
 FORWARDED = b"x-verbatim-worker"  # set on a passed-on request, so it is never passed on again
@@ -109,16 +111,7 @@ class Affinity:
         if body is None:
             await self.app(scope, receive, send)
             return
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": more}  # more: the rest is still to come
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(receive, body, more), send)  # more: the rest is still to come
 
     async def _forward(self, scope, body: bytes | None, send, port: int) -> None:
         import httpx

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.api import BUSY, MAX_BODY_BYTES, Slot, create_api
+from app.bench_load import stop_server
 from app.build import build_index
 from app.embed import HashEmbedder
 from app.loading import load_served
@@ -386,12 +387,7 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
         assert seen == pids
         assert "Traceback" not in (tmp_path / "serve.log").read_text()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_server(proc)
         log.close()
 
 

@@ -268,7 +268,8 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         answering, documents = answerer()
         docs = [d for d in (selected or []) if d in documents] or None
         try:
-            answer = answering.ask(question, docs=docs, history=history).to_dict()
+            previous = turns[-1]["answer"]["quotes"] if turns else None  # a follow-up moves on from these
+            answer = answering.ask(question, docs=docs, history=history, previous=previous).to_dict()
         except VerbatimError as exc:
             messages[-1] = {"role": "assistant", "content": notice_html(polite(exc))}
             yield messages, "", turns, messages

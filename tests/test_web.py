@@ -119,7 +119,8 @@ def test_ask_endpoint_returns_the_cli_json(served, question, text, doc, paragrap
 
 @pytest.mark.parametrize("question, quote_html, source_head", [
     ("How many prisoners were held in the cells?",
-     '<blockquote class="vb-quote"><span class="vb-n">[1]</span> <span class="vb-text">\u201cThey counted 212 '
+     '<blockquote class="vb-quote"><a class="vb-cite" href="#vb-source?doc=prisons.txt&amp;n=1&amp;start=99&amp;'
+     'end=154" title="Open source 1 in the document">[1]</a> <span class="vb-text">\u201cThey counted 212 '
      'prisoners held in cells built for 150.\u201d</span></blockquote>',
      '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
      '<span class="vb-where">paragraph 2</span>'),
@@ -141,7 +142,7 @@ def test_chat_shows_quotes_and_sources(served, question, quote_html, source_head
     assert quote_html in html
     assert '<div class="vb-sources-title">Sources</div>' in html
     assert source_head in html
-    assert html.count("<mark>") == html.count('<blockquote class="vb-quote">') >= 1
+    assert html.count("<mark>") == html.count('<blockquote class="vb-quote') >= 1
 
 
 def test_hostile_corpus_renders_escaped(served):
@@ -217,6 +218,52 @@ def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
     messages, _ = chat.predict(follow_up, api_name="/chat")
     assert len(messages) == 4  # both turns stay on screen
     assert last_reply((messages, "")) == answer_html(with_history, documents)
+
+
+def test_follow_up_moves_on_from_the_previous_answer(served):
+    assistant, client, _ = served
+    first = assistant.ask("How many prisoners were held in the cells?")
+    again = assistant.ask("And those?", history=[first.question])  # leans on it: the same passage again
+    assert again.message == ("Same passage as above.\n[1] \u201cThey counted 212 prisoners held in cells built "
+                             "for 150.\u201d")
+    assert again.to_dict() == assistant.ask("And those?", history=[first.question],
+                                            previous=[q.to_dict() for q in first.quotes]).to_dict()
+    assert client.predict("And those?", history=[first.question], api_name="/ask") == again.to_dict()
+    assert assistant.ask("And those?", history=[first.question], previous=[]).message.startswith("[1] ")
+
+    # within 0.05 of the best, a sentence the previous answer did not quote comes first; the score is unchanged
+    asked = "What did the inspectors find in the prisons?"
+    quoted = assistant.ask(asked).quotes[1].to_dict()
+    assert quoted["paragraph"] == 4
+    plain = assistant.ask("What did they find?", history=[asked], previous=[])
+    moved = assistant.ask("What did they find?", history=[asked], previous=[quoted])
+    assert [(q.paragraph, round(q.score, 3)) for q in plain.quotes] == [(4, 0.315), (2, 0.309), (3, 0.169)]
+    assert [(q.paragraph, round(q.score, 3)) for q in moved.quotes] == [(2, 0.309), (4, 0.315), (3, 0.169)]
+    assert moved.message.splitlines()[0] == "Quote [2] is the same passage as above."
+    assert (moved.verdict, moved.confidence) == (plain.verdict, plain.confidence)  # the verdict is not moved
+
+
+def test_document_viewer_route(served):
+    import httpx
+
+    assistant, client, _ = served
+    base = client.src.rstrip("/")
+    doc = assistant.index.document("notes/hostile.md")
+    start = doc.text.index("The warden")
+    reply = httpx.get(f"{base}/vb/document", params={"doc": "notes/hostile.md", "focus": "1",
+                                                      "q": [f"1:{start}:{start + 10}", "2:0:7"]})
+    assert reply.status_code == 200 and reply.headers["cache-control"] == "no-store"
+    assert reply.text.startswith('<article class="vb-viewer-doc"><header class="vb-viewer-head"><h2 '
+                                 'id="vb-viewer-title">Hostile Test Notes</h2>')
+    assert '<mark class="vb-hl vb-focus" id="vb-focus" tabindex="-1">The warden</mark>' in reply.text
+    assert '<mark class="vb-hl vb-other">Hostile</mark>' in reply.text
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in reply.text and "<script" not in reply.text
+    missing = httpx.get(f"{base}/vb/document", params={"doc": "../etc/passwd"})
+    assert (missing.status_code, missing.text) == (404, '<div class="vb-notice" role="status">Sorry \u2014 there is '
+                                                        "no document &#x27;../etc/passwd&#x27; in the index.</div>")
+    bad = httpx.get(f"{base}/vb/document", params={"doc": "prisons.txt", "q": "1:5:99999"})
+    assert (bad.status_code, bad.text) == (400, '<div class="vb-notice" role="status">Sorry \u2014 quote '
+                                                "&#x27;1:5:99999&#x27; lies outside the document (0..342).</div>")
 
 
 def test_document_filter(served):

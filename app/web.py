@@ -393,7 +393,9 @@ def page_options() -> dict:
                            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]).set(
         # WCAG AA (4.5:1): the Soft theme's subdued slate-400 text is about 2.5:1 on white
         body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
-        input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_400")
+        input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_400",
+        block_label_text_color="*primary_700", block_label_text_color_dark="*primary_200",
+        block_title_text_color="*primary_700", block_title_text_color_dark="*primary_200")
     return {"theme": theme, "css_paths": [STATIC / "web.css"], "js": (STATIC / "web.js").read_text(encoding="utf-8"),
             "footer_links": ["api"], "show_error": False, "max_file_size": 0}
 

@@ -140,7 +140,7 @@ def cite_html(quote: Mapping) -> str:
     app/static/web.js copies it into aria-label."""
     n = int(quote["n"])
     return (f'<a class="vb-cite" href="{esc(cite_href(quote))}" title="Open source {n} in the document">'
-            f"[{n}]</a>")
+            f'<span class="vb-n">[{n}]</span></a>')
 
 
 def answer_span(quote: Mapping) -> tuple[int, int] | None:

@@ -50,7 +50,7 @@ def test_esc_escapes_markup_quotes_and_newlines():
 def cite(n: int, start: int, end: int, doc: str = "r.txt") -> str:
     """The [n] link the chat shows for quote n (doc already URL-encoded)."""
     return (f'<a class="vb-cite" href="#vb-source?doc={doc}&amp;n={n}&amp;start={start}&amp;end={end}" '
-            f'title="Open source {n} in the document">[{n}]</a>')
+            f'title="Open source {n} in the document"><span class="vb-n">[{n}]</span></a>')
 
 
 def test_answered_answer_exact_html_with_hostile_quote():

@@ -120,7 +120,8 @@ def test_ask_endpoint_returns_the_cli_json(served, question, text, doc, paragrap
 @pytest.mark.parametrize("question, quote_html, source_head", [
     ("How many prisoners were held in the cells?",
      '<blockquote class="vb-quote"><a class="vb-cite" href="#vb-source?doc=prisons.txt&amp;n=1&amp;start=99&amp;'
-     'end=154" title="Open source 1 in the document">[1]</a> <span class="vb-text">\u201cThey counted 212 '
+     'end=154" title="Open source 1 in the document"><span class="vb-n">[1]</span></a> <span class="vb-text">'
+     '\u201cThey counted 212 '
      'prisoners held in cells built for 150.\u201d</span></blockquote>',
      '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
      '<span class="vb-where">paragraph 2</span>'),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +27,14 @@ import numpy as np
 
 from .embed import Embedder, query_embedder_for
 from .errors import QuestionError
-from .followup import contextual_query
+from .followup import (
+    contextual_query,
+    leans_on_previous,
+    prefer_unquoted,
+    previous_question,
+    quoted_spans,
+    repeat_note,
+)
 from .lexical import tokenize
 from .quote import UNKNOWN_NAME_FACTOR, Quote, answer_type, score_sentences, select_quotes, unknown_names
 from .retrieve import Hit, Retriever
@@ -170,8 +178,12 @@ class Assistant:
         return SearchResult(text, hits)
 
     def ask(self, question: str, k: int | None = None, docs: list[str] | None = None,
-            history: list[str] | None = None, mode: str | None = None) -> Answer:
-        """Quote the sentences that best answer `question`, or say that the report does not."""
+            history: list[str] | None = None, mode: str | None = None,
+            previous: Sequence[Mapping] | None = None) -> Answer:
+        """Quote the sentences that best answer `question`, or say that the report does not.
+
+        `history` holds the earlier questions, oldest first; `previous` the quotes of the answer to
+        the last of them (the web chat passes them; without them they are found again)."""
         s = self.settings
         k = k or s.k
         t0 = time.perf_counter()
@@ -189,6 +201,9 @@ class Assistant:
         scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text), text, factor)
         top = scored[0].score if scored else None
         verdict = verdict_for(top, s.threshold, s.floor)
+        quoted = self._followup_quoted(text, history, previous, k, docs, mode)  # follow-up path
+        if quoted:
+            scored = prefer_unquoted(scored, [self._span(x.row) for x in scored], quoted)
         quotes = select_quotes(self.index, scored, 1 if verdict == "not_found" else k, s.max_quote_words,
                                s.min_relative_score)
         t4 = time.perf_counter()
@@ -200,8 +215,35 @@ class Assistant:
             message = f"{NOT_ANSWERED} {CLOSEST_NOTE}"
         else:
             message = NOT_ANSWERED
+        note = repeat_note([q.to_dict() for q in quotes], quoted) if quoted and verdict != "not_found" else None
+        if note:  # a follow-up that quotes the previous answer again says so
+            message = f"{note}\n{message}"
         # retrieve = tokenize + dense + bm25 + fusion; the three retriever stages are also given alone
         timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3,
                    **{k: stages.get(k, 0.0) for k in ("dense", "bm25", "fusion")}}
         return Answer(text, verdict == "answered", message, quotes, timings, verdict,
                       confidence_for(top, s.threshold, s.floor))
+
+    # ---------------------------------------------------------------- the follow-up path (app/followup.py)
+
+    def _span(self, row: int) -> tuple[str, int, int]:
+        d, start, end = (int(x) for x in self.index.sentences[row, :3])
+        return self.index.documents[d].doc, start, end
+
+    def _followup_quoted(self, text: str, history: list[str] | None, previous: Sequence[Mapping] | None,
+                         k: int, docs: list[str] | None, mode: str | None) -> frozenset[tuple[str, int, int]]:
+        """The spans the previous answer quoted, when `text` is a follow-up leaning on it (else empty).
+
+        Without `previous`, the previous question is answered again (with the one before it as its
+        history, one level deep)."""
+        last = previous_question(history)
+        if not last or not leans_on_previous(text):
+            return frozenset()
+        if previous is None:
+            earlier = [h for h in history or [] if h and h.strip()][:-1][-1:]
+            try:
+                previous = [q.to_dict() for q in self.ask(last, k=k, docs=docs, history=earlier, mode=mode,
+                                                          previous=()).quotes]
+            except QuestionError:  # an earlier question that was never answered leaves nothing to move on from
+                return frozenset()
+        return quoted_spans(previous)

@@ -1,8 +1,15 @@
-"""Follow-up questions: fold the previous question into retrieval when the new one leans on it.
+"""Follow-up questions: lean on the previous question and its answer, and move on from that answer.
 
 The rule is simple enough to explain in one line: if the new question refers back (a pronoun or
 "that/there/then" style word) or is very short, the question retrieved with is the previous
 question followed by the new one. Otherwise the new question stands alone.
+
+Such a follow-up also leans on the previous answer's quotes: a sentence that answer already
+quoted gives way to one it did not when their scores are within `REPEAT_MARGIN` (so "What happened
+to them?" after the arrest figures moves on to what happened, instead of quoting the figures
+again), and when the quotes still come out exactly the previous answer's, the answer says so
+("Same passage as above.") rather than repeating them silently. The verdict is decided before any
+of this, on the scores as they are.
 
 >>> contextual_query("How long was he in solitary confinement?", ["Who is Aron Atabek?"])
 'Who is Aron Atabek? How long was he in solitary confinement?'
@@ -13,6 +20,7 @@ question followed by the new one. Otherwise the new question stands alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 
 _REFERS_BACK = re.compile(
     r"\b(he|him|his|she|her|hers|it|its|they|them|their|theirs|this|that|these|those|there|then|"
@@ -21,6 +29,10 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 SHORT_QUESTION_WORDS = 4
+REPEAT_MARGIN = 0.05  # a sentence the previous answer quoted gives way to a new one within this score
+SAME_PASSAGE = "Same passage as above."
+
+Span = tuple[str, int, int]  # document, start, end
 
 
 def leans_on_previous(question: str) -> bool:
@@ -28,9 +40,60 @@ def leans_on_previous(question: str) -> bool:
     return bool(_REFERS_BACK.search(question)) or len(words) <= SHORT_QUESTION_WORDS
 
 
-def contextual_query(question: str, history: list[str] | None) -> str:
+def previous_question(history: Sequence[str] | None) -> str:
+    return next((h.strip() for h in reversed(history or []) if h and h.strip()), "")
+
+
+def contextual_query(question: str, history: Sequence[str] | None) -> str:
     """The text to retrieve with: the question, with the previous one folded in if it leans on it."""
-    previous = next((h.strip() for h in reversed(history or []) if h and h.strip()), "")
+    previous = previous_question(history)
     if previous and leans_on_previous(question):
         return f"{previous} {question}"
     return question
+
+
+def quoted_spans(quotes: Iterable[Mapping]) -> frozenset[Span]:
+    """The (document, start, end) of an answer's quotes (`Answer.to_dict()["quotes"]` or `Quote.to_dict()`s)."""
+    return frozenset((str(q["doc"]), int(q["start"]), int(q["end"])) for q in quotes)
+
+
+def _overlaps(span: Span, quoted: frozenset[Span]) -> bool:
+    doc, start, end = span
+    return any(d == doc and start < e and s < end for d, s, e in quoted)
+
+
+def prefer_unquoted(scored: Sequence, spans: Sequence[Span], quoted: frozenset[Span],
+                    margin: float = REPEAT_MARGIN) -> list:
+    """`scored` (best first, each with `.score`) re-ordered so that an item whose span (`spans[i]`)
+    overlaps a quote of the previous answer ranks as if it scored `margin` less. Scores are unchanged.
+
+    >>> from collections import namedtuple
+    >>> S = namedtuple("S", "row score")
+    >>> ranked = prefer_unquoted([S(0, 0.50), S(1, 0.47), S(2, 0.30)], [("r", 0, 9), ("r", 10, 19), ("r", 20, 29)],
+    ...                          frozenset({("r", 0, 9)}))
+    >>> [s.row for s in ranked]
+    [1, 0, 2]
+    """
+    if not quoted:
+        return list(scored)
+    keyed = [(s.score - (margin if _overlaps(span, quoted) else 0.0), i) for i, (s, span) in
+             enumerate(zip(scored, spans, strict=True))]
+    return [scored[i] for _, i in sorted(keyed, key=lambda k: (-k[0], k[1]))]
+
+
+def repeat_note(quotes: Sequence[Mapping], quoted: frozenset[Span]) -> str | None:
+    """A line saying which quotes repeat the previous answer: "Same passage as above." when all of
+    them are exactly its quotes, "Quote [1] is the same passage as above." for some; None for none.
+
+    >>> q = [{"n": 1, "doc": "r", "start": 0, "end": 9}, {"n": 2, "doc": "r", "start": 10, "end": 19}]
+    >>> repeat_note(q, frozenset({("r", 0, 9), ("r", 10, 19)})), repeat_note(q, frozenset({("r", 0, 9)}))
+    ('Same passage as above.', 'Quote [1] is the same passage as above.')
+    """
+    if quotes and quoted_spans(quotes) == quoted:
+        return SAME_PASSAGE
+    again = [int(q["n"]) for q in quotes if (str(q["doc"]), int(q["start"]), int(q["end"])) in quoted]
+    if not again:
+        return None
+    names = " and ".join(f"[{n}]" for n in again)
+    many = len(again) > 1
+    return f"Quote{'s' if many else ''} {names} {'are' if many else 'is'} the same passage as above."

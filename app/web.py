@@ -34,6 +34,7 @@ from .render import (
     notice_html,
     pending_html,
     user_html,
+    vote_html,
 )
 
 if TYPE_CHECKING:  # the CLI imports this module for every command: keep it light
@@ -49,12 +50,13 @@ GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What
                     "What does the report recommend?", "When did the events take place?"]
 HOW_IT_WORKS = (
     '<ul class="vb-how">'
-    "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] leads to "
-    "its source below the answer: document, paragraph, and the quote highlighted in its paragraph.</li>"
+    "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] opens "
+    "the whole document at the quote; the sources below the answer show each quote in its paragraph.</li>"
     "<li><strong>Honest gaps.</strong> When the report does not answer, it says so and shows the closest passage, "
     "marked as not an answer.</li>"
     "<li><strong>Follow-ups.</strong> A short question, or one saying \u201che\u201d, \u201cit\u201d or "
-    "\u201cthat\u201d, is searched together with your previous question.</li>"
+    "\u201cthat\u201d, is searched together with your previous question, and prefers passages the previous "
+    "answer did not quote.</li>"
     "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
     "</ul>")
 CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
@@ -266,7 +268,8 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         answering, documents = answerer()
         docs = [d for d in (selected or []) if d in documents] or None
         try:
-            answer = answering.ask(question, docs=docs, history=history).to_dict()
+            previous = turns[-1]["answer"]["quotes"] if turns else None  # a follow-up moves on from these
+            answer = answering.ask(question, docs=docs, history=history, previous=previous).to_dict()
         except VerbatimError as exc:
             messages[-1] = {"role": "assistant", "content": notice_html(polite(exc))}
             yield messages, "", turns, messages
@@ -282,13 +285,15 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
         yield from converse(value.get("text", ""), selected, turns, messages)
 
-    def vote(turns: list[dict], data: gr.LikeData) -> None:
+    def vote(turns: list[dict], data: gr.LikeData) -> str:
+        """Record a like or dislike and say so under the chat (a withdrawn vote clears the line)."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn = next((t for t in turns or [] if t["index"] == index), None)
         if turn is None or data.liked not in (True, False):
-            return  # a notice, or a vote withdrawn
+            return ""  # a notice, or a vote withdrawn
         feedback.record(turn["question"], turn["answer"]["quotes"], "like" if data.liked else "dislike",
                         answered=turn["answer"]["answered"], docs=turn["docs"])
+        return vote_html(bool(data.liked), turn["question"])
 
     def ask(question: str, docs: list[str] | None = None, history: list[str] | None = None) -> dict:
         """Answer a question by quoting the report: the same JSON object as `verbatim ask --json`."""
@@ -323,22 +328,25 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         messages = gr.State([])
         with gr.Row(equal_height=False, elem_id="vb-main"):
             with gr.Column(scale=3, min_width=320, elem_id="vb-chat-column"):
-                chatbot = gr.Chatbot(
-                    elem_id="vb-chat", show_label=False, height=620, min_height=360, layout="panel",
+                chatbot = gr.Chatbot(  # no height of its own: the chat grows with the page (static/web.css)
+                    elem_id="vb-chat", show_label=False, height=None, layout="panel",
                     sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
                     feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=False,  # static/web.js scrolls
                     examples=[{"text": q} for q in first.examples],
                     placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
-                                 "Answers are its own sentences, each with a [n] that points to where it says it. "
-                                 "Try one of these:</div>"),
+                                 "Answers are its own sentences, each with a [n] that opens the document where it "
+                                 "says it. Try one of these:</div>"),
                 )
-                textbox = gr.Textbox(
-                    elem_id="vb-question", show_label=False, lines=1, max_lines=5, autofocus=True,
-                    placeholder="Ask a question about the report\u2026", submit_btn="Ask",
-                )
+                with gr.Column(elem_id="vb-composer"):  # sticks to the bottom of the window
+                    vote_status = gr.HTML("", elem_id="vb-vote-status", padding=False)
+                    textbox = gr.Textbox(  # focused by static/web.js on wide screens only (a phone would scroll)
+                        elem_id="vb-question", label="Your question about the report", show_label=False, lines=1,
+                        max_lines=5, autofocus=False, placeholder="Ask a question about the report\u2026",
+                        submit_btn="Ask",
+                    )
                 with gr.Row(elem_id="vb-actions"):
                     gr.HTML('<p class="vb-hint">Press Enter to ask. A follow-up such as \u201cHow long was he '
-                            'held?\u201d builds on your previous question.</p>', padding=False)
+                            'held?\u201d builds on your previous question and its answer.</p>', padding=False)
                     new_chat = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
                                          min_width=150, elem_id="vb-new")
             with gr.Column(scale=1, min_width=260, elem_id="vb-side"):
@@ -361,7 +369,7 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
                        show_progress="hidden", **limited).then(**redraw)
         chatbot.example_select(converse_example, [selected, turns, messages], outputs, api_visibility="private",
                                show_progress="hidden", **limited).then(**redraw)
-        chatbot.like(vote, [turns], None, api_visibility="private", queue=False)
+        chatbot.like(vote, [turns], vote_status, api_visibility="private", queue=False)
         chatbot.clear(restart, None, outputs, api_visibility="private", queue=False)
         new_chat.click(restart, None, outputs, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **limited)
@@ -369,7 +377,8 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
     app.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
     from .api import create_api
 
-    app.verbatim_api = create_api(lambda: current_assistant(live, wait=False))  # mounted by `launch`
+    app.verbatim_assistant = lambda: current_assistant(live, wait=False)  # for the API and the document viewer
+    app.verbatim_api = create_api(app.verbatim_assistant)  # mounted by `launch`
     return app
 
 
@@ -381,19 +390,28 @@ def page_options() -> dict:
     # system fonts only: a Google font would be fetched from the internet on every page load
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                            font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "sans-serif"],
-                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"])
+                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]).set(
+        # WCAG AA (4.5:1): the Soft theme's subdued slate-400 text is about 2.5:1 on white
+        body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+        input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_400",
+        block_label_text_color="*primary_700", block_label_text_color_dark="*primary_200",
+        block_title_text_color="*primary_700", block_title_text_color_dark="*primary_200")
     return {"theme": theme, "css_paths": [STATIC / "web.css"], "js": (STATIC / "web.js").read_text(encoding="utf-8"),
             "footer_links": ["api"], "show_error": False, "max_file_size": 0}
 
 
 def server_parts(app) -> dict:
-    """FastAPI arguments that put the JSON API at /api/v1 and the body and upload limits in front of the chat."""
+    """FastAPI arguments that put the JSON API at /api/v1, the document viewer's HTML at /vb/document, and
+    the body and upload limits in front of the chat."""
     from starlette.middleware import Middleware
-    from starlette.routing import Mount
+    from starlette.routing import Mount, Route
 
     from .api import API_PREFIX, Limits
+    from .viewer import DOCUMENT_ROUTE, document_response
 
     routes = [Mount(API_PREFIX, app.verbatim_api)] if getattr(app, "verbatim_api", None) is not None else []
+    if getattr(app, "verbatim_assistant", None) is not None:
+        routes.append(Route(DOCUMENT_ROUTE, document_response(app.verbatim_assistant), methods=["GET"]))
     return {"routes": routes, "middleware": [Middleware(Limits, max_body=PAGE_MAX_BODY_BYTES, max_waiting=None,
                                                         refuse=("/gradio_api/upload", "/upload"))]}
 

@@ -2,8 +2,11 @@
 
 Loads the page, clicks an example, waits for the streamed answer, and checks that the quote and
 its source are shown, that nothing from the hostile corpus ran (no dialog, no live <img>), and
-that a like lands in the feedback file. Then: no thumbs under a notice, the start of a long
-answer stays in view, and the page follows a rebuild of the index. Screenshots go to tmp_path.
+that a like lands in the feedback file and is acknowledged. Then: no thumbs under a notice, the
+start of a long answer stays in view, a citation opens the document viewer at its quote (by mouse
+and by keyboard), axe-core finds no serious or critical violation, a phone-width page scrolls as
+one page with the question box in view, and the page follows a rebuild of the index. Every wait is
+for a condition, never a fixed time. Screenshots go to tmp_path.
 """
 
 from __future__ import annotations
@@ -93,9 +96,10 @@ def test_example_click_shows_quote_and_source_and_runs_nothing(browser, page_url
     assert problems == []
     page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
 
-    with page.expect_response(lambda r: r.request.method == "POST" and "/gradio_api/" in r.url) as vote:
-        page.locator("#vb-chat button[aria-label='Like']").first.click()
-    assert vote.value.ok  # the like is answered only after its line is written
+    page.locator("#vb-chat button[aria-label='Like']").first.click()
+    ack = page.locator("#vb-vote-status .vb-vote-ack")
+    ack.wait_for()  # a visible acknowledgement, written once the vote is recorded
+    assert ack.inner_text() == f"Thank you \u2014 your vote (helpful) on \u201c{EXAMPLES[0]}\u201d was recorded."
     rows = read_feedback(feedback)
     assert [(r["vote"], r["question"], r["quotes"][0]["text"]) for r in rows] == [("like", EXAMPLES[0], WARDEN)]
     page.close()
@@ -121,20 +125,35 @@ def ask(page, question: str, answers: int) -> None:
     page.locator("#vb-question textarea").fill(question)
     page.keyboard.press("Enter")
     page.wait_for_function("n => document.querySelectorAll('#vb-chat .vb-answer, #vb-chat .vb-notice').length === n"
-                           " && !document.querySelector('#vb-chat .vb-pending')", arg=answers)
-    page.evaluate("() => { window.vbSame = 0; window.vbLast = null; }")
-    page.wait_for_function(SETTLED)  # the chat box and the page have stopped scrolling
+                           " && !document.querySelector('#vb-chat .vb-pending')"
+                           " && [...document.querySelectorAll('#vb-chat .vb-answer')]"
+                           "      .every(a => a.querySelector('.vb-sources') || !a.querySelector('.vb-quote'))"
+                           " && document.querySelector('#vb-question textarea').value === ''", arg=answers)
+    settled(page)
 
 
-# True once the chat box's and the window's scroll positions and sizes are unchanged for 10
-# animation frames in a row (web.js pins the new question to the top while the answer fills in).
+# True once the window's scroll position and the page's size are unchanged for 10 animation frames in a row.
 SETTLED = """() => {
-  const box = document.querySelector('#vb-chat [role=log]');
-  const now = [box.scrollTop, box.scrollHeight, window.scrollY, document.body.scrollHeight].join();
+  const now = [window.scrollY, document.documentElement.scrollHeight].join();
   window.vbSame = now === window.vbLast ? (window.vbSame || 0) + 1 : 0;
   window.vbLast = now;
   return window.vbSame >= 10;
 }"""
+
+
+def settled(page) -> None:
+    """Wait until the chat has stopped changing: no finite animation running (messages fade in), and two
+    animation frames without a mutation."""
+    page.wait_for_function("""() => document.getAnimations().every(a => a.playState !== 'running'
+        || a.effect.getComputedTiming().iterations === Infinity)""", polling=100)
+    page.evaluate("() => { window.vbSame = 0; window.vbLast = null; }")
+    page.wait_for_function(SETTLED)  # the page has stopped scrolling (web.js pins the new question)
+    page.wait_for_function("""() => new Promise(done => {
+        let changed = false;
+        const seen = new MutationObserver(() => { changed = true; });
+        seen.observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true});
+        requestAnimationFrame(() => requestAnimationFrame(() => { seen.disconnect(); done(!changed); }));
+    })""", polling=100)
 
 
 def test_no_feedback_buttons_under_a_notice(browser, page_url, tmp_path):
@@ -156,18 +175,16 @@ def test_start_of_a_long_answer_stays_in_view(browser, page_url, tmp_path):
     page, problems = open_page(browser, url, 390, 844)
     ask(page, EXAMPLES[1], 1)
     ask(page, "What did the inspectors find in the prisons?", 2)  # three quotes and their sources
-    box = page.locator("#vb-chat [role=log]")
     question = page.locator("#vb-chat .vb-user").last
     first_quote = page.locator("#vb-chat .vb-answer").last.locator("blockquote.vb-quote").first
     assert first_quote.inner_text().startswith("[1] \u201cThe inspectors visited four prisons")
     answer_height = page.locator("#vb-chat .vb-answer").last.bounding_box()["height"]
-    top, height = box.bounding_box()["y"], box.bounding_box()["height"]
-    assert answer_height > height  # the answer does not fit: the box shows its start, not its end
-    assert box.evaluate("b => b.scrollTop") > 0
-    assert abs(question.bounding_box()["y"] - top) < 2  # the question at the top of the box...
+    composer = page.locator("#vb-composer").bounding_box()
+    assert answer_height + composer["height"] > 844  # the answer does not fit: the page shows its start, not its end
+    assert page.evaluate("window.scrollY") > 0
+    assert abs(question.bounding_box()["y"]) < 2  # the question at the top of the window...
     quote = first_quote.bounding_box()
-    assert top < quote["y"] and quote["y"] + quote["height"] < top + height  # ...and the first quote in view
-    assert top > -2 and quote["y"] + quote["height"] < 844  # in the phone's window too
+    assert 0 < quote["y"] and quote["y"] + quote["height"] < composer["y"]  # ...the first quote above the question box
     assert problems == []
     page.screenshot(path=str(tmp_path / "long-answer.png"))
     page.close()
@@ -212,3 +229,118 @@ def test_page_follows_a_rebuild_of_the_index(browser, tmp_path):
         fresh.screenshot(path=str(tmp_path / "rebuilt.png"))
     finally:
         app.close()
+
+
+CITED = "What did the inspectors find in the prisons?"  # three quotes from prisons.txt
+
+
+def open_viewer_by_click(page, n: int):
+    page.locator("#vb-chat .vb-answer").last.locator("blockquote.vb-quote a.vb-cite", has_text=f"[{n}]").click()
+    page.locator("#vb-viewer #vb-focus").wait_for()
+
+
+def test_a_citation_opens_the_document_at_its_quote(browser, page_url, tmp_path):
+    url, _ = page_url
+    page, problems = open_page(browser, url, 1280, 800)
+    ask(page, CITED, 1)
+    quotes = page.locator("#vb-chat .vb-answer").last.locator("blockquote.vb-quote .vb-text").all_inner_texts()
+    link = page.locator("#vb-chat blockquote.vb-quote a.vb-cite", has_text="[2]")
+    assert link.get_attribute("aria-label") == "Open source 2 in the document"
+    open_viewer_by_click(page, 2)
+    viewer = page.get_by_role("dialog", name="Prison Conditions Review")
+    assert viewer.is_visible()
+    focus = viewer.locator("mark.vb-focus")
+    assert f"\u201c{focus.inner_text()}\u201d" == quotes[1]  # quote [2], highlighted
+    assert page.evaluate("document.activeElement.id") == "vb-focus"
+    body, mark = viewer.locator(".vb-viewer-body").bounding_box(), focus.bounding_box()
+    assert body["y"] <= mark["y"] and mark["y"] + mark["height"] <= body["y"] + body["height"]  # scrolled to it
+    assert viewer.locator("mark.vb-other").count() == 2  # the answer's other quotes, faintly
+    assert viewer.locator(".vb-pn").all_inner_texts() == ["1", "2", "3", "4"]  # every paragraph, numbered
+    assert viewer.locator("mark.vb-focus").evaluate("m => getComputedStyle(m).backgroundColor") == "rgb(254, 240, 138)"
+    page.screenshot(path=str(tmp_path / "viewer.png"))
+    page.keyboard.press("Escape")
+    viewer.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.textContent") == "[2]"  # back where the reader was
+
+    page.locator(".vb-docitem a.vb-open-doc", has_text="Hostile Test Notes").click()  # the documents panel
+    page.get_by_role("dialog", name="Hostile Test Notes").wait_for()
+    assert page.locator("#vb-viewer mark").count() == 0
+    assert "&lt;script&gt;" not in page.locator("#vb-viewer").inner_text()  # escaped once, shown as text
+    assert "<script>alert" in page.locator("#vb-viewer").inner_text()
+    page.get_by_role("button", name="\u2190 Back to the chat").click()
+    page.locator("#vb-viewer").wait_for(state="hidden")
+    assert problems == []
+    page.close()
+
+
+def test_tab_reaches_a_citation_and_enter_opens_it(browser, page_url):
+    url, _ = page_url
+    page, problems = open_page(browser, url, 1280, 800)
+    ask(page, CITED, 1)
+    page.evaluate("document.activeElement.blur()")
+    for _ in range(80):  # Tab through the page from its start
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('a.vb-cite')"):
+            break
+    assert page.evaluate("document.activeElement.textContent") == "[1]"
+    page.keyboard.press("Enter")
+    page.locator("#vb-viewer #vb-focus").wait_for()
+    assert page.locator("#vb-viewer mark.vb-focus").inner_text().startswith("The inspectors visited four prisons")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "\u2190 Back to the chat"  # the rest is inert
+    page.keyboard.press("Enter")
+    page.locator("#vb-viewer").wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.textContent") == "[1]"
+    assert page.get_by_role("textbox", name="Your question about the report").count() == 1  # a labelled input
+    assert problems == []
+    page.close()
+
+
+def serious(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): " + "; ".join(f"{n['target'][-1][-90:]}: {n['failureSummary'][-200:]}"
+                                                        for n in v["nodes"][:3])
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_axe_finds_no_serious_violation(browser, page_url, width, height):
+    url, _ = page_url
+    page, _ = open_page(browser, url, width, height)
+    ask(page, CITED, 1)
+    ask(page, "What is the capital of France?", 2)  # a closest passage too
+    assert serious(page) == []
+    page.locator("#vb-chat .vb-answer").first.locator("blockquote.vb-quote a.vb-cite").first.click()
+    page.locator("#vb-viewer #vb-focus").wait_for()
+    assert serious(page) == []
+    page.close()
+
+
+def test_phone_page_scrolls_as_one_with_the_question_box_in_view(browser, page_url, tmp_path):
+    url, _ = page_url
+    page, problems = open_page(browser, url, 390, 844)
+    assert page.evaluate("document.activeElement.tagName") != "TEXTAREA"  # no autofocus scroll on a phone
+    assert page.evaluate("window.scrollY") == 0
+    closed = "() => [...document.querySelectorAll('#vb-docs-panel button.label-wrap, #vb-how button.label-wrap')]" \
+             ".map(b => b.getAttribute('aria-expanded')).join()"
+    page.wait_for_function(f"({closed})() === 'false,false'")  # side panels start collapsed
+    ask(page, CITED, 1)
+    ask(page, "Who was held in solitary confinement?", 2)
+    scrollers = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => {
+        const s = getComputedStyle(e);
+        return /(auto|scroll)/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1;
+    }).map(e => e.id || e.className)""")
+    assert scrollers == []  # one scroll container: the page
+    assert page.evaluate("document.documentElement.scrollHeight") > 844 * 2
+    box = page.locator("#vb-question textarea").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 844  # the question box stays in view (sticky)
+    page.mouse.wheel(0, -10_000)
+    page.wait_for_function("window.scrollY === 0")
+    box = page.locator("#vb-question textarea").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 844
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert problems == []
+    page.screenshot(path=str(tmp_path / "phone-top.png"))
+    page.close()

@@ -119,7 +119,9 @@ def test_ask_endpoint_returns_the_cli_json(served, question, text, doc, paragrap
 
 @pytest.mark.parametrize("question, quote_html, source_head", [
     ("How many prisoners were held in the cells?",
-     '<blockquote class="vb-quote"><span class="vb-n">[1]</span> <span class="vb-text">\u201cThey counted 212 '
+     '<blockquote class="vb-quote"><a class="vb-cite" href="#vb-source?doc=prisons.txt&amp;n=1&amp;start=99&amp;'
+     'end=154" title="Open source 1 in the document"><span class="vb-n">[1]</span></a> <span class="vb-text">'
+     '\u201cThey counted 212 '
      'prisoners held in cells built for 150.\u201d</span></blockquote>',
      '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
      '<span class="vb-where">paragraph 2</span>'),
@@ -141,7 +143,7 @@ def test_chat_shows_quotes_and_sources(served, question, quote_html, source_head
     assert quote_html in html
     assert '<div class="vb-sources-title">Sources</div>' in html
     assert source_head in html
-    assert html.count("<mark>") == html.count('<blockquote class="vb-quote">') >= 1
+    assert html.count("<mark>") == html.count('<blockquote class="vb-quote') >= 1
 
 
 def test_hostile_corpus_renders_escaped(served):
@@ -217,6 +219,52 @@ def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
     messages, _ = chat.predict(follow_up, api_name="/chat")
     assert len(messages) == 4  # both turns stay on screen
     assert last_reply((messages, "")) == answer_html(with_history, documents)
+
+
+def test_follow_up_moves_on_from_the_previous_answer(served):
+    assistant, client, _ = served
+    first = assistant.ask("How many prisoners were held in the cells?")
+    again = assistant.ask("And those?", history=[first.question])  # leans on it: the same passage again
+    assert again.message == ("Same passage as above.\n[1] \u201cThey counted 212 prisoners held in cells built "
+                             "for 150.\u201d")
+    assert again.to_dict() == assistant.ask("And those?", history=[first.question],
+                                            previous=[q.to_dict() for q in first.quotes]).to_dict()
+    assert client.predict("And those?", history=[first.question], api_name="/ask") == again.to_dict()
+    assert assistant.ask("And those?", history=[first.question], previous=[]).message.startswith("[1] ")
+
+    # within 0.05 of the best, a sentence the previous answer did not quote comes first; the score is unchanged
+    asked = "What did the inspectors find in the prisons?"
+    quoted = assistant.ask(asked).quotes[1].to_dict()
+    assert quoted["paragraph"] == 4
+    plain = assistant.ask("What did they find?", history=[asked], previous=[])
+    moved = assistant.ask("What did they find?", history=[asked], previous=[quoted])
+    assert [(q.paragraph, round(q.score, 3)) for q in plain.quotes] == [(4, 0.315), (2, 0.309), (3, 0.169)]
+    assert [(q.paragraph, round(q.score, 3)) for q in moved.quotes] == [(2, 0.309), (4, 0.315), (3, 0.169)]
+    assert moved.message.splitlines()[0] == "Quote [2] is the same passage as above."
+    assert (moved.verdict, moved.confidence) == (plain.verdict, plain.confidence)  # the verdict is not moved
+
+
+def test_document_viewer_route(served):
+    import httpx
+
+    assistant, client, _ = served
+    base = client.src.rstrip("/")
+    doc = assistant.index.document("notes/hostile.md")
+    start = doc.text.index("The warden")
+    reply = httpx.get(f"{base}/vb/document", params={"doc": "notes/hostile.md", "focus": "1",
+                                                      "q": [f"1:{start}:{start + 10}", "2:0:7"]})
+    assert reply.status_code == 200 and reply.headers["cache-control"] == "no-store"
+    assert reply.text.startswith('<article class="vb-viewer-doc"><header class="vb-viewer-head"><h2 '
+                                 'id="vb-viewer-title">Hostile Test Notes</h2>')
+    assert '<mark class="vb-hl vb-focus" id="vb-focus" tabindex="-1">The warden</mark>' in reply.text
+    assert '<mark class="vb-hl vb-other">Hostile</mark>' in reply.text
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in reply.text and "<script" not in reply.text
+    missing = httpx.get(f"{base}/vb/document", params={"doc": "../etc/passwd"})
+    assert (missing.status_code, missing.text) == (404, '<div class="vb-notice" role="status">Sorry \u2014 there is '
+                                                        "no document &#x27;../etc/passwd&#x27; in the index.</div>")
+    bad = httpx.get(f"{base}/vb/document", params={"doc": "prisons.txt", "q": "1:5:99999"})
+    assert (bad.status_code, bad.text) == (400, '<div class="vb-notice" role="status">Sorry \u2014 quote '
+                                                "&#x27;1:5:99999&#x27; lies outside the document (0..342).</div>")
 
 
 def test_document_filter(served):
@@ -343,3 +391,69 @@ def test_page_furniture_describes_one_build(tmp_path):
     assert rebuilt.examples == ["Who paid for the lawyers of the prisoners?", "What is this report about?",
                                 "Who wrote the report?", "What are the main findings?",
                                 "What does the report recommend?"]  # a question found in the new document
+
+
+OFF_TOPIC = [
+    "What is the capital of France?", "Who won the 2018 World Cup?", "How do I bake sourdough bread?",
+    "What is the population of Kazakhstan?", "What is the boiling point of water?", "Who wrote Hamlet?",
+    "How tall is Mount Everest?", "What does a cookie policy say?", "Where can I subscribe to the newsletter?",
+    "Is RFE/RL banned in Russia?", "How do I share this article?", "What are the breaking news today?",
+    "Where are the accessibility links?", "How do I find out more?", "Can I click here for more?",
+    "What is the exchange rate of the tenge?", "Who is the president of the United States?",
+    "What is the weather in Almaty?", "How many moons does Jupiter have?", "What is machine learning?",
+    "What is the recipe for plov?", "Who painted the Mona Lisa?", "What does HTTP stand for?",
+    "Which football club plays in Zhanaozen?", "What is the GDP of Kazakhstan?", "How do I reset my password?",
+    "What time is it in Astana?", "Who founded Amazon?", "What could happen to readers in Russia?",
+    "Is sharing or liking this content a crime?",
+]
+REWORDINGS = ["According to the report, {q}", "{q} Please quote the report.", "tell me: {l}",
+              "{l}", "In the interview, {q}"]
+
+
+def two_hundred_questions() -> list[tuple[str, list[str]]]:
+    """(question, history) pairs: the eval questions and dialogues (both files), reworded ones, off-topic ones."""
+    from app.evaluation.report import load_dialogues, load_questions
+
+    repo = Path(__file__).resolve().parent.parent / "eval"
+    questions = [q.question for f in (repo / "report_questions.jsonl", repo / "heldout" / "report_questions.jsonl")
+                 for q in load_questions(f)]
+    dialogues = [d.turns for f in (repo / "report_dialogues.jsonl", repo / "heldout" / "report_dialogues.jsonl")
+                 for d in load_dialogues(f)]
+    asked = [(q, []) for q in questions] + [(a, []) for a, _ in dialogues] + [(b, [a]) for a, b in dialogues]
+    asked += [("What were the findings?", []), ("What happened to them?", [
+        "How many people were arrested on charges of organizing the violence?"])]
+    asked += [(q, []) for q in OFF_TOPIC]
+    for i, q in enumerate(questions[: 200 - len(asked)]):
+        lowered = q[0].lower() + q[1:].rstrip("?")
+        asked.append((REWORDINGS[i % len(REWORDINGS)].format(q=q, l=lowered), []))
+    return asked
+
+
+@pytest.mark.model
+def test_two_hundred_questions_never_quote_page_furniture(tmp_path):
+    """No answer, supporting quote or closest passage from the bundled report is page furniture."""
+    from app.embed import SentenceTransformerEmbedder
+    from app.render import answer_html, esc
+
+    report = Path(__file__).resolve().parent.parent / "corpus" / "old-habits-kazakhstan-torture-rferl-interview.txt"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / report.name).write_bytes(report.read_bytes())
+    build_index(tmp_path / "index", SentenceTransformerEmbedder(), corpus_dir=corpus)
+    assistant = Assistant.load(tmp_path / "index", corpus_dir=corpus)
+    doc = assistant.index.document(report.name)
+    assert len(doc.furniture) >= 4  # the notices, navigation and the printed-twice captions
+    kept = [doc.text[s:e] for s, e in doc.paragraphs if (s, e) not in set(doc.furniture)]
+    only_furniture = [esc(doc.text[s:e]) for s, e in doc.furniture if doc.text[s:e] not in kept]
+    assert "To find out more, click here." in only_furniture and len(only_furniture) == len(doc.furniture) - 2
+    asked = two_hundred_questions()
+    assert len(asked) == 200 and len({q for q, _ in asked}) >= 190
+    verdicts: dict[str, int] = {}
+    for question, history in asked:
+        answer = assistant.ask(question, history=history).to_dict()
+        verdicts[answer["verdict"]] = verdicts.get(answer["verdict"], 0) + 1
+        for q in answer["quotes"]:
+            assert not any(q["start"] < e and s < q["end"] for s, e in doc.furniture), (question, q["text"])
+        html = answer_html(answer, {doc.doc: doc})
+        assert not any(text in html for text in only_furniture), question
+    assert set(verdicts) == {"answered", "uncertain", "not_found"}  # all three kinds were checked

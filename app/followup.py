@@ -1,7 +1,7 @@
 """Follow-up questions: lean on the previous question and its answer, and move on from that answer.
 
 The rule is simple enough to explain in one line: if the new question refers back (a pronoun or
-"that/there/then" style word) or is very short, the question retrieved with is the previous
+"that/there/then" style word) or is too short to stand alone, the question retrieved with is the previous
 question followed by the new one. Otherwise the new question stands alone.
 
 Such a follow-up also leans on the previous answer's quotes: a sentence that answer already
@@ -28,7 +28,10 @@ _REFERS_BACK = re.compile(
     r"|^\W*(and|also|what about|how about|but|so)\b",  # these lean back only when they open the question
     re.IGNORECASE,
 )
-SHORT_QUESTION_WORDS = 4
+SHORT_QUESTION_WORDS = 4  # "Why?", "Built for how many?"
+# A short question that is whole on its own: a question word, a verb, and a subject of its own.
+_WHOLE_QUESTION = re.compile(r"^\W*(who|what|when|where|why|how|which)\s+(is|are|was|were|do|does|did|has|have|had|"
+                             r"can|could|will|would|should)\s+\w+", re.IGNORECASE)
 REPEAT_MARGIN = 0.05  # a sentence the previous answer quoted gives way to a new one within this score
 SAME_PASSAGE = "Same passage as above."
 
@@ -36,8 +39,12 @@ Span = tuple[str, int, int]  # document, start, end
 
 
 def leans_on_previous(question: str) -> bool:
+    """Whether the question refers back, or is too short to stand alone ("Built for how many?"; but
+    "How were detainees mistreated?" is short and whole)."""
     words = re.findall(r"\w+", question)
-    return bool(_REFERS_BACK.search(question)) or len(words) <= SHORT_QUESTION_WORDS
+    if _REFERS_BACK.search(question):
+        return True
+    return len(words) <= SHORT_QUESTION_WORDS and not (len(words) >= 4 and _WHOLE_QUESTION.match(question))
 
 
 def previous_question(history: Sequence[str] | None) -> str:

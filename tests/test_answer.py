@@ -98,6 +98,9 @@ def test_follow_up_folds_in_the_previous_question():
     assert leans_on_previous("What did Amnesty International find in Zhanaozen prisons?") is False
     assert leans_on_previous("What are the conditions and rights of prisoners in Kazakh jails?") is False
     assert leans_on_previous("Also, who wrote the report on Kazakh prisons?") is True
+    assert leans_on_previous("How long exactly?") is True  # too short to stand alone
+    assert leans_on_previous("Built for how many?") is True
+    assert leans_on_previous("How were detainees mistreated?") is False  # short, but whole: verb and subject
     folded = contextual_query("And the budget?", ["Who visited?", "What about food?"])
     assert folded == "What about food? And the budget?"
     assert contextual_query("Why?", []) == "Why?"

@@ -92,11 +92,11 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
                 workers: int | None) -> None:
     """Build or refresh the index; unchanged documents are not re-embedded, an interrupted build resumes."""
     from .build import build_index
-    from .embed import default_embedder
+    from .embed import default_build_embedder
 
     if engine != "ray" and (address is not None or workers is not None):
         raise click.UsageError("--address and --workers apply to --engine ray")
-    embedder = default_embedder()
+    embedder = default_build_embedder()
     runner = None
     if engine == "ray":
         from .build_ray import RayEngine, default_factory, require_ray

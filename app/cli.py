@@ -200,7 +200,7 @@ def print_answer(answer) -> None:
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
         label = "closest passage (not an answer)" if answer.verdict == "not_found" else f"[{q.n}]"
-        click.echo(f"\n{label} \u201c{q.text}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
+        click.echo(f"\n{label} \u201c{q.marked_text()}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
 
 
 @main.command()

@@ -130,10 +130,31 @@ class Quote:
     paragraph: int
     page: int | None
     score: float
+    answer: tuple[int, int] | None = None  # the answer span's document offsets, inside [start, end), when known
+
+    def __post_init__(self) -> None:
+        if self.answer is not None and not self.start <= self.answer[0] < self.answer[1] <= self.end:
+            raise ValueError(f"answer span {self.answer} lies outside quote {self.start}:{self.end}")
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
-                "paragraph": self.paragraph, "page": self.page, "score": round(self.score, 6)}
+        """The contract's quote; "answer": {"text", "start", "end"} only when an answer span is known."""
+        out = {"n": self.n, "text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
+               "paragraph": self.paragraph, "page": self.page, "score": round(self.score, 6)}
+        if self.answer is not None:
+            a, b = self.answer
+            out["answer"] = {"text": self.text[a - self.start:b - self.start], "start": a, "end": b}
+        return out
+
+    def marked_text(self, left: str = "\u00bb", right: str = "\u00ab") -> str:
+        """The quote with its answer span between markers (the text itself when no span is known).
+
+        >>> Quote(1, "About 16 people were arrested.", "r.txt", 100, 130, 1, None, 0.5, (106, 108)).marked_text()
+        'About \u00bb16\u00ab people were arrested.'
+        """
+        if self.answer is None:
+            return self.text
+        a, b = self.answer[0] - self.start, self.answer[1] - self.start
+        return f"{self.text[:a]}{left}{self.text[a:b]}{right}{self.text[b:]}"
 
 
 def lexical_coverage(query_tokens: list[str], idf: dict[str, float], sentence_tokens: set[str]) -> float:

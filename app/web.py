@@ -60,9 +60,9 @@ HOW_IT_WORKS = (
     "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
     "</ul>")
 CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
-# measured (docs/performance.md): one answer at a time gave the lowest p50 and the highest throughput at
-# 20 users on 2 cores (answers take ~7 ms of CPU under Python's GIL); 64 waiting is ~5 s at most
-CHAT_CONCURRENCY = 1
+# measured (docs/performance.md, three sweeps at 20 users on 2 cores): 2 at once was never the worst and
+# near the best in each (1 won only under load average 16, lost on a quieter machine); 64 waiting is ~5 s
+CHAT_CONCURRENCY = 2
 CHAT_MAX_QUEUE = 64
 PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
 

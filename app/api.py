@@ -192,6 +192,10 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
     async def http_error(request: Request, exc: HTTPException):
         return _error(exc.status_code, str(exc.detail))
 
+    @api.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable):
+        return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("API request %s failed", request.url.path)
@@ -217,10 +221,7 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
             return _error(413 if over else 400, str(exc))
 
     async def run(kind: str, query: Query):
-        try:
-            return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)
-        except Unavailable as exc:
-            return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)
 
     errors = {s: {"description": d, "content": {"application/json": {"example": {"error": e, "status": s}}}}
               for s, d, e in [(400, "empty question, control characters or unknown document",
@@ -242,18 +243,11 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
 
     @api.get("/documents", responses={503: errors[503]}, summary="The indexed documents")
     async def documents():
-        try:
-            assistant = current()
-        except Unavailable as exc:
-            return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return documents_json(assistant)
+        return documents_json(current())
 
     @api.get("/health", responses={503: errors[503]}, summary="Ready once the index and model are loaded")
     async def health():
-        try:
-            assistant = current()
-        except Unavailable as exc:
-            return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+        assistant = current()
         counts = assistant.index.manifest.get("counts", {})
         return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name,
                 "documents": len(assistant.index.documents),

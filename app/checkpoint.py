@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import write_atomic
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
@@ -40,12 +42,6 @@ WORK_PREFIX = "work-"
 def text_key(text: str) -> str:
     """The checkpoint key of a text: its SHA-256 (hex, first 32 digits)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class Checkpoint:
@@ -71,7 +67,7 @@ class Checkpoint:
             shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
         if not meta_path.exists():
-            _write_atomic(meta_path, json.dumps(meta, indent=1).encode())
+            write_atomic(meta_path, json.dumps(meta, indent=1).encode())
         cp = cls(folder, dim)
         for record in sorted(folder.glob("shard-*.json")):
             cp._load_shard(record)
@@ -113,10 +109,10 @@ class Checkpoint:
         np.save(buf, vectors, allow_pickle=False)
         data = buf.getvalue()
         name = f"shard-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        _write_atomic(self.folder / f"{name}.npy", data)
+        write_atomic(self.folder / f"{name}.npy", data)
         record = {"keys": [str(k) for k in keys], "rows": len(keys), "bytes": len(data),
                   "sha256": hashlib.sha256(data).hexdigest()}
-        _write_atomic(self.folder / f"{name}.json", json.dumps(record).encode())
+        write_atomic(self.folder / f"{name}.json", json.dumps(record).encode())
         number = len(self._shards)
         self._shards.append(self.folder / f"{name}.npy")
         for row, key in enumerate(record["keys"]):

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import VerbatimError
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_FORMAT_VERSION = 1
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -74,8 +76,6 @@ def read_calibration(path: Path | None = None) -> dict[str, Any]:
 
     "threshold": a top score at or above it is "answered"; "floor": below it, "not_found"; between
     the two, "uncertain". A missing or broken file is an error, never a silent default."""
-    from .errors import VerbatimError
-
     path = path or CALIBRATION_FILE
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,3 +58,40 @@ def tiny_index(tmp_path: Path, tiny_corpus: Path) -> Path:
 def tiny_assistant(tiny_index: Path, tiny_corpus: Path) -> Assistant:
     # floor == threshold: two verdicts (answered / not_found); tests of "uncertain" set a floor below
     return Assistant.load(tiny_index, settings=AnswerSettings(threshold=0.2, floor=0.2), corpus_dir=tiny_corpus)
+
+
+def kill_when(proc: subprocess.Popen, reached: Callable[[], bool], what: str | None, seconds: float = 60.0) -> None:
+    """Wait until `reached()` (or the process ends), then SIGKILL `proc` and reap it. With `what`, fail
+    saying the build never reached it when it did not."""
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not reached() and proc.poll() is None:
+            time.sleep(0.05)
+        if what is not None:
+            assert reached(), f"the build never reached {what}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def recorded_serve(monkeypatch) -> dict:
+    """`verbatim serve` with the hash embedder and no server: the app it builds is recorded
+    (`["assistant"]`, `["ui"]`) and closed after the test; `launch` does nothing."""
+    import app.web
+
+    served: dict = {}
+    original = app.web.build_app
+
+    def recording_build_app(assistant, *args, **kwargs):
+        served["assistant"] = assistant
+        served["ui"] = original(assistant, *args, **kwargs)
+        return served["ui"]
+
+    monkeypatch.setattr(app.web, "build_app", recording_build_app)
+    monkeypatch.setattr(app.web, "launch", lambda ui, host, port, **kw: None)
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    yield served
+    if "ui" in served:
+        served["ui"].close()

@@ -94,9 +94,8 @@ def test_a_fresh_index_is_left_alone(tmp_path: Path):
     assert index.resolve() == build and _aside(index) == []
 
 
-def test_serve_without_corpus_rebuilds_a_cut_manifest_from_the_bundled_report(tmp_path: Path, monkeypatch):
+def test_serve_without_corpus_rebuilds_a_cut_manifest_from_the_bundled_report(tmp_path: Path, recorded_serve):
     """`make serve` passes no --corpus: the corpus the manifest recorded cannot be read, so ./corpus is used."""
-    import app.web
     from app.cli import main
 
     index = tmp_path / "index"
@@ -104,26 +103,11 @@ def test_serve_without_corpus_rebuilds_a_cut_manifest_from_the_bundled_report(tm
     build = index.resolve()
     (build / "manifest.json").write_text((build / "manifest.json").read_text(encoding="utf-8")[:150],
                                          encoding="utf-8")
-    served = {}
-    original = app.web.build_app
-
-    def recording_build_app(assistant, *args, **kwargs):
-        served["assistant"] = assistant
-        served["ui"] = original(assistant, *args, **kwargs)
-        return served["ui"]
-
-    monkeypatch.setattr(app.web, "build_app", recording_build_app)
-    monkeypatch.setattr(app.web, "launch", lambda ui, host, port, **kw: None)
-    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
     result = CliRunner().invoke(main, ["serve", "--index", str(index), "--feedback", str(tmp_path / "f.jsonl")])
-    try:
-        assert result.exit_code == 0, result.output
-        assert "unreadable" not in result.output and result.output.startswith("indexed 1 document(s), ")
-        [aside] = _aside(index)
-        assert (aside / "manifest.json").stat().st_size == 150
-        assistant = served["assistant"].current()
-        assert assistant.index.manifest["documents"] == file_hashes(REPO / "corpus")
-        assert verify_index(index) == []
-    finally:
-        if "ui" in served:
-            served["ui"].close()
+    assert result.exit_code == 0, result.output
+    assert "unreadable" not in result.output and result.output.startswith("indexed 1 document(s), ")
+    [aside] = _aside(index)
+    assert (aside / "manifest.json").stat().st_size == 150
+    assistant = recorded_serve["assistant"].current()
+    assert assistant.index.manifest["documents"] == file_hashes(REPO / "corpus")
+    assert verify_index(index) == []

@@ -27,7 +27,7 @@ from app.embed import HashEmbedder
 from app.ingest import file_hashes
 from app.settings import AnswerSettings
 from app.store import load_index, read_manifest, verify_index
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA, REPO, kill_when
 
 VERBATIM = str(Path(sys.executable).with_name("verbatim"))
 QUESTION = "How many prisoners were held in the cells?"
@@ -88,16 +88,7 @@ def test_kill_9_during_cli_build_keeps_the_previous_index(tmp_path: Path):
                             env=env(PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]),
                                     VERBATIM_TEST_MARKER=str(marker)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(1200):  # at most 60 s
-            if marker.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert marker.exists(), "the build never reached its write stage"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    kill_when(proc, marker.exists, "its write stage")
     assert proc.returncode == -signal.SIGKILL
     half = [name for name in builds(index) if name.startswith("tmp-")]
     work = [name for name in builds(index) if name.startswith("work-")]
@@ -198,40 +189,24 @@ def test_damaged_or_mismatched_index_gets_a_message_naming_the_fix(tmp_path: Pat
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.__name__.strip("_"))
-def test_serve_rebuilds_a_damaged_or_mismatched_index_before_answering(tmp_path: Path, monkeypatch, fault):
-    import app.web
+def test_serve_rebuilds_a_damaged_or_mismatched_index_before_answering(tmp_path: Path, recorded_serve, fault):
     from app.cli import main
 
     corpus, index = copy_tiny(tmp_path / "corpus"), tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
     fault(index, corpus)
-    served = {}
-    original = app.web.build_app
-
-    def recording_build_app(assistant, *args, **kwargs):
-        served["assistant"] = assistant
-        served["ui"] = original(assistant, *args, **kwargs)
-        return served["ui"]
-
-    monkeypatch.setattr(app.web, "build_app", recording_build_app)
-    monkeypatch.setattr(app.web, "launch", lambda ui, host, port, **kw: None)
-    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
     result = CliRunner().invoke(main, ["serve", "--index", str(index), "--corpus", str(corpus),
                                        "--feedback", str(tmp_path / "f.jsonl")])
-    try:
-        assert result.exit_code == 0, result.output
-        assert result.output.startswith("indexed 3 document(s), ")  # it rebuilt
-        assistant = served["assistant"].current()
-        assert assistant.index.manifest["documents"] == file_hashes(corpus)
-        assert assistant.index.manifest["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True,
-                                                     "metric": "inner_product"}
-        assert verify_index(index) == []
-        answer = assistant.ask(QUESTION).to_dict()
-        for q in answer["quotes"]:
-            assert (corpus / q["doc"]).read_text(encoding="utf-8")[q["start"]:q["end"]] == q["text"]
-    finally:
-        if "ui" in served:
-            served["ui"].close()
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("indexed 3 document(s), ")  # it rebuilt
+    assistant = recorded_serve["assistant"].current()
+    assert assistant.index.manifest["documents"] == file_hashes(corpus)
+    assert assistant.index.manifest["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True,
+                                                 "metric": "inner_product"}
+    assert verify_index(index) == []
+    answer = assistant.ask(QUESTION).to_dict()
+    for q in answer["quotes"]:
+        assert (corpus / q["doc"]).read_text(encoding="utf-8")[q["start"]:q["end"]] == q["text"]
 
 
 # ---------------------------------------------------------------- rebuilding while the chat is serving

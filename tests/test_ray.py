@@ -22,7 +22,7 @@ from app.cli import main
 from app.embed import HashEmbedder
 from app.settings import BuildSettings
 from app.store import builds_dir, load_index, read_manifest, verify_index
-from tests.conftest import REPO, CountingEmbedder
+from tests.conftest import REPO, CountingEmbedder, kill_when
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
@@ -123,16 +123,8 @@ def test_a_driver_killed_mid_build_restarts_from_its_checkpoint(cluster, tmp_pat
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", KILLED_DRIVER, str(index), str(tiny_corpus), cluster], cwd=REPO,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(1800):  # at most 90 s
-            shards = list(builds_dir(index).glob("work-*/shard-*.json")) if builds_dir(index).exists() else []
-            if len(shards) >= 3 or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    shards = builds_dir(index)
+    kill_when(proc, lambda: shards.exists() and len(list(shards.glob("work-*/shard-*.json"))) >= 3, None, seconds=90)
     assert proc.returncode == -signal.SIGKILL and not index.exists()
     done = {key for record in builds_dir(index).glob("work-*/shard-*.json")
             for key in __import__("json").loads(record.read_text())["keys"]}

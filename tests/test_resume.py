@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from app.checkpoint import Checkpoint, text_key
 from app.embed import HashEmbedder
 from app.settings import BuildSettings
 from app.store import builds_dir, load_index, read_manifest, verify_index
-from tests.conftest import REPO, CountingEmbedder
+from tests.conftest import REPO, CountingEmbedder, kill_when
 
 SETTINGS = BuildSettings(chunk_max_words=30)
 BATCH = 4
@@ -128,16 +127,7 @@ def test_kill_9_mid_embedding_then_restart_reuses_the_checkpoint(tmp_path: Path,
     proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(index), str(tiny_corpus), "5", str(marker),
                              str(BATCH)],
                             cwd=REPO, env=env)
-    try:
-        for _ in range(1200):  # at most 60 s
-            if marker.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert marker.exists(), "the build never reached its sixth batch"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    kill_when(proc, marker.exists, "its sixth batch")
     assert proc.returncode == -signal.SIGKILL and not index.exists()
 
     counting = CountingEmbedder()

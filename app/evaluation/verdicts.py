@@ -1,7 +1,7 @@
 """Verdict figures: how the three verdicts fall on answerable and unanswerable questions, the ROC
 AUC of the confidence, and the calibration that chooses the two thresholds.
 
-The calibration objective (stated in the README): a wrong refusal costs the user the answer, an
+The calibration objective (also in docs/evaluation.md): a wrong refusal costs the user the answer, an
 uncertain answer costs a glance at a quote. So
 1. the floor ("not_found" below it) is the highest score that refuses at most `max_false_refusal`
    of the answerable questions;

@@ -205,6 +205,8 @@ def test_page_follows_a_rebuild_of_the_index(browser, tmp_path):
     docs = "() => [...document.querySelectorAll('.vb-docfile')].map(e => e.textContent).join(' ')"
     try:
         page, problems = open_page(browser, url, 1280, 900)
+        # the documents panel is filled by the page's load event, which may land after the examples
+        page.wait_for_function(f"({docs})() !== ''", timeout=10_000)
         assert page.evaluate(docs) == "notes/hostile.md prisons.txt"
         (corpus / "visits.txt").write_text(VISITS, encoding="utf-8")
         build_index(index, HashEmbedder(), corpus_dir=corpus)  # swapped in while the page is open

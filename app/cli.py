@@ -17,9 +17,9 @@ from pathlib import Path
 
 import click
 
-from .errors import CorpusError, QuestionError, VerbatimError
-from .loading import load_assistant, resolve_corpus
-from .settings import (
+from app.answer.loading import load_assistant, resolve_corpus
+from app.errors import CorpusError, QuestionError, VerbatimError
+from app.settings import (
     DEFAULT_CORPUS_DIR,
     DEFAULT_INDEX_DIR,
     INDEX_TYPES,
@@ -91,15 +91,15 @@ def index() -> None:
 def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str, address: str | None,
                 workers: int | None) -> None:
     """Build or refresh the index; unchanged documents are not re-embedded, an interrupted build resumes."""
-    from .build import build_index
-    from .embed import default_build_embedder
+    from app.index.build import build_index
+    from app.index.embed import default_build_embedder
 
     if engine != "ray" and (address is not None or workers is not None):
         raise click.UsageError("--address and --workers apply to --engine ray")
     embedder = default_build_embedder()
     runner = None
     if engine == "ray":
-        from .build_ray import RayEngine, default_factory, require_ray
+        from app.index.build_ray import RayEngine, default_factory, require_ray
 
         require_ray()
         runner = RayEngine(default_factory(embedder.name), address=address, workers=workers or 2)
@@ -113,7 +113,7 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 @index_option
 def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     """Say whether the index matches the corpus (exit 1 if not)."""
-    from .store import read_manifest, stale_reasons
+    from app.index.store import read_manifest, stale_reasons
 
     manifest = read_manifest(index_dir)
     corpus = resolve_corpus(index_dir, corpus_dir)
@@ -133,7 +133,7 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
 @index_option
 def index_verify(index_dir: Path) -> None:
     """Check every file checksum, row count, and chunk text against its offsets."""
-    from .store import read_manifest, rebuild_hint, verify_index
+    from app.index.store import read_manifest, rebuild_hint, verify_index
 
     problems = verify_index(index_dir)
     if problems:
@@ -266,9 +266,9 @@ def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: in
 
 
 # Commands that live beside the modules they drive; each imports its heavy libraries only when run.
-from .bench import bench  # noqa: E402
-from .evaluation.cli import eval_command  # noqa: E402
-from .serve import serve  # noqa: E402
+from app.bench.run import bench  # noqa: E402
+from app.evaluation.cli import eval_command  # noqa: E402
+from app.web.serve import serve  # noqa: E402
 
 for command in (serve, eval_command, bench):
     main.add_command(command)

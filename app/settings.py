@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import VerbatimError
+from app.errors import VerbatimError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_FORMAT_VERSION = 1

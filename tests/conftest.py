@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import Assistant
-from app.build import build_index
-from app.embed import HashEmbedder
+from app.answer.assistant import Assistant
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
 from app.settings import AnswerSettings, BuildSettings
 
 DATA = Path(__file__).parent / "data"
@@ -79,18 +79,18 @@ def kill_when(proc: subprocess.Popen, reached: Callable[[], bool], what: str | N
 def recorded_serve(monkeypatch) -> dict:
     """`verbatim serve` with the hash embedder and no server: the app it builds is recorded
     (`["assistant"]`, `["ui"]`) and closed after the test; `launch` does nothing."""
-    import app.web
+    import app.web.chat
 
     served: dict = {}
-    original = app.web.build_app
+    original = app.web.chat.build_app
 
     def recording_build_app(assistant, *args, **kwargs):
         served["assistant"] = assistant
         served["ui"] = original(assistant, *args, **kwargs)
         return served["ui"]
 
-    monkeypatch.setattr(app.web, "build_app", recording_build_app)
-    monkeypatch.setattr(app.web, "launch", lambda ui, host, port, **kw: None)
+    monkeypatch.setattr(app.web.chat, "build_app", recording_build_app)
+    monkeypatch.setattr(app.web.chat, "launch", lambda ui, host, port, **kw: None)
     monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
     yield served
     if "ui" in served:

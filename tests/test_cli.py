@@ -104,9 +104,9 @@ def test_non_utf8_corpus_file_fails_the_build_naming_it(cli, tmp_path: Path, tin
 
 
 def test_print_answer_marks_the_answer_span_inside_the_quote(capsys):
-    from app.answer import Answer
+    from app.answer.assistant import Answer
+    from app.answer.quote import Quote
     from app.cli import print_answer
-    from app.quote import Quote
 
     quote = Quote(1, "there were about 16 people who were arrested", "r.txt", 900, 944, 8, None, 0.6, (917, 919))
     assert quote.to_dict()["answer"] == {"text": "16", "start": 917, "end": 919}

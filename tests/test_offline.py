@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import Assistant
-from app.build import build_index
-from app.embed import HashEmbedder
+from app.answer.assistant import Assistant
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
 from app.settings import AnswerSettings
 from tests.conftest import DATA, REPO
 
@@ -112,9 +112,9 @@ def test_build_ask_and_serve_work_with_the_network_blocked(no_network: Path, tmp
     # that client-side lookup is stubbed, so anything the product tries is still caught.
     monkeypatch.setattr(_detect_agent, "_fetch_registry", lambda: None)
 
-    from app.web import build_app
+    from app.web.chat import build_app
 
-    from .test_web import start
+    from .web.test_chat import start
 
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA / "tiny", corpus)
@@ -138,8 +138,8 @@ def test_real_command_with_the_real_model_stays_on_the_machine(no_network: Path,
     import httpx
     from gradio_client import Client
 
-    from .test_load import wait_until_up
-    from .test_web import free_port
+    from .web.test_chat import free_port
+    from .web.test_load import wait_until_up
 
     hook = tmp_path / "hook"
     hook.mkdir()

@@ -26,17 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import build_index
-from ..embed import Embedder, default_embedder
-from ..errors import CorpusError, IndexCorruptError, IndexNotFoundError, IndexStaleError
-from ..files import write_atomic
-from ..ingest import Document, document_from_text
-from ..lexical import tokenize_many
-from ..retrieve import FUSIONS, Retriever
-from ..settings import PROJECT_ROOT, AnswerSettings, BuildSettings
-from ..store import Index, load_index, read_manifest
-from .ir_metrics import ndcg_at_k, recall_at_k
-from .uncertainty import bracket, mean_interval, paired_difference
+from app.answer.retrieve import FUSIONS, Retriever
+from app.errors import CorpusError, IndexCorruptError, IndexNotFoundError, IndexStaleError
+from app.evaluation.ir_metrics import ndcg_at_k, recall_at_k
+from app.evaluation.uncertainty import bracket, mean_interval, paired_difference
+from app.files import write_atomic
+from app.index.build import build_index
+from app.index.embed import Embedder, default_embedder
+from app.index.ingest import Document, document_from_text
+from app.index.lexical import tokenize_many
+from app.index.store import Index, load_index, read_manifest
+from app.settings import PROJECT_ROOT, AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..files import write_atomic
-from ..settings import CALIBRATION_FILE
-from .metrics import abstention_scores
-from .verdicts import choose_verdict_thresholds
+from app.evaluation.metrics import abstention_scores
+from app.evaluation.verdicts import choose_verdict_thresholds
+from app.files import write_atomic
+from app.settings import CALIBRATION_FILE
 
 
 def threshold_source(threshold: float, path: Path = CALIBRATION_FILE) -> dict | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from ..settings import CALIBRATION_FILE, DEFAULT_INDEX_DIR
+from app.settings import CALIBRATION_FILE, DEFAULT_INDEX_DIR
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,11 @@ def check_gates(result: Mapping, gates: list[tuple[str, float]]) -> list[str]:
 
 def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
                 dialogues_file: Path | None) -> tuple[dict, str]:
-    from ..loading import load_assistant
-    from .calibration import calibrate as choose
-    from .calibration import write_calibration
-    from .report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_report
-    from .report_output import write_report
+    from app.answer.loading import load_assistant
+    from app.evaluation.calibration import calibrate as choose
+    from app.evaluation.calibration import write_calibration
+    from app.evaluation.report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_report
+    from app.evaluation.report_output import write_report
 
     qfile = data or QUESTIONS_FILE
     if qfile.is_dir():
@@ -143,7 +143,7 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
                  out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, as_json: bool) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
-    from .report import RESULTS_DIR
+    from app.evaluation.report import RESULTS_DIR
 
     parsed = [parse_gate(g) for g in gates]
     out_dir = out_dir or RESULTS_DIR
@@ -158,15 +158,15 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
         if data is None:
             raise click.UsageError(f"--suite {suite} needs --data ({DATA_KINDS[suite]})")
         if suite == "beir":
-            from .beir import run_beir
+            from app.evaluation.beir import run_beir
 
             result = run_beir(data, split=split, out_dir=out_dir)
         elif suite == "squad2":
-            from .squad2 import run_squad2
+            from app.evaluation.squad2 import run_squad2
 
             result = run_squad2(data, out_dir=out_dir)
         else:
-            from .squad import run_squad
+            from app.evaluation.squad import run_squad
 
             result = run_squad(data, out_dir=out_dir)
         if as_json:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .ir_metrics import ndcg_at_k, recall_at_k, reciprocal_rank
+from app.evaluation.ir_metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 
 DocSpan = tuple[str, int, int]  # (document, start, end), end exclusive
 RETRIEVAL_KS = (1, 3, 5, 10)

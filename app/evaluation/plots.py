@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .metrics import RETRIEVAL_KS
+from app.evaluation.metrics import RETRIEVAL_KS
 
 
 def _pyplot():

@@ -6,10 +6,10 @@ dict of figures; `report_output.write_report` turns it into JSON, Markdown and t
 `calibration.calibrate` chooses the verdict thresholds from it.
 
 >>> import shutil, tempfile
->>> from app.answer import Assistant
->>> from app.embed import HashEmbedder  # a deterministic stand-in for the model
->>> from app.ingest import document_from_text
->>> from app.build import build_index
+>>> from app.answer.assistant import Assistant
+>>> from app.index.embed import HashEmbedder  # a deterministic stand-in for the model
+>>> from app.index.ingest import document_from_text
+>>> from app.index.build import build_index
 >>> folder = Path(tempfile.mkdtemp())
 >>> text = "The inspectors counted 212 prisoners held in cells built for 150."
 >>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
@@ -31,10 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import VerbatimError
-from ..settings import PROJECT_ROOT
-from .calibration import threshold_source
-from .metrics import (
+from app.errors import VerbatimError
+from app.evaluation.calibration import threshold_source
+from app.evaluation.metrics import (
     RETRIEVAL_KS,
     abstention_scores,
     evidence_hit_at,
@@ -47,8 +46,9 @@ from .metrics import (
     quote_problems,
     retrieval_scores,
 )
-from .uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
-from .verdicts import verdict_summary
+from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
+from app.evaluation.verdicts import verdict_summary
+from app.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ def corpus_texts(assistant, corpus_dir: Path | None = None) -> tuple[dict[str, s
     recorded = assistant.index.manifest.get("corpus_dir")
     folder = Path(corpus_dir) if corpus_dir else Path(recorded) if recorded else None
     if folder is not None and folder.is_dir():
-        from ..ingest import load_corpus
+        from app.index.ingest import load_corpus
 
         docs = {d.doc: d.text for d in load_corpus(folder)}
         if set(docs) == {d.doc for d in assistant.index.documents}:

@@ -9,10 +9,10 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..files import write_atomic
-from .metrics import RETRIEVAL_KS
-from .report import COMPARED, RESULTS_DIR
-from .uncertainty import bracket
+from app.evaluation.metrics import RETRIEVAL_KS
+from app.evaluation.report import COMPARED, RESULTS_DIR
+from app.evaluation.uncertainty import bracket
+from app.files import write_atomic
 
 
 def _pct(x: float) -> str:
@@ -168,7 +168,7 @@ def _jsonable(result: Mapping) -> dict:
 
 def write_report(result: Mapping, out_dir: Path = RESULTS_DIR, calibration: Mapping | None = None) -> list[Path]:
     """Write report.json, report.md, recall_at_k.png and score_distribution.png into `out_dir`."""
-    from .plots import plot_recall_at_k, plot_score_distribution
+    from app.evaluation.plots import plot_recall_at_k, plot_score_distribution
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ real `Assistant` (product settings unless told otherwise), three quotes per answ
   the share given "uncertain" (all the questions are answerable).
 
 >>> import shutil, tempfile
->>> from app.embed import HashEmbedder  # a deterministic stand-in for the model
+>>> from app.index.embed import HashEmbedder  # a deterministic stand-in for the model
 >>> folder = Path(tempfile.mkdtemp())
 >>> first = "The inspectors counted 212 prisoners held in cells built for 150."
 >>> second = "Medical care was the main complaint. Prisoners waited nine days to see a doctor."
@@ -46,13 +46,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answer import Assistant
-from ..embed import Embedder, default_embedder
-from ..errors import CorpusError
-from ..ingest import Document, document_from_text
-from ..settings import AnswerSettings, BuildSettings
-from .beir import benchmark_index, write_outputs
-from .uncertainty import bracket, rate_interval
+from app.answer.assistant import Assistant
+from app.errors import CorpusError
+from app.evaluation.beir import benchmark_index, write_outputs
+from app.evaluation.uncertainty import bracket, rate_interval
+from app.index.embed import Embedder, default_embedder
+from app.index.ingest import Document, document_from_text
+from app.settings import AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..answer import VERDICTS, Answer, Assistant
-from ..embed import Embedder, default_embedder
-from ..settings import AnswerSettings, BuildSettings
-from .beir import benchmark_index, write_outputs
-from .squad import QUOTES, Article, QueryMemo, Question, faithful, read_squad, squad_documents
-from .uncertainty import auc_interval, bracket, rate_interval, roc_auc
-from .verdicts import verdict_table
+from app.answer.assistant import VERDICTS, Answer, Assistant
+from app.evaluation.beir import benchmark_index, write_outputs
+from app.evaluation.squad import QUOTES, Article, QueryMemo, Question, faithful, read_squad, squad_documents
+from app.evaluation.uncertainty import auc_interval, bracket, rate_interval, roc_auc
+from app.evaluation.verdicts import verdict_table
+from app.index.embed import Embedder, default_embedder
+from app.settings import AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
 

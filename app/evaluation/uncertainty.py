@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import binomtest, bootstrap, rankdata
 
-from .metrics import abstention_scores
+from app.evaluation.metrics import abstention_scores
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000

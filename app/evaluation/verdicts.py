@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import uncertainty
+from app.evaluation import uncertainty
 
 VERDICTS = ("answered", "uncertain", "not_found")
 

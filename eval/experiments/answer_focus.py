@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app import quote
-from app.answer import Assistant, verdict_for
+from app.answer.assistant import Assistant, verdict_for
 from app.evaluation.metrics import evidence_hit_at, locate_evidence
 from app.evaluation.report import QUESTIONS_FILE, load_questions
 from app.evaluation.verdicts import choose_verdict_thresholds, roc_auc, verdict_table

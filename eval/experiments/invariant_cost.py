@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from app.chunk import chunk_document
 from app.evaluation.beir import beir_documents
-from app.invariants import build_problems
+from app.index.chunk import chunk_document
+from app.index.invariants import build_problems
 
 data = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/benchmarks/scifact")
 documents = beir_documents(data)

@@ -1,0 +1,101 @@
+"""Loading an assistant for a command: below the CLI, the web chat, the HTTP API and the eval.
+
+`verbatim ask`, `verbatim eval`, `verbatim serve` and its workers all start the same way: find
+the corpus an index was built from, build the index if it is missing or stale (serve only), and
+load the `Assistant`. Nothing here imports click, Gradio or a model at import time.
+
+>>> resolve_corpus(Path("index/default"), Path("corpus"))
+PosixPath('corpus')
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.errors import IndexNotFoundError, VerbatimError
+from app.settings import DEFAULT_CORPUS_DIR, AnswerSettings, BuildSettings
+
+if TYPE_CHECKING:
+    from app.answer.assistant import Assistant
+    from app.index.build import BuildReport
+    from app.index.embed import Embedder
+
+log = logging.getLogger(__name__)
+
+
+def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
+    """The corpus to check the index against: the given one, else the one recorded at build time."""
+    if corpus_dir is not None:
+        return corpus_dir
+    from app.index.store import read_manifest
+
+    recorded = read_manifest(index_dir).get("corpus_dir")
+    return Path(recorded) if recorded and Path(recorded).is_dir() else None
+
+
+def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = "hybrid") -> Assistant:
+    """The assistant of an existing index, refused if it no longer matches its corpus."""
+    from app.answer.assistant import Assistant
+
+    if not (index_dir / "manifest.json").exists():
+        raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
+    return Assistant.load(index_dir, settings=AnswerSettings(mode=mode),
+                          corpus_dir=resolve_corpus(index_dir, corpus_dir))
+
+
+def load_served(index_dir: Path, embedder: Embedder, settings: AnswerSettings | None = None,
+                corpus_dir: Path | None = None) -> Assistant:
+    """`Assistant.load` for a server: the vectors and FAISS storage memory-mapped read-only, so
+    several server processes on one build share its pages instead of holding a copy each."""
+    from app.answer.assistant import Assistant
+    from app.index.store import ensure_fresh, load_index
+
+    index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=True)
+    if corpus_dir is not None:
+        ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
+    return Assistant(index, embedder, settings)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What `verbatim serve` answers from: the loaded assistant, its corpus, and the build it made (if any)."""
+
+    assistant: Assistant
+    corpus_dir: Path
+    report: BuildReport | None
+
+
+def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
+    """The given corpus, else the one the index was built from, else the default ./corpus."""
+    if corpus_dir is not None:
+        return corpus_dir
+    recorded = None
+    if (index_dir / "manifest.json").exists():
+        try:
+            recorded = resolve_corpus(index_dir, None)
+        except VerbatimError:
+            recorded = None  # an unreadable manifest: the default corpus rebuilds it
+    return recorded or DEFAULT_CORPUS_DIR
+
+
+def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
+    """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up."""
+    from app.index.build import ensure_index
+    from app.index.embed import default_embedder, query_embedder_for
+    from app.index.store import read_manifest
+
+    corpus = serving_corpus(index_dir, corpus_dir)
+    embedder = default_embedder()  # all-MiniLM-L6-v2 unless VERBATIM_MODEL says otherwise (tests)
+    settings = None
+    if (index_dir / "manifest.json").exists():
+        try:
+            settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
+        except (VerbatimError, KeyError, TypeError, AttributeError):
+            settings = None  # an unreadable manifest: ensure_index rebuilds
+    report = ensure_index(index_dir, corpus, embedder, settings)
+    assistant = load_served(index_dir, query_embedder_for(embedder.name), corpus_dir=corpus)
+    assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
+    return Serving(assistant, corpus, report)

@@ -1,0 +1,268 @@
+"""Quote: pick the sentences inside the retrieved passages that best answer the question.
+
+Sentences are scored, not only chunks. A sentence's score mixes three signals: its cosine to the
+question (vectors computed at build time) less its mean cosine to every sentence of the corpus (so
+a sentence that resembles the whole report, like "what Amnesty found in Zhanaozen is a pattern of
+torture", does not win every question), the cosine of the passage holding it, and the
+IDF-weighted share of the question's terms it contains.
+
+Some sentences never answer: a question in the text (an interviewer's) is not quoted, though it
+still lifts the passage it opens through the passage score, and neither is a heading (a paragraph
+of one line with no closing punctuation). When the question asks for a number, a date, a duration
+or a name ("how many", "when", "how long", "what are the names"), a sentence without one is
+damped: it may be on topic, but it cannot be the answer.
+
+A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
+
+>>> lexical_coverage(["cat", "dog"], {"cat": 2.0, "dog": 1.0}, {"cat"})
+0.6666666666666666
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.answer.retrieve import Hit
+from app.index.lexical import tokenize, tokenize_many
+from app.index.store import Index
+
+W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3
+SHORT_SENTENCE_WORDS = 15  # a quoted sentence shorter than this takes the next one along
+TYPE_MISMATCH_FACTOR = 0.5  # chosen on eval/ by eval/experiments/answer_focus.py (0.7 before)
+RELATION_MISS_FACTOR = 0.5  # a sentence that lacks the relation a count question asks about (answer_focus.py)
+UNKNOWN_NAME_FACTOR = 0.7
+
+_NUM = (r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+        r"forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|couple|half|third|quarter)")
+_UNIT = r"(years?|months?|weeks?|days?|hours?|minutes?|decades?)"
+_NAMED_THINGS = (r"prisons?|organi[sz]ations?|bod(y|ies)|courts?|cit(y|ies)|towns?|countr(y|ies)|agenc(y|ies)|"
+                 r"groups?|compan(y|ies)|institutions?|part(y|ies)|ministr(y|ies)|newspapers?|universit(y|ies)")
+_ASKS = {
+    "name": re.compile(r"\bnames?\b.*\b(of|for)\b|\bwhat (is|are|was|were) (the|their|his|her) names?\b"
+                       rf"|^\W*(in |to |from |at |by )?(which|what) ((\w+ ){{0,2}})?({_NAMED_THINGS})\b"
+                       r"|^\W*where\b", re.I),
+    "duration": re.compile(rf"\bhow long\b|\bhow many {_UNIT}\b", re.I),
+    "date": re.compile(r"^\W*when\b|\b(what|which)\s+(year|date|day|month|time)\b", re.I),
+    "number": re.compile(r"\bhow (many|much|old|often)\b|\bwhat (number|percentage|proportion|share)\b", re.I),
+}
+_HAS = {
+    "duration": re.compile(rf"\b{_NUM}[\s-]+(\w+[\s-]+)?{_UNIT}\b|\bfor life\b|\blife sentence\b"
+                           r"|\b(half|third|quarter)s? of (his|her|their|its|the) time\b", re.I),
+    "date": re.compile(r"\b(1[6-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|"
+                       r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
+                       r"saturday|sunday|yesterday|today)\b", re.I),
+    "number": re.compile(rf"\b{_NUM}\b", re.I),
+}
+
+
+_NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+")
+_CAPITALISED = re.compile(r"(?<=[\w,;:] )[A-Z][\w'-]{2,}")
+
+
+def answer_type(question: str) -> str | None:
+    """What kind of answer the question asks for: "name", "duration", "date", "number", or None.
+
+    >>> answer_type("How many years did she get?"), answer_type("When was it published?")
+    ('duration', 'date')
+    >>> answer_type("Which prison is he held in?"), answer_type("Where is he held?"), answer_type("Which officials?")
+    ('name', 'name', None)
+    """
+    return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
+
+
+def has_answer_type(text: str, kind: str | None, question: str = "") -> bool:
+    """Whether the text holds an answer of that kind (always True when no kind is asked for).
+
+    A name is two or more capitalised words in a row that the question does not already hold.
+
+    >>> has_answer_type("They met Roza Tuletaeva.", "name"), has_answer_type("Officials were convicted.", "name")
+    (True, False)
+    """
+    if kind is None:
+        return True
+    if kind == "name":
+        return any(m.group(0) not in question for m in _NAME.finditer(text))
+    return bool(_HAS[kind].search(text))
+
+
+_COUNT_RELATION = re.compile(r"\bhow (?:many|much|long)\b(?:\s+\w+){0,3}?\s+"
+                             r"(?:were|was|are|is|did|do|does|have|has|had|been|got|get)\s+(?:\w+\s+)?(\w+(?:ed|en|t))\b",
+                             re.I)
+
+
+def asked_relation(question: str) -> str | None:
+    """The verb a count or duration question asks about: "How many protesters were killed?" -> "killed".
+
+    A sentence can hold the right kind of answer (a number) about the wrong relation (detentions,
+    not deaths); this names the relation the sentence must also mention.
+
+    >>> asked_relation("How many protesters were killed in Zhanaozen?"), asked_relation("How many died?")
+    ('killed', None)
+    """
+    m = _COUNT_RELATION.search(question)
+    return m.group(1).lower() if m else None
+
+
+def unknown_names(question: str, known_tokens) -> list[str]:
+    """Capitalised words inside the question that the corpus never uses ("President Nazarbayev").
+
+    A question about something the report never names is unlikely to be answered by it.
+
+    >>> unknown_names("What did President Nazarbayev say about Zhanaozen?", {"zhanaozen"})
+    ['President', 'Nazarbayev']
+    """
+    return [w for w in _CAPITALISED.findall(question)
+            if any(t not in known_tokens for t in tokenize(w))]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One numbered quote: the exact text and where it lies."""
+
+    n: int
+    text: str
+    doc: str
+    start: int
+    end: int
+    paragraph: int
+    page: int | None
+    score: float
+    answer: tuple[int, int] | None = None  # the answer span's document offsets, inside [start, end), when known
+
+    def __post_init__(self) -> None:
+        if self.answer is not None and not self.start <= self.answer[0] < self.answer[1] <= self.end:
+            raise ValueError(f"answer span {self.answer} lies outside quote {self.start}:{self.end}")
+
+    def to_dict(self) -> dict:
+        """The contract's quote; "answer": {"text", "start", "end"} only when an answer span is known."""
+        out = {"n": self.n, "text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
+               "paragraph": self.paragraph, "page": self.page, "score": round(self.score, 6)}
+        if self.answer is not None:
+            a, b = self.answer
+            out["answer"] = {"text": self.text[a - self.start:b - self.start], "start": a, "end": b}
+        return out
+
+    def marked_text(self, left: str = "\u00bb", right: str = "\u00ab") -> str:
+        """The quote with its answer span between markers (the text itself when no span is known).
+
+        >>> Quote(1, "About 16 people were arrested.", "r.txt", 100, 130, 1, None, 0.5, (106, 108)).marked_text()
+        'About \u00bb16\u00ab people were arrested.'
+        """
+        if self.answer is None:
+            return self.text
+        a, b = self.answer[0] - self.start, self.answer[1] - self.start
+        return f"{self.text[:a]}{left}{self.text[a:b]}{right}{self.text[b:]}"
+
+
+def lexical_coverage(query_tokens: list[str], idf: dict[str, float], sentence_tokens: set[str]) -> float:
+    """IDF-weighted share of the (known) query terms that the sentence contains."""
+    total = sum(idf.get(t, 0.0) for t in set(query_tokens))
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(t, 0.0) for t in set(query_tokens) if t in sentence_tokens) / total
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    row: int
+    score: float
+
+
+_CLOSING = re.compile(r"""[.!;:"'\u201d\u2019)\]]\s*$""")
+
+
+def is_quotable(index: Index, row: int) -> bool:
+    """False for questions and headings: they never answer a question."""
+    d, s, e, p, _ = (int(x) for x in index.sentences[row])
+    doc = index.documents[d]
+    text = doc.text[s:e]
+    if text.rstrip().endswith("?"):
+        return False
+    is_whole_paragraph = 0 < p <= len(doc.paragraphs) and tuple(doc.paragraphs[p - 1]) == (s, e)
+    return not (is_whole_paragraph and not _CLOSING.search(text))
+
+
+def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str],
+                    kind: str | None = None, question: str = "", factor: float = 1.0) -> list[ScoredSentence]:
+    """Every sentence inside the hits, scored, best first (ties by document order).
+
+    `kind` is the answer type the question asks for (see `answer_type`); `factor` scales every
+    score (below 1 when the question names something the corpus never mentions)."""
+    passage_cos: dict[int, float] = {}
+    for hit in hits:
+        lo, hi = index.chunk_sentences[hit.row]
+        for row in range(lo, hi):
+            passage_cos[row] = max(passage_cos.get(row, -1.0), hit.dense)
+    if not passage_cos:
+        return []
+    rows = sorted(passage_cos)
+    texts = [_sentence_text(index, r) for r in rows]
+    if index.sentence_vectors is not None:
+        sent_cos = np.maximum(index.sentence_vectors[rows] @ query_vec, 0.0) - index.sentence_hubness[rows]
+    else:
+        sent_cos = np.array([max(passage_cos[r], 0.0) for r in rows])
+    idf = index.bm25.idf(query_tokens)
+    tokens = tokenize_many(texts)
+    relation = asked_relation(question) if RELATION_MISS_FACTOR < 1.0 else None
+    relation_tokens = set(tokenize(relation)) if relation else set()
+    scored = []
+    for i, row in enumerate(rows):
+        if not is_quotable(index, row):
+            continue
+        score = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
+                 + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
+        if not has_answer_type(texts[i], kind, question):
+            score *= TYPE_MISMATCH_FACTOR
+        if relation_tokens and not relation_tokens & set(tokens[i]):
+            score *= RELATION_MISS_FACTOR
+        score *= factor
+        scored.append(ScoredSentence(row, score))
+    scored.sort(key=lambda s: (-s.score, s.row))
+    return scored
+
+
+def _sentence_text(index: Index, row: int) -> str:
+    d, s, e = (int(x) for x in index.sentences[row, :3])
+    return index.documents[d].text[s:e]
+
+
+def _extend(index: Index, row: int, max_words: int) -> tuple[int, int]:
+    """A very short sentence ("Not really.") takes the next one of its paragraph along."""
+    d, s, e, p, _ = (int(x) for x in index.sentences[row])
+    text = index.documents[d].text
+    nxt = row + 1
+    if (len(text[s:e].split()) < SHORT_SENTENCE_WORDS and nxt < len(index.sentences)
+            and int(index.sentences[nxt, 0]) == d and int(index.sentences[nxt, 3]) == p
+            and not text[e:int(index.sentences[nxt, 1])].strip()
+            and len(text[s:int(index.sentences[nxt, 2])].split()) <= max_words):
+        return s, int(index.sentences[nxt, 2])
+    return s, e
+
+
+def select_quotes(index: Index, scored: list[ScoredSentence], k: int, max_words: int = 60,
+                  min_relative_score: float = 0.0) -> list[Quote]:
+    """The k best sentences as quotes: no repeated text, no overlapping spans, none far below the best."""
+    quotes: list[Quote] = []
+    floor = scored[0].score * min_relative_score if scored else 0.0
+    seen: set[str] = set()
+    taken: list[tuple[int, int, int]] = []
+    for cand in scored:
+        if quotes and cand.score < floor:
+            break
+        d = int(index.sentences[cand.row, 0])
+        start, end = _extend(index, cand.row, max_words)
+        doc = index.documents[d]
+        text = doc.text[start:end]
+        key = " ".join(text.lower().split())
+        if key in seen or any(td == d and start < te and ts < end for td, ts, te in taken):
+            continue
+        seen.add(key)
+        taken.append((d, start, end))
+        quotes.append(Quote(len(quotes) + 1, text, doc.doc, start, end, doc.paragraph_at(start),
+                            doc.page_at(start), cand.score))
+        if len(quotes) == k:
+            break
+    return quotes

@@ -1,0 +1,220 @@
+"""Ingest: read a corpus folder into `Document`s whose text is what quotes are cut from.
+
+For .txt and .md the document text is the file's decoded text, unchanged. HTML goes through a
+real parser (BeautifulSoup) and PDF through pypdf, page by page; for those the document text is
+the extracted text, and that text is stored in the index so quotes can always be checked.
+
+>>> doc = document_from_text("notes.txt", "One.\\n\\nTwo.")
+>>> [doc.text[s:e] for s, e in doc.paragraphs]
+['One.', 'Two.']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import CorpusError
+from app.index.furniture import furniture_spans, html_main_content
+from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+Span = tuple[int, int]
+
+# A single newline ends a paragraph when the line before it ends like a sentence or a heading,
+# or the next line opens a Markdown heading or list item; hard-wrapped prose stays together.
+_LINE_END = re.compile(r"""[.!?:;"'\u201d\u2019)\]]\s*$""")
+_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>\s?|\|)")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document: its corpus-relative path, its text, and where its parts lie."""
+
+    doc: str  # path relative to the corpus folder, with forward slashes
+    text: str
+    sha256: str  # of the source bytes: what staleness checks compare
+    paragraphs: tuple[Span, ...]
+    pages: tuple[Span, ...] | None = None  # PDFs only
+    size_bytes: int = 0
+    title: str = ""
+    furniture: tuple[Span, ...] = ()  # paragraphs that are page furniture: in the text, never quoted
+
+    def paragraph_at(self, offset: int) -> int:
+        """1-based number of the paragraph holding `offset` (the nearest one before a gap)."""
+        return _span_number(self.paragraphs, offset)
+
+    def page_at(self, offset: int) -> int | None:
+        return _span_number(self.pages, offset) if self.pages else None
+
+
+def _span_number(spans: tuple[Span, ...], offset: int) -> int:
+    lo, hi = 0, len(spans)
+    while lo < hi:  # last span whose start <= offset
+        mid = (lo + hi) // 2
+        if spans[mid][0] <= offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(lo, 1)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def find_paragraphs(text: str, base: int = 0) -> list[Span]:
+    """Character spans of the paragraphs of `text` (offsets shifted by `base`)."""
+    spans: list[Span] = []
+    start: int | None = None
+    prev_line = ""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        stripped = body.strip()
+        if not stripped:
+            if start is not None:
+                spans.append((start, _rstrip_end(text, pos)))
+                start = None
+        else:
+            if start is not None and (_LINE_END.search(prev_line) or _BLOCK_START.match(body)):
+                spans.append((start, _rstrip_end(text, pos)))
+                start = None
+            if start is None:
+                start = pos + (len(body) - len(body.lstrip()))
+            prev_line = body
+        pos += len(line)
+    if start is not None:
+        spans.append((start, _rstrip_end(text, pos)))
+    return [(s + base, e + base) for s, e in spans if e > s]
+
+
+def _rstrip_end(text: str, end: int) -> int:
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def document_from_text(doc: str, text: str, source: bytes | None = None, title: str = "",
+                       main_content: str | None = None) -> Document:
+    """A document whose text is given (also used for benchmark corpora held in memory).
+
+    `main_content` is an HTML page's main text: paragraphs outside it are furniture."""
+    raw = source if source is not None else text.encode("utf-8")
+    paragraphs = tuple(find_paragraphs(text))
+    return Document(
+        doc=doc,
+        text=text,
+        sha256=sha256_bytes(raw),
+        paragraphs=paragraphs,
+        size_bytes=len(raw),
+        title=title,
+        furniture=tuple(furniture_spans(text, paragraphs, main_content)),
+    )
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8 or remove it from the corpus"
+        ) from None
+
+
+def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None]:
+    from bs4 import BeautifulSoup
+
+    html = _decode(path, raw)
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "template", "head", "svg"]):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    blocks = ["p", "div", "section", "article", "header", "footer", "li", "tr", "td", "th", "pre",
+              "blockquote", "figcaption", "caption", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6"]
+    for tag in soup.find_all(blocks):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    lines = [" ".join(line.split()) for line in soup.get_text().splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text, title, html_main_content(html)
+
+
+def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...]]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{path}: cannot read this PDF ({exc}); repair or remove it") from None
+    parts: list[str] = []
+    pages: list[Span] = []
+    pos = 0
+    for page_text in page_texts:
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        pages.append((pos, pos + len(page_text)))
+        parts.append(page_text)
+        pos += len(page_text)
+    return "".join(parts), tuple(pages)
+
+
+def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> Document:
+    """Read one corpus file. Raises `CorpusError` naming the file when it cannot be read."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise CorpusError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit per corpus file")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        text, title, main = _html_text(path, raw)
+        return document_from_text(rel, text, source=raw, title=title, main_content=main)
+    if suffix == ".pdf":
+        text, pages = _pdf_text(path, raw)
+        paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s)]
+        return Document(rel, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw),
+                        furniture=tuple(furniture_spans(text, paragraphs)))
+    return document_from_text(rel, _decode(path, raw), source=raw)
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """The supported files below `root`, sorted; hidden files and folders are skipped."""
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR with your reports")
+    files = [
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+    if not files:
+        raise CorpusError(f"corpus folder {root} has no {', '.join(SUPPORTED_SUFFIXES)} files")
+    real_root = root.resolve()
+    for p in files:
+        if not p.resolve().is_relative_to(real_root):
+            raise CorpusError(f"{p} links to {p.resolve()}, outside the corpus folder; copy the file in instead")
+    return sorted(files)
+
+
+def load_corpus(root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> list[Document]:
+    """Every document below `root`, in path order."""
+    return [read_document(p, root, max_bytes) for p in corpus_files(root)]
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of each corpus file's bytes, by relative path: cheap staleness checks."""
+    return {p.relative_to(root).as_posix(): sha256_bytes(p.read_bytes()) for p in corpus_files(root)}

@@ -1,0 +1,410 @@
+"""The index on disk: a folder of plain files, built in a temporary folder and swapped in atomically.
+
+Layout of one build (no pickle anywhere):
+
+    manifest.json          format version, package version, model, settings, per-document SHA-256,
+                           counts, FAISS type, and the size and SHA-256 of every file below
+    documents.jsonl        one row per document: path, hash, text, paragraph and page spans
+    chunks.jsonl           row i = vector i: id, doc, start, end, paragraph, page, text
+    chunk_vectors.npy      float32 (chunks x dim), L2-normalised
+    sentences.npy          int64 (sentences x 5): document row, start, end, paragraph, page (-1: none)
+    sentence_vectors.npy   float32 (sentences x dim), when sentence vectors are built
+    dense.faiss            the FAISS index over chunk_vectors (inner product = cosine)
+    bm25/                  the bm25s index over chunk texts
+
+`index_dir` itself is a symbolic link to the current build inside `<index_dir>.builds/`; a new
+build is written beside it and the link is replaced with one `os.replace`, so readers always see
+either the old index or the new one, whole. A build killed midway leaves the old one in place.
+
+This module is the format: write, load, verify, freshness. What goes into a build (ingest,
+chunking, embedding, reuse) lives in `app.index.build`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
+from app.index.chunk import Chunk, Sentence
+from app.index.ingest import Document, file_hashes
+from app.index.invariants import build_problems
+from app.index.lexical import BM25Index
+from app.settings import INDEX_FORMAT_VERSION, BuildSettings
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+CHECKSUM_LIMIT_BYTES = 256 * 1024 * 1024  # above this, loading checks sizes only; verify checks all
+
+
+def rebuild_hint(index_dir: Path, corpus_dir: Path | None = None) -> str:
+    corpus = f" --corpus {corpus_dir}" if corpus_dir else ""
+    return f"run `verbatim index build{corpus} --index {index_dir}` to rebuild it"
+
+
+@dataclass
+class Index:
+    """A loaded index: documents, chunks, sentences, vectors, FAISS and BM25, all row-aligned."""
+
+    path: Path
+    manifest: dict
+    documents: list[Document]
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: np.ndarray  # int64 (S, 5): doc row, start, end, paragraph, page
+    sentence_vectors: np.ndarray | None
+    faiss_index: object
+    bm25: BM25Index
+    doc_rows: dict[str, int] = field(default_factory=dict)
+    chunk_sentences: list[tuple[int, int]] = field(default_factory=list)  # sentence rows per chunk
+    sentence_hubness: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.doc_rows = {d.doc: i for i, d in enumerate(self.documents)}
+        self.chunk_sentences = _sentences_per_chunk(self.chunks, self.sentences, self.doc_rows)
+        # each sentence's mean cosine to all sentences of the corpus: how much it looks like any
+        # sentence of the report ("hubness"); quoting subtracts it so on-topic filler loses to answers
+        self.sentence_hubness = (self.sentence_vectors @ self.sentence_vectors.mean(axis=0)
+                                 if self.sentence_vectors is not None and len(self.sentence_vectors) else None)
+
+    @property
+    def build_settings(self) -> BuildSettings:
+        return BuildSettings.from_dict(self.manifest["build_settings"])
+
+    def document(self, doc: str) -> Document:
+        return self.documents[self.doc_rows[doc]]
+
+    def sentence(self, row: int) -> Sentence:
+        d, s, e, p, pg = (int(x) for x in self.sentences[row])
+        return Sentence(self.documents[d].doc, s, e, p, None if pg < 0 else pg)
+
+
+def sentence_objects(documents: list[Document], rows: np.ndarray) -> list[Sentence]:
+    """`Sentence`s from the int64 sentence table (document row, start, end, paragraph, page or -1)."""
+    return [Sentence(documents[d].doc, s, e, p, None if pg < 0 else pg) for d, s, e, p, pg in rows.tolist()]
+
+
+def _sentences_per_chunk(chunks: list[Chunk], sentences: np.ndarray, doc_rows: dict[str, int]) -> list[tuple[int, int]]:
+    """For each chunk, the [first, last) rows of the sentences lying inside it."""
+    if len(sentences) == 0:
+        return [(0, 0)] * len(chunks)
+    # sentences are sorted by (document row, start); a combined key keeps that order for search
+    key = sentences[:, 0] * (1 << 40) + sentences[:, 1]
+    out = []
+    for c in chunks:
+        base = doc_rows[c.doc] * (1 << 40)
+        lo = int(np.searchsorted(key, base + c.start, side="left"))
+        hi = int(np.searchsorted(key, base + c.end, side="left"))
+        while hi > lo and sentences[hi - 1, 2] > c.end:
+            hi -= 1
+        out.append((lo, hi))
+    return out
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def make_faiss_index(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
+    """Exact inner-product search below `hnsw_threshold` vectors (or when asked), HNSW above."""
+    import faiss
+
+    dim = vectors.shape[1]
+    kind = index_type if index_type != "auto" else ("hnsw" if len(vectors) >= hnsw_threshold else "flat")
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+        params: dict = {}
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+        params = {"M": 32, "efConstruction": 80, "efSearch": 64}
+    if len(vectors):
+        index.add(vectors)
+    return index, {"type": kind, "params": params}
+
+
+def builds_dir(index_dir: Path) -> Path:
+    """Where the builds of `index_dir` live (and, in `work-*` folders, the checkpoints of unfinished ones)."""
+    index_dir = Path(index_dir)
+    return index_dir.parent / f"{index_dir.name}.builds"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_builds(index_dir: Path) -> list[Path]:
+    """Remove unfinished builds of dead processes and builds no longer current. Returns them.
+
+    Checkpoints (`work-*`) stay: a build started again resumes from them; a finished build removes them."""
+    builds = builds_dir(index_dir)
+    if not builds.is_dir():
+        return []
+    current = index_dir.resolve() if index_dir.is_symlink() else None
+    removed = []
+    for entry in builds.iterdir():
+        if (current is not None and entry.resolve() == current) or entry.name.startswith("work-"):
+            continue
+        if entry.name.startswith("tmp-"):
+            pid = int(entry.name.split("-")[1]) if entry.name.split("-")[1].isdigit() else 0
+            if pid and _pid_alive(pid) and pid != os.getpid():
+                continue  # another build is running
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def write_build(index_dir: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
+                 chunk_matrix: np.ndarray, sentences: np.ndarray, sentence_matrix: np.ndarray | None,
+                 faiss_index, bm25: BM25Index) -> None:
+    import faiss
+
+    builds = builds_dir(index_dir)
+    builds.mkdir(parents=True, exist_ok=True)
+    clean_stale_builds(index_dir)
+    tmp = builds / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        now = manifest["created_at"]
+        _write_jsonl(tmp / "documents.jsonl", (
+            {"doc": d.doc, "sha256": d.sha256, "size_bytes": d.size_bytes, "title": d.title, "indexed_at": now,
+             "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "text": d.text}
+            for d in documents))
+        _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
+        np.save(tmp / "chunk_vectors.npy", chunk_matrix, allow_pickle=False)
+        np.save(tmp / "sentences.npy", sentences, allow_pickle=False)
+        if sentence_matrix is not None:
+            np.save(tmp / "sentence_vectors.npy", sentence_matrix, allow_pickle=False)
+        faiss.write_index(faiss_index, str(tmp / "dense.faiss"))
+        bm25.save(tmp / "bm25")
+        manifest["files"] = {
+            p.relative_to(tmp).as_posix(): {"bytes": p.stat().st_size, "sha256": _sha256_file(p)}
+            for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(tmp)
+        final = builds / dt.datetime.now().strftime(f"%Y%m%dT%H%M%S-{uuid.uuid4().hex[:6]}")
+        os.rename(tmp, final)
+        _swap_link(index_dir, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    clean_stale_builds(index_dir)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _swap_link(index_dir: Path, target: Path) -> None:
+    """Point `index_dir` at `target` in one atomic step (a real folder there is moved aside first)."""
+    if index_dir.exists() and not index_dir.is_symlink():
+        aside = builds_dir(index_dir) / f"old-{uuid.uuid4().hex[:8]}"
+        os.rename(index_dir, aside)
+    link_tmp = index_dir.parent / f".{index_dir.name}.link-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(target, index_dir.parent), link_tmp)
+    os.replace(link_tmp, index_dir)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_manifest(index_dir: Path) -> dict:
+    index_dir = Path(index_dir)
+    path = index_dir / MANIFEST
+    if not path.exists():
+        raise IndexNotFoundError(f"no index at {index_dir}; {rebuild_hint(index_dir)}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{path} is unreadable ({exc}); {rebuild_hint(index_dir)}") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != INDEX_FORMAT_VERSION:
+        found = manifest.get("format_version") if isinstance(manifest, dict) else None
+        raise IndexStaleError(f"index at {index_dir} has format version {found}, this Verbatim reads "
+                              f"{INDEX_FORMAT_VERSION}; {rebuild_hint(index_dir)}")
+    return manifest
+
+
+def check_files(index_dir: Path, manifest: dict, full: bool) -> list[str]:
+    """Problems with the index files: missing, wrong size, or (when full or small) wrong SHA-256."""
+    problems = []
+    files = manifest.get("files", {})
+    total = sum(f["bytes"] for f in files.values())
+    for name, info in files.items():
+        p = index_dir / name
+        if not p.is_file():
+            problems.append(f"{name} is missing")
+        elif p.stat().st_size != info["bytes"]:
+            problems.append(f"{name} is {p.stat().st_size} bytes, expected {info['bytes']}")
+        elif (full or total <= CHECKSUM_LIMIT_BYTES) and _sha256_file(p) != info["sha256"]:
+            problems.append(f"{name} does not match its SHA-256")
+    return problems
+
+
+def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: bool = True,
+               mmap: bool = False) -> Index:
+    """Load an index folder, refusing one that is missing, corrupt, or built by another model.
+
+    With `mmap`, the vectors and the FAISS index's stored vectors are memory-mapped read-only, so
+    server processes reading one build share its pages instead of holding a copy each."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    if embedder_name is not None and manifest["model"]["name"] != embedder_name:
+        raise IndexStaleError(f"index at {index_dir} was built with {manifest['model']['name']}, not "
+                              f"{embedder_name}; {rebuild_hint(index_dir)}")
+    if verify_files:
+        problems = check_files(index_dir, manifest, full=False)
+        if problems:
+            raise IndexCorruptError(f"index at {index_dir} is damaged ({'; '.join(problems[:3])}); "
+                                    f"{rebuild_hint(index_dir)}")
+    try:
+        docs = [Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
+                         tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""),
+                         tuple(map(tuple, r.get("furniture") or ())))
+                for r in _read_jsonl(index_dir / "documents.jsonl")]
+        chunks = [Chunk.from_dict(r) for r in _read_jsonl(index_dir / "chunks.jsonl")]
+        mode = "r" if mmap else None
+        chunk_vectors = np.load(index_dir / "chunk_vectors.npy", allow_pickle=False, mmap_mode=mode)
+        sentences = np.load(index_dir / "sentences.npy", allow_pickle=False)
+        sv_path = index_dir / "sentence_vectors.npy"
+        sentence_vectors = np.load(sv_path, allow_pickle=False, mmap_mode=mode) if sv_path.exists() else None
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0  # flat and HNSW storage
+        faiss_index = faiss.read_index(str(index_dir / "dense.faiss"), flags)
+        bm25 = BM25Index.load(index_dir / "bm25")
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(f"index at {index_dir} cannot be read ({type(exc).__name__}: {exc}); "
+                                f"{rebuild_hint(index_dir)}") from None
+    n = len(chunks)
+    counts = manifest.get("counts", {})
+    if not (faiss_index.ntotal == n == len(chunk_vectors) == bm25.size == counts.get("chunks")
+            and len(sentences) == counts.get("sentences")
+            and (sentence_vectors is None or len(sentence_vectors) == len(sentences))):
+        raise IndexCorruptError(f"index at {index_dir} has mismatched row counts (chunks {n}, vectors "
+                                f"{faiss_index.ntotal}, bm25 {bm25.size}); {rebuild_hint(index_dir)}")
+    dim = manifest.get("model", {}).get("dim")
+    dims = {chunk_vectors.shape[-1], faiss_index.d}
+    if sentence_vectors is not None:
+        dims.add(sentence_vectors.shape[-1])
+    if dims != {dim}:
+        raise IndexCorruptError(f"index at {index_dir} holds {'/'.join(map(str, sorted(dims)))}-dimensional vectors "
+                                f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
+                                f"{rebuild_hint(index_dir)}")
+    try:
+        return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25)
+    except (KeyError, IndexError, ValueError) as exc:  # a chunk naming an unknown document, bad sentence rows
+        raise IndexCorruptError(f"index at {index_dir} has inconsistent rows ({type(exc).__name__}: {exc}); "
+                                f"{rebuild_hint(index_dir)}") from None
+
+
+# ---------------------------------------------------------------- status and verify
+
+
+def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | None = None,
+                  embedder_name: str | None = None) -> list[str]:
+    """Why an index no longer matches the corpus folder and settings (empty list: it matches)."""
+    reasons = []
+    built = manifest.get("documents", {})
+    current = file_hashes(corpus_dir)
+    for doc in sorted(set(current) - set(built)):
+        reasons.append(f"{doc} is new")
+    for doc in sorted(set(built) - set(current)):
+        reasons.append(f"{doc} was removed")
+    for doc in sorted(set(built) & set(current)):
+        if built[doc] != current[doc]:
+            reasons.append(f"{doc} has changed")
+    if settings is not None and not settings.matches(manifest["build_settings"]):
+        reasons.append("chunking or model settings differ")
+    if embedder_name is not None and manifest["model"]["name"] != embedder_name:
+        reasons.append(f"built with {manifest['model']['name']}, not {embedder_name}")
+    return reasons
+
+
+def ensure_fresh(index_dir: Path, corpus_dir: Path, settings: BuildSettings | None = None,
+                 embedder_name: str | None = None) -> None:
+    """Raise `IndexStaleError` (naming the fix) if the index does not match the corpus."""
+    reasons = stale_reasons(read_manifest(index_dir), corpus_dir, settings, embedder_name)
+    if reasons:
+        raise IndexStaleError(f"index at {index_dir} is stale ({'; '.join(reasons[:3])}); "
+                              f"{rebuild_hint(index_dir, corpus_dir)}")
+
+
+def verify_index(index_dir: Path) -> list[str]:
+    """Every check there is: file checksums, row counts, and each chunk and sentence against its text."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    problems = check_files(index_dir, manifest, full=True)
+    if problems:
+        return problems
+    index = load_index(index_dir, verify_files=False)
+    doc_rows = index.sentences[:, 0] if len(index.sentences) else np.zeros(0, np.int64)
+    if len(doc_rows) and not (0 <= doc_rows.min() and doc_rows.max() < len(index.documents)):
+        problems.append("a sentence names a document row outside the document table")
+    else:
+        problems.extend(build_problems(index.documents, index.chunks,
+                                       sentence_objects(index.documents, index.sentences)))
+    if index.faiss_index.ntotal != len(index.chunks):
+        problems.append(f"FAISS holds {index.faiss_index.ntotal} vectors for {len(index.chunks)} chunks")
+    norms = np.linalg.norm(index.chunk_vectors, axis=1) if len(index.chunk_vectors) else np.ones(0)
+    if len(norms) and not np.allclose(norms, 1.0, atol=1e-3):
+        problems.append("chunk vectors are not unit length")
+    return problems
+
+
+def set_aside(index_dir: Path) -> Path:
+    """Move a damaged index (the build a link points at, or a plain folder) to `<index>.damaged-<time>`
+    beside it, out of reach of the next build's clean-up; the link itself is removed. Returns the new place."""
+    index_dir = Path(index_dir)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    aside = index_dir.parent / f"{index_dir.name}.damaged-{stamp}"
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = index_dir.parent / f"{index_dir.name}.damaged-{stamp}-{n}"
+    if index_dir.is_symlink():
+        target = index_dir.resolve()
+        index_dir.unlink()
+        if target.is_dir():
+            os.rename(target, aside)
+    else:
+        os.rename(index_dir, aside)
+    return aside

@@ -1,0 +1,269 @@
+"""The plain HTTP API beside the chat: JSON in, the JSON of `verbatim ask --json` out.
+
+    POST /api/v1/ask        {"question", "k", "docs", "history"} -> the object `verbatim ask --json` prints
+    POST /api/v1/search     the same body -> the object `verbatim search --json` prints
+    GET  /api/v1/documents  the indexed documents
+    GET  /api/v1/health     200 once the index and model are loaded, 503 before or while a new build loads
+    GET  /api/v1/docs       the OpenAPI page (schema at /api/v1/openapi.json)
+
+Every error is JSON, `{"error": "<one line>", "status": <code>}`, never a traceback: 400 for an
+empty question, control characters or an unknown document; 413 for an over-long question or a
+body over 64 KB; 422 for a malformed body; 503 while loading, while a new build is swapped in,
+or when too many requests are already waiting (with `Retry-After`).
+
+`create_api` receives a zero-argument callable that returns the `Assistant` answering now (or
+raises `Unavailable`); it loads nothing itself.
+
+>>> import httpx  # doctest: +SKIP
+>>> httpx.post("http://127.0.0.1:7860/api/v1/ask", json={"question": "Who is Aron Atabek?"}).json()  # doctest: +SKIP
+{'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.errors import QuestionError, VerbatimError
+from app.settings import MAX_QUESTION_CHARS
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.answer.assistant import Assistant
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024
+MAX_HISTORY = 20
+MAX_WAITING = 256  # requests in flight in one process before it answers 503 "busy"
+ANSWERING_THREADS = 4  # questions answered at once; the rest wait their turn
+RETRY_AFTER_SECONDS = 1
+BUSY = "the server is busy; try again in a moment"
+
+
+class Query(BaseModel):
+    """A question, as `verbatim ask` takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question, at most 2,000 characters.")
+    k: int | None = Field(None, ge=1, le=50, description="How many quotes (ask) or passages (search).")
+    docs: list[str] | None = Field(None, description="Search only these documents (names from /documents).")
+    history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
+                       Field(max_length=MAX_HISTORY)] = Field(
+        None, description="Earlier questions of the conversation, oldest first, for follow-ups.")
+
+
+class Unavailable(VerbatimError):
+    """The index is loading, or a new build is being swapped in: the client should retry (503)."""
+
+
+class Slot:
+    """Where the answering assistant appears once loaded; until then every call raises `Unavailable`.
+
+    >>> slot = Slot()
+    >>> slot.ready
+    False
+    """
+
+    def __init__(self, source: Callable[[], Assistant] | None = None) -> None:
+        self._source = source
+
+    def fill(self, source: Callable[[], Assistant]) -> None:
+        self._source = source
+
+    @property
+    def ready(self) -> bool:
+        return self._source is not None
+
+    def __call__(self) -> Assistant:
+        if self._source is None:
+            raise Unavailable("the index and model are still loading; try again in a few seconds")
+        return self._source()
+
+
+def replaying(receive, body: bytes, more: bool = False):
+    """An ASGI `receive` that first hands back a body already read, then defers to the real one."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    return replay
+
+
+class Limits:
+    """ASGI middleware: a body over `max_body` bytes gets 413 before it is read whole (a declared
+    Content-Length at once, a chunked body as it arrives); beyond `max_waiting` requests in flight,
+    503 "busy" with Retry-After; a POST to a path ending in one of `refuse` gets 413 unread (the
+    chat takes no files, so Gradio's upload route stores nothing)."""
+
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
+                 refuse: tuple[str, ...] = ()) -> None:
+        self.app, self.max_body, self.max_waiting, self.refuse = app, max_body, max_waiting, refuse
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"].rstrip("/").endswith(self.refuse):
+            await _error(413, "this server accepts no file uploads")(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _error(413, f"the request body is over {self.max_body:,} bytes")(scope, receive, send)
+            return
+        with self._lock:
+            busy = self.max_waiting is not None and self.in_flight >= self.max_waiting
+            if not busy:
+                self.in_flight += 1
+        if busy:
+            await _error(503, BUSY, **{"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
+            return
+        try:
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = b""
+                more = True
+                while more:  # read the (small) body first, refusing it as soon as it is too long
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return  # the client went away
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if len(body) > self.max_body:
+                        await _error(413, f"the request body is over {self.max_body:,} bytes")(scope, receive, send)
+                        return
+                await self.app(scope, replaying(receive, body), send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def _error(status: int, message: str, **headers: str):
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers or None)
+
+
+def _validation_message(errors: list[dict]) -> str:
+    """Pydantic's errors as one line: 'question: Field required; k: Input should be ...'."""
+    parts = []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "malformed request body (not valid JSON)"
+    for e in errors[:5]:
+        where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "malformed request body (" + "; ".join(parts) + ")"
+
+
+def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITING,
+               answering_threads: int = ANSWERING_THREADS) -> FastAPI:
+    """The API as a FastAPI app, to mount at `API_PREFIX` (`app/web/chat.py` mounts it on the chat's server)."""
+    import anyio
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    from app import __version__
+
+    api = FastAPI(title="Verbatim API", version=__version__, docs_url="/docs", redoc_url=None,
+                  description="Answers quoted verbatim from the report, each with an exact citation.")
+    limiter = anyio.CapacityLimiter(answering_threads)
+
+    @api.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError):
+        return _error(422, _validation_message(list(exc.errors())))
+
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return _error(exc.status_code, str(exc.detail))
+
+    @api.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable):
+        return _error(503, str(exc), **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("API request %s failed", request.url.path)
+        return _error(500, "internal error; the server log has the details")
+
+    api.add_middleware(Limits, max_body=MAX_BODY_BYTES, max_waiting=max_waiting)
+
+    def current() -> Assistant:
+        return source()
+
+    def answer(kind: str, query: Query):
+        assistant = current()
+        known = {d.doc for d in assistant.index.documents}
+        unknown = sorted(set(query.docs or []) - known)
+        if unknown:
+            return _error(400, f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+        call = assistant.ask if kind == "ask" else assistant.search
+        try:
+            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or [])
+                        ).to_dict()
+        except QuestionError as exc:
+            over = len(query.question.strip()) > assistant.settings.max_question_chars
+            return _error(413 if over else 400, str(exc))
+
+    async def run(kind: str, query: Query):
+        return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)
+
+    errors = {s: {"description": d, "content": {"application/json": {"example": {"error": e, "status": s}}}}
+              for s, d, e in [(400, "empty question, control characters or unknown document",
+                               "the question is empty; type a question about the report"),
+                              (413, "question or body too long", "the question is 2,001 characters; the limit is "
+                               "2,000. Shorten it and ask again"),
+                              (422, "malformed body", "malformed request body (question: Field required)"),
+                              (503, "loading, swapping in a new build, or busy", BUSY)]}
+
+    @api.post("/ask", responses=errors, summary="Answer a question by quoting the report")
+    async def ask(query: Query):
+        """The object `verbatim ask --json` prints: question, answered, message, quotes[...]."""
+        return await run("ask", query)
+
+    @api.post("/search", responses=errors, summary="Ranked passages before quoting")
+    async def search(query: Query):
+        """The object `verbatim search --json` prints: question, hits[...]."""
+        return await run("search", query)
+
+    @api.get("/documents", responses={503: errors[503]}, summary="The indexed documents")
+    async def documents():
+        return documents_json(current())
+
+    @api.get("/health", responses={503: errors[503]}, summary="Ready once the index and model are loaded")
+    async def health():
+        assistant = current()
+        counts = assistant.index.manifest.get("counts", {})
+        return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name,
+                "documents": len(assistant.index.documents),
+                "chunks": counts.get("chunks", len(assistant.index.chunks)),
+                "built": assistant.index.manifest.get("created_at")}
+
+    return api
+
+
+def documents_json(assistant: Assistant) -> dict:
+    """Every indexed document: name (for `docs`), title, size, chunk count; and when the build was made."""
+    from app.web.render import guess_title
+
+    chunks: dict[str, int] = {}
+    for c in assistant.index.chunks:
+        chunks[c.doc] = chunks.get(c.doc, 0) + 1
+    return {"built": assistant.index.manifest.get("created_at"),
+            "documents": [{"doc": d.doc, "title": guess_title(d), "size_bytes": d.size_bytes,
+                           "chunks": chunks.get(d.doc, 0)} for d in assistant.index.documents]}

@@ -1,0 +1,97 @@
+"""`verbatim serve`: the web chat and the JSON API on one port, in one process or in several.
+
+    verbatim serve                      one process on http://127.0.0.1:7860
+    verbatim serve --workers 2          two processes on the same port, one index (app/web/workers.py)
+
+It builds the index first if it is missing, damaged or stale, loads it (vectors memory-mapped),
+warms the model up, then listens. `app/web/chat.py` makes the page; `app/web/api.py` the JSON API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from app.errors import VerbatimError
+from app.settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FEEDBACK = Path(os.environ.get("VERBATIM_FEEDBACK", PROJECT_ROOT / "feedback" / "feedback.jsonl"))
+MAX_WORKERS = 16
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("0.0.0.0")
+    (True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_examples(path: Path | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerbatimError(f"cannot read examples from {path}: {exc}") from None
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="VERBATIM_HOST",
+              help="Address to listen on; anything but loopback exposes the chat to the network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, envvar="VERBATIM_PORT")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX_DIR,
+              show_default=True, envvar="VERBATIM_INDEX", help="Index folder.")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+              help="Corpus folder [default: the one the index was built from, else ./corpus].")
+@click.option("--feedback", "feedback_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=DEFAULT_FEEDBACK, show_default=True, help="JSON-lines file that likes and dislikes go to.")
+@click.option("--examples", "examples_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help="File of example questions, one per line (the first five are shown).")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True,
+              envvar="VERBATIM_WORKERS",
+              help="Server processes on the one port, sharing the loaded index and model (Linux/macOS).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, envvar="VERBATIM_CONCURRENCY",
+              help="Chat questions answered at once per worker [default: 1, measured in docs/performance.md].")
+@click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
+              help="Chat questions waiting per worker before 'busy, try again' [default: 64].")
+def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,
+          examples_file: Path | None, workers: int, concurrency: int | None, max_queue: int | None) -> None:
+    """Open the web chat and the JSON API at http://HOST:PORT (builds the index first if needed)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from app.answer.loading import prepare_serving
+    from app.web import chat as web
+
+    if not is_loopback(host):
+        click.echo(f"Warning: listening on {host}, not loopback: anyone who can reach this machine can use the "
+                   "chat. Use --host 127.0.0.1 to keep it local.", err=True)
+    if workers > 1 and not hasattr(os, "fork"):
+        raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
+    serving = prepare_serving(index_dir, corpus_dir)
+    if serving.report is not None:
+        click.echo(serving.report.summary(), err=True)
+    examples = read_examples(examples_file)
+    live = web.LiveAssistant(serving.assistant, index_dir, serving.corpus_dir)
+    shown_host = f"[{host}]" if ":" in host else host
+    more = f", {workers} workers" if workers > 1 else ""
+    click.echo(f"Ask the report at http://{shown_host}:{port}  (JSON API at /api/v1/docs{more}; Ctrl+C to stop)",
+               err=True)
+    queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
+    if workers == 1:
+        web.launch(web.build_app(live, feedback_path, examples=examples, **queue), host, port, quiet=True)
+        return
+    from app.web.workers import run_workers
+
+    run_workers(lambda: web.build_app(live, feedback_path, examples=examples, **queue), host, port, workers)

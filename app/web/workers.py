@@ -1,0 +1,248 @@
+"""`verbatim serve --workers N`: N server processes on one port, one loaded index, one model.
+
+Why not uvicorn's or gunicorn's workers: they hand each *connection* to whichever process accepts
+it, but the Gradio chat keeps each conversation in one process (its queue, its `gr.State`), so a
+browser's second request would reach a process that has never heard of it ("Session not found").
+Here instead:
+
+- The parent loads the index (vectors memory-mapped read-only) and the model once, then forks N
+  workers. They share those pages (copy-on-write), so a second worker costs far less memory than
+  the first; `verbatim bench --sections load` measures how much.
+- All workers accept on one listening socket: the kernel spreads connections between them.
+  The JSON API (`/api/v1`) is stateless: any worker answers.
+- A chat request names its session (`session_hash`); its owner is `crc32(session_hash) % N`.
+  A worker that receives another worker's session passes the request on, over loopback, to the
+  owner's private port (`Affinity`), so every request of a conversation meets its state.
+  Gradio's `/gradio_api/call/...` two-step API carries no session: worker 0 takes it.
+- Each worker follows index rebuilds on its own (`web.LiveAssistant`): it swaps to the new build
+  on its next question. Feedback lines are appended whole by any worker (one write per line).
+- A worker that dies is started again; Ctrl+C or SIGTERM stops them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import signal
+import socket
+import time
+import zlib
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from app.web.api import replaying
+
+log = logging.getLogger(__name__)
+
+FORWARDED = b"x-verbatim-worker"  # set on a passed-on request, so it is never passed on again
+HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"host", b"content-length", b"upgrade"}
+MAX_SESSION_BODY = 256 * 1024
+CRASH_WINDOW_SECONDS = 10.0  # a worker that dies this soon after starting stops the server, not a restart loop
+
+
+def owner(session_hash: str, workers: int) -> int:
+    """The worker that keeps a session: stable across processes and restarts.
+
+    >>> owner("abc123", 2), owner("abc123", 2) == owner("abc123", 2)
+    (0, True)
+    """
+    return zlib.crc32(session_hash.encode("utf-8", "replace")) % workers
+
+
+def session_of(path: str, query: bytes, body: bytes | None) -> str | None:
+    """The Gradio session a request belongs to: `?session_hash=`, `/heartbeat/<hash>`, or the JSON body's.
+
+    >>> session_of("/gradio_api/queue/data", b"session_hash=s1", None)
+    's1'
+    >>> session_of("/gradio_api/queue/join", b"", b'{"session_hash": "s2", "data": []}')
+    's2'
+    """
+    found = parse_qs(query.decode("latin-1")).get("session_hash")
+    if found:
+        return found[0]
+    if "/heartbeat/" in path:
+        return path.rsplit("/heartbeat/", 1)[1].strip("/") or None
+    if body:
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            return None
+        value = obj.get("session_hash") if isinstance(obj, dict) else None
+        return value if isinstance(value, str) else None
+    return None
+
+
+class Affinity:
+    """ASGI middleware: a Gradio request of another worker's session is passed to that worker."""
+
+    def __init__(self, app, me: int, ports: list[int]) -> None:
+        self.app, self.me, self.ports = app, me, ports
+        self._client = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        headers = dict(scope.get("headers") or [])
+        if (scope["type"] != "http" or not scope["path"].startswith("/gradio_api/") or FORWARDED in headers
+                or len(self.ports) == 1):
+            await self.app(scope, receive, send)
+            return
+        body, more = None, False
+        if scope["method"] == "POST":
+            body = b""
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > MAX_SESSION_BODY:
+                    break  # too big to be a chat request: handled here, where the body limit refuses it
+        session = session_of(scope["path"], scope.get("query_string", b""), body)
+        if session is not None:
+            target = owner(session, len(self.ports))
+        else:
+            target = 0 if scope["path"].startswith("/gradio_api/call/") else self.me
+        if target != self.me:
+            await self._forward(scope, body, send, self.ports[target])
+            return
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, replaying(receive, body, more), send)  # more: the rest is still to come
+
+    async def _forward(self, scope, body: bytes | None, send, port: int) -> None:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0))
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP] + [(FORWARDED, b"1")]
+        qs = scope.get("query_string", b"").decode("latin-1")
+        url = f"http://127.0.0.1:{port}{scope['path']}" + (f"?{qs}" if qs else "")
+        request = self._client.build_request(scope["method"], url, headers=headers, content=body)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            log.warning("worker on port %d did not answer: %s", port, exc)
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")]})
+            await send({"type": "http.response.body",
+                        "body": b'{"error": "a server worker is restarting; try again in a moment", "status": 503}'})
+            return
+        try:
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP - {
+                            b"content-length"}]})
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (OSError, asyncio.CancelledError, httpx.HTTPError):
+            pass  # the browser went away, or the owner closed the stream: nothing left to tell anyone
+        finally:
+            await response.aclose()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it
+    # a keep-alive client waits ~40 ms for each reply (Nagle and delayed ACKs)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def build_root(ui, host: str, port: int):
+    """The chat and the JSON API on one FastAPI app, built once in the parent so workers share it."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from app.web.chat import page_options, server_parts
+
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **server_parts(ui))
+    gr.mount_gradio_app(root, ui, path="/", server_name=host, server_port=port, **page_options())
+    return root
+
+
+def _serve_worker(me: int, root, shared: socket.socket, private: socket.socket, ports: list[int]) -> None:
+    """One worker: serve the app on the shared socket and on its own, passing other workers' sessions on."""
+    import uvicorn
+
+    config = uvicorn.Config(Affinity(root, me, ports), log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[shared, private])
+
+
+def run_workers(build_ui: Callable, host: str, port: int, workers: int) -> None:
+    """Fork `workers` server processes on host:port and keep them running until Ctrl+C or SIGTERM.
+
+    `build_ui` makes the Gradio `Blocks` (with its JSON API) from what the parent loaded; the parent
+    builds it and the app around it once, before forking, and never serves itself."""
+    import httpx  # noqa: F401 - imported before the fork, so its pages are shared too
+    import uvicorn  # noqa: F401
+
+    root = build_root(build_ui(), host, port)
+    shared = _listen(host, port)
+    private = [_listen("127.0.0.1", 0) for _ in range(workers)]
+    ports = [s.getsockname()[1] for s in private]
+    gc.collect()
+    gc.freeze()  # what the parent loaded stays out of the children's garbage collections: shared pages stay shared
+    children: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
+    stopping = False
+
+    def spawn(me: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                _serve_worker(me, root, shared, private[me], ports)
+            except KeyboardInterrupt:
+                pass
+            except BaseException:  # noqa: BLE001 - log it; the parent decides what happens next
+                log.exception("worker %d failed", me)
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = (me, time.monotonic())
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for me in range(workers):
+            spawn(me)
+        log.info("%d workers on %s:%d (private ports %s)", workers, host, port, ports)
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            me, started = children.pop(pid, (None, 0.0))
+            if me is None or stopping:
+                continue
+            if time.monotonic() - started < CRASH_WINDOW_SECONDS:
+                log.error("worker %d exited %s right after starting; stopping", me, status)
+                stop(signal.SIGTERM, None)
+                continue
+            log.warning("worker %d exited (%s); starting it again", me, status)
+            spawn(me)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for sock in (shared, *private):
+            sock.close()

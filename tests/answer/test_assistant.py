@@ -1,0 +1,147 @@
+from pathlib import Path
+
+import pytest
+
+from app.answer.assistant import NOT_ANSWERED, Answer, Assistant, validate_question
+from app.answer.followup import contextual_query, leans_on_previous
+from app.answer.retrieve import fuse_relative, fuse_rrf
+from app.errors import IndexStaleError, QuestionError
+from app.settings import AnswerSettings
+from tests.conftest import assert_quotes_verbatim
+
+CONTRACT_KEYS = ["question", "answered", "verdict", "confidence", "message", "quotes"]
+QUOTE_KEYS = ["n", "text", "doc", "start", "end", "paragraph", "page", "score"]
+
+
+def test_answer_quotes_the_sentence_with_exact_offsets(tiny_assistant: Assistant):
+    answer = tiny_assistant.ask("How much was spent on prison food?").to_dict()
+    assert list(answer) == CONTRACT_KEYS
+    assert answer["answered"] is True
+    first = answer["quotes"][0]
+    assert list(first) == QUOTE_KEYS
+    assert tuple(first[key] for key in ("n", "text", "doc", "start", "end", "paragraph", "page")) == (
+        1, "The ministry spent 3.2 million dollars on prison food in 2023.", "sub/budget.md", 16, 78, 2, None)
+    assert answer["message"] == "[1] \u201cThe ministry spent 3.2 million dollars on prison food in 2023.\u201d"
+    assert_quotes_verbatim(answer, tiny_assistant)
+
+
+def test_a_question_in_the_text_is_never_quoted(tiny_assistant: Assistant):
+    answer = tiny_assistant.ask("How many prisoners were in solitary confinement?").to_dict()
+    assert answer["quotes"][0]["text"] == (
+        "A: Yes. The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
+    assert all(not q["text"].endswith("?") for q in answer["quotes"])
+    assert_quotes_verbatim(answer, tiny_assistant)
+
+
+def test_unanswerable_question_says_so_and_shows_only_the_closest_passage(tiny_assistant: Assistant):
+    answer = tiny_assistant.with_settings(threshold=0.3).ask("What is the capital of France?").to_dict()
+    assert answer["answered"] is False
+    assert answer["message"].startswith(NOT_ANSWERED)
+    assert [q["text"] for q in answer["quotes"]] == [  # a sentence under 15 words takes the next along
+        "The inspectors visited four prisons in the northern region during March. "
+        "They counted 212 prisoners held in cells built for 150."]
+    assert_quotes_verbatim(answer, tiny_assistant)
+
+
+def test_document_filter_limits_the_search(tiny_assistant: Assistant):
+    answer = tiny_assistant.ask("When did the visit take place?", docs=["prisons.txt"]).to_dict()
+    assert {q["doc"] for q in answer["quotes"]} == {"prisons.txt"}
+    assert tiny_assistant.ask("When did the visit take place?", docs=["nope.txt"]).to_dict()["quotes"] == []
+
+
+def test_quotes_never_repeat_text(tiny_assistant: Assistant):
+    answer = tiny_assistant.with_settings(min_relative_score=0.0).ask("guard tower at the northern prison", k=10)
+    texts = [q.text for q in answer.quotes]
+    assert len(texts) == len(set(texts))
+    assert texts.count("Photo: a guard tower at the northern prison.") == 1
+
+
+def test_search_returns_ranked_passages(tiny_assistant: Assistant):
+    result = tiny_assistant.search("prison food budget", k=2).to_dict()
+    assert [(h["doc"], h["start"], h["end"], h["paragraph"]) for h in result["hits"]] == [
+        ("sub/budget.md", 0, 164, 1), ("sub/budget.md", 124, 217, 4)]
+    assert list(result["hits"][0]) == ["doc", "start", "end", "paragraph", "score"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_every_mode_quotes_verbatim(tiny_assistant: Assistant, mode: str):
+    answer = tiny_assistant.ask("insulin for diabetes", mode=mode).to_dict()
+    assert answer["quotes"][0]["text"] == "Two prisoners with diabetes received no insulin for a week."
+    assert_quotes_verbatim(answer, tiny_assistant)
+
+
+@pytest.mark.parametrize("question, message", [
+    ("", "the question is empty"),
+    ("   \n\t ", "the question is empty"),
+    ("x" * 100_000, "the question is 100,000 characters; the limit is 2,000"),
+    ("why\x00not", r"control characters \(U\+0000\)"),
+    ("bell\x07", r"control characters \(U\+0007\)"),
+    (None, "a question must be text, not NoneType"),
+])
+def test_bad_questions_get_a_one_line_reason(question, message):
+    with pytest.raises(QuestionError, match=message):
+        validate_question(question, 2_000)
+
+
+def test_question_is_stripped_but_otherwise_kept():
+    assert validate_question("  Who is he?\n", 100) == "Who is he?"
+
+
+def test_stale_index_is_refused_when_the_corpus_is_given(tiny_index: Path, tiny_corpus: Path):
+    (tiny_corpus / "prisons.txt").write_text("Edited.\n")
+    with pytest.raises(IndexStaleError, match="prisons.txt has changed"):
+        Assistant.load(tiny_index, corpus_dir=tiny_corpus)
+
+
+def test_follow_up_folds_in_the_previous_question():
+    assert leans_on_previous("How long was he there?") is True
+    assert leans_on_previous("What did Amnesty International find in Zhanaozen prisons?") is False
+    assert leans_on_previous("What are the conditions and rights of prisoners in Kazakh jails?") is False
+    assert leans_on_previous("Also, who wrote the report on Kazakh prisons?") is True
+    assert leans_on_previous("How long exactly?") is True  # too short to stand alone
+    assert leans_on_previous("Built for how many?") is True
+    assert leans_on_previous("How were detainees mistreated?") is False  # short, but whole: verb and subject
+    folded = contextual_query("And the budget?", ["Who visited?", "What about food?"])
+    assert folded == "What about food? And the budget?"
+    assert contextual_query("Why?", []) == "Why?"
+
+
+def test_follow_up_changes_what_is_retrieved(tiny_assistant: Assistant):
+    plain = tiny_assistant.ask("How long were they held there?").to_dict()
+    history = ["Who was in solitary confinement?"]
+    followed = tiny_assistant.ask("How long were they held there?", history=history).to_dict()
+    assert followed["quotes"][0]["text"] == (
+        "A: Yes. The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
+    assert plain["quotes"][0]["text"] != followed["quotes"][0]["text"]
+
+
+def test_fusion_functions_on_hand_computed_cases():
+    assert fuse_relative([0.8, 0.4, 0.6], [2.0, 0.0, 4.0], 0.5) == [0.75, 0.0, 0.75]
+    assert fuse_rrf([0.8, 0.4], [0.0, 1.0]) == [1 / 61 + 1 / 62, 1 / 62 + 1 / 61]
+
+
+def test_settings_reject_bad_values_and_name_the_choices():
+    with pytest.raises(ValueError, match="mode 'fast' is not one of hybrid, dense, bm25"):
+        AnswerSettings(mode="fast")
+
+
+def test_three_verdicts_follow_the_two_thresholds(tiny_assistant):
+    question = "How many prisoners were held in the cells?"
+    top = tiny_assistant.ask(question).quotes[0].score
+    answered = tiny_assistant.with_settings(threshold=top, floor=top).ask(question)
+    uncertain = tiny_assistant.with_settings(threshold=top + 0.01, floor=top - 0.01).ask(question)
+    refused = tiny_assistant.with_settings(threshold=top + 0.02, floor=top + 0.01).ask(question)
+    assert [a.verdict for a in (answered, uncertain, refused)] == ["answered", "uncertain", "not_found"]
+    assert [a.answered for a in (answered, uncertain, refused)] == [True, False, False]
+    assert [len(a.quotes) for a in (answered, uncertain, refused)] == [len(answered.quotes), len(answered.quotes), 1]
+    assert uncertain.quotes == answered.quotes  # the same best passages, offered, not asserted
+    assert uncertain.message.splitlines()[0] == "The report mentions this, but may not answer it exactly:"
+    assert refused.message == ("The report does not appear to answer this question. "
+                               "The closest passage is shown below; it is not an answer.")
+    assert answered.confidence == pytest.approx(2 / 3) and refused.confidence < 1 / 3 < uncertain.confidence < 2 / 3
+
+
+def test_answer_rejects_a_verdict_that_disagrees_with_answered():
+    with pytest.raises(ValueError, match="disagrees with verdict 'uncertain'"):
+        Answer("q", True, "m", [], verdict="uncertain")
+    assert Answer("q", False, "m", []).to_dict()["verdict"] == "not_found"

@@ -1,0 +1,111 @@
+"""The real model on the real report (marked `model`: a few seconds to load all-MiniLM-L6-v2)."""
+
+import json
+
+import pytest
+
+from app import settings
+from app.answer.assistant import Assistant
+from app.errors import VerbatimError
+from app.index.build import build_index
+from app.index.embed import SentenceTransformerEmbedder
+from app.index.store import verify_index
+from app.settings import CALIBRATION_FILE, AnswerSettings
+from tests.conftest import REPORT, assert_quotes_verbatim
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def report_assistant(tmp_path_factory) -> Assistant:
+    corpus = tmp_path_factory.mktemp("corpus")
+    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
+    index_dir = tmp_path_factory.mktemp("index") / "report"
+    build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
+    assert verify_index(index_dir) == []
+    return Assistant.load(index_dir, corpus_dir=corpus)
+
+
+def test_arrest_count_is_quoted(report_assistant: Assistant):
+    answer = report_assistant.ask("How many people were arrested on charges of organizing the violence?").to_dict()
+    assert answer["answered"] is True
+    assert "about 16 people" in answer["quotes"][0]["text"]
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_atabek_question(report_assistant: Assistant):
+    answer = report_assistant.ask("Who is Aron Atabek?").to_dict()
+    assert answer["answered"] is True
+    assert "Aron Atabek, who has spent one-third of his time in prison" in answer["quotes"][0]["text"]
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_follow_up_finds_the_atabek_passage(report_assistant: Assistant):
+    answer = report_assistant.ask("How long was he in solitary confinement?", history=["Who is Aron Atabek?"]).to_dict()
+    assert "one-third of his time in prison so far in solitary confinement" in answer["quotes"][0]["text"]
+
+
+def test_methods_of_ill_treatment(report_assistant: Assistant):
+    answer = report_assistant.ask("How were detainees mistreated?").to_dict()
+    assert any("stripped naked" in q["text"] or "beatings" in q["text"] for q in answer["quotes"])
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+@pytest.mark.parametrize("question", [
+    "What did President Nazarbayev say about the protests?",
+    "What is the population of Kazakhstan?",
+    "Which football team won the league in 2012?",
+])
+def test_questions_the_report_does_not_answer(report_assistant: Assistant, question: str):
+    """Never "answered"; near the report's subject the verdict may be "uncertain" (passages offered,
+    not asserted), off it "not_found" with at most the closest passage."""
+    answer = report_assistant.ask(question).to_dict()
+    assert answer["answered"] is False and answer["verdict"] in ("uncertain", "not_found")
+    assert len(answer["quotes"]) <= (1 if answer["verdict"] == "not_found" else 3)
+    assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_an_off_subject_question_is_not_found(report_assistant: Assistant):
+    answer = report_assistant.ask("Which football team won the league in 2012?").to_dict()
+    assert (answer["verdict"], len(answer["quotes"])) == ("not_found", 1)
+
+
+def test_every_mode_stays_verbatim(report_assistant: Assistant):
+    for mode in ("hybrid", "dense", "bm25"):
+        assistant = report_assistant.with_settings(mode=mode)
+        answer = assistant.ask("What did police officers testify in court?").to_dict()
+        assert answer["quotes"], mode
+        assert_quotes_verbatim(answer, report_assistant)
+
+
+def test_answers_use_the_thresholds_stored_in_calibration_json(report_assistant: Assistant):
+    stored = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    s = report_assistant.settings
+    assert (s.threshold, s.floor) == (stored["threshold"], stored["floor"])
+    assert stored["floor"] < stored["threshold"]  # three verdicts in use, not a lone threshold
+
+
+@pytest.mark.parametrize("content", ["", "{", '{"floor": 0.1}', '{"threshold": "high"}',
+                                     '{"threshold": 0.2, "floor": 0.3}'])
+def test_a_missing_or_broken_calibration_is_an_error_not_a_default(tmp_path, monkeypatch, content: str):
+    path = tmp_path / "calibration.json"
+    if content:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setattr(settings, "CALIBRATION_FILE", path)
+    with pytest.raises(VerbatimError, match="calibration.json"):
+        AnswerSettings()
+
+
+def test_questions_are_encoded_on_onnxruntime_with_the_torch_vectors(monkeypatch):
+    from app.index.embed import HashEmbedder, SentenceTransformerEmbedder, query_embedder_for
+    from app.index.embed_onnx import OnnxEmbedder
+    from app.settings import MODEL_NAME
+
+    onnx = query_embedder_for(MODEL_NAME)
+    assert isinstance(onnx, OnnxEmbedder) and onnx.name == MODEL_NAME
+    questions = ["How many people were arrested?", "Who is Aron Atabek and why is he in prison?"]
+    cosines = (onnx.encode(questions) * SentenceTransformerEmbedder().encode(questions)).sum(axis=1)
+    assert cosines.min() > 0.9999
+    monkeypatch.setenv("VERBATIM_QUERY_ENCODER", "torch")
+    assert isinstance(query_embedder_for(MODEL_NAME), SentenceTransformerEmbedder)
+    assert isinstance(query_embedder_for("test/hash-embedder-16"), HashEmbedder)

@@ -1,0 +1,417 @@
+"""The JSON API (/api/v1), the body and upload limits, the busy notices, and `serve --workers 2`.
+
+The API is served on the chat's server (in-process, a free loopback port) over the hash-embedded
+test corpus of tests/web/test_chat.py; answers are compared with what the CLI and the library return
+for the same question, never with a hard-coded key list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.answer.loading import load_served
+from app.bench.load import stop_server
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
+from app.web.api import BUSY, MAX_BODY_BYTES, Slot, create_api
+from app.web.chat import LiveAssistant, build_app
+
+from .test_chat import HOSTILE, PRISONS, free_port, make_assistant, start, write_corpus
+
+QUESTIONS = ["How many prisoners were held in the cells?", "How long did prisoners wait to see a doctor?",
+             "What did the warden write on the visitor board?", "Who won the football match?"]
+LIMIT = "the question is 2,001 characters; the limit is 2,000. Shorten it and ask again"
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """(base url, assistant, index folder) of a chat server with the API mounted."""
+    base = tmp_path_factory.mktemp("api")
+    make_assistant(base)  # builds the index
+    assistant = load_served(base / "index", HashEmbedder(), corpus_dir=base / "corpus")  # as `verbatim serve` does
+    ui = build_app(assistant, base / "feedback.jsonl", examples=["Q?"])
+    url = start(ui).rstrip("/")
+    try:
+        yield url, assistant, base / "index"
+    finally:
+        ui.close()
+
+
+def post(url: str, path: str, body) -> httpx.Response:
+    return httpx.post(f"{url}/api/v1/{path}", json=body, timeout=30)
+
+
+# ---------------------------------------------------------------- same answers as the CLI and the library
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_ask_and_search_equal_the_cli_json(api, question):
+    from app.cli import main
+
+    url, assistant, index = api
+    env = {"VERBATIM_MODEL": "test/hash-embedder-64"}
+    for command in ("ask", "search"):
+        cli = CliRunner().invoke(main, [command, question, "--index", str(index), "--json",
+                                        "--corpus", str(index.parent / "corpus")], env=env)
+        assert cli.exit_code == 0, cli.output
+        rest = post(url, command, {"question": question})
+        assert rest.status_code == 200 and rest.headers["content-type"] == "application/json"
+        assert rest.json() == json.loads(cli.output)
+
+
+def test_k_docs_and_history_equal_the_library(api):
+    url, assistant, _ = api
+    body = {"question": "How long did they wait?", "k": 1, "docs": ["prisons.txt"],
+            "history": ["Who complained about medical care?"]}
+    rest = post(url, "ask", body)
+    assert rest.status_code == 200
+    assert rest.json() == assistant.ask(body["question"], k=1, docs=["prisons.txt"], history=body["history"]).to_dict()
+    assert post(url, "search", body).json() == assistant.search(body["question"], k=1, docs=["prisons.txt"],
+                                                                 history=body["history"]).to_dict()
+
+
+def test_documents_and_health(api):
+    url, assistant, _ = api
+    docs = httpx.get(f"{url}/api/v1/documents", timeout=10).json()
+    assert docs == {"built": assistant.index.manifest["created_at"], "documents": [
+        {"doc": "notes/hostile.md", "title": "Hostile Test Notes", "size_bytes": len(HOSTILE.encode()), "chunks": 1},
+        {"doc": "prisons.txt", "title": "Prison Conditions Review", "size_bytes": len(PRISONS.encode()),
+         "chunks": 1}]}
+    health = httpx.get(f"{url}/api/v1/health", timeout=10)
+    assert health.status_code == 200
+    assert health.json() == {"status": "ready", "worker_pid": os.getpid(), "model": "test/hash-embedder-64",
+                             "documents": 2, "chunks": 2, "built": assistant.index.manifest["created_at"]}
+
+
+def test_openapi_page_and_schema(api):
+    url, _, _ = api
+    page = httpx.get(f"{url}/api/v1/docs", timeout=10)
+    assert page.status_code == 200 and "swagger" in page.text.lower()
+    schema = httpx.get(f"{url}/api/v1/openapi.json", timeout=10).json()
+    assert set(schema["paths"]) == {"/ask", "/search", "/documents", "/health"}
+    assert schema["components"]["schemas"]["Query"]["required"] == ["question"]
+
+
+# ---------------------------------------------------------------- errors: JSON with the right status
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"question": ""}, 400, "the question is empty; type a question about the report"),
+    ({"question": "   \n"}, 400, "the question is empty; type a question about the report"),
+    ({"question": "who\x00?"}, 400, "the question contains control characters (U+0000); remove them and ask again"),
+    ({"question": "x" * 2001}, 413, LIMIT),
+    ({"question": "Who?", "docs": ["../secret.txt"]}, 400,
+     "unknown document(s) ../secret.txt; choose from notes/hostile.md, prisons.txt"),
+    ({}, 422, "malformed request body (question: Field required)"),
+    ({"question": 3}, 422, "malformed request body (question: Input should be a valid string)"),
+    ({"question": "Who?", "k": 0}, 422, "malformed request body (k: Input should be greater than or equal to 1)"),
+    ({"question": "Who?", "history": "Who?"}, 422, "malformed request body (history: Input should be a valid list)"),
+    ({"question": "Who?", "colour": "red"}, 422, "malformed request body (colour: Extra inputs are not permitted)"),
+    (["Who?"], 422, "malformed request body (body: Input should be a valid dictionary or object to extract fields "
+                    "from)"),
+])
+@pytest.mark.parametrize("path", ["ask", "search"])
+def test_bad_requests_get_json_errors(api, path, body, status, message):
+    url, _, _ = api
+    response = post(url, path, body)
+    assert (response.status_code, response.json()) == (status, {"error": message, "status": status})
+
+
+def test_bodies_that_are_not_json_or_too_big(api):
+    url, _, _ = api
+    bad = httpx.post(f"{url}/api/v1/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert (bad.status_code, bad.json()) == (422, {"error": "malformed request body (not valid JSON)", "status": 422})
+    big = httpx.post(f"{url}/api/v1/ask", json={"question": "Who?", "history": ["x" * 1000] * 70})
+    too_big = f"the request body is over {MAX_BODY_BYTES:,} bytes"
+    assert (big.status_code, big.json()) == (413, {"error": too_big, "status": 413})
+
+    def chunks():  # no Content-Length: refused as it arrives
+        for _ in range(100):
+            yield b" " * 1000
+
+    streamed = httpx.post(f"{url}/api/v1/ask", content=chunks(), headers={"content-type": "application/json"})
+    assert (streamed.status_code, streamed.json()) == (413, {"error": too_big, "status": 413})
+    missing = httpx.get(f"{url}/api/v1/nothing")
+    assert (missing.status_code, missing.json()) == (404, {"error": "Not Found", "status": 404})
+    wrong = httpx.get(f"{url}/api/v1/ask")
+    assert (wrong.status_code, wrong.json()) == (405, {"error": "Method Not Allowed", "status": 405})
+
+
+def test_an_unexpected_failure_is_a_json_500_without_a_trace(tiny_assistant):
+    from fastapi.testclient import TestClient
+
+    def broken():
+        raise RuntimeError("disk on fire at /secret/path")
+
+    client = TestClient(create_api(broken), raise_server_exceptions=False)
+    response = client.post("/ask", json={"question": "Who?"})
+    assert (response.status_code, response.json()) == (
+        500, {"error": "internal error; the server log has the details", "status": 500})
+
+
+# ---------------------------------------------------------------- 503: loading, a new build, busy
+
+
+def test_health_turns_ready_once_loaded(tiny_assistant):
+    from fastapi.testclient import TestClient
+
+    slot = Slot()
+    client = TestClient(create_api(slot))
+    loading = {"error": "the index and model are still loading; try again in a few seconds", "status": 503}
+    for path in ("/health", "/documents"):
+        response = client.get(path)
+        assert (response.status_code, response.json(), response.headers["retry-after"]) == (503, loading, "1")
+    response = client.post("/ask", json={"question": "Who?"})
+    assert (response.status_code, response.json()) == (503, loading)
+    slot.fill(lambda: tiny_assistant)
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json()["status"] == "ready"
+    question = "How many prisoners were held?"
+    assert client.post("/ask", json={"question": question}).json() == tiny_assistant.ask(question).to_dict()
+
+
+def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
+    from fastapi.testclient import TestClient
+
+    corpus = write_corpus(tmp_path / "corpus")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
+    live = LiveAssistant(load_served(tmp_path / "index", HashEmbedder(), corpus_dir=corpus), tmp_path / "index",
+                         corpus)
+    client = TestClient(create_api(lambda: live.current(wait=False)))
+    before = client.get("/health").json()["built"]
+    time.sleep(1.1)  # created_at has one-second resolution
+    (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
+    live._loading.acquire()  # another request is loading the new build
+    try:
+        response = client.post("/ask", json={"question": "How many prisoners were held in the cells?"})
+        assert (response.status_code, response.json()) == (
+            503, {"error": "a new build of the index is being loaded; try again in a moment", "status": 503})
+        assert client.get("/health").status_code == 503
+    finally:
+        live._loading.release()
+    health = client.get("/health").json()
+    assert health["status"] == "ready" and health["built"] != before
+    answer = client.post("/ask", json={"question": "How many prisoners were held in the cells?"}).json()
+    assert answer["quotes"][0]["text"] == "They counted 300 prisoners held in cells built for 150."
+
+
+def test_api_says_busy_when_too_many_requests_wait(tiny_assistant):
+    from fastapi.testclient import TestClient
+
+    entered, gate = threading.Event(), threading.Event()
+
+    def slow():
+        entered.set()
+        assert gate.wait(30)
+        return tiny_assistant
+
+    client = TestClient(create_api(slow, max_waiting=1))
+    first: list[httpx.Response] = []
+    waiting = threading.Thread(target=lambda: first.append(client.post("/ask", json={"question": "Who?"})))
+    waiting.start()
+    try:
+        assert entered.wait(30)
+        refused = client.post("/ask", json={"question": "Who?"})
+        assert (refused.status_code, refused.json(), refused.headers["retry-after"]) == (
+            503, {"error": BUSY, "status": 503}, "1")
+    finally:
+        gate.set()
+        waiting.join(30)
+    assert first[0].status_code == 200 and first[0].json() == tiny_assistant.ask("Who?").to_dict()
+
+
+class GatedAssistant:
+    """Holds every question until the test opens the gate, so the chat's queue fills."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.index, self.embedder, self.settings = inner, inner.index, inner.embedder, inner.settings
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def ask(self, *args, **kwargs):
+        self.entered.set()
+        assert self.gate.wait(60)
+        return self.inner.ask(*args, **kwargs)
+
+
+def test_full_chat_queue_says_busy_try_again_without_a_trace(tmp_path: Path):
+    from gradio_client import Client
+    from gradio_client.utils import QueueError
+
+    plain = make_assistant(tmp_path)
+    gated = GatedAssistant(plain)
+    ui = build_app(gated, tmp_path / "feedback.jsonl", examples=["Q?"], concurrency_limit=1, max_queue=1)
+    url = start(ui)
+    question = "How many prisoners were held in the cells?"
+    try:
+        client = Client(url, verbose=False)
+        running = client.submit(question, api_name="/ask")
+        assert gated.entered.wait(60)
+        waiting = client.submit(question, api_name="/ask")
+        for _ in range(600):  # at most 30 s for the second question to be queued
+            if len(ui._queue) == 1:
+                break
+            time.sleep(0.05)
+        assert len(ui._queue) == 1
+        refused = client.submit(question, api_name="/ask")
+        with pytest.raises(QueueError, match=r"^Queue is full! Please try again\.$") as caught:
+            refused.result(timeout=60)
+        assert "Traceback" not in str(caught.value)
+        response = httpx.post(url + "gradio_api/queue/join", timeout=10,
+                              json={"data": [question, [], []], "session_hash": "loadtest", "event_data": None,
+                                    "fn_index": next(k for k, fn in ui.fns.items() if fn.api_name == "ask"),
+                                    "trigger_id": None})
+        assert (response.status_code, response.json()) == (
+            503, {"detail": "Queue is full. Max size is 1 and size is 1."})
+        gated.gate.set()
+        expected = plain.ask(question).to_dict()
+        assert running.result(timeout=60) == expected and waiting.result(timeout=60) == expected
+    finally:
+        gated.gate.set()
+        ui.close()
+
+
+# ---------------------------------------------------------------- nothing a visitor sends is stored
+
+
+def _files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+def test_uploads_are_refused_and_nothing_is_stored(api, tmp_path: Path):
+    from gradio.utils import get_upload_folder
+
+    url, _, _ = api
+    upload_dir = Path(get_upload_folder())
+    before = _files_under(upload_dir)
+    five_mb = os.urandom(5 * 1024 * 1024)
+    for content in (five_mb, b"x", b""):
+        response = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.txt", content)}, timeout=30)
+        assert (response.status_code, response.json()) == (
+            413, {"error": "this server accepts no file uploads", "status": 413})
+    assert _files_under(upload_dir) == before
+    big = httpx.post(f"{url}/gradio_api/queue/join", content=b"{" + b" " * (300 * 1024) + b"}",
+                     headers={"content-type": "application/json"}, timeout=30)
+    assert big.status_code == 413 and "Traceback" not in big.text
+
+
+# ---------------------------------------------------------------- the index memory-mapped
+
+
+def test_memory_mapped_index_gives_the_same_answers(tiny_index: Path, tiny_corpus: Path, tiny_assistant):
+    mapped = load_served(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus)
+    assert isinstance(mapped.index.chunk_vectors, np.memmap)
+    assert isinstance(mapped.index.sentence_vectors, np.memmap)
+    assert not mapped.index.chunk_vectors.flags.writeable
+    for q in ("Who was arrested?", "How many prisoners were held?", "What did the budget say?"):
+        assert mapped.ask(q).to_dict() == tiny_assistant.ask(q).to_dict()
+        assert mapped.search(q).to_dict() == tiny_assistant.search(q).to_dict()
+
+
+# ---------------------------------------------------------------- two workers, one index
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/maps").exists(), reason="needs fork and /proc")
+def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
+    from gradio_client import Client
+
+    from app.web.workers import owner
+
+    corpus = write_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    build_index(index, HashEmbedder(), corpus_dir=corpus)
+    library = load_served(index, HashEmbedder(), corpus_dir=corpus)
+    port = free_port()
+    env = {**os.environ, "VERBATIM_MODEL": "test/hash-embedder-64", "GRADIO_ANALYTICS_ENABLED": "False",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port),
+                             "--index", str(index), "--corpus", str(corpus), "--workers", "2",
+                             "--feedback", str(tmp_path / "f.jsonl")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        pids: set[int] = set()
+        for _ in range(600):  # a fresh connection each time: the kernel spreads them over the workers
+            try:
+                health = httpx.get(f"{url}/api/v1/health", timeout=5)
+                if health.status_code == 200:
+                    pids.add(health.json()["worker_pid"])
+            except httpx.HTTPError:
+                pass
+            if len(pids) == 2:
+                break
+            time.sleep(0.05)
+        assert len(pids) == 2 and proc.pid not in pids
+        vectors = str((index / "chunk_vectors.npy").resolve())
+        assert all(vectors in _maps(pid) for pid in pids)  # both read the one file, memory-mapped
+        for q in QUESTIONS:
+            for _ in range(4):
+                assert httpx.post(f"{url}/api/v1/ask", json={"question": q}, timeout=30).json() == \
+                    library.ask(q).to_dict()
+        sessions = []
+        for n in range(6):  # sessions owned by either worker; each call may land on either and be passed on
+            client = Client(url + "/", verbose=False)
+            client.session_hash = next(f"s{n}-{i}" for i in range(100) if owner(f"s{n}-{i}", 2) == n % 2)
+            sessions.append(client)
+        for client in sessions:
+            assert client.predict(QUESTIONS[0], api_name="/ask") == library.ask(QUESTIONS[0]).to_dict()
+        # a rebuild: each worker answers from the new build on its next request
+        time.sleep(1.1)
+        (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
+        build_index(index, HashEmbedder(), corpus_dir=corpus)
+        new = "They counted 300 prisoners held in cells built for 150."
+        seen: set[int] = set()
+        for _ in range(600):
+            with httpx.Client(base_url=url, timeout=30) as one:  # one connection: one worker
+                health = one.get("/api/v1/health").json()
+                answer = one.post("/api/v1/ask", json={"question": QUESTIONS[0]}).json()
+            if answer["quotes"][0]["text"] == new:
+                seen.add(health["worker_pid"])
+            if seen == pids:
+                break
+        assert seen == pids
+        assert "Traceback" not in (tmp_path / "serve.log").read_text()
+    finally:
+        stop_server(proc)
+        log.close()
+
+
+# ---------------------------------------------------------------- the load bench's counting (never its timings)
+
+
+def test_load_bench_levels_count_answers_and_errors(api):
+    from app.bench.load import chat_level, load_rows, memory_of, process_tree, rest_level
+
+    url, _, _ = api
+    rest = rest_level(url, QUESTIONS, clients=3, total=12, seconds=60)
+    assert (rest["clients"], rest["answered"], rest["errors"]) == (3, 12, 0) and rest["p50_ms"] > 0
+    refused = rest_level(url, [""], clients=2, total=4, seconds=60)
+    assert (refused["answered"], refused["errors"]) == (0, 4) and "p50_ms" not in refused
+    assert refused["first_errors"] == ['400: {"error":"the question is empty; type a question about the report",'
+                                       '"status":400}']
+    chat = chat_level(url, QUESTIONS, clients=2, total=4, seconds=60)
+    assert (chat["answered"], chat["errors"]) == (4, 0)
+    me = memory_of(os.getpid())
+    assert me["pid"] == os.getpid() and me["rss_mb"] >= me["private_mb"] > 0 and me["pss_mb"] > 0
+    assert process_tree(os.getpid())[0] == os.getpid()
+    result = {"in_process": {"p50_ms": 2.0, "p95_ms": 3.0, "throughput_per_s_one_thread": 400.0},
+              "runs": {"1": {"rest": [rest], "chat": [chat], "memory": [me], "total_pss_mb": me["pss_mb"]}}}
+    rows = load_rows(result)
+    assert rows[0] == ("in-process ask p50 / p95 ms", "2.0 / 3.0", "400.0/s one thread", "", "")
+    assert [r[0] for r in rows[1:]] == ["rest 1w 3 clients p50 / p95 ms", "chat 1w 2 clients p50 / p95 ms",
+                                        "memory 1w PSS per process MB"]

@@ -1,0 +1,460 @@
+"""The web chat in-process: launched on a free loopback port, called with gradio_client.
+
+A tiny two-document corpus (one of them hostile) is indexed with the deterministic hash embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.answer.assistant import Assistant
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
+from app.settings import AnswerSettings
+from app.web.feedback import FeedbackLog, read_feedback
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+PRISONS = """Prison Conditions Review
+
+The inspectors visited four prisons in the northern region during March. \
+They counted 212 prisoners held in cells built for 150.
+
+Medical care was the main complaint. Prisoners waited an average of nine days to see a doctor.
+
+The inspectors found 14 prisoners in solitary confinement, some for more than six months.
+"""
+HOSTILE = """Hostile Test Notes
+
+The warden wrote <script>alert("pwned")</script> on the visitor board.
+
+A picture tag <img src=x onerror=alert(1)> was painted on the canteen wall.
+"""
+VISITS = """Prison Visits Log
+
+The families asked one question at every visit. Who paid for the lawyers of the prisoners?
+
+The inspectors answered that the region paid for them.
+"""
+EXAMPLES = ["What did the warden write on the visitor board?", "How many prisoners were held in the cells?",
+            "What was painted on the canteen wall?", "How long did prisoners wait to see a doctor?",
+            "Who was held in solitary confinement?"]
+
+
+def write_corpus(root: Path) -> Path:
+    (root / "notes").mkdir(parents=True)
+    (root / "prisons.txt").write_text(PRISONS, encoding="utf-8")
+    (root / "notes" / "hostile.md").write_text(HOSTILE, encoding="utf-8")
+    return root
+
+
+def make_assistant(base: Path) -> Assistant:
+    corpus = write_corpus(base / "corpus")
+    build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
+    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3, floor=0.3),
+                          corpus_dir=corpus)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(app) -> str:
+    from app.web.chat import launch
+
+    _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    return url
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from gradio_client import Client
+
+    from app.web.chat import build_app
+
+    base = tmp_path_factory.mktemp("web")
+    assistant = make_assistant(base)
+    app = build_app(assistant, base / "feedback.jsonl", examples=EXAMPLES)
+    url = start(app)
+    try:
+        yield assistant, Client(url, verbose=False), base / "feedback.jsonl"
+    finally:
+        app.close()
+
+
+def last_reply(chat_output) -> str:
+    messages, _textbox = chat_output
+    content = messages[-1]["content"]
+    return content[0]["text"] if isinstance(content, list) else content
+
+
+@pytest.mark.parametrize("question, text, doc, paragraph", [
+    ("How many prisoners were held in the cells?", "They counted 212 prisoners held in cells built for 150.",
+     "prisons.txt", 2),
+    ("How long did prisoners wait to see a doctor?", "Prisoners waited an average of nine days to see a doctor.",
+     "prisons.txt", 3),
+    ("What did the warden write on the visitor board?",
+     'The warden wrote <script>alert("pwned")</script> on the visitor board.', "notes/hostile.md", 2),
+])
+def test_ask_endpoint_returns_the_cli_json(served, question, text, doc, paragraph):
+    assistant, client, _ = served
+    result = client.predict(question, api_name="/ask")
+    assert result == assistant.ask(question).to_dict()  # what `verbatim ask --json` prints
+    assert set(result) == {"question", "answered", "verdict", "confidence", "message", "quotes"}
+    first = result["quotes"][0]
+    assert (result["answered"], first["n"], first["text"], first["doc"], first["paragraph"], first["page"]) == (
+        True, 1, text, doc, paragraph, None)
+    assert assistant.index.document(doc).text[first["start"]:first["end"]] == text
+
+
+@pytest.mark.parametrize("question, quote_html, source_head", [
+    ("How many prisoners were held in the cells?",
+     '<blockquote class="vb-quote"><a class="vb-cite" href="#vb-source?doc=prisons.txt&amp;n=1&amp;start=99&amp;'
+     'end=154" title="Open source 1 in the document"><span class="vb-n">[1]</span></a> <span class="vb-text">'
+     '\u201cThey counted 212 '
+     'prisoners held in cells built for 150.\u201d</span></blockquote>',
+     '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
+     '<span class="vb-where">paragraph 2</span>'),
+    ("How long did prisoners wait to see a doctor?",
+     '<span class="vb-text">\u201cPrisoners waited an average of nine days to see a doctor.\u201d</span>',
+     '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
+     '<span class="vb-where">paragraph 3</span>'),
+    ("What was painted on the canteen wall?",
+     '<span class="vb-text">\u201cA picture tag &lt;img src=x onerror=alert(1)&gt; was painted on the canteen '
+     'wall.\u201d</span>',
+     '<span class="vb-doc">notes/hostile.md</span> <span class="vb-sep">\u00b7</span> '
+     '<span class="vb-where">paragraph 3</span>'),
+])
+def test_chat_shows_quotes_and_sources(served, question, quote_html, source_head):
+    _, client, _ = served
+    out = client.predict(question, api_name="/chat")
+    html = last_reply(out)
+    assert out[1] == ""  # the question box is cleared
+    assert quote_html in html
+    assert '<div class="vb-sources-title">Sources</div>' in html
+    assert source_head in html
+    assert html.count("<mark>") == html.count('<blockquote class="vb-quote') >= 1
+
+
+def test_hostile_corpus_renders_escaped(served):
+    _, client, _ = served
+    html = last_reply(client.predict("What did the warden write on the visitor board?", api_name="/chat"))
+    assert ("<mark>The warden wrote &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; on the visitor board."
+            "</mark>") in html
+    assert "<script" not in html and "<img" not in html
+    user = client.predict('<img src=x onerror=alert(1)> warden board?', api_name="/chat")[0][-2]["content"]
+    text = user[0]["text"] if isinstance(user, list) else user
+    assert text == '<div class="vb-user">&lt;img src=x onerror=alert(1)&gt; warden board?</div>'
+
+
+def test_unanswered_question_says_so_with_closest_passage(served):
+    _, client, _ = served
+    result = client.predict("What is the capital of France?", api_name="/ask")
+    assert result["answered"] is False and len(result["quotes"]) == 1
+    html = last_reply(client.predict("What is the capital of France?", api_name="/chat"))
+    assert html.startswith('<div class="vb-answer vb-unanswered"><p class="vb-message">The report does not appear '
+                           "to answer this question.")
+    assert '<div class="vb-closest-label">closest passage \u2014 not an answer</div>' in html
+
+
+def test_empty_and_over_long_questions_get_a_polite_message(served):
+    from gradio_client.exceptions import AppError
+
+    _, client, _ = served
+    messages, box = client.predict("   ", api_name="/chat")
+    assert box == ""
+    assert last_reply((messages, box)) == ('<div class="vb-notice" role="status">Sorry \u2014 the question is '
+                                           "empty; type a question about the report.</div>")
+    long = "why " * 600
+    messages, box = client.predict(long, api_name="/chat")
+    assert box == long  # kept, so it can be shortened
+    assert last_reply((messages, box)) == ('<div class="vb-notice" role="status">Sorry \u2014 the question is '
+                                           "2,400 characters; the limit is 2,000. Shorten it and ask again.</div>")
+    with pytest.raises(AppError, match="^Sorry \u2014 the question is empty; type a question about the report.$"):
+        client.predict("", api_name="/ask")
+
+
+def test_follow_up_uses_the_previous_question(served):
+    assistant, client, _ = served
+    alone = client.predict("For how long?", api_name="/ask")
+    follow = client.predict("For how long?", history=["Who was held in solitary confinement?"], api_name="/ask")
+    assert follow == assistant.ask("For how long?", history=["Who was held in solitary confinement?"]).to_dict()
+    assert follow["quotes"][0]["text"] == ("The inspectors found 14 prisoners in solitary confinement, some for "
+                                           "more than six months.")
+    assert alone["answered"] is False
+
+
+def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
+    """Through the chat itself (`converse`): each gradio_client has its own session, so its own turns.
+
+    "Built for how many?" alone is refused; after the cells question it is answered from the cells sentence.
+    """
+    from gradio_client import Client
+
+    from app.web.render import answer_html
+
+    assistant, client, _ = served
+    documents = {d.doc: d for d in assistant.index.documents}
+    first, follow_up = "How many prisoners were held in the cells?", "Built for how many?"
+    with_history = assistant.ask(follow_up, history=[first]).to_dict()
+    alone = assistant.ask(follow_up).to_dict()
+    assert (with_history["answered"], alone["answered"]) == (True, False)
+    assert with_history["quotes"][0]["text"] == "They counted 212 prisoners held in cells built for 150."
+
+    lone = Client(client.src, verbose=False)
+    assert last_reply(lone.predict(follow_up, api_name="/chat")) == answer_html(alone, documents)
+
+    chat = Client(client.src, verbose=False)
+    chat.predict(first, api_name="/chat")
+    messages, _ = chat.predict(follow_up, api_name="/chat")
+    assert len(messages) == 4  # both turns stay on screen
+    assert last_reply((messages, "")) == answer_html(with_history, documents)
+
+
+def test_follow_up_moves_on_from_the_previous_answer(served):
+    assistant, client, _ = served
+    first = assistant.ask("How many prisoners were held in the cells?")
+    again = assistant.ask("And those?", history=[first.question])  # leans on it: the same passage again
+    assert again.message == ("Same passage as above.\n[1] \u201cThey counted 212 prisoners held in cells built "
+                             "for 150.\u201d")
+    assert again.to_dict() == assistant.ask("And those?", history=[first.question],
+                                            previous=[q.to_dict() for q in first.quotes]).to_dict()
+    assert client.predict("And those?", history=[first.question], api_name="/ask") == again.to_dict()
+    assert assistant.ask("And those?", history=[first.question], previous=[]).message.startswith("[1] ")
+
+    # within 0.05 of the best, a sentence the previous answer did not quote comes first; the score is unchanged
+    asked = "What did the inspectors find in the prisons?"
+    quoted = assistant.ask(asked).quotes[1].to_dict()
+    assert quoted["paragraph"] == 4
+    plain = assistant.ask("What did they find?", history=[asked], previous=[])
+    moved = assistant.ask("What did they find?", history=[asked], previous=[quoted])
+    assert [(q.paragraph, round(q.score, 3)) for q in plain.quotes] == [(4, 0.315), (2, 0.309), (3, 0.169)]
+    assert [(q.paragraph, round(q.score, 3)) for q in moved.quotes] == [(2, 0.309), (4, 0.315), (3, 0.169)]
+    assert moved.message.splitlines()[0] == "Quote [2] is the same passage as above."
+    assert (moved.verdict, moved.confidence) == (plain.verdict, plain.confidence)  # the verdict is not moved
+
+
+def test_document_viewer_route(served):
+    import httpx
+
+    assistant, client, _ = served
+    base = client.src.rstrip("/")
+    doc = assistant.index.document("notes/hostile.md")
+    start = doc.text.index("The warden")
+    reply = httpx.get(f"{base}/vb/document", params={"doc": "notes/hostile.md", "focus": "1",
+                                                      "q": [f"1:{start}:{start + 10}", "2:0:7"]})
+    assert reply.status_code == 200 and reply.headers["cache-control"] == "no-store"
+    assert reply.text.startswith('<article class="vb-viewer-doc"><header class="vb-viewer-head"><h2 '
+                                 'id="vb-viewer-title">Hostile Test Notes</h2>')
+    assert '<mark class="vb-hl vb-focus" id="vb-focus" tabindex="-1">The warden</mark>' in reply.text
+    assert '<mark class="vb-hl vb-other">Hostile</mark>' in reply.text
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in reply.text and "<script" not in reply.text
+    missing = httpx.get(f"{base}/vb/document", params={"doc": "../etc/passwd"})
+    assert (missing.status_code, missing.text) == (404, '<div class="vb-notice" role="status">Sorry \u2014 there is '
+                                                        "no document &#x27;../etc/passwd&#x27; in the index.</div>")
+    bad = httpx.get(f"{base}/vb/document", params={"doc": "prisons.txt", "q": "1:5:99999"})
+    assert (bad.status_code, bad.text) == (400, '<div class="vb-notice" role="status">Sorry \u2014 quote '
+                                                "&#x27;1:5:99999&#x27; lies outside the document (0..342).</div>")
+
+
+def test_document_filter(served):
+    from gradio_client.exceptions import AppError
+
+    _, client, _ = served
+    result = client.predict("How many prisoners were held in the cells?", docs=["notes/hostile.md"], api_name="/ask")
+    assert {q["doc"] for q in result["quotes"]} == {"notes/hostile.md"}
+    with pytest.raises(AppError, match="unknown document\\(s\\) nope.txt; choose from notes/hostile.md, prisons.txt"):
+        client.predict("Anything?", docs=["nope.txt"], api_name="/ask")
+
+
+def test_queue_is_bounded(served):
+    from app.web.chat import CONCURRENCY_ID, build_app
+
+    assistant, _, base = served
+    app = build_app(assistant, base.parent / "unused.jsonl", concurrency_limit=3, max_queue=7)
+    assert app._queue.max_size == 7
+    limited = [fn for fn in app.fns.values() if fn.concurrency_id == CONCURRENCY_ID]
+    assert {fn.api_name for fn in limited} >= {"chat", "ask"}
+    assert {fn.concurrency_limit for fn in limited} == {3}
+
+
+def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
+    log = FeedbackLog(tmp_path / "sub" / "feedback.jsonl")
+    quotes = [{"n": 1, "text": "x" * 5000}]
+
+    def vote(i: int) -> None:
+        for j in range(25):
+            log.record(f"q{i}-{j}", quotes, "like" if j % 2 else "dislike")
+
+    threads = [threading.Thread(target=vote, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_vote_in_process, args=(str(log.path), i)) for i in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    rows = read_feedback(log.path)
+    assert len(rows) == 8 * 25 + 2 * 25
+    assert {r["question"] for r in rows} == {f"q{i}-{j}" for i in range(8) for j in range(25)} | {
+        f"p{i}-{j}" for i in range(2) for j in range(25)}
+    assert all(r["quotes"] == [{"n": 1, "text": ("x" if r["question"][0] == "q" else "y") * 5000}]
+               and r["vote"] in ("like", "dislike") and r["time"] for r in rows)
+    with pytest.raises(ValueError, match="vote 'meh' is not one of like, dislike"):
+        log.record("q", [], "meh")
+
+
+def _vote_in_process(path: str, i: int) -> None:
+    log = FeedbackLog(Path(path))
+    for j in range(25):
+        log.record(f"p{i}-{j}", [{"n": 1, "text": "y" * 5000}], "like")
+
+
+def test_feedback_row_shape(tmp_path):
+    log = FeedbackLog(tmp_path / "f.jsonl")
+    row = log.record("Who?", [{"n": 1}], "dislike", when="2026-01-01T00:00:00+00:00", answered=True)
+    line = (tmp_path / "f.jsonl").read_text(encoding="utf-8")
+    assert json.loads(line) == row == {"time": "2026-01-01T00:00:00+00:00", "vote": "dislike", "question": "Who?",
+                                       "quotes": [{"n": 1}], "answered": True}
+    assert line.endswith("\n") and line.count("\n") == 1
+
+
+def test_serve_builds_a_missing_index_and_warns_off_loopback(tmp_path, monkeypatch):
+    import app.index.embed
+    import app.web.chat
+    from app.cli import main
+
+    launched = {}
+    monkeypatch.setattr(app.index.embed, "SentenceTransformerEmbedder", HashEmbedder)
+    monkeypatch.setattr(app.web.chat, "launch",
+                        lambda ui, host, port, **kw: launched.update(host=host, port=port, ui=ui))
+    corpus = write_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "7999", "--index", str(index),
+                                       "--corpus", str(corpus), "--feedback", str(tmp_path / "f.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "Warning: listening on 0.0.0.0, not loopback" in result.output
+    assert (index / "manifest.json").exists()
+    assert (launched["host"], launched["port"]) == ("0.0.0.0", 7999)
+    launched["ui"].close()
+    quiet = CliRunner().invoke(main, ["serve", "--index", str(index), "--corpus", str(corpus),
+                                      "--feedback", str(tmp_path / "f.jsonl")])
+    assert quiet.exit_code == 0, quiet.output
+    assert "Warning" not in quiet.output and launched["host"] == "127.0.0.1"
+    launched["ui"].close()
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True),
+                                            ("localhost", True), ("0.0.0.0", False), ("192.168.1.4", False),
+                                            ("example.org", False)])
+def test_is_loopback(host, loopback):
+    from app.web.serve import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_page_furniture_describes_one_build(tmp_path):
+    from app.web.chat import page_furniture
+
+    assistant = make_assistant(tmp_path)
+    page = page_furniture(assistant)
+    assert page.build == os.path.realpath(tmp_path / "index")  # the build folder the index link points to
+    assert page.documents_label == "Documents in the index (2)"
+    assert page.choices == [("Hostile Test Notes (notes/hostile.md)", "notes/hostile.md"),
+                            ("Prison Conditions Review (prisons.txt)", "prisons.txt")]
+    assert page.examples == ["What is this report about?", "Who wrote the report?", "What are the main findings?",
+                             "What does the report recommend?", "When did the events take place?"]
+    assert '<p class="vb-report">2 documents: Hostile Test Notes; Prison Conditions Review</p>' in page.header
+    assert page.documents.count('<li class="vb-docitem">') == 2
+    given = page_furniture(assistant, examples=EXAMPLES + ["A sixth?"])
+    assert given.examples == EXAMPLES  # `--examples FILE` is kept, first five
+    corpus = tmp_path / "corpus"
+    (corpus / "visits.txt").write_text(VISITS, encoding="utf-8")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
+    rebuilt = page_furniture(Assistant.load(tmp_path / "index", embedder=HashEmbedder(), corpus_dir=corpus))
+    assert rebuilt.build != page.build and rebuilt.build == os.path.realpath(tmp_path / "index")
+    assert (rebuilt.documents_label, [doc for _, doc in rebuilt.choices]) == (
+        "Documents in the index (3)", ["notes/hostile.md", "prisons.txt", "visits.txt"])
+    assert rebuilt.examples == ["Who paid for the lawyers of the prisoners?", "What is this report about?",
+                                "Who wrote the report?", "What are the main findings?",
+                                "What does the report recommend?"]  # a question found in the new document
+
+
+OFF_TOPIC = [
+    "What is the capital of France?", "Who won the 2018 World Cup?", "How do I bake sourdough bread?",
+    "What is the population of Kazakhstan?", "What is the boiling point of water?", "Who wrote Hamlet?",
+    "How tall is Mount Everest?", "What does a cookie policy say?", "Where can I subscribe to the newsletter?",
+    "Is RFE/RL banned in Russia?", "How do I share this article?", "What are the breaking news today?",
+    "Where are the accessibility links?", "How do I find out more?", "Can I click here for more?",
+    "What is the exchange rate of the tenge?", "Who is the president of the United States?",
+    "What is the weather in Almaty?", "How many moons does Jupiter have?", "What is machine learning?",
+    "What is the recipe for plov?", "Who painted the Mona Lisa?", "What does HTTP stand for?",
+    "Which football club plays in Zhanaozen?", "What is the GDP of Kazakhstan?", "How do I reset my password?",
+    "What time is it in Astana?", "Who founded Amazon?", "What could happen to readers in Russia?",
+    "Is sharing or liking this content a crime?",
+]
+REWORDINGS = ["According to the report, {q}", "{q} Please quote the report.", "tell me: {l}",
+              "{l}", "In the interview, {q}"]
+
+
+def two_hundred_questions() -> list[tuple[str, list[str]]]:
+    """(question, history) pairs: the eval questions and dialogues (both files), reworded ones, off-topic ones."""
+    from app.evaluation.report import load_dialogues, load_questions
+
+    repo = Path(__file__).resolve().parents[2] / "eval"
+    questions = [q.question for f in (repo / "report_questions.jsonl", repo / "heldout" / "report_questions.jsonl")
+                 for q in load_questions(f)]
+    dialogues = [d.turns for f in (repo / "report_dialogues.jsonl", repo / "heldout" / "report_dialogues.jsonl")
+                 for d in load_dialogues(f)]
+    asked = [(q, []) for q in questions] + [(a, []) for a, _ in dialogues] + [(b, [a]) for a, b in dialogues]
+    asked += [("What were the findings?", []), ("What happened to them?", [
+        "How many people were arrested on charges of organizing the violence?"])]
+    asked += [(q, []) for q in OFF_TOPIC]
+    for i, q in enumerate(questions[: 200 - len(asked)]):
+        lowered = q[0].lower() + q[1:].rstrip("?")
+        asked.append((REWORDINGS[i % len(REWORDINGS)].format(q=q, l=lowered), []))
+    return asked
+
+
+@pytest.mark.model
+def test_two_hundred_questions_never_quote_page_furniture(tmp_path):
+    """No answer, supporting quote or closest passage from the bundled report is page furniture."""
+    from app.index.embed import SentenceTransformerEmbedder
+    from app.web.render import answer_html, esc
+
+    report = Path(__file__).resolve().parents[2] / "corpus" / "old-habits-kazakhstan-torture-rferl-interview.txt"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / report.name).write_bytes(report.read_bytes())
+    build_index(tmp_path / "index", SentenceTransformerEmbedder(), corpus_dir=corpus)
+    assistant = Assistant.load(tmp_path / "index", corpus_dir=corpus)
+    doc = assistant.index.document(report.name)
+    assert len(doc.furniture) >= 4  # the notices, navigation and the printed-twice captions
+    kept = [doc.text[s:e] for s, e in doc.paragraphs if (s, e) not in set(doc.furniture)]
+    only_furniture = [esc(doc.text[s:e]) for s, e in doc.furniture if doc.text[s:e] not in kept]
+    assert "To find out more, click here." in only_furniture and len(only_furniture) == len(doc.furniture) - 2
+    asked = two_hundred_questions()
+    assert len(asked) == 200 and len({q for q, _ in asked}) >= 190
+    verdicts: dict[str, int] = {}
+    for question, history in asked:
+        answer = assistant.ask(question, history=history).to_dict()
+        verdicts[answer["verdict"]] = verdicts.get(answer["verdict"], 0) + 1
+        for q in answer["quotes"]:
+            assert not any(q["start"] < e and s < q["end"] for s, e in doc.furniture), (question, q["text"])
+        html = answer_html(answer, {doc.doc: doc})
+        assert not any(text in html for text in only_furniture), question
+    assert set(verdicts) == {"answered", "uncertain", "not_found"}  # all three kinds were checked

@@ -18,7 +18,7 @@ from typing import Any
 from app.errors import VerbatimError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2  # 2: entities.jsonl (named entities of every sentence)
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 
@@ -42,6 +42,7 @@ class BuildSettings:
     chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
     chunk_overlap_sentences: int = 1
     embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding
+    entities: bool = True  # named entities of every sentence (spaCy NER, app/index/ner.py) for answer spans
     index_type: str = "auto"  # auto: exact below hnsw_threshold chunks, HNSW above
     hnsw_threshold: int = 50_000  # HNSW (recall@10 0.998 at 1M) answers in <1 ms; exact search at 100k takes 16+ ms
     max_file_bytes: int = MAX_CORPUS_FILE_BYTES

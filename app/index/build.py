@@ -34,6 +34,7 @@ from app.index.embed import Embedder
 from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
 from app.index.lexical import BM25Index
+from app.index.ner import entity_rows, model_record
 from app.index.store import (
     builds_dir,
     check_files,
@@ -124,6 +125,8 @@ def _previous_rows(index_dir: Path, settings: BuildSettings, embedder: Embedder)
             "chunk_vectors": old.chunk_vectors[c_rows] if c_rows
             else np.zeros((0, old.chunk_vectors.shape[1]), np.float32),
             "sentences": old.sentences[s_rows].copy(),
+            "entities": _rebased(old.entities[np.isin(old.entities[:, 0], s_rows)], -int(s_rows[0]) if len(s_rows)
+                                 else 0),
             "sentence_vectors": None if old.sentence_vectors is None else old.sentence_vectors[s_rows],
             "doc": doc.doc,
         }
@@ -141,6 +144,8 @@ class _Plan:
     fresh: dict[str, list]  # "chunk"/"sentence" -> [keys], and "chunk_rows"/"sentence_rows" -> [rows]
     pending: dict[str, str]  # key -> text, unique, in embedding order
     reused_documents: int
+    entities: list[np.ndarray]  # the reused documents' entity rows, sentence rows already rebased
+    ner_rows: list[int]  # sentences whose entities are still to be found
 
 
 def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str, dict], dim: int) -> _Plan:
@@ -150,6 +155,8 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
     fresh: dict[str, list] = {"chunk": [], "chunk_rows": [], "sentence": [], "sentence_rows": []}
     sentence_texts: dict[str, str] = {}
     pending: dict[str, str] = {}
+    entities: list[np.ndarray] = []
+    ner_rows: list[int] = []
     n_sents = 0
     for d_row, doc in enumerate(documents):
         old = previous.get(doc.sha256)
@@ -159,10 +166,12 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
             doc_chunks = old["chunks"]
             s_arr = old["sentences"].copy()
             s_arr[:, 0] = d_row
+            entities.append(_rebased(old["entities"], n_sents))
         else:
             doc_chunks, doc_sents = chunk_document(doc, settings)
             s_arr = np.array([[d_row, s.start, s.end, s.paragraph, -1 if s.page is None else s.page]
                               for s in doc_sents], dtype=np.int64).reshape(-1, 5)
+            ner_rows.extend(range(n_sents, n_sents + len(doc_sents)))
             for row, c in enumerate(doc_chunks, len(chunks)):
                 key = text_key(c.text)
                 pending.setdefault(key, c.text)
@@ -187,7 +196,26 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
         chunk_matrix[c0:c0 + len(old["chunks"])] = old["chunk_vectors"]
         if sentence_matrix is not None:
             sentence_matrix[s0:s0 + len(old["sentences"])] = old["sentence_vectors"]
-    return _Plan(chunks, sentences, chunk_matrix, sentence_matrix, fresh, pending, len(reused_parts))
+    return _Plan(chunks, sentences, chunk_matrix, sentence_matrix, fresh, pending, len(reused_parts), entities,
+                 ner_rows)
+
+
+def _rebased(entities: np.ndarray, shift: int) -> np.ndarray:
+    out = entities.copy()
+    out[:, 0] += shift
+    return out
+
+
+def find_entities(documents: list[Document], sentences: np.ndarray, plan: _Plan, settings: BuildSettings) -> np.ndarray:
+    """The entity rows of every sentence, sorted by sentence row: the reused documents' as stored, NER over
+    the rest (in this process, also on Ray builds: the NER runs beside the driver's planning, see build_ray)."""
+    if not settings.entities:
+        return np.zeros((0, 4), np.int64)
+    rows = plan.ner_rows
+    texts = [documents[int(sentences[r, 0])].text[int(sentences[r, 1]):int(sentences[r, 2])] for r in rows]
+    found = entity_rows(texts, [int(sentences[r, 1]) for r in rows], rows) if rows else np.zeros((0, 4), np.int64)
+    allrows = np.concatenate([*plan.entities, found]) if plan.entities else found
+    return allrows[np.lexsort((allrows[:, 1], allrows[:, 0]))] if len(allrows) else allrows.reshape(-1, 4)
 
 
 def build_index(
@@ -221,6 +249,8 @@ def build_index(
                               f"Nothing was written; the index at {index_dir} is unchanged")
 
     checkpoint = Checkpoint.open(builds_dir(index_dir), embedder.name, embedder.dim, settings.fingerprint())
+    t_ner = time.perf_counter()
+    entities = find_entities(documents, plan.sentences, plan, settings)
     t_plan = time.perf_counter()
     todo = [(k, t) for k, t in plan.pending.items() if k not in checkpoint]
     resumed = len(plan.pending) - len(todo)
@@ -249,18 +279,21 @@ def build_index(
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
         "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en_plus"},
+        "ner": model_record() if settings.entities else None,
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,
         "documents": {d.doc: d.sha256 for d in documents},
         "counts": {"documents": n_docs, "chunks": len(plan.chunks), "sentences": len(plan.sentences),
+                   "entities": len(entities),
                    "embedded_documents": n_docs - reused, "reused_documents": reused},
         "build": {"engine": engine.name, "workers": engine.workers, "texts_embedded": embedded,
                   "texts_resumed": resumed, "plan_seconds": round(t_plan - t0, 3),
+                  "ner_sentences": len(plan.ner_rows), "ner_seconds": round(t_plan - t_ner, 3),
                   "embed_seconds": round(t_embed - t_plan, 3),
                   "seconds_before_write": round(time.perf_counter() - t0, 3),
                   "engine_stats": getattr(engine, "stats", {})},
     }
     write_build(index_dir, manifest, documents, plan.chunks, plan.chunk_matrix, plan.sentences,
-                plan.sentence_matrix, faiss_index, bm25)
+                plan.sentence_matrix, faiss_index, bm25, entities)
     remove_checkpoints(builds_dir(index_dir))  # the swapped-in build supersedes them
     return BuildReport(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
                        time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed)

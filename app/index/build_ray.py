@@ -4,8 +4,9 @@
     verbatim index build --engine ray --address auto        the cluster this machine belongs to
     verbatim index build --engine ray --address ray://HOST:10001 --workers 8
 
-Ingest, chunking, the offset check, the checkpoint and the index files stay on the driver (the
-machine running the command); only embedding is distributed: the texts still to embed go into
+Ingest, chunking, the offset check, named entities (spaCy NER over the new sentences,
+`app.index.ner`, before the embedding starts), the checkpoint and the index files stay on the driver
+(the machine running the command); only embedding is distributed: the texts still to embed go into
 the object store in blocks of `batch_texts`, `map_batches` runs them through a fixed pool of
 `workers` actors (`ActorPoolStrategy`, one CPU each), and the driver streams the results back,
 writing each batch to the build's checkpoint as it arrives. Ray restarts an actor that dies and

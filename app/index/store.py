@@ -9,6 +9,8 @@ Layout of one build (no pickle anywhere):
     chunk_vectors.npy      float32 (chunks x dim), L2-normalised
     sentences.npy          int64 (sentences x 5): document row, start, end, paragraph, page (-1: none)
     sentence_vectors.npy   float32 (sentences x dim), when sentence vectors are built
+    entities.jsonl         one row per named entity, by sentence: [sentence row, start, end, label, text]
+                           (document offsets, label an OntoNotes name; from `app.index.ner` at build time)
     dense.faiss            the FAISS index over chunk_vectors (inner product = cosine)
     bm25/                  the bm25s index over chunk texts
 
@@ -39,6 +41,7 @@ from app.index.chunk import Chunk, Sentence
 from app.index.ingest import Document, file_hashes
 from app.index.invariants import build_problems
 from app.index.lexical import BM25Index
+from app.index.ner import LABELS
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ class Index:
     sentence_vectors: np.ndarray | None
     faiss_index: object
     bm25: BM25Index
+    entities: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))  # (E, 4): sentence row,
+    # start, end, label row in `app.index.ner.LABELS`; sorted by sentence row
     doc_rows: dict[str, int] = field(default_factory=dict)
     chunk_sentences: list[tuple[int, int]] = field(default_factory=list)  # sentence rows per chunk
     sentence_hubness: np.ndarray | None = None
@@ -83,6 +88,11 @@ class Index:
 
     def document(self, doc: str) -> Document:
         return self.documents[self.doc_rows[doc]]
+
+    def sentence_entities(self, row: int) -> np.ndarray:
+        """The entity rows (sentence row, start, end, label) of sentence `row`."""
+        lo, hi = np.searchsorted(self.entities[:, 0], [row, row + 1], side="left")
+        return self.entities[lo:hi]
 
     def sentence(self, row: int) -> Sentence:
         d, s, e, p, pg = (int(x) for x in self.sentences[row])
@@ -126,6 +136,25 @@ def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_entities(path: Path, documents: list[Document], sentences: np.ndarray, entities: np.ndarray) -> None:
+    """entities.jsonl: [sentence row, start, end, label, text] a line, the text cut from its document."""
+    with open(path, "w", encoding="utf-8") as f:
+        for srow, start, end, label in entities.tolist():
+            text = documents[int(sentences[srow, 0])].text[start:end]
+            f.write(json.dumps([srow, start, end, LABELS[label], text], ensure_ascii=False) + "\n")
+
+
+def read_entities(path: Path) -> tuple[np.ndarray, list[str]]:
+    """The entity rows (sentence row, start, end, label row) and their stored texts."""
+    rows, texts = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            srow, start, end, label, text = json.loads(line)
+            rows.append((srow, start, end, LABELS.index(label)))
+            texts.append(text)
+    return np.array(rows, dtype=np.int64).reshape(-1, 4), texts
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -191,7 +220,7 @@ def clean_stale_builds(index_dir: Path) -> list[Path]:
 
 def write_build(index_dir: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
                  chunk_matrix: np.ndarray, sentences: np.ndarray, sentence_matrix: np.ndarray | None,
-                 faiss_index, bm25: BM25Index) -> None:
+                 faiss_index, bm25: BM25Index, entities: np.ndarray | None = None) -> None:
     import faiss
 
     builds = builds_dir(index_dir)
@@ -208,6 +237,8 @@ def write_build(index_dir: Path, manifest: dict, documents: list[Document], chun
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
         np.save(tmp / "chunk_vectors.npy", chunk_matrix, allow_pickle=False)
         np.save(tmp / "sentences.npy", sentences, allow_pickle=False)
+        write_entities(tmp / "entities.jsonl", documents, sentences,
+                       np.zeros((0, 4), np.int64) if entities is None else entities)
         if sentence_matrix is not None:
             np.save(tmp / "sentence_vectors.npy", sentence_matrix, allow_pickle=False)
         faiss.write_index(faiss_index, str(tmp / "dense.faiss"))
@@ -311,6 +342,7 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0  # flat and HNSW storage
         faiss_index = faiss.read_index(str(index_dir / "dense.faiss"), flags)
         bm25 = BM25Index.load(index_dir / "bm25")
+        entities, _ = read_entities(index_dir / "entities.jsonl")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None
@@ -330,7 +362,10 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
                                 f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
                                 f"{rebuild_hint(index_dir)}")
     try:
-        return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25)
+        if len(entities) and not (np.all(np.diff(entities[:, 0]) >= 0) and entities[-1, 0] < len(sentences)):
+            raise ValueError("entity rows are not sorted by a known sentence row")
+        return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25,
+                     entities)
     except (KeyError, IndexError, ValueError) as exc:  # a chunk naming an unknown document, bad sentence rows
         raise IndexCorruptError(f"index at {index_dir} has inconsistent rows ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None
@@ -382,11 +417,25 @@ def verify_index(index_dir: Path) -> list[str]:
     else:
         problems.extend(build_problems(index.documents, index.chunks,
                                        sentence_objects(index.documents, index.sentences)))
+    problems.extend(entity_problems(index, read_entities(index_dir / "entities.jsonl")[1]))
     if index.faiss_index.ntotal != len(index.chunks):
         problems.append(f"FAISS holds {index.faiss_index.ntotal} vectors for {len(index.chunks)} chunks")
     norms = np.linalg.norm(index.chunk_vectors, axis=1) if len(index.chunk_vectors) else np.ones(0)
     if len(norms) and not np.allclose(norms, 1.0, atol=1e-3):
         problems.append("chunk vectors are not unit length")
+    return problems
+
+
+def entity_problems(index: Index, texts: list[str]) -> list[str]:
+    """Entities that lie outside their sentence or whose stored text differs from the document's."""
+    problems = []
+    for (srow, start, end, _), text in zip(index.entities.tolist(), texts, strict=True):
+        d, s, e = (int(x) for x in index.sentences[srow, :3])
+        doc = index.documents[d]
+        if not s <= start < end <= e:
+            problems.append(f"entity {text!r} at {doc.doc}:{start}-{end} lies outside its sentence {s}-{e}")
+        elif doc.text[start:end] != text:
+            problems.append(f"entity {text!r} at {doc.doc}:{start}-{end} reads {doc.text[start:end]!r} in the document")
     return problems
 
 

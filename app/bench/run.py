@@ -60,19 +60,23 @@ SCIFACT_DIR = Path(os.environ.get("VERBATIM_SCIFACT", PROJECT_ROOT.parent / "sha
 SECTIONS = ("ask", "build", "rebuild", "start", "onnx")
 OPTIONAL_SECTIONS = ("engines", "load")  # only when named: in-process vs Ray builds (app/bench/engines.py),
 # and many clients of `verbatim serve` (app/bench/load.py)
-ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "other")
+ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "spans", "other")
+_TIMED = ASK_STAGES[:-1]
 
 
 # ---------------------------------------------------------------- sections
 
 
 def bench_ask(assistant, questions: Sequence[str], repeats: int) -> dict:
-    """Warm ask latency, total and per stage, against the bare encode of the same question."""
+    """Warm ask latency, total and per stage, against the bare encode of the same question and against
+    the same ask without answer spans (`AnswerSettings.spans=False`: no question parse, no span scores)."""
     floor_fn = bare_encoder(assistant.embedder)
+    plain = assistant.with_settings(spans=False)
     for q in questions[:5]:  # warm-up: lazy loads, caches, first-call allocations
         assistant.ask(q)
+        plain.ask(q)
         floor_fn([q])
-    floors, totals = [], []
+    floors, totals, no_spans = [], [], []
     stages: dict[str, list[float]] = {s: [] for s in ASK_STAGES}
     answered = 0
     for _ in range(repeats):
@@ -82,21 +86,24 @@ def bench_ask(assistant, questions: Sequence[str], repeats: int) -> dict:
             t1 = time.perf_counter()
             answer = assistant.ask(q)
             t2 = time.perf_counter()
+            plain.ask(q)
+            no_spans.append(time.perf_counter() - t2)
             floors.append(t1 - t0)
             totals.append(t2 - t1)
             answered += answer.answered
             t = answer.timings
-            for s in ("encode", "dense", "bm25", "fusion", "quote"):
+            for s in _TIMED:
                 stages[s].append(t[s])
-            stages["other"].append(max(0.0, (t2 - t1) - sum(t[s] for s in ("encode", "dense", "bm25", "fusion",
-                                                                                "quote"))))
-    total, floor = summarize(totals), summarize(floors)
+            stages["other"].append(max(0.0, (t2 - t1) - sum(t[s] for s in _TIMED)))
+    total, floor, plain_total = summarize(totals), summarize(floors), summarize(no_spans)
     return {
         "questions": len(questions), "repeats": repeats, "answered_share": round(answered / len(totals), 4),
         "floor": floor, "total": total, "stages": {s: summarize(v) for s, v in stages.items()},
         "ask_p50_over_floor_p50": ratio(total["p50_ms"], floor["p50_ms"]),
         "ask_p95_over_floor_p95": ratio(total["p95_ms"], floor["p95_ms"]),
         "goal_ask_over_floor": GOALS["ask_over_floor"],
+        "without_spans": plain_total, "ask_p50_over_without_spans_p50": ratio(total["p50_ms"], plain_total["p50_ms"]),
+        "goal_ask_over_without_spans": GOALS["ask_over_no_spans"],
     }
 
 
@@ -233,13 +240,20 @@ def format_table(result: dict) -> str:
         a = result["ask"]
         rows.append(("ask, warm, p50 / p95 ms", ms(a["total"]), f"encode floor {ms(a['floor'])}",
                      f"{a['ask_p50_over_floor_p50']}x", f"<= {a['goal_ask_over_floor']}x"))
+        if "without_spans" in a:
+            rows.append(("  vs ask without answer spans", ms(a["total"]), ms(a["without_spans"]),
+                         f"{a['ask_p50_over_without_spans_p50']}x", f"<= {a['goal_ask_over_without_spans']}x"))
         for s in ASK_STAGES:
-            rows.append((f"  stage {s}", ms(a["stages"][s]), "", "", ""))
+            if s in a["stages"]:
+                rows.append((f"  stage {s}", ms(a["stages"][s]), "", "", ""))
     if "build" in result:
         b = result["build"]
         rows.append(("build passages/s", f"{b['build_passages_per_s']}",
                      f"bare encode of same texts {b['bare_same_texts_passages_per_s']}",
                      f"{b['build_over_bare_same_texts']}x", f">= {b['goal_build_over_bare']}x"))
+        if "without_ner_passages_per_s" in b:
+            rows.append(("  vs build without NER", f"{b['build_passages_per_s']}", f"{b['without_ner_passages_per_s']}",
+                         f"{b['build_over_without_ner']}x", f">= {b['goal_build_over_without_ner']}x"))
         rows.append(("  vs bare encode of raw passages", f"{b['build_passages_per_s']}",
                      f"{b['bare_raw_passages_per_s']}", f"{b['build_over_bare_raw']}x", ""))
         rows.append(("  peak RSS / traced peak MB", f"{b['peak_rss_mb']} / {b['traced_python_peak_mb']}",

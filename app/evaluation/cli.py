@@ -6,6 +6,7 @@
     verbatim eval --suite beir --data ../shared/benchmarks/scifact --split train
     verbatim eval --suite squad --data ../shared/benchmarks/xquad/dev.json
     verbatim eval --suite squad2 --data ../shared/benchmarks/squad2/squad2.dev.json [--json]
+    verbatim eval --suite squad2 --data ... --span-folds .cache/spans/folds.json   spans cross-validated by article
 
 A gate names a metric of the headline method (hybrid) or `method.metric` (`bm25.hit@3`); the run
 exits 1 and names every gate that failed.
@@ -140,13 +141,19 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
               help="report: choose the abstention threshold on these questions and store it in app/calibration.json.")
 @click.option("--json", "as_json", is_flag=True,
               help="Benchmark suites: print the figures as JSON instead of Markdown.")
+@click.option("--span-folds", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="squad2: answer each article with the span scorer of its cross-validation fold ({article: "
+                   "weights file} JSON, written by eval/experiments/train_spans.py).")
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
-                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, as_json: bool) -> None:
+                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, as_json: bool,
+                 span_folds: Path | None) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
     from app.evaluation.report import RESULTS_DIR
 
     parsed = [parse_gate(g) for g in gates]
     out_dir = out_dir or RESULTS_DIR
+    if span_folds and suite != "squad2":
+        raise click.UsageError("--span-folds works on the squad2 suite only")
     if calibrate and suite != "report":
         raise click.UsageError("--calibrate works on the report suite only")
     if as_json and suite == "report":
@@ -164,7 +171,8 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
         elif suite == "squad2":
             from app.evaluation.squad2 import run_squad2
 
-            result = run_squad2(data, out_dir=out_dir)
+            folds = json.loads(span_folds.read_text(encoding="utf-8")) if span_folds else None
+            result = run_squad2(data, out_dir=out_dir, span_weights=folds)
         else:
             from app.evaluation.squad import run_squad
 

@@ -46,6 +46,7 @@ from app.evaluation.metrics import (
     quote_problems,
     retrieval_scores,
 )
+from app.evaluation.span_metrics import first_span, report_span_summary, span_matches_fact
 from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 from app.evaluation.verdicts import verdict_summary
 from app.settings import PROJECT_ROOT
@@ -194,7 +195,8 @@ def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, s
     problems = [p for quote in quotes for p in quote_problems(quote, documents)]
     rec = {"id": q.id, "question": q.question, "answerable": q.answerable, "answered": answer.answered,
            "verdict": answer.verdict, "confidence": answer.confidence,
-           "score": _top_score(quotes), "seconds": seconds, "quotes": quotes, "problems": problems}
+           "score": _top_score(quotes), "seconds": seconds, "quotes": quotes, "problems": problems,
+           "span": first_span(answer.quotes) if answer.verdict != "not_found" else None}
     if q.answerable:
         gold = locate_evidence(q.evidence, documents)
         shown = quotes if answer.answered else []  # a refusal answers nothing, whatever it shows
@@ -202,6 +204,7 @@ def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, s
         hits = assistant.search(q.question, k=RETRIEVAL_DEPTH, mode=mode).hits
         passages = [(h.chunk.doc, h.chunk.start, h.chunk.end) for h in hits]
         rec.update({"evidence": list(q.evidence), "facts": list(q.facts),
+                    "span_matches_fact": rec["span"] is not None and span_matches_fact(rec["span"], q.facts),
                     "hit@3_any": evidence_hit_at(offered, gold, HIT_K),
                     "hit@1": evidence_hit_at(shown, gold, 1), "hit@3": evidence_hit_at(shown, gold, HIT_K),
                     "fact_recall@3": fact_recall_at(shown, q.facts, HIT_K),
@@ -252,6 +255,7 @@ def summarise(questions: list[dict], dialogues: list[dict], documents: Mapping[s
     out["mean_words_per_quote"] = mean_words_per_quote(answer_quotes)
     out["quotes_per_answer"] = len(answer_quotes) / max(1, sum(r["answered"] for r in questions))
     out["failed"] = sum(r["failed"] for r in questions) + sum(r["failed"] for r in dialogues)
+    out.update(report_span_summary(questions))
     out["intervals"] = intervals(questions, dialogues)
     out.update(verdict_summary(questions))
     return out

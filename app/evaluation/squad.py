@@ -49,6 +49,7 @@ import numpy as np
 from app.answer.assistant import Assistant
 from app.errors import CorpusError
 from app.evaluation.beir import benchmark_index, write_outputs
+from app.evaluation.span_metrics import first_span, span_summary
 from app.evaluation.uncertainty import bracket, rate_interval
 from app.index.embed import Embedder, default_embedder
 from app.index.ingest import Document, document_from_text
@@ -205,6 +206,8 @@ def score_answer(question: Question, articles: dict[str, Article], answer, hits)
                                 and gold_para[0] < h.chunk.end for h in hits),
         "faithful": faithful(quotes, articles),
         "quote_words": [len(q.text.split()) for q in shown],
+        "span": first_span(shown),
+        "golds": [a[2] for a in question.answers],
     }
 
 
@@ -251,6 +254,7 @@ def _summary(items: list[dict]) -> dict:
         "uncertain_rate": sum(it["verdict"] == "uncertain" for it in items) / n,
         "intervals": {key: list(rate_interval(sum(bool(it[key]) for it in items), n))
                       for key in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1")},
+        "spans": span_summary([it["span"] for it in items], [it["golds"] for it in items]),
     }
 
 
@@ -301,8 +305,7 @@ def run_squad(
             hits = assistant.search(q.question, k=PASSAGES, mode=mode).hits
             item = score_answer(q, by_doc, answer, hits)
             items.append(item)
-            row[mode] = {**item, "quotes": [{"doc": x.doc, "start": x.start, "end": x.end, "text": x.text,
-                                             "score": round(x.score, 6)} for x in answer.quotes]}
+            row[mode] = {**item, "quotes": [x.to_dict() for x in answer.quotes]}
         modes_out[mode] = _summary(items)
 
     head = modes[0]
@@ -343,6 +346,14 @@ COLUMNS = [("answer_in_quote@1", "answer-in-quote@1"), ("answer_in_quote@3", "an
            ("faithfulness", "faithfulness"), ("uncertain_rate", "uncertain"), ("abstention_rate", "not_found")]
 
 
+def span_cells(sp: dict) -> str:
+    """EM, F1, coverage, EM and F1 when given, as markdown cells with their intervals."""
+    given = "n/a | n/a" if sp["given"] == 0 else (f"{sp['em_when_given']:.3f} | {sp['f1_when_given']:.3f}"
+                                                   + bracket(sp["f1_when_given_interval"]))
+    return (f"{sp['em']:.3f}{bracket(sp['em_interval'])} | {sp['f1']:.3f}{bracket(sp['f1_interval'])} | "
+            f"{sp['coverage']:.3f}{bracket(sp['coverage_interval'])} | {given}")
+
+
 def squad_markdown(result: dict) -> str:
     """The setup, one table row per retrieval mode, then the headline mode's misses."""
     s = result["answer_settings"]
@@ -362,6 +373,11 @@ def squad_markdown(result: dict) -> str:
         label = f"**{mode}**" if mode == result["headline_mode"] else mode
         cells = [f"{m[key]:.3f}" + bracket(m.get("intervals", {}).get(key)) for key, _ in COLUMNS]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {m['mean_quote_words']:.1f} |")
+    lines += ["", "Answer spans (official SQuAD normalisation; no span counts 0 in EM and F1; 95% intervals):", "",
+              "| mode | span EM | span F1 | coverage | EM when given | F1 when given |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for mode, m in result["modes"].items():
+        lines.append(f"| {mode} | {span_cells(m['spans'])} |")
     failures = result["failures"]
     lines += ["", f"### Misses of {result['headline_mode']} at 3 quotes ({len(failures)})", ""]
     for f in failures[:SHOW_FAILURES]:

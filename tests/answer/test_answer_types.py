@@ -10,6 +10,8 @@ from app.index.ner import parse
 
 @pytest.mark.parametrize("question, kind, head", [
     ("Who founded the company?", "person", ""),
+    ("Who is the president of the court?", "person", ""),
+    ("Who is Aron Atabek?", "none", ""),
     ("Which scientist discovered radium?", "person", "scientist"),
     ("Which company built the bridge?", "organisation", "company"),
     ("Where was the treaty signed?", "place", ""),

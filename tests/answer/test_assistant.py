@@ -18,9 +18,10 @@ def test_answer_quotes_the_sentence_with_exact_offsets(tiny_assistant: Assistant
     assert list(answer) == CONTRACT_KEYS
     assert answer["answered"] is True
     first = answer["quotes"][0]
-    assert list(first) == QUOTE_KEYS
-    assert tuple(first[key] for key in ("n", "text", "doc", "start", "end", "paragraph", "page")) == (
-        1, "The ministry spent 3.2 million dollars on prison food in 2023.", "sub/budget.md", 16, 78, 2, None)
+    assert list(first) == [*QUOTE_KEYS, "answer"]  # the answer span: "The ministry spent " is 19 characters
+    assert tuple(first[key] for key in ("n", "text", "doc", "start", "end", "paragraph", "page", "answer")) == (
+        1, "The ministry spent 3.2 million dollars on prison food in 2023.", "sub/budget.md", 16, 78, 2, None,
+        {"text": "3.2 million dollars", "start": 16 + 19, "end": 16 + 19 + 19})
     assert answer["message"] == "[1] \u201cThe ministry spent 3.2 million dollars on prison food in 2023.\u201d"
     assert_quotes_verbatim(answer, tiny_assistant)
 

@@ -122,12 +122,13 @@ def test_ask_endpoint_returns_the_cli_json(served, question, text, doc, paragrap
     ("How many prisoners were held in the cells?",
      '<blockquote class="vb-quote"><a class="vb-cite" href="#vb-source?doc=prisons.txt&amp;n=1&amp;start=99&amp;'
      'end=154" title="Open source 1 in the document"><span class="vb-n">[1]</span></a> <span class="vb-text">'
-     '\u201cThey counted 212 '
+     '\u201cThey counted <strong class="vb-answer-span">212</strong> '
      'prisoners held in cells built for 150.\u201d</span></blockquote>',
      '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
      '<span class="vb-where">paragraph 2</span>'),
     ("How long did prisoners wait to see a doctor?",
-     '<span class="vb-text">\u201cPrisoners waited an average of nine days to see a doctor.\u201d</span>',
+     '<span class="vb-text">\u201cPrisoners waited <strong class="vb-answer-span">an average of nine days</strong> '
+     'to see a doctor.\u201d</span>',
      '<span class="vb-doc">prisons.txt</span> <span class="vb-sep">\u00b7</span> '
      '<span class="vb-where">paragraph 3</span>'),
     ("What was painted on the canteen wall?",
@@ -198,7 +199,9 @@ def test_follow_up_uses_the_previous_question(served):
 def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
     """Through the chat itself (`converse`): each gradio_client has its own session, so its own turns.
 
-    "Built for how many?" alone is refused; after the cells question it is answered from the cells sentence.
+    "And their capacity?" alone finds nothing near it (its closest passage is the canteen wall); after the
+    cells question its closest passage is the cells sentence. ("Built for how many?", asked here before
+    answer spans, is now answered alone: the cells sentence holds "built for 150", a count.)
     """
     from gradio_client import Client
 
@@ -206,11 +209,11 @@ def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
 
     assistant, client, _ = served
     documents = {d.doc: d for d in assistant.index.documents}
-    first, follow_up = "How many prisoners were held in the cells?", "Built for how many?"
+    first, follow_up = "How many prisoners were held in the cells?", "And their capacity?"
     with_history = assistant.ask(follow_up, history=[first]).to_dict()
     alone = assistant.ask(follow_up).to_dict()
-    assert (with_history["answered"], alone["answered"]) == (True, False)
     assert with_history["quotes"][0]["text"] == "They counted 212 prisoners held in cells built for 150."
+    assert alone["quotes"][0]["text"] == "A picture tag <img src=x onerror=alert(1)> was painted on the canteen wall."
 
     lone = Client(client.src, verbose=False)
     assert last_reply(lone.predict(follow_up, api_name="/chat")) == answer_html(alone, documents)
@@ -239,8 +242,9 @@ def test_follow_up_moves_on_from_the_previous_answer(served):
     assert quoted["paragraph"] == 4
     plain = assistant.ask("What did they find?", history=[asked], previous=[])
     moved = assistant.ask("What did they find?", history=[asked], previous=[quoted])
-    assert [(q.paragraph, round(q.score, 3)) for q in plain.quotes] == [(4, 0.315), (2, 0.309), (3, 0.169)]
-    assert [(q.paragraph, round(q.score, 3)) for q in moved.quotes] == [(2, 0.309), (4, 0.315), (3, 0.169)]
+    # paragraph 4's sentence scored 0.315 before answer spans; its best span (p 0.01, not shown) adds 0.2 x p
+    assert [(q.paragraph, round(q.score, 3)) for q in plain.quotes] == [(4, 0.317), (2, 0.309), (3, 0.169)]
+    assert [(q.paragraph, round(q.score, 3)) for q in moved.quotes] == [(2, 0.309), (4, 0.317), (3, 0.169)]
     assert moved.message.splitlines()[0] == "Quote [2] is the same passage as above."
     assert (moved.verdict, moved.confidence) == (plain.verdict, plain.confidence)  # the verdict is not moved
 

@@ -50,6 +50,8 @@ _TIME_UNITS = {"year", "month", "week", "day", "hour", "minute", "second", "deca
 _MONEY_WORDS = {"cost", "pay", "paid", "spend", "spent", "worth", "money", "price", "earn", "dollar", "fund", "raise"}
 _MEASURE = {"far", "high", "tall", "big", "large", "deep", "wide", "heavy", "fast", "hot", "cold", "long"}
 _OPEN = {"why", "describe", "explain"}
+_SIZE_VERBS = {"grow", "measure", "stretch", "extend", "span", "reach"}
+_DURATION_VERBS = {"last", "take", "serve", "wait", "stay", "remain", "live", "reign", "rule", "spend", "keep", "hold"}
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,10 @@ def _how(words: list[str], lemmas: list[str], i: int, nxt: str) -> Asked:
         return Asked("duration" if after in _TIME_UNITS else "count", after, "how many")
     if nxt == "much":
         return Asked("money" if _MONEY_WORDS & set(lemmas) or "$" in words else "quantity", wh="how much")
-    if nxt == "long":
-        return Asked("duration", wh="how long")
+    if nxt == "long":  # a length when the verb is one of size ("can it grow") or there is none ("how long is X")
+        verbs = {lemmas[j] for j in range(i + 2, len(lemmas))} & (_SIZE_VERBS | _DURATION_VERBS)
+        be_only = len(words) > i + 2 and words[i + 2] in ("is", "are") and not _DURATION_VERBS & set(lemmas)
+        return Asked("quantity" if verbs & _SIZE_VERBS or be_only else "duration", wh="how long")
     if nxt == "old":
         return Asked("count", wh="how old")
     if nxt == "often":

@@ -68,14 +68,19 @@ def span_summary(predictions: Sequence[str | None], golds: Sequence[Sequence[str
     given = [i for i, p in enumerate(predictions) if p is not None]
     n = len(predictions)
     out = {"n": n, "given": len(given),
-           "em": sum(ems) / n if n else 0.0, "em_interval": mean_interval(ems) if n else None,
-           "f1": sum(f1s) / n if n else 0.0, "f1_interval": mean_interval(f1s) if n else None,
-           "coverage": len(given) / n if n else 0.0, "coverage_interval": rate_interval(len(given), n) if n else None}
+           "em": sum(ems) / n if n else 0.0, "em_interval": _listed(mean_interval(ems)) if n else None,
+           "f1": sum(f1s) / n if n else 0.0, "f1_interval": _listed(mean_interval(f1s)) if n else None,
+           "coverage": len(given) / n if n else 0.0,
+           "coverage_interval": _listed(rate_interval(len(given), n)) if n else None}
     g_em, g_f1 = [ems[i] for i in given], [f1s[i] for i in given]
     out["em_when_given"] = sum(g_em) / len(given) if given else None
     out["f1_when_given"] = sum(g_f1) / len(given) if given else None
-    out["f1_when_given_interval"] = mean_interval(g_f1) if len(given) > 1 else None
+    out["f1_when_given_interval"] = _listed(mean_interval(g_f1)) if len(given) > 1 else None
     return out
+
+
+def _listed(interval) -> list[float]:
+    return [float(x) for x in interval]
 
 
 def span_matches_fact(span: str, facts: Sequence[str]) -> bool:

@@ -120,6 +120,12 @@ def test_run_squad_end_to_end(tmp_path):
         assert m["answer_text_in_quote@3"] == 1.0 and m["paragraph@1"] == 1.0, mode
         assert m["faithfulness"] == 1.0 and m["abstention_rate"] == 0.0, mode
     assert result["failures"] == []
+    # the answer spans: "Olga Petrova" (a person), "three metres" (a length), "1871" (a date), each exact
+    items = Path(tmp_path / "out" / "squad-tiny-squad-items.jsonl").read_text().splitlines()
+    assert [json.loads(line)["hybrid"]["span"] for line in items] == ["Olga Petrova", "three metres", "1871"]
+    sp = result["modes"]["hybrid"]["spans"]
+    assert (sp["em"], sp["f1"], sp["coverage"], sp["em_when_given"], sp["f1_when_given"]) == (1.0, 1.0, 1.0, 1.0, 1.0)
+    assert "| hybrid | 1.000 [1.000, 1.000] | 1.000 [1.000, 1.000] |" in result["markdown"]
     # 3 of 3: the Wilson interval is (0.439, 1.0), shown beside the rate
     assert result["modes"]["hybrid"]["intervals"]["answer_in_quote@1"] == [0.439, 1.0]
     assert "| **hybrid** | 1.000 [0.439, 1.000] |" in result["markdown"]

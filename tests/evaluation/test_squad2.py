@@ -135,6 +135,7 @@ def test_judge_and_count_verdicts():
         return Quote(n, doc_text[start:end], doc, start, end, 1, None, 0.5)
 
     keeper = quote(arctic, "Arctic_animals", 43, 70)  # "Its keeper is Olga Petrova."
+    keeper = Quote(keeper.n, keeper.text, keeper.doc, 43, 70, 1, None, 0.5, (57, 69))  # answer span "Olga Petrova"
     island = quote(arctic, "Arctic_animals", 0, 42, 2)  # "The walrus colony lives on Wrangel Island."
     tusk = quote(arctic, "Arctic_animals", P2_AT, P2_AT + len(P2))
     built = quote(lights, "Lighthouses", 0, len(P3))
@@ -165,7 +166,12 @@ def test_judge_and_count_verdicts():
     assert s["confidence_auc"] == 0.6667
     assert s["counts"] == {"answer_in_quote@1": [1, 3], "answer_in_quote@3": [2, 3],
                            "hard_false_refusal_rate": [1, 3], "unanswerable_answered_rate": [1, 4],
-                           "plausible_in_quote@1": [1, 4], "faithfulness": [7, 7]}
+                           "plausible_in_quote@1": [1, 4], "faithfulness": [7, 7],
+                           "unanswerable_given_span_rate": [1, 4]}  # u1 is shown "Olga Petrova"
+    # spans over the answerable: a1 "Olga Petrova" (exact), a2 none shown, b1 not_found (nothing shown)
+    sp = s["spans"]
+    assert (sp["n"], sp["given"], sp["em"], sp["f1"], sp["coverage"], sp["f1_when_given"]) == (
+        3, 1, 1 / 3, 1 / 3, 1 / 3, 1.0)
     assert (s["answer_in_quote@3"], s["hard_false_refusal_rate"], s["unanswerable_answered_rate"]) == (
         0.6667, 0.3333, 0.25)
     assert s["verdict_rates"]["unanswerable"] == {"answered": 0.25, "uncertain": 0.25, "not_found": 0.5}
@@ -178,8 +184,9 @@ def test_judge_and_count_verdicts():
 
 
 @pytest.mark.parametrize(("threshold", "floor", "expected"), [
+    # u4 "Who painted the lighthouse at Cape Zorro?" asks for a person; its article names none: at most uncertain
     (0.0, 0.0, {"answerable": {"answered": 3, "uncertain": 0, "not_found": 0},
-                "unanswerable": {"answered": 4, "uncertain": 0, "not_found": 0}}),
+                "unanswerable": {"answered": 3, "uncertain": 1, "not_found": 0}}),
     (5.0, 0.0, {"answerable": {"answered": 0, "uncertain": 3, "not_found": 0},
                 "unanswerable": {"answered": 0, "uncertain": 4, "not_found": 0}}),
     (5.0, 5.0, {"answerable": {"answered": 0, "uncertain": 0, "not_found": 3},
@@ -223,8 +230,8 @@ def test_eval_cli_squad2_json(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_run(data, out_dir=None):
-        seen.update(data=data, out_dir=out_dir)
+    def fake_run(data, out_dir=None, span_weights=None):
+        seen.update(data=data, out_dir=out_dir, span_weights=span_weights)
         return run_squad2(data, cache_dir=tmp_path / "cache", embedder=HashEmbedder(512),
                           answer_settings=AnswerSettings(threshold=0.0, floor=0.0))
 
@@ -235,7 +242,7 @@ def test_eval_cli_squad2_json(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     assert figures["suite"] == "squad2" and figures["questions"] == 7 and "markdown" not in figures
-    assert seen == {"data": TINY, "out_dir": tmp_path / "out"}
+    assert seen == {"data": TINY, "out_dir": tmp_path / "out", "span_weights": None}
     assert "all 1 gate(s) passed" in result.stderr
     result = runner.invoke(main, ["eval", "--suite", "squad2"])
     assert result.exit_code == 2 and "--suite squad2 needs --data (a SQuAD 2.0 JSON file)" in result.output

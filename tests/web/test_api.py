@@ -70,6 +70,15 @@ def test_ask_and_search_equal_the_cli_json(api, question):
         assert rest.json() == json.loads(cli.output)
 
 
+def test_rest_carries_the_answer_span_verbatim(api):
+    url, assistant, _ = api
+    quote = post(url, "ask", {"question": "How many prisoners were held in the cells?"}).json()["quotes"][0]
+    at = PRISONS.index("212 prisoners")  # "They counted 212 prisoners held in cells built for 150."
+    assert quote["answer"] == {"text": "212", "start": at, "end": at + 3}
+    assert quote["start"] <= at and at + 3 <= quote["end"]
+    assert PRISONS[quote["answer"]["start"]:quote["answer"]["end"]] == "212"
+
+
 def test_k_docs_and_history_equal_the_library(api):
     url, assistant, _ = api
     body = {"question": "How long did they wait?", "k": 1, "docs": ["prisons.txt"],

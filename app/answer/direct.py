@@ -1,11 +1,11 @@
 """Direct answers at ask time: the best span of the sentences that can be quoted, and the check of what was asked.
 
-The question is parsed by spaCy (all components: it is short); the best `RERANK` sentences are
-parsed without NER (their entities come from the index) for their noun phrases, and each gets its
-best span. A sentence's score then becomes `score + W_SPAN * p` (p: its best span's probability),
-so the sentence is chosen by its best span as well as by its topicality. A typed question (who,
-when, how many, ...) whose candidates hold no answer of the asked type outside the question
-cannot be `answered` (`typed_miss`).
+The question and the best `RERANK` sentences are parsed by spaCy in one batch, without NER (the
+question needs tags and dependencies; the sentences' entities come from the index, their noun
+phrases from the parse), and each sentence gets its best span. A sentence's score then becomes
+`score + W_SPAN * p` (p: its best span's probability), so the sentence is chosen by its best span
+as well as by its topicality. A typed question (who, when, how many, ...) whose candidates hold no
+answer of the asked type outside the question cannot be `answered` (`typed_miss`).
 """
 
 from __future__ import annotations
@@ -42,10 +42,6 @@ class Direct:
     threshold: float = 1.0  # the span probability at which a span is shown
 
 
-def view_of(question: str) -> QuestionView:
-    return question_view(parse([question])[0])
-
-
 def index_sentence(index: Index, row: int, doc) -> Sentence:
     """A `Sentence` of the index: entities as stored, noun phrases from `doc` (a parse without NER)."""
     d, s, _ = (int(x) for x in index.sentences[row, :3])
@@ -58,16 +54,18 @@ def with_spans(index: Index, scored: list[ScoredSentence], question: str, enable
     """Rescore the best sentences with their best spans (see the module docstring); nothing when not `enabled`."""
     if not enabled:
         return Direct(scored, {}, QuestionView(Asked("none"), frozenset(), question), False)
-    view = view_of(question)
-    if view.asked.kind == "none" or not scored:
-        return Direct(scored, {}, view, False)
-    model = load_model(weights)
     top = scored[:RERANK]
     texts = []
     for cand in top:
         d, s, e = (int(x) for x in index.sentences[cand.row, :3])
         texts.append(index.documents[d].text[s:e])
-    sentences = [index_sentence(index, c.row, doc) for c, doc in zip(top, parse(texts, ner=False), strict=True)]
+    # one batch, no NER: the question needs tags and dependencies only, the sentences' entities are stored
+    docs = parse([question, *texts], ner=False)
+    view = question_view(docs[0])
+    if view.asked.kind == "none" or not scored:
+        return Direct(scored, {}, view, False)
+    model = load_model(weights)
+    sentences = [index_sentence(index, c.row, doc) for c, doc in zip(top, docs[1:], strict=True)]
     spans: dict[int, tuple[str, Span]] = {}
     rescored = []
     for cand, sent in zip(top, sentences, strict=True):

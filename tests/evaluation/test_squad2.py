@@ -244,6 +244,13 @@ def test_eval_cli_squad2_json(tmp_path, monkeypatch):
     assert figures["suite"] == "squad2" and figures["questions"] == 7 and "markdown" not in figures
     assert seen == {"data": TINY, "out_dir": tmp_path / "out", "span_weights": None}
     assert "all 1 gate(s) passed" in result.stderr
+    folds = tmp_path / "folds.json"  # each article answered by the span weights of its fold
+    folds.write_text(json.dumps({"Arctic_animals": "a.json", "Lighthouses": "b.json"}))
+    result = runner.invoke(main, ["eval", "--suite", "squad2", "--data", str(TINY), "--json",
+                                  "--span-folds", str(folds)])
+    assert result.exit_code == 0 and seen["span_weights"] == {"Arctic_animals": "a.json", "Lighthouses": "b.json"}
+    result = runner.invoke(main, ["eval", "--suite", "squad", "--data", str(TINY), "--span-folds", str(folds)])
+    assert result.exit_code == 2 and "--span-folds works on the squad2 suite only" in result.output
     result = runner.invoke(main, ["eval", "--suite", "squad2"])
     assert result.exit_code == 2 and "--suite squad2 needs --data (a SQuAD 2.0 JSON file)" in result.output
     result = runner.invoke(main, ["eval", "--json"])

@@ -78,17 +78,15 @@ def entity_rows(texts: Sequence[str], offsets: Sequence[int], sentence_rows: Seq
     nlp = load_pipeline()
     rows: list[tuple[int, int, int, int]] = []
     sentence_rows = range(len(texts)) if sentence_rows is None else sentence_rows
-    with nlp.select_pipes(disable=list(NON_NER)):
-        for doc, off, srow in zip(nlp.pipe(texts, batch_size=NER_BATCH), offsets, sentence_rows, strict=True):
-            for ent in doc.ents:
-                if ent.label_ in LABELS and ent.text.strip():
-                    rows.append((srow, off + ent.start_char, off + ent.end_char, LABELS.index(ent.label_)))
+    # `disable` per call, not `select_pipes`: the shared pipeline is never changed, so threads may share it
+    docs = nlp.pipe(texts, batch_size=NER_BATCH, disable=list(NON_NER))
+    for doc, off, srow in zip(docs, offsets, sentence_rows, strict=True):
+        for ent in doc.ents:
+            if ent.label_ in LABELS and ent.text.strip():
+                rows.append((srow, off + ent.start_char, off + ent.end_char, LABELS.index(ent.label_)))
     return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
 
 def parse(texts: Sequence[str], ner: bool = True) -> list:
     """Full spaCy parses (tags, dependencies, lemmas; entities unless `ner` is False) of a few short texts."""
-    nlp = load_pipeline()
-    disable = [] if ner else ["ner"]
-    with nlp.select_pipes(disable=disable):
-        return list(nlp.pipe(texts, batch_size=NER_BATCH))
+    return list(load_pipeline().pipe(texts, batch_size=NER_BATCH, disable=[] if ner else ["ner"]))

@@ -24,6 +24,7 @@ from app.settings import (
     DEFAULT_INDEX_DIR,
     INDEX_TYPES,
     MAX_BATCH_QUESTIONS,
+    RETRIEVAL_MODES,
     BuildSettings,
 )
 
@@ -34,8 +35,8 @@ index_option = click.option("--index", "index_dir", type=click.Path(path_type=Pa
 corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
                              help="Corpus folder [default: the one the index was built from].")
 k_option = click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="How many quotes or passages.")
-mode_option = click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid",
-                           show_default=True, help="Retrieval: fused, FAISS only or BM25 only.")
+mode_option = click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default=RETRIEVAL_MODES[0],
+                           show_default=True, help="Retrieval: fused, BM25 only or FAISS only.")
 
 
 class VerbatimGroup(click.Group):

@@ -98,6 +98,9 @@ def default_floor() -> float:
     return read_calibration()["floor"]
 
 
+RETRIEVAL_MODES = ("hybrid", "bm25", "dense")  # fused (the product's), BM25 only, FAISS only
+
+
 @dataclass(frozen=True)
 class AnswerSettings:
     """How a question is answered; none of this needs a rebuild."""
@@ -105,7 +108,7 @@ class AnswerSettings:
     k: int = 3  # quotes per answer
     candidates: int = 50  # passages fetched from each retriever before fusion
     passages: int = 3  # fused passages whose sentences compete for quotes
-    mode: str = "hybrid"  # hybrid | dense | bm25
+    mode: str = RETRIEVAL_MODES[0]  # one of RETRIEVAL_MODES
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
     threshold: float = field(default_factory=default_threshold)  # at or above: "answered"
     floor: float | None = field(default_factory=default_floor)  # below: "not_found"; between: "uncertain"
@@ -114,8 +117,8 @@ class AnswerSettings:
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
 
     def __post_init__(self) -> None:
-        if self.mode not in ("hybrid", "dense", "bm25"):
-            raise ValueError(f"mode {self.mode!r} is not one of hybrid, dense, bm25")
+        if self.mode not in RETRIEVAL_MODES:
+            raise ValueError(f"mode {self.mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
         if not 1 <= self.k <= 50:
             raise ValueError(f"k {self.k} is not in 1..50")
         if self.floor is None or self.floor > self.threshold:  # a lone threshold: two verdicts, as before

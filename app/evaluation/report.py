@@ -48,7 +48,7 @@ from app.evaluation.metrics import (
 )
 from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 from app.evaluation.verdicts import verdict_summary
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, RETRIEVAL_MODES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ EVAL_DIR = PROJECT_ROOT / "eval"
 QUESTIONS_FILE = EVAL_DIR / "report_questions.jsonl"
 DIALOGUES_FILE = EVAL_DIR / "report_dialogues.jsonl"
 RESULTS_DIR = EVAL_DIR / "results"
-METHODS = ("hybrid", "bm25", "dense")
 HIT_K = 3
 RETRIEVAL_DEPTH = max(RETRIEVAL_KS)
 
@@ -326,12 +325,12 @@ def code_version(root: Path = PROJECT_ROOT) -> dict[str, object]:
 
 
 def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
-               methods: Sequence[str] = METHODS, corpus_dir: Path | None = None,
+               methods: Sequence[str] = RETRIEVAL_MODES, corpus_dir: Path | None = None,
                data: Mapping[str, str] | None = None) -> dict:
     """Score every question and dialogue with each retrieval method; one dict of figures and records."""
     for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"method {m!r} is not one of {', '.join(METHODS)}")
+        if m not in RETRIEVAL_MODES:
+            raise ValueError(f"method {m!r} is not one of {', '.join(RETRIEVAL_MODES)}")
     documents, checked_against = corpus_texts(assistant, corpus_dir)
     check_evidence([*questions, *dialogues], documents)
     t0 = time.perf_counter()

@@ -73,6 +73,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.answer.loading import prepare_serving
     from app.web import chat as web
+    from app.web.live import LiveAssistant
 
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, not loopback: anyone who can reach this machine can use the "
@@ -83,7 +84,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     if serving.report is not None:
         click.echo(serving.report.summary(), err=True)
     examples = read_examples(examples_file)
-    live = web.LiveAssistant(serving.assistant, index_dir, serving.corpus_dir)
+    live = LiveAssistant(serving.assistant, index_dir, serving.corpus_dir)
     shown_host = f"[{host}]" if ":" in host else host
     more = f", {workers} workers" if workers > 1 else ""
     click.echo(f"Ask the report at http://{shown_host}:{port}  (JSON API at /api/v1/docs{more}; Ctrl+C to stop)",

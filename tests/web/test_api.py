@@ -25,7 +25,8 @@ from app.bench.load import stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.web.api import BUSY, MAX_BODY_BYTES, Slot, create_api
-from app.web.chat import LiveAssistant, build_app
+from app.web.chat import build_app
+from app.web.live import LiveAssistant
 
 from .test_chat import HOSTILE, PRISONS, free_port, make_assistant, start, write_corpus
 

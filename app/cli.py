@@ -104,9 +104,9 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 
         require_ray()
         runner = RayEngine(default_factory(embedder.name), address=address, workers=workers or 2)
-    report = build_index(index_dir, embedder, BuildSettings(index_type=index_type), corpus_dir=corpus_dir,
+    built = build_index(index_dir, embedder, BuildSettings(index_type=index_type), corpus_dir=corpus_dir,
                          progress=sys.stderr.isatty(), engine=runner)
-    click.echo(report.summary())
+    click.echo(built.summary())
 
 
 @index.command("status")
@@ -182,12 +182,14 @@ def _emit(obj: dict) -> None:
 
 def run_batch(path: Path, answer_one) -> None:
     """Answer every line in order; a bad question yields an object with an "error", not an abort."""
+    from app.answer.assistant import Answer
+
     for qid, question in read_batch(path):
         try:
             obj = answer_one(question)
         except QuestionError as exc:
-            obj = {"question": question if isinstance(question, str) else str(question), "answered": False,
-                   "verdict": "not_found", "confidence": 0.0, "message": str(exc), "quotes": [], "error": str(exc)}
+            text = question if isinstance(question, str) else str(question)
+            obj = {**Answer(text, False, str(exc), []).to_dict(), "error": str(exc)}  # the contract, plus why
         if qid is not None:
             obj = {"id": qid, **obj}
         _emit(obj)

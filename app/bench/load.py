@@ -204,11 +204,9 @@ def _level(clients: int, latencies: list[float], errors: list[str], wall: float)
 
 def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> dict:
     """Warm `Assistant.ask` in this process, on the index the server loads, with the same query encoder."""
-    from app.answer.loading import load_served
-    from app.index.embed import query_embedder_for
-    from app.index.store import read_manifest
+    from app.answer.assistant import Assistant
 
-    assistant = load_served(index_dir, query_embedder_for(read_manifest(index_dir)["model"]["name"]))
+    assistant = Assistant.load(index_dir, mmap=True)  # the query encoder the index's model names
     for q in questions[:5]:
         assistant.ask(q)
     times = []

@@ -173,10 +173,10 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
             log.warning("cached index unusable (%s); rebuilding", exc)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     builder = TextVectorCache(embedder, vector_cache) if vector_cache is not None else embedder
-    report = build_index(index_dir, builder, settings, documents=documents, progress=log.isEnabledFor(logging.INFO))
+    built = build_index(index_dir, builder, settings, documents=documents, progress=log.isEnabledFor(logging.INFO))
     if isinstance(builder, TextVectorCache):
         log.info("vector cache: %d texts reused, %d embedded", builder.hits, builder.misses)
-    log.info(report.summary())
+    log.info(built.summary())
     return load_index(index_dir, embedder_name=embedder.name)
 
 

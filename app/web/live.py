@@ -57,13 +57,13 @@ class LiveAssistant:
             self._loading.release()
 
     def _switch(self, target: str) -> Assistant:
-        from app.answer.loading import load_served
+        from app.answer.assistant import Assistant
 
         loaded, old = self._state
         if target in (loaded, self._refused):  # another thread got here first
             return old
         try:
-            fresh = load_served(Path(target), old.embedder, old.settings, self.corpus_dir)
+            fresh = Assistant.load(Path(target), old.embedder, old.settings, self.corpus_dir, mmap=True)
         except VerbatimError as exc:
             log.warning("still answering from %s; the new build is refused: %s", loaded, exc)
             self._refused = target

@@ -81,8 +81,8 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
     serving = prepare_serving(index_dir, corpus_dir)
-    if serving.report is not None:
-        click.echo(serving.report.summary(), err=True)
+    if serving.built is not None:
+        click.echo(serving.built.summary(), err=True)
     examples = read_examples(examples_file)
     live = LiveAssistant(serving.assistant, index_dir, serving.corpus_dir)
     shown_host = f"[{host}]" if ":" in host else host

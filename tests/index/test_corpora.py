@@ -42,6 +42,6 @@ def test_corpus_builds_and_verifies_with_zero_problems(name: str, tmp_path: Path
     if name in NEEDS and not (BENCH / NEEDS[name]).is_file():
         pytest.skip(f"no {NEEDS[name]} under {BENCH}")
     documents = CORPORA[name]()
-    report = build_index(tmp_path / "index", HashEmbedder(), documents=documents)
-    assert report.chunks > 0
+    built = build_index(tmp_path / "index", HashEmbedder(), documents=documents)
+    assert built.chunks > 0
     assert verify_index(tmp_path / "index") == []

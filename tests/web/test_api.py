@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app.answer.loading import load_served
+from app.answer.assistant import Assistant
 from app.bench.load import stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
@@ -40,7 +40,8 @@ def api(tmp_path_factory):
     """(base url, assistant, index folder) of a chat server with the API mounted."""
     base = tmp_path_factory.mktemp("api")
     make_assistant(base)  # builds the index
-    assistant = load_served(base / "index", HashEmbedder(), corpus_dir=base / "corpus")  # as `verbatim serve` does
+    # as `verbatim serve` loads it
+    assistant = Assistant.load(base / "index", HashEmbedder(), corpus_dir=base / "corpus", mmap=True)
     ui = build_app(assistant, base / "feedback.jsonl", examples=["Q?"])
     url = start(ui).rstrip("/")
     try:
@@ -187,8 +188,8 @@ def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
 
     corpus = write_corpus(tmp_path / "corpus")
     build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
-    live = LiveAssistant(load_served(tmp_path / "index", HashEmbedder(), corpus_dir=corpus), tmp_path / "index",
-                         corpus)
+    served = Assistant.load(tmp_path / "index", HashEmbedder(), corpus_dir=corpus, mmap=True)
+    live = LiveAssistant(served, tmp_path / "index", corpus)
     client = TestClient(create_api(lambda: live.current(wait=False)))
     before = client.get("/health").json()["built"]
     time.sleep(1.1)  # created_at has one-second resolution
@@ -311,7 +312,7 @@ def test_uploads_are_refused_and_nothing_is_stored(api, tmp_path: Path):
 
 
 def test_memory_mapped_index_gives_the_same_answers(tiny_index: Path, tiny_corpus: Path, tiny_assistant):
-    mapped = load_served(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus)
+    mapped = Assistant.load(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus, mmap=True)
     assert isinstance(mapped.index.chunk_vectors, np.memmap)
     assert isinstance(mapped.index.sentence_vectors, np.memmap)
     assert not mapped.index.chunk_vectors.flags.writeable
@@ -336,7 +337,7 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
     corpus = write_corpus(tmp_path / "corpus")
     index = tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
-    library = load_served(index, HashEmbedder(), corpus_dir=corpus)
+    library = Assistant.load(index, HashEmbedder(), corpus_dir=corpus, mmap=True)
     port = free_port()
     env = {**os.environ, "VERBATIM_MODEL": "test/hash-embedder-64", "GRADIO_ANALYTICS_ENABLED": "False",
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

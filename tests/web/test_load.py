@@ -20,6 +20,7 @@ import time
 import pytest
 
 from app.answer.assistant import Assistant
+from app.evaluation.metrics import percentile
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from tests.conftest import REPO, REPORT
@@ -83,11 +84,6 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait(timeout=30)
         log.close()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def test_twenty_users_fifty_questions_each_no_errors_and_the_contract(server):

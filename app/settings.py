@@ -25,6 +25,11 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 # Limits that keep bad input from hurting the service (all overridable through the settings).
 MAX_QUESTION_CHARS = 2_000
 MAX_BATCH_QUESTIONS = 10_000
+# chat questions answered at once, and waiting, per server process: measured (docs/performance.md, three
+# sweeps at 20 users on 2 cores): 2 at once was never the worst and near the best in each (1 won only
+# under load average 16, lost on a quieter machine); 64 waiting is ~5 s
+CHAT_CONCURRENCY = 2
+CHAT_MAX_QUEUE = 64
 MAX_CORPUS_FILE_BYTES = 50 * 1024 * 1024
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -105,3 +105,4 @@ def test_no_function_is_long():
                 if n > MAX_FUNCTION_LINES:
                     long.append(f"{module}.{node.name} ({n} lines)")
     assert long == []
+

@@ -82,6 +82,18 @@ def check_gates(result: Mapping, gates: list[tuple[str, float]]) -> list[str]:
     return failed
 
 
+def is_held_out(path: Path) -> bool:
+    """True for a file under eval/heldout, or under any folder named `heldout`.
+
+    >>> is_held_out(Path("eval/heldout/report_questions.jsonl")), is_held_out(Path("eval/report_questions.jsonl"))
+    (True, False)
+    """
+    from app.evaluation.report import HELDOUT_DIR
+
+    path = Path(path).resolve()
+    return HELDOUT_DIR.name in path.parts[:-1] or path.is_relative_to(HELDOUT_DIR.resolve())
+
+
 def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
                 dialogues_file: Path | None) -> tuple[dict, str]:
     from app.answer.loading import load_assistant
@@ -93,6 +105,9 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
     qfile = data or QUESTIONS_FILE
     if qfile.is_dir():
         qfile = qfile / QUESTIONS_FILE.name
+    if calibrate and is_held_out(qfile):
+        raise click.UsageError(f"{qfile} is held out: thresholds are never chosen on it. Calibrate on eval/ "
+                               "(the default) and score the held-out questions without --calibrate")
     dfile = dialogues_file or (qfile.parent / DIALOGUES_FILE.name)
     questions = load_questions(qfile)
     dialogues = load_dialogues(dfile) if dfile.exists() else []

@@ -56,6 +56,7 @@ EVAL_DIR = PROJECT_ROOT / "eval"
 QUESTIONS_FILE = EVAL_DIR / "report_questions.jsonl"
 DIALOGUES_FILE = EVAL_DIR / "report_dialogues.jsonl"
 RESULTS_DIR = EVAL_DIR / "results"
+HELDOUT_DIR = EVAL_DIR / "heldout"  # never tuned on: no --calibrate here
 HIT_K = 3
 RETRIEVAL_DEPTH = max(RETRIEVAL_KS)
 

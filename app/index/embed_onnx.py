@@ -9,9 +9,9 @@ into place), and int8 weights come from onnxruntime's dynamic
 quantisation (per channel, MatMul only). Tokenisation uses the model folder's `tokenizer.json`
 with the `tokenizers` library; pooling is the model's mean pooling, then L2 normalisation.
 
->>> emb = OnnxEmbedder(quantize=True)  # doctest: +SKIP
->>> emb.encode(["How many people were arrested?"]).shape  # doctest: +SKIP
-(1, 384)
+    OnnxEmbedder(quantize=False).encode(["How many people were arrested?"]).shape   # (1, 384)
+
+(needs the model wheel: tests/answer/test_real_model.py, marked `model`)
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ or when too many requests are already waiting (with `Retry-After`).
 `create_api` receives a zero-argument callable that returns the `Assistant` answering now (or
 raises `Unavailable`); it loads nothing itself.
 
->>> import httpx  # doctest: +SKIP
->>> httpx.post("http://127.0.0.1:7860/api/v1/ask", json={"question": "Who is Aron Atabek?"}).json()  # doctest: +SKIP
-{'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+    httpx.post("http://127.0.0.1:7860/api/v1/ask", json={"question": "Who is Aron Atabek?"}).json()
+    {'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+
+(tests/web/test_api.py calls every route and checks every error above)
 """
 
 from __future__ import annotations

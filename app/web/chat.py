@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE
 from app.web.live import LiveAssistant, current_assistant
 from app.web.page import HOW_IT_WORKS, STATIC, TITLE, BuildView
 
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 
 
 CONCURRENCY_ID = "assistant"  # the chat's two endpoints (chat, ask) share one concurrency limit; the API has its own
-# measured (docs/performance.md, three sweeps at 20 users on 2 cores): 2 at once was never the worst and
-# near the best in each (1 won only under load average 16, lost on a quieter machine); 64 waiting is ~5 s
-CHAT_CONCURRENCY = 2
-CHAT_MAX_QUEUE = 64
 PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
 
 

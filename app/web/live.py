@@ -26,8 +26,21 @@ class LiveAssistant:
     load, was built with another model, or no longer matches the corpus is refused (logged once)
     and the old one keeps answering: never an answer from a mismatched index.
 
-    >>> live = LiveAssistant(assistant, Path("index/default"), corpus_dir=Path("corpus"))  # doctest: +SKIP
-    >>> live.current().ask("Who is Aron Atabek?")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from app.answer.assistant import Assistant
+    >>> from app.index.build import build_index
+    >>> from app.index.embed import HashEmbedder  # a deterministic stand-in for the model
+    >>> from app.index.ingest import document_from_text
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> def build(text):
+    ...     _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("r.txt", text)])
+    >>> build("The inspectors counted 212 prisoners.")
+    >>> live = LiveAssistant(Assistant.load(folder / "index", HashEmbedder()), folder / "index")
+    >>> live.current().index.documents[0].text
+    'The inspectors counted 212 prisoners.'
+    >>> build("The inspectors counted 300 prisoners.")  # a rebuild swaps the link
+    >>> live.current().index.documents[0].text
+    'The inspectors counted 300 prisoners.'
     """
 
     def __init__(self, assistant: Assistant, index_dir: Path, corpus_dir: Path | None = None) -> None:

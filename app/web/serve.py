@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from app.errors import VerbatimError
-from app.settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
+from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE, DEFAULT_INDEX_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ def read_examples(path: Path | None) -> list[str] | None:
               envvar="VERBATIM_WORKERS",
               help="Server processes on the one port, sharing the loaded index and model (Linux/macOS).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, envvar="VERBATIM_CONCURRENCY",
-              help="Chat questions answered at once per worker [default: 1, measured in docs/performance.md].")
+              help=f"Chat questions answered at once per worker [default: {CHAT_CONCURRENCY}, measured in "
+                   "docs/performance.md].")
 @click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
-              help="Chat questions waiting per worker before 'busy, try again' [default: 64].")
+              help=f"Chat questions waiting per worker before 'busy, try again' [default: {CHAT_MAX_QUEUE}].")
 def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,
           examples_file: Path | None, workers: int, concurrency: int | None, max_queue: int | None) -> None:
     """Open the web chat and the JSON API at http://HOST:PORT (builds the index first if needed)."""

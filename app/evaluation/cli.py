@@ -95,7 +95,7 @@ def is_held_out(path: Path) -> bool:
 
 
 def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
-                dialogues_file: Path | None) -> tuple[dict, str]:
+                dialogues_file: Path | None, thresholds: dict[str, float]) -> tuple[dict, str]:
     from app.answer.loading import load_assistant
     from app.evaluation.calibration import calibrate as choose
     from app.evaluation.calibration import write_calibration
@@ -112,6 +112,8 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
     questions = load_questions(qfile)
     dialogues = load_dialogues(dfile) if dfile.exists() else []
     assistant = load_assistant(index_dir, None)
+    if thresholds:
+        assistant = assistant.with_settings(**thresholds)
     labels = {"questions": str(qfile), "dialogues": str(dfile) if dialogues else ""}
     result = run_report(assistant, questions, dialogues, data=labels)
     choice = None
@@ -153,10 +155,15 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
               help="Exit 1 if METRIC (hybrid, or method.METRIC) is below VALUE; repeatable.")
 @click.option("--calibrate", is_flag=True,
               help="report: choose the abstention threshold on these questions and store it in app/calibration.json.")
+@click.option("--threshold", type=float, default=None,
+              help="report: answer at or above this score instead of app/calibration.json's threshold.")
+@click.option("--floor", type=float, default=None,
+              help="report: not_found below this score instead of app/calibration.json's floor.")
 @click.option("--json", "as_json", is_flag=True,
               help="Benchmark suites: print the figures as JSON instead of Markdown.")
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
-                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, as_json: bool) -> None:
+                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, threshold: float | None,
+                 floor: float | None, as_json: bool) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
     from app.evaluation.report import RESULTS_DIR
 
@@ -164,11 +171,14 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
     out_dir = out_dir or RESULTS_DIR
     if calibrate and suite != "report":
         raise click.UsageError("--calibrate works on the report suite only")
+    if (threshold is not None or floor is not None) and (suite != "report" or calibrate):
+        raise click.UsageError("--threshold and --floor work on the report suite, without --calibrate")
     if as_json and suite == "report":
         raise click.UsageError("--json works on the benchmark suites; the report suite writes its JSON "
                                "into the output folder")
     if suite == "report":
-        result, note = _run_report(data, index_dir, out_dir, calibrate, dialogues_file)
+        thresholds = {k: v for k, v in (("threshold", threshold), ("floor", floor)) if v is not None}
+        result, note = _run_report(data, index_dir, out_dir, calibrate, dialogues_file, thresholds)
     else:
         if data is None:
             raise click.UsageError(f"--suite {suite} needs --data ({DATA_KINDS[suite]})")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,14 +19,14 @@ import pytest
 from click.testing import CliRunner
 
 from app.answer.assistant import Assistant
-from app.bench.load import stop_server
+from app.bench.load import serve_process, stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.web.api import BUSY, MAX_BODY_BYTES, Slot, create_api
 from app.web.chat import build_app
 from app.web.live import LiveAssistant
 
-from .test_chat import HOSTILE, PRISONS, free_port, make_assistant, start, write_corpus
+from .test_chat import HOSTILE, PRISONS, make_assistant, start, write_corpus
 
 QUESTIONS = ["How many prisoners were held in the cells?", "How long did prisoners wait to see a doctor?",
              "What did the warden write on the visitor board?", "Who won the football match?"]
@@ -191,8 +189,7 @@ def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
     served = Assistant.load(tmp_path / "index", HashEmbedder(), corpus_dir=corpus, mmap=True)
     live = LiveAssistant(served, tmp_path / "index", corpus)
     client = TestClient(create_api(lambda: live.current(wait=False)))
-    before = client.get("/health").json()["built"]
-    time.sleep(1.1)  # created_at has one-second resolution
+    before = os.path.realpath(tmp_path / "index")  # the build folder answering now
     (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
     build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
     live._loading.acquire()  # another request is loading the new build
@@ -203,8 +200,8 @@ def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
         assert client.get("/health").status_code == 503
     finally:
         live._loading.release()
-    health = client.get("/health").json()
-    assert health["status"] == "ready" and health["built"] != before
+    assert client.get("/health").json()["status"] == "ready"
+    assert os.path.realpath(live.current().index.path) == os.path.realpath(tmp_path / "index") != before
     answer = client.post("/ask", json={"question": "How many prisoners were held in the cells?"}).json()
     assert answer["quotes"][0]["text"] == "They counted 300 prisoners held in cells built for 150."
 
@@ -338,14 +335,9 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
     index = tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
     library = Assistant.load(index, HashEmbedder(), corpus_dir=corpus, mmap=True)
-    port = free_port()
-    env = {**os.environ, "VERBATIM_MODEL": "test/hash-embedder-64", "GRADIO_ANALYTICS_ENABLED": "False",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port),
-                             "--index", str(index), "--corpus", str(corpus), "--workers", "2",
-                             "--feedback", str(tmp_path / "f.jsonl")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc, url, log = serve_process(["--index", str(index), "--corpus", str(corpus), "--workers", "2",
+                                    "--feedback", str(tmp_path / "f.jsonl")], tmp_path,
+                                   {"VERBATIM_MODEL": "test/hash-embedder-64"})
     try:
         pids: set[int] = set()
         for _ in range(600):  # a fresh connection each time: the kernel spreads them over the workers
@@ -372,8 +364,7 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
             sessions.append(client)
         for client in sessions:
             assert client.predict(QUESTIONS[0], api_name="/ask") == library.ask(QUESTIONS[0]).to_dict()
-        # a rebuild: each worker answers from the new build on its next request
-        time.sleep(1.1)
+        # a rebuild (a new build folder, whatever the clock says): each worker answers from it on its next request
         (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
         build_index(index, HashEmbedder(), corpus_dir=corpus)
         new = "They counted 300 prisoners held in cells built for 150."
@@ -387,10 +378,9 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
             if seen == pids:
                 break
         assert seen == pids
-        assert "Traceback" not in (tmp_path / "serve.log").read_text()
+        assert "Traceback" not in log.read_text()
     finally:
         stop_server(proc)
-        log.close()
 
 
 # ---------------------------------------------------------------- the load bench's counting (never its timings)

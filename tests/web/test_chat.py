@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -61,12 +60,6 @@ def make_assistant(base: Path) -> Assistant:
     build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
     return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3, floor=0.3),
                           corpus_dir=corpus)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(page) -> str:

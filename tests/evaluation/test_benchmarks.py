@@ -6,9 +6,11 @@ without it skips these tests and says why (under CI=true it fails them: `need_be
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from app.evaluation.squad import run_squad
 from app.evaluation.squad2 import run_squad2
@@ -37,11 +39,14 @@ def test_squad2_first_two_articles(tmp_path: Path):
     questions, 333 unanswerable), each its own index: every quote faithful, every question in the
     verdict table, an AUC, and a floor under today's answer-in-quote@3."""
     squad2 = need_benchmark("squad2/squad2.dev.json")
-    result = run_squad2(squad2, cache_dir=tmp_path / "squad2", embedder=SentenceTransformerEmbedder(), articles=2)
+    result = run_squad2(squad2, tmp_path / "out", tmp_path / "squad2", embedder=SentenceTransformerEmbedder(),
+                        articles=2)
     assert (result["articles"], result["questions"], result["unanswerable"]) == (2, 626, 333)
     assert result["faithfulness"] == 1.0
     assert sum(n for row in result["verdicts"].values() for n in row.values()) == 626
     assert sum(result["verdicts"]["unanswerable"].values()) == 333
-    assert 0.0 <= result["confidence_auc"] <= 1.0
+    items = [json.loads(line) for line in (tmp_path / "out" / "squad2-squad2.dev-items.jsonl").read_text().splitlines()]
+    reference = roc_auc_score([i["answerable"] for i in items], [i["confidence"] for i in items])
+    assert result["confidence_auc"] == pytest.approx(reference, abs=1e-4)  # against scikit-learn's
     # measured 0.833 (244 of 293) at the thresholds of app/calibration.json in 68d062d; AUC 0.506
     assert result["answer_in_quote@3"] >= 0.78, result["markdown"][:3000]

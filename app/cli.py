@@ -208,15 +208,23 @@ def print_answer(answer) -> None:
         click.echo(f"\n{label} \u201c{q.marked_text()}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
 
 
-@main.command()
-@click.argument("question", required=False)
-@index_option
-@corpus_option
-@k_option
-@mode_option
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of text.")
-@click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="File of questions, one per line (or JSON lines with question and id); writes JSON lines.")
+def question_command(json_help: str, batch_help: str):
+    """`ask` and `search` take the same arguments: QUESTION, --index, --corpus, -k, --mode, --json, --batch."""
+    options = [click.argument("question", required=False), index_option, corpus_option, k_option, mode_option,
+               click.option("--json", "as_json", is_flag=True, help=json_help),
+               click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+                            help=batch_help)]
+
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return main.command()(function)
+
+    return decorate
+
+
+@question_command("Print the JSON contract instead of text.",
+                  "File of questions, one per line (or JSON lines with question and id); writes JSON lines.")
 def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
         as_json: bool, batch: Path | None) -> None:
     """Answer QUESTION by quoting the report (no QUESTION and no --batch: ask interactively)."""
@@ -243,15 +251,7 @@ def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int |
     _emit(answer.to_dict()) if as_json else print_answer(answer)
 
 
-@main.command()
-@click.argument("question", required=False)
-@index_option
-@corpus_option
-@k_option
-@mode_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="File of questions; writes JSON lines.")
+@question_command("Print JSON instead of text.", "File of questions; writes JSON lines.")
 def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
            as_json: bool, batch: Path | None) -> None:
     """Show the ranked passages for QUESTION, before quoting."""

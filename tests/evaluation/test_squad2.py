@@ -193,7 +193,8 @@ def test_run_squad2_end_to_end(tmp_path, threshold, floor, expected):
     assert result["verdicts"] == expected
     assert result["faithfulness"] == 1.0 and result["trained_on"] == []
     # the AUC against scikit-learn's, on the confidences the run wrote per question
-    items = [json.loads(line) for line in (tmp_path / "out" / "squad2-squad2_tiny-items.jsonl").read_text().splitlines()]
+    written = (tmp_path / "out" / "squad2-squad2_tiny-items.jsonl").read_text().splitlines()
+    items = [json.loads(line) for line in written]
     reference = roc_auc_score([i["answerable"] for i in items], [i["confidence"] for i in items])
     assert result["confidence_auc"] == pytest.approx(reference, abs=1e-4)
     # each answerable question shares its rare words with the one sentence that holds its answer;

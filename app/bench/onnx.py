@@ -79,11 +79,11 @@ def _quality(assistant, query_encoder, scifact_dir: Path | None, beir_limit: int
     """Report-suite hit@3 (hybrid) and, when the eval suite's cached SciFact index exists, SciFact
     train nDCG@10 of the product's hybrid retrieval, with `query_encoder` making the query vectors."""
     from app.answer.assistant import Assistant
-    from app.evaluation.report import load_dialogues, load_questions, run_report
+    from app.evaluation.suite import load_dialogues, load_questions, run_suite
 
     out: dict = {}
     probe = Assistant(assistant.index, query_encoder, assistant.settings)
-    report = run_report(probe, load_questions(), load_dialogues(), methods=("hybrid",))
+    report = run_suite(probe, load_questions(), load_dialogues(), methods=("hybrid",))
     out["report_hit@3"] = round(report["methods"]["hybrid"]["hit@3"], 6)
     out["report_hit@3_count"] = sum(bool(r.get("hit@3", False)) for r in report["questions"]["hybrid"])
     folder = _scifact_cache(assistant, scifact_dir)

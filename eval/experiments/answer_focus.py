@@ -5,8 +5,9 @@
 For each variant of sentence scoring, every question of eval/ (the calibration set) is asked with
 hybrid retrieval, and the verdict thresholds are chosen on it under the product's objective
 (`choose_verdict_thresholds`). Only with `--heldout` (once, at the end of a change) are the
-questions of eval/heldout (never tuned on) asked too, with those thresholds unchanged. Prints, per variant and set: ROC AUC of the top score, the verdict table,
-hard false refusals, unanswerable answered, and hit@3 over answered+uncertain; writes JSON beside it.
+questions of eval/heldout (never tuned on) asked too, with those thresholds unchanged. Prints, per
+variant and set: ROC AUC of the top score, the verdict table, hard false refusals, unanswerable
+answered, and hit@3 over answered+uncertain; writes JSON beside it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from app.answer import quote
 from app.answer.assistant import Assistant, verdict_for
 from app.evaluation.metrics import evidence_hit_at, locate_evidence
-from app.evaluation.report import HELDOUT_DIR, QUESTIONS_FILE, load_questions
+from app.evaluation.suite import HELDOUT_DIR, QUESTIONS_FILE, load_questions
 from app.evaluation.verdicts import choose_verdict_thresholds, roc_auc, verdict_table
 from app.settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
 

@@ -380,7 +380,7 @@ REWORDINGS = ["According to the report, {q}", "{q} Please quote the report.", "t
 
 def two_hundred_questions() -> list[tuple[str, list[str]]]:
     """(question, history) pairs: the eval questions and dialogues (both files), reworded ones, off-topic ones."""
-    from app.evaluation.report import load_dialogues, load_questions
+    from app.evaluation.suite import load_dialogues, load_questions
 
     repo = Path(__file__).resolve().parents[2] / "eval"
     questions = [q.question for f in (repo / "report_questions.jsonl", repo / "heldout" / "report_questions.jsonl")

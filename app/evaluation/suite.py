@@ -1,8 +1,9 @@
-"""The report suite: ask the hand-written questions about the bundled report and score the answers.
+"""The question suite (`verbatim eval`, `--suite report`): ask the hand-written questions about the
+bundled report and score the answers. ("Report" is the corpus; this is the suite of questions about it.)
 
 One run asks every question with hybrid, BM25-only and dense-only retrieval (same quoting, one
 loaded model), asks the second turn of every dialogue with the first as history, and returns one
-dict of figures; `report_output.write_report` turns it into JSON, Markdown and two PNG plots and
+dict of figures; `suite_output.write_suite` turns it into JSON, Markdown and two PNG plots and
 `calibration.calibrate` chooses the verdict thresholds from it.
 
 >>> import shutil, tempfile
@@ -15,7 +16,7 @@ dict of figures; `report_output.write_report` turns it into JSON, Markdown and t
 >>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
 >>> assistant = Assistant.load(folder / "index", embedder=HashEmbedder())
 >>> asked = [Question("a1", "How many prisoners were counted?", True, ("212 prisoners",), ("212",))]
->>> result = run_report(assistant, asked, [], methods=("hybrid",))
+>>> result = run_suite(assistant, asked, [], methods=("hybrid",))
 >>> result["counts"], result["methods"]["hybrid"]["faithfulness"], result["methods"]["hybrid"]["recall@1"]
 ({'questions': 1, 'answerable': 1, 'unanswerable': 0, 'dialogues': 0}, 1.0, 1.0)
 >>> shutil.rmtree(folder)
@@ -325,7 +326,7 @@ def code_version(root: Path = PROJECT_ROOT) -> dict[str, object]:
     return {"commit": commit, "app_modified": None if status is None else bool(status)}
 
 
-def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
+def run_suite(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
                methods: Sequence[str] = RETRIEVAL_MODES, corpus_dir: Path | None = None,
                data: Mapping[str, str] | None = None) -> dict:
     """Score every question and dialogue with each retrieval method; one dict of figures and records."""

@@ -272,3 +272,7 @@ from app.web.serve import serve  # noqa: E402
 
 for command in (serve, eval_command, bench):
     main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,11 +6,15 @@ a sentence that resembles the whole report, like "what Amnesty found in Zhanaoze
 torture", does not win every question), the cosine of the passage holding it, and the
 IDF-weighted share of the question's terms it contains.
 
-Some sentences never answer: a question in the text (an interviewer's) is not quoted, though it
-still lifts the passage it opens through the passage score, and neither is a heading (a paragraph
-of one line with no closing punctuation). When the question asks for a number, a date, a duration
-or a name ("how many", "when", "how long", "what are the names"), a sentence without one is
-damped: it may be on topic, but it cannot be the answer.
+Some sentences never answer: a question in the text is not quoted, and neither is a heading (a
+paragraph of one line with no closing punctuation). In an interview, hearing or FAQ the
+interviewer's turn, question or statement, is never quoted either (`Document.prompts`): it points
+to the reply that follows, so its score goes to the reply's first sentence (judged by that
+sentence's own answer type), and it still lifts the passage it opens through the passage score.
+
+When the question asks for a number, a date, a duration or a name ("how many", "when", "how long",
+"what are the names"), a sentence without one is damped: it may be on topic, but it cannot be the
+answer.
 
 A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
 
@@ -175,11 +179,11 @@ _CLOSING = re.compile(r"""[.!;:"'\u201d\u2019)\]]\s*$""")
 
 
 def is_quotable(index: Index, row: int) -> bool:
-    """False for questions and headings: they never answer a question."""
+    """False for questions, headings and interviewers' turns: they never answer a question."""
     d, s, e, p, _ = (int(x) for x in index.sentences[row])
     doc = index.documents[d]
     text = doc.text[s:e]
-    if text.rstrip().endswith("?"):
+    if text.rstrip().endswith("?") or p in doc.prompts:
         return False
     is_whole_paragraph = 0 < p <= len(doc.paragraphs) and tuple(doc.paragraphs[p - 1]) == (s, e)
     return not (is_whole_paragraph and not _CLOSING.search(text))
@@ -196,6 +200,9 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
         lo, hi = index.chunk_sentences[hit.row]
         for row in range(lo, hi):
             passage_cos[row] = max(passage_cos.get(row, -1.0), hit.dense)
+    replies = {row: reply for row in passage_cos if (reply := reply_row(index, row)) is not None}
+    for row, reply in replies.items():  # a reply outside the passages found is read in its turn's passage
+        passage_cos.setdefault(reply, passage_cos[row])
     if not passage_cos:
         return []
     rows = sorted(passage_cos)
@@ -208,20 +215,33 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     tokens = tokenize_many(texts)
     relation = asked_relation(question) if RELATION_MISS_FACTOR < 1.0 else None
     relation_tokens = set(tokenize(relation)) if relation else set()
-    scored = []
+    base: dict[int, float] = {}
+    focus: dict[int, float] = {}  # how far the answer type and the relation asked for fit each sentence
     for i, row in enumerate(rows):
-        if not is_quotable(index, row):
-            continue
-        score = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
-                 + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
-        if not has_answer_type(texts[i], kind, question):
-            score *= TYPE_MISMATCH_FACTOR
-        if relation_tokens and not relation_tokens & set(tokens[i]):
-            score *= RELATION_MISS_FACTOR
-        score *= factor
-        scored.append(ScoredSentence(row, score))
+        base[row] = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
+                     + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
+        focus[row] = ((1.0 if has_answer_type(texts[i], kind, question) else TYPE_MISMATCH_FACTOR) * factor
+                      * (RELATION_MISS_FACTOR if relation_tokens and not relation_tokens & set(tokens[i]) else 1.0))
+    best = {row: base[row] * focus[row] for row in rows if is_quotable(index, row)}
+    for row, reply in replies.items():  # the turn's score goes to the reply's opening sentence
+        if reply in best:
+            best[reply] = max(best[reply], base[row] * focus[reply])
+    scored = [ScoredSentence(row, float(score)) for row, score in best.items()]
     scored.sort(key=lambda s: (-s.score, s.row))
     return scored
+
+
+def reply_row(index: Index, row: int) -> int | None:
+    """For a sentence of an interviewer's turn, the row of the reply's first sentence (else None)."""
+    d, _, _, p, _ = (int(x) for x in index.sentences[row])
+    reply = index.documents[d].prompts.get(p)
+    n = len(index.sentences)
+    r = row + 1
+    while reply is not None and r < n and int(index.sentences[r, 0]) == d and int(index.sentences[r, 3]) < reply:
+        r += 1
+    if reply is not None and r < n and int(index.sentences[r, 0]) == d and int(index.sentences[r, 3]) == reply:
+        return r
+    return None
 
 
 def _sentence_text(index: Index, row: int) -> str:

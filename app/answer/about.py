@@ -61,12 +61,16 @@ def _asked_noun(question: str, kind: str) -> str:
     return nouns[-1].lower() if nouns else ""
 
 
-def _sentence_row(index: Index, d: int, offset: int) -> int | None:
-    """The row of document row d's sentence holding `offset` (None when it lies in no sentence)."""
+def _sentences_around(index: Index, d: int, span: tuple[int, int]) -> tuple[int, int] | None:
+    """The start and end of the quotable sentences of document row d that hold `span` (None when
+    it lies outside them): a long sentence cut into windows is quoted whole across them."""
     rows = np.flatnonzero(index.sentences[:, 0] == d)
-    for r in rows[(index.sentences[rows, 1] <= offset) & (offset < index.sentences[rows, 2])]:
-        return int(r)
-    return None
+    starts, ends = index.sentences[rows, 1], index.sentences[rows, 2]
+    first = rows[(starts <= span[0]) & (span[0] < ends)]
+    last = rows[(starts < span[1]) & (span[1] <= ends)]
+    if not (len(first) and len(last)) or not all(is_quotable(index, int(r)) for r in (first[0], last[0])):
+        return None
+    return int(index.sentences[first[0], 1]), int(index.sentences[last[0], 2])
 
 
 def _lead(doc: Document) -> list[tuple[int, int]]:
@@ -84,9 +88,9 @@ def _lead_works(index: Index, d: int, noun: str) -> list[tuple[int, int, tuple[i
         if not re.search(rf"\b{noun}", doc.text[s:e], re.I):
             continue
         for work in named_works(doc.text, s, e):
-            row = _sentence_row(index, d, work[0])
-            if row is not None and is_quotable(index, row):
-                out.append((int(index.sentences[row, 1]), int(index.sentences[row, 2]), work))
+            bounds = _sentences_around(index, d, work)
+            if bounds:
+                out.append((*bounds, work))
     return out
 
 
@@ -99,9 +103,9 @@ def _lead_authors(index: Index, d: int, noun: str) -> list[tuple[int, int, tuple
     out = []
     for s, e in _lead(doc):
         for m in pattern.finditer(doc.text, s, e):
-            row = _sentence_row(index, d, m.start("who"))
-            if row is not None and is_quotable(index, row):
-                out.append((int(index.sentences[row, 1]), int(index.sentences[row, 2]), m.span("who")))
+            bounds = _sentences_around(index, d, m.span("who"))
+            if bounds:
+                out.append((*bounds, m.span("who")))
     return out
 
 

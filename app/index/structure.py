@@ -154,7 +154,12 @@ def title_span(text: str, paragraphs: Sequence[Span], furniture: Sequence[Span] 
     for span in top:  # a Markdown heading of the first level is the title wherever it lies near the top
         if text[span[0]:span[1]].startswith("# "):
             return _heading_span(text, span)
-    return next((h for h in (_heading_span(text, span) for span in top) if h), None)
+    heading = next((h for h in (_heading_span(text, span) for span in top) if h), None)
+    if heading is None and top:  # a PDF's lines run together: the first line of the first paragraph
+        s, e = top[0]
+        first_line = (s, s + len(text[s:e].split("\n")[0].rstrip()))
+        heading = _heading_span(text, first_line) if first_line[1] < e else None
+    return heading
 
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"

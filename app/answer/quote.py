@@ -9,8 +9,9 @@ IDF-weighted share of the question's terms it contains.
 Some sentences never answer: a question in the text is not quoted, and neither is a heading (a
 paragraph of one line with no closing punctuation). In an interview, hearing or FAQ the
 interviewer's turn, question or statement, is never quoted either (`Document.prompts`): it points
-to the reply that follows, so its score goes to the reply's first sentence (judged by that
-sentence's own answer type), and it still lifts the passage it opens through the passage score.
+to the reply that follows. The turn is the reply's passage: every sentence of the reply, up to the
+next turn, takes the turn's cosine to the question as its passage cosine when that is higher, so a
+question that matches the turn finds the reply's sentences, which then compete on their own words.
 
 When the question asks for a number, a date, a duration or a name ("how many", "when", "how long",
 "what are the names"), a sentence without one is damped: it may be on topic, but it cannot be the
@@ -200,9 +201,13 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
         lo, hi = index.chunk_sentences[hit.row]
         for row in range(lo, hi):
             passage_cos[row] = max(passage_cos.get(row, -1.0), hit.dense)
-    replies = {row: reply for row in passage_cos if (reply := reply_row(index, row)) is not None}
-    for row, reply in replies.items():  # a reply outside the passages found is read in its turn's passage
-        passage_cos.setdefault(reply, passage_cos[row])
+    for row in list(passage_cos):  # an interviewer's turn is the passage of the reply after it
+        block = reply_rows(index, row)
+        if len(block):
+            lift = (float(index.sentence_vectors[row] @ query_vec) if index.sentence_vectors is not None
+                    else passage_cos[row])
+            for r in block:
+                passage_cos[r] = max(passage_cos.get(r, -1.0), lift)
     if not passage_cos:
         return []
     rows = sorted(passage_cos)
@@ -223,12 +228,23 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
         focus[row] = ((1.0 if has_answer_type(texts[i], kind, question) else TYPE_MISMATCH_FACTOR) * factor
                       * (RELATION_MISS_FACTOR if relation_tokens and not relation_tokens & set(tokens[i]) else 1.0))
     best = {row: base[row] * focus[row] for row in rows if is_quotable(index, row)}
-    for row, reply in replies.items():  # the turn's score goes to the reply's opening sentence
-        if reply in best:
-            best[reply] = max(best[reply], base[row] * focus[reply])
     scored = [ScoredSentence(row, float(score)) for row, score in best.items()]
     scored.sort(key=lambda s: (-s.score, s.row))
     return scored
+
+
+def reply_rows(index: Index, row: int) -> range:
+    """For a sentence of an interviewer's turn, the rows of the reply after it, up to the next turn
+    (empty for any other sentence)."""
+    d, _, _, p, _ = (int(x) for x in index.sentences[row])
+    prompts = index.documents[d].prompts
+    first = reply_row(index, row)
+    if first is None:
+        return range(0)
+    end, rows = first, index.sentences
+    while end < len(rows) and int(rows[end, 0]) == d and int(rows[end, 3]) not in prompts:
+        end += 1
+    return range(first, end)
 
 
 def reply_row(index: Index, row: int) -> int | None:

@@ -112,8 +112,7 @@ def test_follow_up_changes_what_is_retrieved(tiny_assistant: Assistant):
     followed = tiny_assistant.ask("How long were they held there?", history=history).to_dict()
     assert followed["quotes"][0]["text"] == (
         "A: Yes. The inspectors found 14 prisoners in solitary confinement, some for more than six months.")
-    # alone, the question shares only "held" with the "Q:" turn, which points to the same reply: closest, not found
-    assert (plain["verdict"], followed["verdict"]) == ("not_found", "answered")
+    assert plain["quotes"][0]["text"] != followed["quotes"][0]["text"]
 
 
 def test_fusion_functions_on_hand_computed_cases():

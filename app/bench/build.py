@@ -49,7 +49,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     bare(raw[:8])  # warm-up
     rss_before = memory_mb()
     builds, same, raw_times, overhead, no_ner = [], [], [], [], []
-    report = None
+    built = None
     texts: list[str] = []
     for r in range(repeats):
         t0 = time.perf_counter()
@@ -58,7 +58,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
         rec = RecordingEmbedder(embedder)
         folder = work_dir / f"build-{r}"
         t0 = time.perf_counter()
-        report = build_index(folder, rec, documents=documents)
+        built = build_index(folder, rec, documents=documents)
         builds.append(time.perf_counter() - t0)
         overhead.append(builds[-1] - rec.seconds)
         texts = rec.texts
@@ -80,7 +80,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     build_rate, same_rate, raw_rate = n / median(builds), n / median(same), n / median(raw_times)
     no_ner_rate = n / median(no_ner)
     return {
-        "passages": n, "repeats": repeats, "chunks": report.chunks, "sentences": report.sentences,
+        "passages": n, "repeats": repeats, "chunks": built.chunks, "sentences": built.sentences,
         "texts_embedded": len(texts),
         "build_seconds": round(median(builds), 3), "build_passages_per_s": round(build_rate, 2),
         "bare_same_texts_seconds": round(median(same), 3), "bare_same_texts_passages_per_s": round(same_rate, 2),
@@ -91,7 +91,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
         "peak_rss_mb": rss_after, "rss_before_build_mb": rss_before,
         "traced_python_peak_mb": round(traced_peak, 1),
         "goal_build_over_bare": GOALS["build_over_bare"],
-        "ner_seconds": round(report.ner_seconds, 3), "without_ner_seconds": round(median(no_ner), 3),
+        "ner_seconds": round(built.ner_seconds, 3), "without_ner_seconds": round(median(no_ner), 3),
         "without_ner_passages_per_s": round(no_ner_rate, 2), "build_over_without_ner": ratio(build_rate, no_ner_rate),
         "goal_build_over_without_ner": GOALS["build_over_no_ner"],
     }

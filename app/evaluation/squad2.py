@@ -184,6 +184,7 @@ def run_squad2(
         "answer_settings": {k: getattr(answer_settings, k, None) for k in
                             ("k", "mode", "candidates", "passages", "dense_weight", "threshold", "floor")},
         "trained_on": trained,
+        "span_folds": bool(span_weights),  # each article's spans from weights trained without it
         **summarize(judged),
         "per_article": [{"doc": a.doc, **_brief([j for j in judged if j.question.doc == a.doc])}
                         for a in kept],
@@ -259,6 +260,9 @@ def squad2_markdown(result: dict) -> str:
             "in the JSON under \"unseen\"." if trained else
             "Nothing has been trained or tuned on this file: every one of the "
             f"{result['articles']} articles is unseen.")
+    if result.get("span_folds"):
+        seen += (" Answer spans: each article is answered by the span weights of its cross-validation fold, "
+                 "trained without it (the span threshold was chosen on all folds' held-out predictions).")
     auc, ci = result["confidence_auc"], result["intervals"]
     lines = [
         f"## SQuAD 2.0: {result['dataset']}",

@@ -28,7 +28,7 @@ import numpy as np
 
 from app import __version__
 from app.errors import IndexBuildError, IndexCorruptError, IndexNotFoundError, IndexStaleError
-from app.index.briefing import rank_documents
+from app.index.briefing import rank_documents, ranking_settings
 from app.index.checkpoint import Checkpoint, remove_checkpoints, text_key
 from app.index.chunk import Chunk, chunk_document
 from app.index.embed import Embedder
@@ -250,6 +250,7 @@ def build_index(
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
         "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en_plus"},
+        "briefing": ranking_settings(),
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,
         "documents": {d.doc: d.sha256 for d in documents},
         "counts": {"documents": n_docs, "chunks": len(plan.chunks), "sentences": len(plan.sentences),

@@ -13,10 +13,8 @@ returns exactly the JSON object of `verbatim ask --json`:
 {'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
 """
 
-import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,8 +44,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 TITLE = "Ask the report"
 DESCRIPTION = ("Every answer is quoted word for word from the report and numbered to its place; it does not "
                "summarise or use outside knowledge, and says so plainly when the report has no answer.")
-GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What are the main findings?",
-                    "What does the report recommend?", "When did the events take place?"]
 HOW_IT_WORKS = (
     '<ul class="vb-how">'
     "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] opens "
@@ -64,7 +60,9 @@ CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
 # near the best in each (1 won only under load average 16, lost on a quieter machine); 64 waiting is ~5 s
 CHAT_CONCURRENCY = 2
 CHAT_MAX_QUEUE = 64
-PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
+PAGE_MAX_BODY_BYTES = 256 * 1024
+PANEL_BRIEFING_DOCS = 20  # the documents panel shows each document's briefing up to this many documents
+BRIEFING_QUESTION = "Summarize the report"  # what the "Briefing" button asks (app/answer/intents.py routes it)  # a question is at most 2,000 characters; the chat takes no files
 
 
 # ---------------------------------------------------------------- what the page says
@@ -79,43 +77,31 @@ def report_label(assistant: "Assistant") -> str:
     return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + more
 
 
-def _questions_in(assistant: "Assistant", limit: int) -> list[str]:
-    """Short questions that appear in the corpus itself (an interview's), speaker labels removed."""
-    found: list[str] = []
-    for row in range(len(assistant.index.sentences)):
-        s = assistant.index.sentence(row)
-        text = assistant.index.document(s.doc).text[s.start:s.end]
-        text = re.sub(r"^[\w/ .'-]{1,40}:\s+", "", " ".join(text.split()))
-        if text.endswith("?") and 4 <= len(text.split()) <= 14 and text not in found:
-            found.append(text)
-        if len(found) == limit:
-            break
-    return found
-
-
 def default_examples(assistant: "Assistant", count: int = 5) -> list[str]:
-    """Curated questions for a known report (app/web/static/examples.json), else ones found in the corpus."""
-    try:
-        curated = json.loads((STATIC / "examples.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        curated = {}
-    examples: list[str] = []
-    for doc in assistant.index.documents:
-        examples += [q for q in curated.get(doc.doc, []) if q not in examples]
-    if len(examples) < count:
-        examples += [q for q in _questions_in(assistant, count) if q not in examples]
-    if len(examples) < count:
-        examples += [q for q in GENERIC_EXAMPLES if q not in examples]
-    return examples[:count]
+    """Curated questions for a known report, else ones found in the corpus (app/answer/examples.py)."""
+    from app.answer.examples import default_examples as examples_for
+
+    return examples_for(assistant.index, count)
 
 
 def document_rows(assistant: "Assistant") -> list[DocumentRow]:
+    """The documents panel's rows; each carries its briefing while the index holds few enough documents."""
+    from app.answer.briefing import briefing
+
     chunks: dict[str, int] = {}
     for c in assistant.index.chunks:
         chunks[c.doc] = chunks.get(c.doc, 0) + 1
     indexed = assistant.index.manifest.get("created_at", "")
-    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks.get(d.doc, 0), indexed)
-            for d in assistant.index.documents]
+    docs = assistant.index.documents
+    briefed = len(docs) <= PANEL_BRIEFING_DOCS
+    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks.get(d.doc, 0), indexed,
+                        tuple(q.to_dict() for q in briefing(assistant.index, d.doc).points) if briefed else ())
+            for d in docs]
+
+
+def chat_examples(examples: list[str]) -> list[dict]:
+    """The chat's example buttons: "Briefing" (the report's key passages) first, then the example questions."""
+    return [{"text": BRIEFING_QUESTION, "display_text": "Briefing"}, *({"text": q} for q in examples)]
 
 
 def build_id(assistant: "Assistant") -> str:
@@ -316,7 +302,7 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
         return (now.build, gr.HTML(now.header), gr.Accordion(label=now.documents_label), gr.HTML(now.documents),
                 gr.Dropdown(choices=now.choices, value=[d for d in chosen or [] if d in documents],
                             visible=len(now.choices) > 1),
-                gr.Chatbot(examples=[{"text": q} for q in now.examples]))
+                gr.Chatbot(examples=chat_examples(now.examples)))
 
     def restart():
         return [], [], [], ""
@@ -332,7 +318,7 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
                     elem_id="vb-chat", show_label=False, height=None, layout="panel",
                     sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
                     feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=False,  # static/web.js scrolls
-                    examples=[{"text": q} for q in first.examples],
+                    examples=chat_examples(first.examples),
                     placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
                                  "Answers are its own sentences, each with a [n] that opens the document where it "
                                  "says it. Try one of these:</div>"),

@@ -49,7 +49,7 @@
     const query = new URLSearchParams({ doc });
     if (p.get("n")) {
       query.set("focus", p.get("n"));
-      const answer = link.closest(".vb-answer");
+      const answer = link.closest(".vb-answer, .vb-brief");  // its sibling quotes are marked too
       const numbers = new Set();
       for (const a of answer ? answer.querySelectorAll("a.vb-cite") : [link]) {
         const q = params(a);

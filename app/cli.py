@@ -114,7 +114,8 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 @index_option
 def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     """Say whether the index matches the corpus (exit 1 if not)."""
-    from app.index.store import read_manifest, stale_reasons
+    from app.index.store import read_manifest
+    from app.index.verify import stale_reasons
 
     manifest = read_manifest(index_dir)
     corpus = resolve_corpus(index_dir, corpus_dir)
@@ -134,7 +135,8 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
 @index_option
 def index_verify(index_dir: Path) -> None:
     """Check every file checksum, row count, and chunk text against its offsets."""
-    from app.index.store import read_manifest, rebuild_hint, verify_index
+    from app.index.store import read_manifest, rebuild_hint
+    from app.index.verify import verify_index
 
     problems = verify_index(index_dir)
     if problems:
@@ -297,3 +299,6 @@ from app.web.serve import serve  # noqa: E402
 
 for command in (serve, eval_command, bench):
     main.add_command(command)
+
+if __name__ == "__main__":  # python -m app.cli
+    main()

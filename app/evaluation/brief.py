@@ -32,7 +32,6 @@ Three methods cut by the same budget (`app.answer.briefing.cut`) over the same c
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence

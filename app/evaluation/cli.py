@@ -128,7 +128,8 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
 @click.option("--suite", type=click.Choice(SUITES), default="report", show_default=True,
               help="The report's own questions, or a public benchmark.")
 @click.option("--data", type=click.Path(exists=True, path_type=Path), default=None,
-              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad, squad2, brief: a SQuAD JSON file.")
+              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad, squad2, brief: "
+                   "a SQuAD JSON file.")
 @click.option("--dialogues", "dialogues_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="report: two-turn dialogues [report_dialogues.jsonl beside the questions].")
 @click.option("--split", default="train", show_default=True, help="beir: the qrels split.")

@@ -12,11 +12,11 @@ within the budget.
 >>> from app.index.build import build_index
 >>> from app.index.store import load_index
 >>> folder = Path(tempfile.mkdtemp())
->>> text = "Inspectors visited six prisons in May. They found crowded cells in every one."
+>>> text = "Inspectors visited six prisons in the north in May. They found crowded cells in every prison they saw."
 >>> _ = build_index(folder / "i", HashEmbedder(), documents=[document_from_text("r.txt", text)])
->>> brief = briefing(load_index(folder / "i"), words=8)
+>>> brief = briefing(load_index(folder / "i"), words=10)  # 9 + 9 words: one fits; the paragraph's lead wins
 >>> [(q["text"], q["start"], q["end"]) for q in brief.to_dict()["points"]]
-[('Inspectors visited six prisons in May.', 0, 38)]
+[('Inspectors visited six prisons in the north in May.', 0, 51)]
 >>> shutil.rmtree(folder)
 """
 

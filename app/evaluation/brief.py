@@ -14,7 +14,7 @@ Three methods cut by the same budget (`app.answer.briefing.cut`) over the same c
 - lexrank-tfidf: LexRank (Erkan and Radev 2004, threshold 0.1, damping 0.85) over TF-IDF vectors of
   the article's candidate sentences, most central first.
 
->>> import shutil, tempfile
+>>> import json, shutil, tempfile
 >>> from app.index.embed import HashEmbedder
 >>> folder = Path(tempfile.mkdtemp())
 >>> first = "The inspectors counted 212 prisoners held in cells built for 150."

@@ -79,7 +79,7 @@ def candidates(document: Document, spans: np.ndarray) -> np.ndarray:
 
     >>> from app.index.ingest import document_from_text
     >>> d = document_from_text("i.txt", "Old Habits\\n\\nQ: Is it so? Tell us.\\n\\nA: It is so, said the author here.")
-    >>> candidates(d, np.array([[0, 10, 1], [12, 23, 2], [24, 33, 2], [35, 68, 3]])).tolist()
+    >>> candidates(d, np.array([[0, 10, 1], [12, 24, 2], [25, 33, 2], [35, 69, 3]])).tolist()
     [3]
     """
     text = document.text
@@ -92,8 +92,8 @@ def candidates(document: Document, spans: np.ndarray) -> np.ndarray:
 def centrality(vectors: np.ndarray, damping: float = DAMPING) -> np.ndarray:
     """LexRank: the stationary distribution of a random walk on the cosine graph (max-scaled to 1).
 
-    >>> centrality(np.array([[1, 0], [1, 0], [0.6, 0.8]], np.float32)).round(3).tolist()
-    [1.0, 1.0, 0.587]
+    >>> centrality(np.array([[1, 0], [1, 0], [0.6, 0.8]], np.float32)).round(3).tolist()  # b/a = 0.95/2.6375 / a
+    [1.0, 1.0, 0.776]
     """
     n = len(vectors)
     if n == 0:

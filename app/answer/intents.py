@@ -35,7 +35,7 @@ _SUMMARY = re.compile(
     rf"|(give me\s+|show me\s+|list\s+|what are\s+)?(a|an|the)?\s*(summary|briefing|overview|gist|tl\s*;?\s*dr|"
     rf"(key|main|most important|important|major|central)\s+(points?|findings?|passages?|takeaways?|messages?|"
     rf"conclusions?|facts?|issues?|themes?|ideas?))(\s+(of|in|from)\s+{_DOC})?"
-    rf"|what\s+(is|'s|s)\s+({_DOC}|it)\s+(all\s+)?about|what\s+(is|are)\s+({_DOC})\s+about"
+    rf"|what(\s+is|'s|\s+was)\s+({_DOC}|it)\s+(all\s+)?about|what\s+(is|are)\s+({_DOC})\s+about"
     rf"|what\s+does\s+{_DOC}\s+say|what\s+did\s+{_DOC}\s+find|what\s+(is|was)\s+found"
     rf"|(summary|briefing|overview|gist|tl\s*;?\s*dr)\s+(of|for)\s+{_DOC}|{_DOC}\s+summary)")
 _HELP = re.compile(

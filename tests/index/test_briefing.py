@@ -53,7 +53,8 @@ def test_mmr_takes_the_sentence_apart_before_the_twin():
 
 
 def test_the_ranking_is_stored_and_recomputed_when_a_document_is_added(tmp_path: Path):
-    first = document_from_text("a.txt", "Guards beat several men in the yard that winter. Nobody was ever punished for it later.")
+    first = document_from_text("a.txt", "Guards beat several men in the yard that winter. "
+                                        "Nobody was ever punished for it later.")
     second = document_from_text("b.txt", "The new prison in Pavlodar opened in 2020 with 300 cells.")
     build_index(tmp_path / "i", HashEmbedder(), documents=[first])
     index = load_index(tmp_path / "i")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote as quote_url
 
+from app.answer.briefing import BRIEFING_NOTE
 from app.index.ingest import Document
 
 CLOSEST_LABEL = "closest passage \u2014 not an answer"
@@ -280,7 +281,9 @@ def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int |
     chat streams an answer in those steps.
     """
     quotes = list(answer["quotes"])[: shown if shown is not None else None]
-    top = float(quotes[0].get("score", 0.0)) if quotes else None
+    # a briefing's points are all key passages, in document order: none is marked as merely supporting
+    briefed = str(answer.get("message", "")).startswith(BRIEFING_NOTE)
+    top = float(quotes[0].get("score", 0.0)) if quotes and not briefed else None
     parts: list[str] = []
     label = None
     verdict = answer.get("verdict") or ("answered" if answer["answered"] else "not_found")

@@ -338,3 +338,16 @@ def test_a_help_message_shows_one_paragraph_a_line():
                         "quotes": []}, {})
     assert html == ('<div class="vb-answer vb-unanswered"><p class="vb-message">I answer.</p>'
                     '<p class="vb-message">Try:</p><p class="vb-message">- &lt;b&gt;Who?&lt;/b&gt;</p></div>')
+
+
+def test_briefing_points_are_never_marked_supporting():
+    from app.answer.briefing import BRIEFING_NOTE
+
+    quotes = [{"n": 1, "text": "First.", "doc": "r.txt", "start": 0, "end": 6, "paragraph": 1, "page": None,
+               "score": 2.0},
+              {"n": 2, "text": "Second.", "doc": "r.txt", "start": 8, "end": 15, "paragraph": 1, "page": None,
+               "score": 0.5}]
+    briefed = {"answered": True, "verdict": "answered", "message": f"{BRIEFING_NOTE}\n[1] ...", "quotes": quotes}
+    searched = {**briefed, "message": "[1] ..."}
+    assert "vb-support" not in answer_html(briefed, {}, sources=False)
+    assert answer_html(searched, {}, sources=False).count('<blockquote class="vb-quote vb-support">') == 1

@@ -49,6 +49,7 @@ NOT_ANSWERED = "The report does not appear to answer this question."
 CLOSEST_NOTE = "The closest passage is shown below; it is not an answer."
 UNCERTAIN_NOTE = "The report mentions this, but may not answer it exactly:"
 VERDICTS = ("answered", "uncertain", "not_found")
+TIMINGS = ("prepare", "encode", "retrieve", "quote", "dense", "bm25", "fusion")  # the stages an answer times
 
 
 def verdict_for(score: float | None, threshold: float, floor: float) -> str:
@@ -197,8 +198,9 @@ class Assistant:
         text = validate_question(question, s.max_question_chars)
         routed = route(self.index, text, docs)  # the briefing, the help text, another language (app/answer/intents.py)
         if routed is not None:
-            return Answer(text, routed.verdict == "answered", routed.message, routed.quotes,
-                          {"prepare": time.perf_counter() - t0}, routed.verdict, language=routed.language)
+            timings = {**dict.fromkeys(TIMINGS, 0.0), "prepare": time.perf_counter() - t0}  # no search stage ran
+            return Answer(text, routed.verdict == "answered", routed.message, routed.quotes, timings, routed.verdict,
+                          language=routed.language)
         query = contextual_query(text, history)
         t1 = time.perf_counter()
         query_vec = self._encode(query)

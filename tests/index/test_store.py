@@ -13,7 +13,7 @@ from app.index.store import load_index, read_manifest
 
 def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Path):
     m = read_manifest(tiny_index)
-    assert m["format_version"] == 1
+    assert m["format_version"] == 2  # 2: the briefing ranking files
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30
     assert m["faiss"]["type"] == "flat"
@@ -67,5 +67,5 @@ def test_manifest_of_another_format_is_refused(tiny_index: Path):
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 99
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexStaleError, match="format version 99, this Verbatim reads 1"):
+    with pytest.raises(IndexStaleError, match="format version 99, this Verbatim reads 2"):
         load_index(tiny_index)

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from app.answer.briefing import briefing, cut
-from app.evaluation.beir import benchmark_index, write_outputs
+from app.evaluation.benchmark import benchmark_index, write_outputs
 from app.evaluation.squad import read_squad, squad_documents
 from app.evaluation.uncertainty import bracket, mean_interval, paired_difference
 from app.index.briefing import DAMPING, candidates

@@ -203,10 +203,8 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
     """The API as a FastAPI app, to mount at `API_PREFIX` (`app/web/chat.py` mounts it on the chat's server)."""
     import anyio
     from fastapi import FastAPI
-    from fastapi import Query as Param
 
     from app import __version__
-    from app.answer.briefing import DEFAULT_WORDS, MAX_WORDS, MIN_WORDS, briefing
 
     api = FastAPI(title="Verbatim API", version=__version__, docs_url="/docs", redoc_url=None,
                   description="Answers quoted verbatim from the report, each with an exact citation.")
@@ -252,18 +250,7 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         """The object `verbatim search --json` prints: question, hits[...]."""
         return await run("search", query)
 
-    @api.get("/brief", responses={s: errors[s] for s in (400, 422, 503)},
-             summary="The report's key passages, quoted verbatim, within a word budget")
-    async def brief(doc: str | None = Param(None, description="One document (a name from /documents); "
-                                            "default: every document, one section each."),
-                    words: int = Param(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS,
-                                       description="Word budget per document.")):
-        """The object `verbatim brief --json` prints: doc, words, points[quote objects as in /ask]."""
-        assistant = current()
-        try:
-            return briefing(assistant.index, doc, words).to_dict()
-        except QuestionError as exc:
-            return _error(400, str(exc))
+    _add_brief(api, current, {s: errors[s] for s in (400, 422, 503)})
 
     @api.get("/documents", responses={503: errors[503]}, summary="The indexed documents")
     async def documents():
@@ -279,6 +266,24 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
                 "built": assistant.index.manifest.get("created_at")}
 
     return api
+
+
+def _add_brief(api: FastAPI, current: Callable[[], Assistant], responses: dict) -> None:
+    """GET /brief: the briefing, as `verbatim brief --json` prints it (400 unknown document, 422 bad words)."""
+    from fastapi import Query as Param
+
+    from app.answer.briefing import DEFAULT_WORDS, MAX_WORDS, MIN_WORDS, briefing
+
+    @api.get("/brief", responses=responses, summary="The report's key passages, quoted verbatim, within a word budget")
+    async def brief(doc: str | None = Param(None, description="One document (a name from /documents); "
+                                            "default: every document, one section each."),
+                    words: int = Param(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS,
+                                       description="Word budget per document.")):
+        """The object `verbatim brief --json` prints: doc, words, points[quote objects as in /ask]."""
+        try:
+            return briefing(current().index, doc, words).to_dict()
+        except QuestionError as exc:
+            return _error(400, str(exc))
 
 
 def documents_json(assistant: Assistant) -> dict:

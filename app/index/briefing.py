@@ -7,9 +7,10 @@ cutting it at any word budget at ask time is a slice (`app.answer.briefing`).
 The method (parameters chosen on SQuAD 2.0 dev by `eval/experiments/briefing_params.py`, XQuAD held out):
 
 1. Candidates: the document's sentences (furniture is never a sentence) less headings, questions,
-   every sentence of a paragraph that asks one (an interviewer's turn, "RFE/RL: Kazakh authorities
-   insist ... Do you find their response satisfactory?", is the interviewer's words, not the
-   report's), and photo captions (a paragraph printed twice, whose second copy is furniture).
+   every sentence of an interviewer's turn (`Document.prompts`, app/index/structure.py) and of any
+   paragraph that asks a question ("RFE/RL: Kazakh authorities insist ... Do you find their
+   response satisfactory?" is the interviewer's words, not the report's), and photo captions (a
+   paragraph printed twice, whose second copy is furniture).
 2. Centrality: LexRank (Erkan and Radev, 2004) over the sentence vectors the index holds: PageRank
    on the graph of cosine similarities (negative ones cut to 0), damping `DAMPING`. Above
    `MAX_GRAPH` candidates, degree centrality (the mean cosine to all others), which LexRank's
@@ -46,7 +47,8 @@ MMR_LAMBDA = 0.4
 DENSITY_WEIGHT = 2.0
 LENGTH_POWER = 0.5
 LEAD_WEIGHT = 0.5
-METHOD = "lexrank-density-lead-mmr/2"  # 2: captions left out  # bump with any change to how sentences are ranked
+# bump with any change to how sentences are ranked (2: captions left out; 3: interviewer turns by structure)
+METHOD = "lexrank-density-lead-mmr/3"
 CLOSING = re.compile(r"""[.!;:"'\u201d\u2019)\]]\s*$""")  # a paragraph ending without one is a heading
 
 
@@ -83,7 +85,7 @@ def candidates(document: Document, spans: np.ndarray) -> np.ndarray:
     [3]
     """
     text = document.text
-    asking = {int(p) for s, e, p in spans.tolist() if text[s:e].rstrip().endswith("?")}
+    asking = {int(p) for s, e, p in spans.tolist() if text[s:e].rstrip().endswith("?")} | set(document.prompts)
     printed_twice = {" ".join(text[s:e].split()) for s, e in document.furniture}  # captions: their copy is furniture
     keep = [i for i, (s, e, p) in enumerate(spans.tolist())
             if p not in asking and not is_heading(document, s, e, p)

@@ -83,3 +83,17 @@ def test_an_index_ranked_by_another_method_is_stale_and_a_rebuild_reuses_its_vec
     report = ensure_index(tmp_path / "i", corpus, HashEmbedder())
     assert report is not None and (report.embedded_documents, report.reused_documents) == (0, 1)
     assert load_index(tmp_path / "i").manifest["briefing"] == ranking_settings()
+
+
+def test_without_sentence_vectors_the_ranking_is_the_lead(tmp_path: Path):
+    from app.settings import BuildSettings
+
+    text = ("Guards beat several men in the yard that winter. Nobody was ever punished for it later.\n\n"
+            "The new prison in Pavlodar opened in 2020 with 300 cells.")
+    build_index(tmp_path / "i", HashEmbedder(), BuildSettings(embed_sentences=False),
+                documents=[document_from_text("a.txt", text)])
+    index = load_index(tmp_path / "i")
+    assert index.sentence_vectors is None
+    assert index.briefing.tolist() == [[0, 9], [1, 7], [2, 11]]  # document order
+    # scores: the position prior alone, 0.25 / (1 + i / 30)
+    assert [round(x, 4) for x in index.briefing_scores.tolist()] == [0.25, 0.2419, 0.2344]

@@ -1,7 +1,8 @@
 """Briefing ranks: each document's sentences ordered by how well they brief a reader, at build time.
 
 A briefing is a document's key sentences, quoted verbatim. The ranking is computed once per build
-and stored in the index (`briefing.npy`: sentence rows, `briefing_scores.npy`: their scores), so
+and stored in the index (`briefing.npy`: sentence rows and words, `briefing_scores.npy`: their
+relevance), so
 cutting it at any word budget at ask time is a slice (`app.answer.briefing`).
 
 The method (parameters chosen on SQuAD 2.0 dev by `eval/experiments/briefing_params.py`, XQuAD held out):
@@ -15,8 +16,11 @@ The method (parameters chosen on SQuAD 2.0 dev by `eval/experiments/briefing_par
    on the graph of cosine similarities (negative ones cut to 0), damping `DAMPING`. Above
    `MAX_GRAPH` candidates, degree centrality (the mean cosine to all others), which LexRank's
    authors found close to it, keeps the cost linear.
-3. Relevance: centrality scaled to [0, 1] plus a position prior `POSITION_WEIGHT / (1 + i / POSITION_SCALE)`
-   (i: the candidate's place in the document; leads carry the gist of news and encyclopaedia text).
+3. Relevance: centrality scaled to [0, 1], plus a position prior `POSITION_WEIGHT / (1 + i / POSITION_SCALE)`
+   (i: the candidate's place in the document), plus `DENSITY_WEIGHT` x fact density (the share of
+   words that are numbers or capitalised after the first), plus `LEAD_WEIGHT` when the sentence
+   opens its paragraph; divided by `(words / 20) ** LENGTH_POWER`, so a budget goes to dense
+   sentences. Density and length carry the gain over LexRank on QA coverage (docs/briefing.md).
 4. Order: maximal marginal relevance (Carbonell and Goldstein, 1998): the next sentence maximises
    `MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * max cosine to those already chosen`, so the
    briefing covers the document instead of repeating its centre. Only the first `MAX_RANKED`

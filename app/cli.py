@@ -201,7 +201,7 @@ def print_answer(answer) -> None:
     click.echo(f"verdict: {answer.verdict.replace('_', ' ')} (confidence {answer.confidence:.2f})")
     if answer.verdict == "not_found":
         click.echo(f"\n{answer.message}")
-    elif answer.verdict == "uncertain":
+    elif answer.verdict == "uncertain" or not answer.message.startswith("[1] "):  # its plain line (a briefing's)
         click.echo(f"\n{answer.message.splitlines()[0]}")
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")

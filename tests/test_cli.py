@@ -148,3 +148,6 @@ def test_ask_summarize_answers_with_the_briefing(cli, built: Path):
     result = cli.invoke(main, ["ask", "Summarize the report", "--index", str(built), "--json"])
     answer = json.loads(result.output)
     assert (answer["verdict"], answer["quotes"]) == ("answered", brief["points"])
+    text = cli.invoke(main, ["ask", "Summarize the report", "--index", str(built)]).output
+    assert text.splitlines()[:4] == ["Q: Summarize the report", "verdict: answered (confidence 1.00)", "",
+                                     "These are the report's key passages, quoted verbatim in the order they appear:"]

@@ -23,6 +23,8 @@ from app.index.ingest import Document
 from app.index.lexical import BM25Index
 from app.index.store import (
     BM25_FOLDER,
+    BRIEFING,
+    BRIEFING_SCORES,
     CHUNK_VECTORS,
     CHUNKS,
     DENSE,
@@ -90,7 +92,8 @@ def clean_stale_builds(index_dir: Path) -> list[Path]:
 
 def write_build(index_dir: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
                  chunk_matrix: np.ndarray, sentences: np.ndarray, sentence_matrix: np.ndarray | None,
-                 faiss_index, bm25: BM25Index, entities: np.ndarray | None = None) -> None:
+                 faiss_index, bm25: BM25Index, briefing: tuple[np.ndarray, np.ndarray],
+                 entities: np.ndarray | None = None) -> None:
     import faiss
 
     builds = builds_dir(index_dir)
@@ -107,6 +110,8 @@ def write_build(index_dir: Path, manifest: dict, documents: list[Document], chun
                                                  np.zeros((0, 4), np.int64) if entities is None else entities))
         if sentence_matrix is not None:
             np.save(tmp / SENTENCE_VECTORS, sentence_matrix, allow_pickle=False)
+        np.save(tmp / BRIEFING, briefing[0], allow_pickle=False)
+        np.save(tmp / BRIEFING_SCORES, briefing[1], allow_pickle=False)
         faiss.write_index(faiss_index, str(tmp / DENSE))
         bm25.save(tmp / BM25_FOLDER)
         manifest["files"] = {

@@ -14,7 +14,7 @@ from app.settings import INDEX_FORMAT_VERSION
 
 def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Path):
     m = read_manifest(tiny_index)
-    assert m["format_version"] == INDEX_FORMAT_VERSION == 2
+    assert m["format_version"] == INDEX_FORMAT_VERSION == 3  # 2: the briefing ranking files; 3: entities.jsonl
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30
     assert m["faiss"]["type"] == "flat"
@@ -32,11 +32,13 @@ def test_index_folder_holds_no_pickle(tiny_index: Path):
     folder = tiny_index.resolve()
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
         "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
-        "bm25/params.index.json", "bm25/vocab.index.json", "chunk_vectors.npy", "chunks.jsonl", "dense.faiss",
-        "documents.jsonl", "entities.jsonl", "manifest.json", "sentence_vectors.npy", "sentences.npy"]
+        "bm25/params.index.json", "bm25/vocab.index.json", "briefing.npy", "briefing_scores.npy", "chunk_vectors.npy",
+        "chunks.jsonl", "dense.faiss", "documents.jsonl", "entities.jsonl", "manifest.json", "sentence_vectors.npy",
+        "sentences.npy"]
     dtypes = {p.name: np.load(p, allow_pickle=False).dtype.kind for p in folder.rglob("*.npy")}
     assert dtypes == {"data.csc.index.npy": "f", "indices.csc.index.npy": "i", "indptr.csc.index.npy": "i",
-                      "chunk_vectors.npy": "f", "sentence_vectors.npy": "f", "sentences.npy": "i"}
+                      "chunk_vectors.npy": "f", "sentence_vectors.npy": "f", "sentences.npy": "i",
+                      "briefing.npy": "i", "briefing_scores.npy": "f"}
 
 
 def test_every_stored_chunk_equals_its_document_text(tiny_index: Path):
@@ -76,7 +78,7 @@ def test_index_from_another_model_is_refused(tiny_index: Path):
 def test_manifest_of_another_format_is_refused(tiny_index: Path):
     path = tiny_index.resolve() / "manifest.json"
     manifest = json.loads(path.read_text())
-    manifest["format_version"] = 1  # an index from before entities.jsonl
+    manifest["format_version"] = 1  # an index from before the briefing and entities files
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexStaleError, match=r"format version 1, this Verbatim reads 2; run `verbatim index build"):
+    with pytest.raises(IndexStaleError, match=r"format version 1, this Verbatim reads 3; run `verbatim index build"):
         load_index(tiny_index)

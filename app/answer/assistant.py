@@ -51,7 +51,7 @@ NOT_ANSWERED = "The report does not appear to answer this question."
 CLOSEST_NOTE = "The closest passage is shown below; it is not an answer."
 UNCERTAIN_NOTE = "The report mentions this, but may not answer it exactly:"
 VERDICTS = ("answered", "uncertain", "not_found")
-TIMINGS = ("prepare", "encode", "retrieve", "quote", "dense", "bm25", "fusion")  # the stages an answer times
+TIMINGS = ("prepare", "encode", "retrieve", "quote", "spans", "dense", "bm25", "fusion")  # the stages an answer times
 
 
 def verdict_for(score: float | None, threshold: float, floor: float) -> str:

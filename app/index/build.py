@@ -241,10 +241,8 @@ def build_index(
     if problems:  # before any embedding: a build that would cite wrong text never starts
         raise IndexBuildError(f"{len(problems)} chunk/sentence offset problem(s), first: {'; '.join(problems[:3])}. "
                               f"Nothing was written; the index at {index_dir} is unchanged")
-
     checkpoint = Checkpoint.open(builds_dir(index_dir), embedder.name, embedder.dim, settings.fingerprint())
-    t_ner = time.perf_counter()
-    entities = find_entities(documents, plan.sentences, plan, settings)
+    t_ner, entities = time.perf_counter(), find_entities(documents, plan.sentences, plan, settings)  # NER timed
     t_plan = time.perf_counter()
     todo = [(k, t) for k, t in plan.pending.items() if k not in checkpoint]
     resumed = len(plan.pending) - len(todo)

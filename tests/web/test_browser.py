@@ -407,19 +407,23 @@ def test_phone_page_scrolls_as_one_with_the_question_box_in_view(browser, page_u
 
 
 def test_a_follow_up_in_the_browser_leans_on_the_previous_turn(browser, page_url):
-    """Typed as a person would: the elliptical second question is answered from the first one's subject,
-    while the same words in a fresh chat are not answered."""
+    """Typed as a person would: the elliptical second question is read with the first one's subject,
+    while the same words in a fresh chat are not. ("Built for how many?", used here before answer spans,
+    is now answered alone too: the cells sentence holds "built for 150", a count; "And their capacity?"
+    finds nothing alone, so its closest passage shows which turn it leaned on.)"""
     url, _ = page_url
     page, problems = open_page(browser, url, 1280, 800)
     ask(page, "How many prisoners were held in the cells?", 1)
-    ask(page, "Built for how many?", 2)
+    ask(page, "And their capacity?", 2)
     second = page.locator("#vb-chat .vb-answer").nth(1)
-    assert "vb-unanswered" not in (second.get_attribute("class") or "")
     assert second.locator(".vb-quote .vb-text").first.inner_text() == \
         "\u201cThey counted 212 prisoners held in cells built for 150.\u201d"
     page.close()
     fresh, more = open_page(browser, url, 1280, 800)
-    ask(fresh, "Built for how many?", 1)
-    assert "vb-unanswered" in (fresh.locator("#vb-chat .vb-answer").first.get_attribute("class") or "")
+    ask(fresh, "And their capacity?", 1)
+    first = fresh.locator("#vb-chat .vb-answer").first
+    assert "vb-unanswered" in (first.get_attribute("class") or "")
+    assert first.locator(".vb-quote .vb-text").first.inner_text() == \
+        "\u201cA picture tag <img src=x onerror=alert(1)> was painted on the canteen wall.\u201d"
     fresh.close()
     assert problems == [] and more == []

@@ -83,6 +83,7 @@ def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
 
 def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
     """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up."""
+    from app.answer.batching import BatchingEncoder
     from app.index.build import ensure_index
     from app.index.embed import default_embedder, query_embedder_for
     from app.index.store import read_manifest
@@ -96,6 +97,7 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     report = ensure_index(index_dir, corpus, embedder, settings)
-    assistant = load_served(index_dir, query_embedder_for(embedder.name), corpus_dir=corpus)
+    # concurrent questions are encoded together (app/answer/batching.py)
+    assistant = load_served(index_dir, BatchingEncoder(query_embedder_for(embedder.name)), corpus_dir=corpus)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     return Serving(assistant, corpus, report)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import QuestionError, VerbatimError
 from app.settings import MAX_QUESTION_CHARS
+from app.web.api_schema import MAX_HISTORY, MAX_K, QUESTION_PATTERN, error_responses, question_status
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -41,19 +42,22 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
-MAX_HISTORY = 20
 MAX_WAITING = 256  # requests in flight in one process before it answers 503 "busy"
-ANSWERING_THREADS = 4  # questions answered at once; the rest wait their turn
+# questions answered at once; the rest wait their turn. Enough for the batching queue in front of the
+# encoder (app/answer/batching.py) to fill its batches: measured in docs/performance.md
+ANSWERING_THREADS = 16
 RETRY_AFTER_SECONDS = 1
 BUSY = "the server is busy; try again in a moment"
 
 
 class Query(BaseModel):
-    """A question, as `verbatim ask` takes it."""
+    """A question, as `verbatim ask` takes it. The schema is what the server enforces (app/web/api_schema.py)."""
 
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question, at most 2,000 characters.")
-    k: int | None = Field(None, ge=1, le=50, description="How many quotes (ask) or passages (search).")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: "5" is not a `k`, as the schema says
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=QUESTION_PATTERN,
+                          description=f"The question: 1 to {MAX_QUESTION_CHARS:,} characters, not only white "
+                                      "space, no control characters but tab and line breaks.")
+    k: int | None = Field(None, ge=1, le=MAX_K, description="How many quotes (ask) or passages (search).")
     docs: list[str] | None = Field(None, description="Search only these documents (names from /documents).")
     history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
                        Field(max_length=MAX_HISTORY)] = Field(
@@ -159,6 +163,16 @@ def _error(status: int, message: str, **headers: str):
     return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers or None)
 
 
+def _question_error(exc) -> tuple[int, str] | None:
+    """400 or 413 for a body whose only fault is its question (empty, control characters, too long)."""
+    errors = list(exc.errors())
+    body = getattr(exc, "body", None)
+    if not errors or not isinstance(body, dict) or any(tuple(e.get("loc", ()))[:2] != ("body", "question")
+                                                       or e.get("type") == "string_type" for e in errors):
+        return None
+    return question_status(body.get("question"))
+
+
 def _validation_message(errors: list[dict]) -> str:
     """Pydantic's errors as one line: 'question: Field required; k: Input should be ...'."""
     parts = []
@@ -186,11 +200,14 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
 
     @api.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError):
+        refused = _question_error(exc)
+        if refused is not None:
+            return _error(*refused)
         return _error(422, _validation_message(list(exc.errors())))
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return _error(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, str(exc.detail), **(exc.headers or {}))  # 405 keeps its Allow header
 
     @api.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable):
@@ -223,13 +240,8 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
     async def run(kind: str, query: Query):
         return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)
 
-    errors = {s: {"description": d, "content": {"application/json": {"example": {"error": e, "status": s}}}}
-              for s, d, e in [(400, "empty question, control characters or unknown document",
-                               "the question is empty; type a question about the report"),
-                              (413, "question or body too long", "the question is 2,001 characters; the limit is "
-                               "2,000. Shorten it and ask again"),
-                              (422, "malformed body", "malformed request body (question: Field required)"),
-                              (503, "loading, swapping in a new build, or busy", BUSY)]}
+    errors = error_responses(400, 405, 413, 422, 503)
+    _declare_documents(api, current)
 
     @api.post("/ask", responses=errors, summary="Answer a question by quoting the report")
     async def ask(query: Query):
@@ -241,11 +253,11 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         """The object `verbatim search --json` prints: question, hits[...]."""
         return await run("search", query)
 
-    @api.get("/documents", responses={503: errors[503]}, summary="The indexed documents")
+    @api.get("/documents", responses=error_responses(405, 503), summary="The indexed documents")
     async def documents():
         return documents_json(current())
 
-    @api.get("/health", responses={503: errors[503]}, summary="Ready once the index and model are loaded")
+    @api.get("/health", responses=error_responses(405, 503), summary="Ready once the index and model are loaded")
     async def health():
         assistant = current()
         counts = assistant.index.manifest.get("counts", {})
@@ -255,6 +267,31 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
                 "built": assistant.index.manifest.get("created_at")}
 
     return api
+
+
+def _declare_documents(api: FastAPI, current: Callable[[], Assistant]) -> None:
+    """The schema's `docs` items list the names indexed now (an unknown one is refused with 400);
+    the schema is made again when a rebuild changes them."""
+    made = api.openapi
+    cache: dict[tuple[str, ...], dict] = {}
+
+    def openapi() -> dict:
+        try:
+            names = tuple(sorted(d.doc for d in current().index.documents))
+        except Unavailable:
+            names = ()
+        if names not in cache:
+            api.openapi_schema = None
+            schema = made()
+            if names:
+                items = schema["components"]["schemas"]["Query"]["properties"]["docs"]["anyOf"][0]["items"]
+                items["enum"] = list(names)
+            cache.clear()
+            cache[names] = schema
+        api.openapi_schema = cache[names]
+        return cache[names]
+
+    api.openapi = openapi
 
 
 def documents_json(assistant: Assistant) -> dict:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import QuestionError, VerbatimError
 from app.settings import MAX_QUESTION_CHARS
@@ -62,6 +62,12 @@ class Query(BaseModel):
     history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
                        Field(max_length=MAX_HISTORY)] = Field(
         None, description="Earlier questions of the conversation, oldest first, for follow-ups.")
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        """2.0 is the integer 2 in JSON Schema; "2" and 2.5 stay refused."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class Unavailable(VerbatimError):

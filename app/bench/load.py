@@ -33,8 +33,9 @@ WORKERS = (1, 2)
 REST_REQUESTS = {1: 200, 20: 1000, 100: 2000}  # per level, at most
 CHAT_REQUESTS = {1: 40, 20: 200, 100: 300}
 LEVEL_SECONDS = 30.0  # no new request after this long at one level
-CONCURRENCY_SWEEP = (1, 2, 4, 8)
-GOALS = {"rest_p50_ms_at_20": 25.0, "rest_errors_at_100": 0, "chat_p50_ms_at_20": 300.0,
+CONCURRENCY_SWEEP = (1, 2, 4, 8, 16)
+# efficiency = answers per second over HTTP / capacity, capacity = cores / in-process seconds per ask
+GOALS = {"rest_efficiency_at_20": 1.2, "chat_p50_over_rest_p50_at_20": 2.0, "rest_errors_at_100": 0,
          "second_worker_memory_share": 0.30}
 
 
@@ -212,14 +213,20 @@ def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> d
     for q in questions[:5]:
         assistant.ask(q)
     times = []
+    cpu0 = time.process_time()
     for _ in range(repeats):
         for q in questions:
             t0 = time.perf_counter()
             assistant.ask(q)
             times.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - cpu0) / len(times)
     s = summarize(times)
+    per_ask = sum(times) / len(times)
+    cores = os.cpu_count() or 1
     return {"asked": len(times), "p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"],
-            "throughput_per_s_one_thread": round(len(times) / sum(times), 1)}
+            "throughput_per_s_one_thread": round(len(times) / sum(times), 1),
+            "seconds_per_ask": round(per_ask, 6), "cpu_seconds_per_ask": round(cpu, 6), "cores": cores,
+            "capacity_per_s": round(cores / per_ask, 1)}
 
 
 # ---------------------------------------------------------------- the section
@@ -246,6 +253,7 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
                     log.info("load: %d worker(s), %d gradio_client users", w, c)
                     run["chat"].append(chat_level(url, questions, c, CHAT_REQUESTS.get(c, 3 * c), seconds))
                 run["memory"] = [memory_of(p) for p in process_tree(proc.pid)]
+                run["rss_per_worker_mb"] = [m["rss_mb"] for m in run["memory"][1 if w > 1 else 0:]]
                 run["total_pss_mb"] = round(sum(m["pss_mb"] or 0 for m in run["memory"]), 1)
                 out["runs"][str(w)] = run
             finally:
@@ -253,11 +261,28 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
         for limit in sweep:
             proc, url = start_server(Path(index_dir), 1, work, concurrency=limit)
             try:
-                log.info("load: chat queue concurrency %d, 20 users", limit)
+                log.info("load: chat queue concurrency %d, 20 users (and 20 REST clients beside it)", limit)
+                rest = rest_level(url, questions, 20, REST_REQUESTS[20], seconds / 2)
+                chat = chat_level(url, questions, 20, CHAT_REQUESTS[20], seconds)
                 out.setdefault("concurrency_sweep", []).append(
-                    {"concurrency_limit": limit, **chat_level(url, questions, 20, CHAT_REQUESTS[20], seconds)})
+                    {"concurrency_limit": limit, **chat, "rest_p50_ms": rest.get("p50_ms"),
+                     "chat_p50_over_rest_p50": ratio(chat["p50_ms"], rest["p50_ms"])
+                     if "p50_ms" in chat and "p50_ms" in rest else None})
             finally:
                 stop_server(proc)
+    return derive(out)
+
+
+def derive(out: dict) -> dict:
+    """Add the figures computed from the measured ones: each level's efficiency (throughput over the
+    in-process capacity), chat p50 over REST p50 at 20 clients, and what the second worker adds."""
+    capacity = out["in_process"]["capacity_per_s"]
+    for run in out["runs"].values():
+        for level in run["rest"] + run["chat"]:
+            level["efficiency"] = ratio(level["throughput_per_s"] or 0.0, capacity)
+        rest20, chat20 = _at(run["rest"], 20), _at(run["chat"], 20)
+        if "p50_ms" in rest20 and "p50_ms" in chat20:
+            run["chat_p50_over_rest_p50_at_20"] = ratio(chat20["p50_ms"], rest20["p50_ms"])
     one, two = out["runs"].get("1"), out["runs"].get("2")
     if one and two:
         added = two["total_pss_mb"] - one["total_pss_mb"]
@@ -271,25 +296,39 @@ def _at(levels: list[dict], clients: int) -> dict:
 
 
 def load_rows(result: dict) -> list[Row]:
-    """Table rows: in-process floor, each level's p50 / p95, throughput and errors, memory."""
+    """Table rows: in-process cost and capacity, each level's p50 / p95, throughput, efficiency, memory."""
     ip = result["in_process"]
     rows: list[Row] = [("in-process ask p50 / p95 ms", ms(ip), f"{ip['throughput_per_s_one_thread']}/s one thread",
-                        "", "")]
+                        "", ""),
+                       ("in-process seconds per ask (CPU)", f"{ip['seconds_per_ask'] * 1000:.2f} ms",
+                        f"CPU {ip['cpu_seconds_per_ask'] * 1000:.2f} ms", "",
+                        f"capacity {ip['capacity_per_s']}/s on {ip['cores']} cores")]
     for w, run in result["runs"].items():
-        for kind, goal_at in (("rest", GOALS["rest_p50_ms_at_20"]), ("chat", GOALS["chat_p50_ms_at_20"])):
+        for kind in ("rest", "chat"):
             for r in run[kind]:
-                goal = f"p50 <= {goal_at:g} ms" if r["clients"] == 20 else (
-                    "0 errors" if kind == "rest" and r["clients"] == 100 else "")
+                goal = ""
+                if kind == "rest" and r["clients"] == 20:
+                    goal = f"efficiency >= {GOALS['rest_efficiency_at_20']:g}"
+                elif kind == "chat" and r["clients"] == 20:
+                    goal = f"p50 <= {GOALS['chat_p50_over_rest_p50_at_20']:g}x REST's"
+                elif kind == "rest" and r["clients"] == 100:
+                    goal = "0 errors"
                 value = ms(r) if "p50_ms" in r else "n/a"
                 rows.append((f"{kind} {w}w {r['clients']} clients p50 / p95 ms", value,
                              f"{r['throughput_per_s']}/s, {r['errors']} errors",
-                             f"{ratio(r['p50_ms'], ip['p50_ms'])}x in-process" if "p50_ms" in r else "", goal))
+                             f"efficiency {r.get('efficiency')}", goal))
+        if "chat_p50_over_rest_p50_at_20" in run:
+            rows.append((f"chat / REST p50 at 20, {w}w", f"{run['chat_p50_over_rest_p50_at_20']}x", "", "",
+                         f"<= {GOALS['chat_p50_over_rest_p50_at_20']:g}x"))
+        rss = ", ".join(f"{m}" for m in run.get("rss_per_worker_mb", []))
         pss = ", ".join(f"{m['pss_mb']}" for m in run["memory"])
-        rows.append((f"memory {w}w PSS per process MB", pss, f"total {run['total_pss_mb']}", "", ""))
+        rows.append((f"memory {w}w RSS per worker MB", rss, f"PSS per process {pss}",
+                     f"total PSS {run['total_pss_mb']}", ""))
     if "second_worker_share" in result:
         rows.append(("second worker adds (PSS)", f"{result['second_worker_adds_mb']} MB", "first worker's total",
                      f"{result['second_worker_share']}x", f"<= {GOALS['second_worker_memory_share']}x"))
     for r in result.get("concurrency_sweep", []):
         rows.append((f"chat 20 users, concurrency {r['concurrency_limit']}", ms(r) if "p50_ms" in r else "n/a",
-                     f"{r['throughput_per_s']}/s, {r['errors']} errors", "", ""))
+                     f"{r['throughput_per_s']}/s, {r['errors']} errors",
+                     f"REST p50 {r.get('rest_p50_ms')} ms" if r.get("rest_p50_ms") else "", ""))
     return rows

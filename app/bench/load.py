@@ -1,13 +1,17 @@
 """Bench section `load`: many clients at once against `verbatim serve` on 127.0.0.1.
 
 For 1 and 2 workers, `verbatim serve` runs as a subprocess on a free loopback port; then 1, 20
-and 100 concurrent clients ask the report's questions through the JSON API (`POST /api/v1/ask`,
-asyncio + httpx, keep-alive) and through `gradio_client` (`/ask`, the chat's queue), each level
-bounded by a request count and a time limit. Beside them, in the same run: warm in-process
-`Assistant.ask` on the same index (the floor). Then the resident memory of every server process
-(RSS, PSS, private), and how much the second worker adds. A sweep of the chat queue's concurrency
-limit at 20 users gives the curve the default is chosen from. The clients share the machine with
-the server: on 2 cores the figures include the load generator's own CPU.
+and 100 concurrent clients ask the report's questions three ways: the JSON API (`rest`: `POST
+/api/v1/ask`, asyncio + httpx, keep-alive); `gradio_client` (`chat`: `/ask` through the chat's
+queue; the library polls for its messages every 50 ms, so it adds its own wait); and the chat's
+queue as the page asks (`sse`: join the queue, read the event stream, asyncio + httpx). Each level
+is bounded by a request count and a time limit. Beside them, in the same run: warm in-process
+`Assistant.ask` on the same index: seconds per ask, and capacity = cores / that (what the machine
+answers one question at a time with no HTTP); each level's efficiency = its throughput / capacity.
+Then the memory of every server process (RSS, PSS, private), and what the second worker adds. A
+sweep of the chat queue's concurrency limit (20 `sse` sessions beside REST's p50 on the same
+server) gives the curve the default is chosen from. The clients share the machine with the
+server: on 2 cores the figures include the load generator's own CPU.
 """
 
 from __future__ import annotations
@@ -192,6 +196,69 @@ def chat_level(url: str, questions: Sequence[str], clients: int, total: int, sec
     return _level(clients, latencies, errors, time.perf_counter() - t0)
 
 
+def ask_fn_index(url: str) -> int:
+    """The chat's `/ask` endpoint's number in the page's config (what a browser's queue join names)."""
+    import httpx
+
+    config = httpx.get(f"{url}/config", timeout=30).json()
+    return next(d["id"] for d in config["dependencies"] if d.get("api_name") == "ask")
+
+
+def sse_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
+    """`clients` sessions asking `/ask` through the chat's queue as the page does: join the queue, then
+    read the event stream until the answer (asyncio + httpx, no client-side polling), one session each."""
+    import json
+    import uuid
+
+    import httpx
+
+    fn_index = ask_fn_index(url)
+
+    async def ask(http, session: str, question: str) -> dict:
+        r = await http.post("/gradio_api/queue/join", json={"data": [question, None, None], "fn_index": fn_index,
+                                                            "session_hash": session, "event_data": None,
+                                                            "trigger_id": None})
+        if r.status_code != 200:
+            raise RuntimeError(f"{r.status_code}: {r.text[:80]}")
+        event = r.json()["event_id"]
+        async with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+            async for line in stream.aiter_lines():
+                msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("msg") == "process_completed" and msg.get("event_id") == event:
+                    if not msg.get("success"):
+                        raise RuntimeError(str(msg.get("output"))[:80])
+                    return msg["output"]["data"][0]
+        raise RuntimeError("the event stream ended without the answer")
+
+    async def run() -> tuple[list[float], list[str], float]:
+        latencies: list[float] = []
+        errors: list[str] = []
+        counter = iter(range(total))
+        deadline = time.perf_counter() + seconds
+        limits = httpx.Limits(max_connections=2 * clients, max_keepalive_connections=2 * clients)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+            async def user(i: int) -> None:
+                session = uuid.uuid4().hex[:11]
+                for n in counter:
+                    if time.perf_counter() > deadline:
+                        return
+                    t0 = time.perf_counter()
+                    try:
+                        answer = await ask(http, session, questions[(i * 7 + n) % len(questions)])
+                        if "quotes" not in answer:
+                            raise RuntimeError(str(answer)[:80])
+                    except (httpx.HTTPError, RuntimeError, ValueError) as exc:
+                        errors.append(repr(exc)[:100])
+                        continue
+                    latencies.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            await asyncio.gather(*(user(i) for i in range(clients)))
+            return latencies, errors, time.perf_counter() - t0
+
+    latencies, errors, wall = asyncio.run(run())
+    return _level(clients, latencies, errors, wall)
+
+
 def _level(clients: int, latencies: list[float], errors: list[str], wall: float) -> dict:
     out = {"clients": clients, "answered": len(latencies), "errors": len(errors),
            "throughput_per_s": round(len(latencies) / wall, 1) if wall else None, "seconds": round(wall, 2)}
@@ -245,13 +312,16 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
         for w in workers:
             proc, url = start_server(Path(index_dir), w, work)
             try:
-                run: dict = {"rest": [], "chat": []}
+                run: dict = {"rest": [], "chat": [], "sse": []}
                 for c in clients:
                     log.info("load: %d worker(s), %d REST clients", w, c)
                     run["rest"].append(rest_level(url, questions, c, REST_REQUESTS.get(c, 10 * c), seconds))
                 for c in clients:
                     log.info("load: %d worker(s), %d gradio_client users", w, c)
                     run["chat"].append(chat_level(url, questions, c, CHAT_REQUESTS.get(c, 3 * c), seconds))
+                for c in clients:
+                    log.info("load: %d worker(s), %d chat sessions as the page asks", w, c)
+                    run["sse"].append(sse_level(url, questions, c, REST_REQUESTS.get(c, 10 * c), seconds))
                 run["memory"] = [memory_of(p) for p in process_tree(proc.pid)]
                 run["rss_per_worker_mb"] = [m["rss_mb"] for m in run["memory"][1 if w > 1 else 0:]]
                 run["total_pss_mb"] = round(sum(m["pss_mb"] or 0 for m in run["memory"]), 1)
@@ -261,9 +331,9 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
         for limit in sweep:
             proc, url = start_server(Path(index_dir), 1, work, concurrency=limit)
             try:
-                log.info("load: chat queue concurrency %d, 20 users (and 20 REST clients beside it)", limit)
+                log.info("load: chat queue concurrency %d, 20 sessions as the page asks, and 20 REST clients", limit)
                 rest = rest_level(url, questions, 20, REST_REQUESTS[20], seconds / 2)
-                chat = chat_level(url, questions, 20, CHAT_REQUESTS[20], seconds)
+                chat = sse_level(url, questions, 20, REST_REQUESTS[20], seconds / 2)
                 out.setdefault("concurrency_sweep", []).append(
                     {"concurrency_limit": limit, **chat, "rest_p50_ms": rest.get("p50_ms"),
                      "chat_p50_over_rest_p50": ratio(chat["p50_ms"], rest["p50_ms"])
@@ -278,11 +348,13 @@ def derive(out: dict) -> dict:
     in-process capacity), chat p50 over REST p50 at 20 clients, and what the second worker adds."""
     capacity = out["in_process"]["capacity_per_s"]
     for run in out["runs"].values():
-        for level in run["rest"] + run["chat"]:
+        for level in run["rest"] + run["chat"] + run.get("sse", []):
             level["efficiency"] = ratio(level["throughput_per_s"] or 0.0, capacity)
-        rest20, chat20 = _at(run["rest"], 20), _at(run["chat"], 20)
-        if "p50_ms" in rest20 and "p50_ms" in chat20:
-            run["chat_p50_over_rest_p50_at_20"] = ratio(chat20["p50_ms"], rest20["p50_ms"])
+        rest20 = _at(run["rest"], 20)
+        for kind in ("chat", "sse"):
+            chat20 = _at(run.get(kind, []), 20)
+            if "p50_ms" in rest20 and "p50_ms" in chat20:
+                run[f"{kind}_p50_over_rest_p50_at_20"] = ratio(chat20["p50_ms"], rest20["p50_ms"])
     one, two = out["runs"].get("1"), out["runs"].get("2")
     if one and two:
         added = two["total_pss_mb"] - one["total_pss_mb"]
@@ -304,12 +376,12 @@ def load_rows(result: dict) -> list[Row]:
                         f"CPU {ip['cpu_seconds_per_ask'] * 1000:.2f} ms", "",
                         f"capacity {ip['capacity_per_s']}/s on {ip['cores']} cores")]
     for w, run in result["runs"].items():
-        for kind in ("rest", "chat"):
-            for r in run[kind]:
+        for kind in ("rest", "chat", "sse"):
+            for r in run.get(kind, []):
                 goal = ""
                 if kind == "rest" and r["clients"] == 20:
                     goal = f"efficiency >= {GOALS['rest_efficiency_at_20']:g}"
-                elif kind == "chat" and r["clients"] == 20:
+                elif kind in ("chat", "sse") and r["clients"] == 20:
                     goal = f"p50 <= {GOALS['chat_p50_over_rest_p50_at_20']:g}x REST's"
                 elif kind == "rest" and r["clients"] == 100:
                     goal = "0 errors"
@@ -317,9 +389,10 @@ def load_rows(result: dict) -> list[Row]:
                 rows.append((f"{kind} {w}w {r['clients']} clients p50 / p95 ms", value,
                              f"{r['throughput_per_s']}/s, {r['errors']} errors",
                              f"efficiency {r.get('efficiency')}", goal))
-        if "chat_p50_over_rest_p50_at_20" in run:
-            rows.append((f"chat / REST p50 at 20, {w}w", f"{run['chat_p50_over_rest_p50_at_20']}x", "", "",
-                         f"<= {GOALS['chat_p50_over_rest_p50_at_20']:g}x"))
+        for kind in ("chat", "sse"):
+            if f"{kind}_p50_over_rest_p50_at_20" in run:
+                rows.append((f"{kind} / REST p50 at 20, {w}w", f"{run[f'{kind}_p50_over_rest_p50_at_20']}x", "", "",
+                             f"<= {GOALS['chat_p50_over_rest_p50_at_20']:g}x"))
         rss = ", ".join(f"{m}" for m in run.get("rss_per_worker_mb", []))
         pss = ", ".join(f"{m['pss_mb']}" for m in run["memory"])
         rows.append((f"memory {w}w RSS per worker MB", rss, f"PSS per process {pss}",
@@ -328,7 +401,7 @@ def load_rows(result: dict) -> list[Row]:
         rows.append(("second worker adds (PSS)", f"{result['second_worker_adds_mb']} MB", "first worker's total",
                      f"{result['second_worker_share']}x", f"<= {GOALS['second_worker_memory_share']}x"))
     for r in result.get("concurrency_sweep", []):
-        rows.append((f"chat 20 users, concurrency {r['concurrency_limit']}", ms(r) if "p50_ms" in r else "n/a",
+        rows.append((f"sse 20 sessions, concurrency {r['concurrency_limit']}", ms(r) if "p50_ms" in r else "n/a",
                      f"{r['throughput_per_s']}/s, {r['errors']} errors",
                      f"REST p50 {r.get('rest_p50_ms')} ms" if r.get("rest_p50_ms") else "", ""))
     return rows

@@ -39,11 +39,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def settle_matplotlib() -> None:
-    """Choose matplotlib's headless backend before serving. Gradio wraps every queued event in a
-    "use agg" block that asks matplotlib for its backend; left on "auto", the first event of each
-    process imports pyplot to resolve it (2.6 s of CPU in a py-spy profile of 20 chat users, inside
-    the first answers' latency). Chosen here, once, in the process that forks the workers."""
+# Gradio's queue records every event and, after each one, rebuilds a pandas summary of the last
+# 10,000 (for its monitoring page, unused here): 6-19 ms of CPU per chat answer, growing with the
+# records, measured beside an answer's ~10 ms. Keep one record and never summarise (operators may override).
+GRADIO_QUEUE_ENV = {"GRADIO_ANALYTICS_MAX_EVENTS": "1", "GRADIO_ANALYTICS_CACHE_FREQUENCY": str(10**9)}
+
+
+def settle_gradio() -> None:
+    """Before the app is built: Gradio's per-event analytics off (above), and matplotlib's headless
+    backend chosen. Gradio wraps every queued event in a "use agg" block that asks matplotlib for its
+    backend; left on "auto", the first event of each process imports pyplot to resolve it (2.6 s of
+    CPU in a py-spy profile of 20 chat users, inside the first answers' latency)."""
+    for name, value in GRADIO_QUEUE_ENV.items():
+        os.environ.setdefault(name, value)
     try:
         import matplotlib
     except ImportError:
@@ -91,7 +99,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
                    "chat. Use --host 127.0.0.1 to keep it local.", err=True)
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
-    settle_matplotlib()
+    settle_gradio()
     serving = prepare_serving(index_dir, corpus_dir)
     if serving.report is not None:
         click.echo(serving.report.summary(), err=True)

@@ -31,9 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONCURRENCY_ID = "assistant"  # the chat's two endpoints (chat, ask) share one concurrency limit; the API has its own
-# measured (docs/performance.md, three sweeps at 20 users on 2 cores): 2 at once was never the worst and
-# near the best in each (1 won only under load average 16, lost on a quieter machine); 64 waiting is ~5 s
-CHAT_CONCURRENCY = 2
+# measured (docs/performance.md): questions answered at once now share the batching encoder, and at 20
+# sessions 4 at once gave the lowest p50 and the most answers per second of 1, 2, 4, 8, 16 (as it did in
+# an earlier bench-alone sweep); 64 waiting is a few seconds
+CHAT_CONCURRENCY = 4
 CHAT_MAX_QUEUE = 64
 PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
 

@@ -84,7 +84,7 @@ def read_examples(path: Path | None) -> list[str] | None:
               envvar="VERBATIM_WORKERS",
               help="Server processes on the one port, sharing the loaded index and model (Linux/macOS).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, envvar="VERBATIM_CONCURRENCY",
-              help="Chat questions answered at once per worker [default: 1, measured in docs/performance.md].")
+              help="Chat questions answered at once per worker [default: 4, measured in docs/performance.md].")
 @click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
               help="Chat questions waiting per worker before 'busy, try again' [default: 64].")
 def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,

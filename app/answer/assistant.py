@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.answer.about import about_document
 from app.answer.followup import (
     contextual_query,
     leans_on_previous,
@@ -149,11 +150,12 @@ class Assistant:
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
-             corpus_dir: Path | None = None) -> Assistant:
-        """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus."""
+             corpus_dir: Path | None = None, mmap: bool = False) -> Assistant:
+        """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus. With `mmap`
+        (servers), vectors are memory-mapped read-only, so processes on one build share its pages."""
         if embedder is None:
             embedder = query_embedder_for(read_manifest(Path(index_dir))["model"]["name"])
-        index = load_index(Path(index_dir), embedder_name=embedder.name)
+        index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=mmap)
         if corpus_dir is not None:
             ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
         return cls(index, embedder, settings)
@@ -207,6 +209,10 @@ class Assistant:
             scored = prefer_unquoted(scored, [self._span(x.row) for x in scored], quoted)
         quotes = select_quotes(self.index, scored, 1 if verdict == "not_found" else k, s.max_quote_words,
                                s.min_relative_score)
+        about = about_document(self.index, text, hits, scored, k, s.threshold)
+        if about:  # a question about the report itself: its title, byline or date (app/answer/about.py)
+            quotes, top = about, about[0].score
+            verdict = verdict_for(top, s.threshold, s.floor)
         t4 = time.perf_counter()
         if verdict == "answered":
             message = _readable(quotes)

@@ -102,13 +102,12 @@ def bench_batching(index_dir: Path, questions: Sequence[str], *, seconds: float 
     """The encoder's batch curve, batched-vs-alone identity, and the (max_batch, window) sweep."""
     from app.answer.assistant import Assistant
     from app.answer.batching import BatchingEncoder
-    from app.answer.loading import load_served
     from app.index.embed import query_embedder_for
     from app.index.store import read_manifest
 
     questions = list(questions)
     inner = query_embedder_for(read_manifest(Path(index_dir))["model"]["name"])
-    plain = load_served(Path(index_dir), inner)
+    plain = Assistant.load(Path(index_dir), inner, mmap=True)
     for q in questions[:5]:
         plain.ask(q)
     out: dict = {"encoder": encoder_per_question(inner, questions), "identity": identical_rows(inner, questions)}

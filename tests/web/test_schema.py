@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.answer.assistant import Assistant
 from app.answer.batching import BatchingEncoder
-from app.answer.loading import load_served
 from app.index.embed import HashEmbedder
 from app.settings import MAX_QUESTION_CHARS
 from app.web.api import create_api
@@ -30,7 +30,7 @@ QUESTION = "How many prisoners were held in the cells?"
 def client(tmp_path_factory):
     base = tmp_path_factory.mktemp("schema")
     make_assistant(base)
-    assistant = load_served(base / "index", BatchingEncoder(HashEmbedder()), corpus_dir=base / "corpus")
+    assistant = Assistant.load(base / "index", BatchingEncoder(HashEmbedder()), corpus_dir=base / "corpus", mmap=True)
     with TestClient(create_api(lambda: assistant)) as http:
         yield http, assistant
 
@@ -115,7 +115,8 @@ def test_schemathesis_finds_no_failure(tmp_path: Path):
     from app.web.chat import build_app
 
     make_assistant(tmp_path)
-    assistant = load_served(tmp_path / "index", BatchingEncoder(HashEmbedder()), corpus_dir=tmp_path / "corpus")
+    assistant = Assistant.load(tmp_path / "index", BatchingEncoder(HashEmbedder()), corpus_dir=tmp_path / "corpus",
+                               mmap=True)
     ui = build_app(assistant, tmp_path / "feedback.jsonl", examples=["Q?"])
     url = start(ui).rstrip("/")
     config = tmp_path / "schemathesis.toml"

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.answer.loading import load_served
+from app.answer.assistant import Assistant
 from app.bench.load import process_tree, stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
@@ -99,7 +99,7 @@ def test_a_worker_killed_under_load_is_restarted_and_loses_at_most_its_requests(
     corpus = write_corpus(tmp_path / "corpus")
     index = tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
-    library = load_served(index, HashEmbedder(), corpus_dir=corpus)
+    library = Assistant.load(index, HashEmbedder(), corpus_dir=corpus, mmap=True)
     expected = {q: library.ask(q).to_dict() for q in QUESTIONS}
     port = free_port()
     env = {**os.environ, "VERBATIM_MODEL": "test/hash-embedder-64", "GRADIO_ANALYTICS_ENABLED": "False",

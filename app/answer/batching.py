@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -43,6 +44,7 @@ R = TypeVar("R")
 # on 2 cores, and waiting for a batch to fill cost more than it saved
 MAX_BATCH = 16
 WINDOW_SECONDS = 0.0
+STATS_KEPT = 1024
 
 
 @dataclass(eq=False)
@@ -56,9 +58,10 @@ class _Item(Generic[T, R]):
 
 @dataclass
 class BatchStats:
-    """What the batcher did, for tests and the bench: batch sizes run, and windows waited."""
+    """What the batcher did, for tests and the bench: the sizes of the last batches run (bounded, so a
+    long-running server keeps no growing record), windows waited, items run again alone."""
 
-    batches: list[int] = field(default_factory=list)
+    batches: deque[int] = field(default_factory=lambda: deque(maxlen=STATS_KEPT))
     windows_waited: int = 0
     retried_alone: int = 0
 
@@ -97,7 +100,7 @@ class Batcher(Generic[T, R]):
                     return self._outcome(item)
             else:
                 self._running = True
-            batch = self._take(item)
+            batch = self._take()
         try:
             self._execute(batch)
         finally:
@@ -113,15 +116,13 @@ class Batcher(Generic[T, R]):
                 self._cond.notify_all()
         return self._outcome(item)
 
-    def _take(self, leader: _Item[T, R]) -> list[_Item[T, R]]:
+    def _take(self) -> list[_Item[T, R]]:
         """The next batch (under the lock): the queue's head, after a window only if others wait too."""
         if self.window > 0 and len(self._queue) > 1 and len(self._queue) < self.max_batch:
             self.stats.windows_waited += 1
             deadline = time.monotonic() + self.window
             self._cond.wait_for(lambda: len(self._queue) >= self.max_batch, timeout=deadline - time.monotonic())
-        batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-        if not any(i is leader for i in batch):  # cannot happen: the leader is the queue's head
-            raise RuntimeError("batch leader missing from its batch")
+        batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]  # the leader is the head
         self.stats.batches.append(len(batch))
         return batch
 

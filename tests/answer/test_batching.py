@@ -74,7 +74,7 @@ def test_callers_queued_behind_a_batch_run_together_and_each_gets_its_own_vector
     encoder = BatchingEncoder(gate, max_batch=16)
     texts = [f"question number {i}" for i in range(6)]
     out = run_behind_a_blocked_batch(encoder, gate, texts[0], texts[1:], lambda t: encoder.encode([t]))
-    assert encoder.batcher.stats.batches == [1, 5]
+    assert list(encoder.batcher.stats.batches) == [1, 5]
     assert [len(c) for c in gate.calls] == [1, 5] and sorted(gate.calls[1]) == sorted(texts[1:])
     reference = HashEmbedder(64)
     for t in texts:
@@ -97,21 +97,21 @@ def test_max_batch_splits_the_queue_in_arrival_order():
     gate = GatedEmbedder()
     encoder = BatchingEncoder(gate, max_batch=2)
     run_behind_a_blocked_batch(encoder, gate, "q0", ["q1", "q2", "q3", "q4", "q5"], lambda t: encoder.encode([t]))
-    assert encoder.batcher.stats.batches == [1, 2, 2, 1]
+    assert list(encoder.batcher.stats.batches) == [1, 2, 2, 1]
 
 
 def test_a_lone_question_does_not_wait_for_the_window():
     batcher = Batcher(lambda xs: [x * 2 for x in xs], max_batch=8, window=3600.0)  # an hour's window
     assert batcher.submit(21) == 42
     assert batcher.submit(5) == 10
-    assert batcher.stats.batches == [1, 1] and batcher.stats.windows_waited == 0
+    assert list(batcher.stats.batches) == [1, 1] and batcher.stats.windows_waited == 0
 
 
 def test_the_window_is_waited_only_when_others_are_queued_and_ends_when_the_batch_is_full():
     gate = GatedEmbedder()
     encoder = BatchingEncoder(gate, max_batch=2, window=3600.0)  # ends early only because the batch fills
     run_behind_a_blocked_batch(encoder, gate, "q0", ["q1", "q2"], lambda t: encoder.encode([t]))
-    assert encoder.batcher.stats.batches == [1, 2]
+    assert list(encoder.batcher.stats.batches) == [1, 2]
     assert encoder.batcher.stats.windows_waited == 0  # two queued = a full batch: nothing to wait for
 
 
@@ -119,7 +119,7 @@ def test_several_texts_go_straight_to_the_encoder_and_bad_settings_are_refused()
     inner = HashEmbedder(64)
     encoder = BatchingEncoder(inner)
     assert np.array_equal(encoder.encode(["a", "b"]), inner.encode(["a", "b"]))
-    assert encoder.batcher.stats.batches == [] and (encoder.name, encoder.dim) == (inner.name, 64)
+    assert list(encoder.batcher.stats.batches) == [] and (encoder.name, encoder.dim) == (inner.name, 64)
     with pytest.raises(ValueError, match="max_batch 0 is below 1"):
         Batcher(lambda xs: xs, max_batch=0)
 
@@ -133,6 +133,14 @@ def test_concurrent_asks_through_the_batcher_equal_unbatched_asks(tiny_index: Pa
                  "Where were the cells?", "When was the visit?"]
     out = run_behind_a_blocked_batch(batched.embedder, gate, questions[0], questions[1:],
                                      lambda q: batched.ask(q).to_dict())
-    assert batched.embedder.batcher.stats.batches == [1, 4]
+    assert list(batched.embedder.batcher.stats.batches) == [1, 4]
     for q in questions:
         assert out[q] == plain.ask(q).to_dict()
+
+
+def test_under_load_a_window_lets_a_short_batch_wait_for_more():
+    gate = GatedEmbedder()
+    encoder = BatchingEncoder(gate, max_batch=8, window=0.05)
+    out = run_behind_a_blocked_batch(encoder, gate, "q0", ["q1", "q2"], lambda t: encoder.encode([t]))
+    assert list(encoder.batcher.stats.batches) == [1, 2] and encoder.batcher.stats.windows_waited == 1
+    assert all(np.array_equal(out[t][0], HashEmbedder(64).encode([t])[0]) for t in ("q0", "q1", "q2"))

@@ -77,6 +77,8 @@ def bench_soak(index_dir: Path, questions: Sequence[str], *, minutes: float = 10
             done, errors, rss = asyncio.run(_soak(url, list(questions), proc.pid, seconds))
         finally:
             stop_server(proc)
+        served = "".join(f.read_text(errors="replace") for f in Path(tmp).glob("serve-*.log"))
+    restarts = served.count("starting it again")  # a worker that died during the soak (app/web/workers.py)
     windows = []
     for w in range(int(seconds // window)):
         lat = [d for t, d in done if w * window <= t < (w + 1) * window]
@@ -90,7 +92,7 @@ def bench_soak(index_dir: Path, questions: Sequence[str], *, minutes: float = 10
     out = {"clients": CLIENTS, "workers": workers, "minutes": minutes, "window_s": window, "windows": windows,
            "answered": len(done), "errors": len(errors), "first_errors": sorted({e for _, e in errors})[:3],
            "rss_mb_after_first_window": round(_total_rss(warm), 1), "rss_mb_at_end": round(_total_rss(last), 1),
-           "rss_per_process_at_end": [v for v in last.values()], "goals": GOALS}
+           "rss_per_process_at_end": [v for v in last.values()], "worker_restarts": restarts, "goals": GOALS}
     out["rss_growth"] = ratio(out["rss_mb_at_end"] - out["rss_mb_after_first_window"], out["rss_mb_after_first_window"])
     if len(windows) >= 2:
         out["p95_last_over_first"] = ratio(windows[-1]["p95_ms"], windows[0]["p95_ms"])
@@ -102,6 +104,8 @@ def soak_rows(result: dict) -> list[Row]:
     for w in result["windows"]:
         rows.append((f"soak {result['clients']} clients, from {w['from_s']} s, p50 / p95 ms",
                      f"{w['p50_ms']:.0f} / {w['p95_ms']:.0f}", f"{w['per_s']}/s, {w['errors']} errors", "", ""))
+    rows.append(("soak errors, worker restarts", f"{result['errors']} of {result['answered'] + result['errors']}",
+                 f"{result['worker_restarts']} restarts", "", ""))
     rows.append(("soak RSS (all processes) MB", f"{result['rss_mb_at_end']}",
                  f"after first window {result['rss_mb_after_first_window']}", f"growth {result['rss_growth']}",
                  f"<= {GOALS['rss_growth']}"))

@@ -54,6 +54,11 @@ CRASH_WINDOW_SECONDS = 10.0  # a worker that dies this soon after starting died 
 MAX_QUICK_DEATHS = 5  # quick deaths in a row of one worker before the server stops (not a restart loop)
 BACKOFF_SECONDS = (0.0, 0.5, 1.0, 2.0, 4.0)  # pause before restarting after the 1st, 2nd, ... quick death
 RETRY_SECONDS = 10.0  # how long a passed-on request waits for its worker to come back
+# An idle keep-alive connection is closed by the server after this long. uvicorn's default (5 s) equals
+# httpx's pool expiry (5 s): a client reusing a connection just as the server closes it got a reset
+# (httpx.ReadError: 1 in 25,198 requests of a 10-minute soak; docs/performance.md). Longer than the
+# clients' expiry, the client always drops an idle connection first.
+KEEP_ALIVE_SECONDS = 30
 
 
 class CrashGuard:
@@ -233,7 +238,7 @@ def _serve_worker(me: int, root, shared: socket.socket, private: socket.socket, 
     import uvicorn
 
     config = uvicorn.Config(Affinity(root, me, ports), log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=3)
+                            timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     uvicorn.Server(config).run(sockets=[shared, private])
 
 

@@ -21,12 +21,13 @@ import httpx
 import pytest
 
 from app.answer.assistant import Assistant
+from app.bench.common import free_port
 from app.bench.load import process_tree, stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.web.workers import BACKOFF_SECONDS, CRASH_WINDOW_SECONDS, MAX_QUICK_DEATHS, CrashGuard
 
-from .test_chat import free_port, write_corpus
+from .test_chat import write_corpus
 
 CLIENTS = 20
 LOAD_SECONDS = 8.0  # of asking after the kill
@@ -42,6 +43,13 @@ def test_crash_guard_restarts_with_backoff_and_stops_only_after_repeated_quick_d
     other = CrashGuard()
     assert other.exited(0, lived=1.0) == 0.0 and other.exited(1, lived=1.0) == 0.0  # counted per worker
     assert other.exited(0, lived=CRASH_WINDOW_SECONDS) == 0.0 and other.quick[0] == 0  # a long life resets it
+
+
+def test_the_server_keeps_idle_connections_longer_than_an_httpx_client_does():
+    """Equal timeouts race: the server closing an idle connection as the client reuses it resets the request."""
+    from app.web.workers import KEEP_ALIVE_SECONDS
+
+    assert KEEP_ALIVE_SECONDS > httpx.Limits().keepalive_expiry
 
 
 def workers_of(proc: subprocess.Popen) -> set[int]:

@@ -387,7 +387,8 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
 
 
 def test_load_bench_levels_count_answers_and_errors(api):
-    from app.bench.load import chat_level, derive, load_rows, memory_of, process_tree, rest_level
+    from app.bench.clients import chat_level, rest_level
+    from app.bench.load import derive, load_rows, memory_of, process_tree
 
     url, _, _ = api
     rest = rest_level(url, QUESTIONS, clients=3, total=12, seconds=60)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.answer.batching import MAX_BATCH
 from app.errors import QuestionError, VerbatimError
 from app.settings import MAX_QUESTION_CHARS
 from app.web.api_schema import MAX_HISTORY, MAX_K, QUESTION_PATTERN, error_responses, question_status
@@ -45,9 +46,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
 MAX_WAITING = 256  # requests in flight in one process before it answers 503 "busy"
-# questions answered at once; the rest wait their turn. Enough for the batching queue in front of the
-# encoder (app/answer/batching.py) to fill its batches: measured in docs/performance.md
-ANSWERING_THREADS = 16
+# questions answered at once; the rest wait their turn. As many as the batching queue's largest batch
+# (app/answer/batching.py), so a batch can fill; at 4 (before batching) no batch could pass 4
+ANSWERING_THREADS = MAX_BATCH
 RETRY_AFTER_SECONDS = 1
 BUSY = "the server is busy; try again in a moment"
 

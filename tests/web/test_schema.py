@@ -53,8 +53,10 @@ def test_the_schema_declares_the_servers_limits(client):
     history = query["properties"]["history"]["anyOf"][0]
     assert (history["maxItems"], history["items"]["maxLength"]) == (MAX_HISTORY, MAX_QUESTION_CHARS)
     assert query["additionalProperties"] is False and query["required"] == ["question"]
-    docs = query["properties"]["docs"]["anyOf"][0]["items"]
-    assert docs["enum"] == sorted(d.doc for d in assistant.index.documents)
+    names = sorted(d.doc for d in assistant.index.documents)
+    assert query["properties"]["docs"]["anyOf"][0]["items"]["enum"] == names
+    doc = next(p for p in schema["paths"]["/brief"]["get"]["parameters"] if p["name"] == "doc")
+    assert doc["schema"]["anyOf"][0]["enum"] == names  # GET /brief's one document, too
     error = {"$ref": "#/components/schemas/ErrorBody"}
     for path in ("/ask", "/search"):
         responses = schema["paths"][path]["post"]["responses"]

@@ -129,7 +129,8 @@ def test_schemathesis_finds_no_failure(tmp_path: Path):
             [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "run",
              f"{url}/api/v1/openapi.json", "--checks", "all", "--max-time", "60", "--workers", "2",
              "--generation-database", "none", "--seed", "21", "--no-color"],
-            capture_output=True, text=True, timeout=240, env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"})
+            capture_output=True, text=True, timeout=240, cwd=tmp_path,  # its cache and reports stay in tmp_path
+            env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"})
     finally:
         ui.close()
     summary = run.stdout[-3000:]

@@ -86,7 +86,7 @@ def test_loader_rejects_duplicate_ids_and_missing_fields(tmp_path):
 
 
 def test_heldout_counts_are_the_ones_the_docs_give():
-    assert (len(HELDOUT), len(HELDOUT_ANSWERABLE)) == (28, 18)
+    assert (len(HELDOUT), len(HELDOUT_ANSWERABLE)) == (44, 30)
 
 
 def test_heldout_ids_and_questions_are_its_own():

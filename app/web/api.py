@@ -58,6 +58,9 @@ class Query(BaseModel):
     history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
                        Field(max_length=MAX_HISTORY)] = Field(
         None, description="Earlier questions of the conversation, oldest first, for follow-ups.")
+    per_document: bool | None = Field(
+        None, description="ask: the best quote of each document that answers (default: when the question asks "
+                          "what each report says).")
 
 
 class Unavailable(VerbatimError):
@@ -213,9 +216,10 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         if unknown:
             return _error(400, f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
         call = assistant.ask if kind == "ask" else assistant.search
+        extra = {"per_document": query.per_document} if kind == "ask" else {}
         try:
-            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or [])
-                        ).to_dict()
+            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
+                        **extra).to_dict()
         except QuestionError as exc:
             over = len(query.question.strip()) > assistant.settings.max_question_chars
             return _error(413 if over else 400, str(exc))

@@ -193,7 +193,13 @@ def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES
         raw = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
-    suffix = path.suffix.lower()
+    return document_from_bytes(rel, raw, path)
+
+
+def document_from_bytes(rel: str, raw: bytes, path: Path | None = None) -> Document:
+    """A document from a file's bytes, read by the suffix of `rel` (errors name `path`, or `rel`)."""
+    path = path or Path(rel)
+    suffix = Path(rel).suffix.lower()
     if suffix in (".html", ".htm"):
         text, title, main = _html_text(path, raw)
         return document_from_text(rel, text, source=raw, title=title, main_content=main)

@@ -113,7 +113,8 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 @index_option
 def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     """Say whether the index matches the corpus (exit 1 if not)."""
-    from app.index.store import read_manifest, stale_reasons
+    from app.index.store import read_manifest
+    from app.index.verify import stale_reasons
 
     manifest = read_manifest(index_dir)
     corpus = resolve_corpus(index_dir, corpus_dir)
@@ -133,7 +134,8 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
 @index_option
 def index_verify(index_dir: Path) -> None:
     """Check every file checksum, row count, and chunk text against its offsets."""
-    from app.index.store import read_manifest, rebuild_hint, verify_index
+    from app.index.store import read_manifest, rebuild_hint
+    from app.index.verify import verify_index
 
     problems = verify_index(index_dir)
     if problems:

@@ -39,7 +39,8 @@ from app.answer.retrieve import Hit, Retriever
 from app.errors import QuestionError
 from app.index.embed import Embedder, query_embedder_for
 from app.index.lexical import tokenize
-from app.index.store import Index, ensure_fresh, load_index, read_manifest
+from app.index.store import Index, load_index, read_manifest
+from app.index.verify import ensure_fresh
 from app.settings import AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)

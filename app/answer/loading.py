@@ -51,7 +51,8 @@ def load_served(index_dir: Path, embedder: Embedder, settings: AnswerSettings | 
     """`Assistant.load` for a server: the vectors and FAISS storage memory-mapped read-only, so
     several server processes on one build share its pages instead of holding a copy each."""
     from app.answer.assistant import Assistant
-    from app.index.store import ensure_fresh, load_index
+    from app.index.store import load_index
+    from app.index.verify import ensure_fresh
 
     index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=True)
     if corpus_dir is not None:

@@ -227,7 +227,7 @@ def bench_limits(vectors: int, dim: int = 384, shard: int = 256) -> dict:
     import tempfile
 
     from app.index.checkpoint import Checkpoint
-    from app.index.store import make_faiss_index
+    from app.index.store_write import make_faiss_index
 
     rng = np.random.default_rng(0)
     data = rng.standard_normal((vectors, dim), dtype=np.float32)

@@ -123,11 +123,13 @@ def scifact_dense_ndcg(scifact_dir: Path, doc_encoder, query_encoders: dict, que
     """
     import numpy as np
 
-    from app.evaluation.beir import _read_jsonl, beir_documents, queries_file, read_qrels
+    from app.errors import CorpusError
+    from app.evaluation.beir import beir_documents, queries_file, read_qrels
     from app.evaluation.ir_metrics import ndcg_at_k
+    from app.files import read_jsonl
 
     qrels = read_qrels(scifact_dir / "qrels" / "train.tsv")
-    qs = [(str(r["_id"]), str(r["text"])) for r in _read_jsonl(queries_file(scifact_dir, "train"))
+    qs = [(str(r["_id"]), str(r["text"])) for r in read_jsonl(queries_file(scifact_dir, "train"), CorpusError)
           if str(r["_id"]) in qrels][:queries]
     relevant = set().union(*(qrels[q] for q, _ in qs))
     docs = beir_documents(scifact_dir)

@@ -8,7 +8,7 @@ plus Gaussian spread, mapped to 384-d by a fixed random matrix, plus 384-d noise
 Queries are fresh draws from the same distribution. The text is Zipf-distributed pseudo-words
 (60 per passage, 50,000 distinct), tokenised with the product's own tokenizer.
 
-For each size: the index type `store.make_faiss_index` picks ("auto"), its build time and memory,
+For each size: the index type `store_write.make_faiss_index` picks ("auto"), its build time and memory,
 search p50/p95 over single queries, recall@10 against exact search (`faiss.knn`), and exact
 search's own latency as the baseline; then an efSearch sweep for HNSW. BM25: index time and
 query p50/p95 through `lexical.BM25Index` and `retrieve.top_rows` (the product's path), against
@@ -111,7 +111,7 @@ def bench_faiss(n: int, queries: int = QUERIES, hnsw_threshold: int | None = Non
     import faiss
 
     from app.bench.common import summarize
-    from app.index.store import make_faiss_index
+    from app.index.store_write import make_faiss_index
     from app.settings import BuildSettings
 
     threshold = hnsw_threshold or BuildSettings().hnsw_threshold

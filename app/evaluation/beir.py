@@ -30,7 +30,7 @@ from app.answer.retrieve import FUSIONS, Retriever
 from app.errors import CorpusError, IndexCorruptError, IndexNotFoundError, IndexStaleError
 from app.evaluation.ir_metrics import ndcg_at_k, recall_at_k
 from app.evaluation.uncertainty import bracket, mean_interval, paired_difference
-from app.files import write_atomic
+from app.files import read_jsonl, write_atomic
 from app.index.build import build_index
 from app.index.embed import Embedder, default_embedder
 from app.index.ingest import Document, document_from_text
@@ -174,19 +174,6 @@ def write_outputs(out_dir: Path, stem: str, result: dict, rows: list[dict]) -> l
 # ---------------------------------------------------------------- reading a BEIR folder
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line") from None
-    return rows
-
-
 def queries_file(data_dir: Path, split: str) -> Path:
     """`queries.SPLIT.jsonl` when present, else `queries.jsonl`."""
     for path in (data_dir / f"queries.{split}.jsonl", data_dir / "queries.jsonl"):
@@ -220,7 +207,7 @@ def beir_documents(data_dir: Path) -> list[Document]:
     if not path.is_file():
         raise CorpusError(f"{path} does not exist; pass a BEIR folder (corpus.jsonl, queries, qrels/)")
     docs, seen = [], set()
-    for row in _read_jsonl(path):
+    for row in read_jsonl(path, CorpusError):
         doc_id, title, text = str(row["_id"]), (row.get("title") or "").strip(), (row.get("text") or "").strip()
         if doc_id in seen:
             raise CorpusError(f"{path}: corpus id {doc_id!r} appears twice")
@@ -302,7 +289,7 @@ def run_beir(
                           "pass a BEIR folder (corpus.jsonl, queries, qrels/)")
     qrels = read_qrels(data_dir / "qrels" / f"{split}.tsv")
     qfile = queries_file(data_dir, split)
-    queries = [(str(r["_id"]), str(r["text"])) for r in _read_jsonl(qfile) if str(r["_id"]) in qrels]
+    queries = [(str(r["_id"]), str(r["text"])) for r in read_jsonl(qfile, CorpusError) if str(r["_id"]) in qrels]
     if limit is not None:
         queries = queries[:limit]
     if not queries:

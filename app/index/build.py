@@ -34,17 +34,9 @@ from app.index.embed import Embedder
 from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
 from app.index.lexical import BM25Index, join_hyphenated
-from app.index.store import (
-    builds_dir,
-    check_files,
-    load_index,
-    make_faiss_index,
-    read_manifest,
-    sentence_objects,
-    set_aside,
-    stale_reasons,
-    write_build,
-)
+from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
+from app.index.store_write import make_faiss_index, set_aside, write_build
+from app.index.verify import stale_reasons
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
 log = logging.getLogger(__name__)

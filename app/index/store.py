@@ -16,34 +16,38 @@ Layout of one build (no pickle anywhere):
 build is written beside it and the link is replaced with one `os.replace`, so readers always see
 either the old index or the new one, whole. A build killed midway leaves the old one in place.
 
-This module is the format: write, load, verify, freshness. What goes into a build (ingest,
-chunking, embedding, reuse) lives in `app.index.build`.
+This module is the format: the file names, the manifest, the row shapes, and loading. Writing a
+build and swapping it in is `app.index.store_write`; verifying and freshness is `app.index.verify`;
+what goes into a build (ingest, chunking, embedding, reuse) is `app.index.build`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
+from app.files import read_jsonl
 from app.index.chunk import Chunk, Sentence
-from app.index.ingest import Document, file_hashes
-from app.index.invariants import build_problems
+from app.index.ingest import Document
 from app.index.lexical import BM25Index
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+DOCUMENTS = "documents.jsonl"
+CHUNKS = "chunks.jsonl"
+CHUNK_VECTORS = "chunk_vectors.npy"
+SENTENCES = "sentences.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+DENSE = "dense.faiss"
+BM25_FOLDER = "bm25"
 CHECKSUM_LIMIT_BYTES = 256 * 1024 * 1024  # above this, loading checks sizes only; verify checks all
 
 
@@ -84,6 +88,20 @@ class Index:
     def document(self, doc: str) -> Document:
         return self.documents[self.doc_rows[doc]]
 
+    def chunks_per_document(self) -> dict[str, int]:
+        """How many chunks each document has, in document order (0 for a document without text)."""
+        counts = dict.fromkeys(self.doc_rows, 0)
+        for c in self.chunks:
+            counts[c.doc] += 1
+        return counts
+
+    def unknown_documents(self, docs: list[str] | None) -> str | None:
+        """The error for `docs` naming documents the index does not hold (with the valid names), or None."""
+        unknown = sorted(set(docs or []) - set(self.doc_rows))
+        if not unknown:
+            return None
+        return f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(sorted(self.doc_rows))}"
+
     def sentence(self, row: int) -> Sentence:
         d, s, e, p, pg = (int(x) for x in self.sentences[row])
         return Sentence(self.documents[d].doc, s, e, p, None if pg < 0 else pg)
@@ -111,10 +129,13 @@ def _sentences_per_chunk(chunks: list[Chunk], sentences: np.ndarray, doc_rows: d
     return out
 
 
-# ---------------------------------------------------------------- writing
+def builds_dir(index_dir: Path) -> Path:
+    """Where the builds of `index_dir` live (and, in `work-*` folders, the checkpoints of unfinished ones)."""
+    index_dir = Path(index_dir)
+    return index_dir.parent / f"{index_dir.name}.builds"
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -122,126 +143,17 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+def document_row(d: Document, indexed_at: str) -> dict:
+    """One row of documents.jsonl."""
+    return {"doc": d.doc, "sha256": d.sha256, "size_bytes": d.size_bytes, "title": d.title, "indexed_at": indexed_at,
+            "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "text": d.text}
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def make_faiss_index(vectors: np.ndarray, index_type: str, hnsw_threshold: int):
-    """Exact inner-product search below `hnsw_threshold` vectors (or when asked), HNSW above."""
-    import faiss
-
-    dim = vectors.shape[1]
-    kind = index_type if index_type != "auto" else ("hnsw" if len(vectors) >= hnsw_threshold else "flat")
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-        params: dict = {}
-    else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-        params = {"M": 32, "efConstruction": 80, "efSearch": 64}
-    if len(vectors):
-        index.add(vectors)
-    return index, {"type": kind, "params": params}
-
-
-def builds_dir(index_dir: Path) -> Path:
-    """Where the builds of `index_dir` live (and, in `work-*` folders, the checkpoints of unfinished ones)."""
-    index_dir = Path(index_dir)
-    return index_dir.parent / f"{index_dir.name}.builds"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_stale_builds(index_dir: Path) -> list[Path]:
-    """Remove unfinished builds of dead processes and builds no longer current. Returns them.
-
-    Checkpoints (`work-*`) stay: a build started again resumes from them; a finished build removes them."""
-    builds = builds_dir(index_dir)
-    if not builds.is_dir():
-        return []
-    current = index_dir.resolve() if index_dir.is_symlink() else None
-    removed = []
-    for entry in builds.iterdir():
-        if (current is not None and entry.resolve() == current) or entry.name.startswith("work-"):
-            continue
-        if entry.name.startswith("tmp-"):
-            pid = int(entry.name.split("-")[1]) if entry.name.split("-")[1].isdigit() else 0
-            if pid and _pid_alive(pid) and pid != os.getpid():
-                continue  # another build is running
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed
-
-
-def write_build(index_dir: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
-                 chunk_matrix: np.ndarray, sentences: np.ndarray, sentence_matrix: np.ndarray | None,
-                 faiss_index, bm25: BM25Index) -> None:
-    import faiss
-
-    builds = builds_dir(index_dir)
-    builds.mkdir(parents=True, exist_ok=True)
-    clean_stale_builds(index_dir)
-    tmp = builds / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        now = manifest["created_at"]
-        _write_jsonl(tmp / "documents.jsonl", (
-            {"doc": d.doc, "sha256": d.sha256, "size_bytes": d.size_bytes, "title": d.title, "indexed_at": now,
-             "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "text": d.text}
-            for d in documents))
-        _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
-        np.save(tmp / "chunk_vectors.npy", chunk_matrix, allow_pickle=False)
-        np.save(tmp / "sentences.npy", sentences, allow_pickle=False)
-        if sentence_matrix is not None:
-            np.save(tmp / "sentence_vectors.npy", sentence_matrix, allow_pickle=False)
-        faiss.write_index(faiss_index, str(tmp / "dense.faiss"))
-        bm25.save(tmp / "bm25")
-        manifest["files"] = {
-            p.relative_to(tmp).as_posix(): {"bytes": p.stat().st_size, "sha256": _sha256_file(p)}
-            for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        _fsync_tree(tmp)
-        final = builds / dt.datetime.now().strftime(f"%Y%m%dT%H%M%S-{uuid.uuid4().hex[:6]}")
-        os.rename(tmp, final)
-        _swap_link(index_dir, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    clean_stale_builds(index_dir)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-
-
-def _swap_link(index_dir: Path, target: Path) -> None:
-    """Point `index_dir` at `target` in one atomic step (a real folder there is moved aside first)."""
-    if index_dir.exists() and not index_dir.is_symlink():
-        aside = builds_dir(index_dir) / f"old-{uuid.uuid4().hex[:8]}"
-        os.rename(index_dir, aside)
-    link_tmp = index_dir.parent / f".{index_dir.name}.link-{uuid.uuid4().hex[:8]}"
-    os.symlink(os.path.relpath(target, index_dir.parent), link_tmp)
-    os.replace(link_tmp, index_dir)
+def document_from_row(r: dict) -> Document:
+    """The `Document` of one documents.jsonl row (the inverse of `document_row`)."""
+    return Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
+                    tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""),
+                    tuple(map(tuple, r.get("furniture") or ())))
 
 
 # ---------------------------------------------------------------- reading
@@ -274,7 +186,7 @@ def check_files(index_dir: Path, manifest: dict, full: bool) -> list[str]:
             problems.append(f"{name} is missing")
         elif p.stat().st_size != info["bytes"]:
             problems.append(f"{name} is {p.stat().st_size} bytes, expected {info['bytes']}")
-        elif (full or total <= CHECKSUM_LIMIT_BYTES) and _sha256_file(p) != info["sha256"]:
+        elif (full or total <= CHECKSUM_LIMIT_BYTES) and sha256_file(p) != info["sha256"]:
             problems.append(f"{name} does not match its SHA-256")
     return problems
 
@@ -298,19 +210,16 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
             raise IndexCorruptError(f"index at {index_dir} is damaged ({'; '.join(problems[:3])}); "
                                     f"{rebuild_hint(index_dir)}")
     try:
-        docs = [Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
-                         tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""),
-                         tuple(map(tuple, r.get("furniture") or ())))
-                for r in _read_jsonl(index_dir / "documents.jsonl")]
-        chunks = [Chunk.from_dict(r) for r in _read_jsonl(index_dir / "chunks.jsonl")]
+        docs = [document_from_row(r) for r in read_jsonl(index_dir / DOCUMENTS)]
+        chunks = [Chunk.from_dict(r) for r in read_jsonl(index_dir / CHUNKS)]
         mode = "r" if mmap else None
-        chunk_vectors = np.load(index_dir / "chunk_vectors.npy", allow_pickle=False, mmap_mode=mode)
-        sentences = np.load(index_dir / "sentences.npy", allow_pickle=False)
-        sv_path = index_dir / "sentence_vectors.npy"
+        chunk_vectors = np.load(index_dir / CHUNK_VECTORS, allow_pickle=False, mmap_mode=mode)
+        sentences = np.load(index_dir / SENTENCES, allow_pickle=False)
+        sv_path = index_dir / SENTENCE_VECTORS
         sentence_vectors = np.load(sv_path, allow_pickle=False, mmap_mode=mode) if sv_path.exists() else None
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0  # flat and HNSW storage
-        faiss_index = faiss.read_index(str(index_dir / "dense.faiss"), flags)
-        bm25 = BM25Index.load(index_dir / "bm25")
+        faiss_index = faiss.read_index(str(index_dir / DENSE), flags)
+        bm25 = BM25Index.load(index_dir / BM25_FOLDER)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None
@@ -334,77 +243,3 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
     except (KeyError, IndexError, ValueError) as exc:  # a chunk naming an unknown document, bad sentence rows
         raise IndexCorruptError(f"index at {index_dir} has inconsistent rows ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None
-
-
-# ---------------------------------------------------------------- status and verify
-
-
-def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | None = None,
-                  embedder_name: str | None = None) -> list[str]:
-    """Why an index no longer matches the corpus folder and settings (empty list: it matches)."""
-    reasons = []
-    built = manifest.get("documents", {})
-    current = file_hashes(corpus_dir)
-    for doc in sorted(set(current) - set(built)):
-        reasons.append(f"{doc} is new")
-    for doc in sorted(set(built) - set(current)):
-        reasons.append(f"{doc} was removed")
-    for doc in sorted(set(built) & set(current)):
-        if built[doc] != current[doc]:
-            reasons.append(f"{doc} has changed")
-    if settings is not None and not settings.matches(manifest["build_settings"]):
-        reasons.append("chunking or model settings differ")
-    if embedder_name is not None and manifest["model"]["name"] != embedder_name:
-        reasons.append(f"built with {manifest['model']['name']}, not {embedder_name}")
-    return reasons
-
-
-def ensure_fresh(index_dir: Path, corpus_dir: Path, settings: BuildSettings | None = None,
-                 embedder_name: str | None = None) -> None:
-    """Raise `IndexStaleError` (naming the fix) if the index does not match the corpus."""
-    reasons = stale_reasons(read_manifest(index_dir), corpus_dir, settings, embedder_name)
-    if reasons:
-        raise IndexStaleError(f"index at {index_dir} is stale ({'; '.join(reasons[:3])}); "
-                              f"{rebuild_hint(index_dir, corpus_dir)}")
-
-
-def verify_index(index_dir: Path) -> list[str]:
-    """Every check there is: file checksums, row counts, and each chunk and sentence against its text."""
-    index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
-    problems = check_files(index_dir, manifest, full=True)
-    if problems:
-        return problems
-    index = load_index(index_dir, verify_files=False)
-    doc_rows = index.sentences[:, 0] if len(index.sentences) else np.zeros(0, np.int64)
-    if len(doc_rows) and not (0 <= doc_rows.min() and doc_rows.max() < len(index.documents)):
-        problems.append("a sentence names a document row outside the document table")
-    else:
-        problems.extend(build_problems(index.documents, index.chunks,
-                                       sentence_objects(index.documents, index.sentences)))
-    if index.faiss_index.ntotal != len(index.chunks):
-        problems.append(f"FAISS holds {index.faiss_index.ntotal} vectors for {len(index.chunks)} chunks")
-    norms = np.linalg.norm(index.chunk_vectors, axis=1) if len(index.chunk_vectors) else np.ones(0)
-    if len(norms) and not np.allclose(norms, 1.0, atol=1e-3):
-        problems.append("chunk vectors are not unit length")
-    return problems
-
-
-def set_aside(index_dir: Path) -> Path:
-    """Move a damaged index (the build a link points at, or a plain folder) to `<index>.damaged-<time>`
-    beside it, out of reach of the next build's clean-up; the link itself is removed. Returns the new place."""
-    index_dir = Path(index_dir)
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    aside = index_dir.parent / f"{index_dir.name}.damaged-{stamp}"
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = index_dir.parent / f"{index_dir.name}.damaged-{stamp}-{n}"
-    if index_dir.is_symlink():
-        target = index_dir.resolve()
-        index_dir.unlink()
-        if target.is_dir():
-            os.rename(target, aside)
-    else:
-        os.rename(index_dir, aside)
-    return aside

@@ -211,10 +211,9 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
 
     def answer(kind: str, query: Query):
         assistant = current()
-        known = {d.doc for d in assistant.index.documents}
-        unknown = sorted(set(query.docs or []) - known)
+        unknown = assistant.index.unknown_documents(query.docs)
         if unknown:
-            return _error(400, f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+            return _error(400, unknown)
         call = assistant.ask if kind == "ask" else assistant.search
         extra = {"per_document": query.per_document} if kind == "ask" else {}
         try:
@@ -265,9 +264,7 @@ def documents_json(assistant: Assistant) -> dict:
     """Every indexed document: name (for `docs`), title, size, chunk count; and when the build was made."""
     from app.web.render import guess_title
 
-    chunks: dict[str, int] = {}
-    for c in assistant.index.chunks:
-        chunks[c.doc] = chunks.get(c.doc, 0) + 1
+    chunks = assistant.index.chunks_per_document()
     return {"built": assistant.index.manifest.get("created_at"),
             "documents": [{"doc": d.doc, "title": guess_title(d), "size_bytes": d.size_bytes,
-                           "chunks": chunks.get(d.doc, 0)} for d in assistant.index.documents]}
+                           "chunks": chunks[d.doc]} for d in assistant.index.documents]}

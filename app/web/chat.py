@@ -1,159 +1,41 @@
 """The web chat: ask the report in a browser and see every quote in its place.
 
-`build_app` receives an already-loaded `Assistant` and returns a Gradio `Blocks`; nothing here
-loads a model or an index at import time. `verbatim serve` (app/web/serve.py) builds the index if it
-is missing or stale, loads the assistant, and launches the app on http://127.0.0.1:7860, with the
-JSON API of app/web/api.py at /api/v1.
+`build_app` receives an already-loaded `Assistant` (or a `LiveAssistant` that follows rebuilds) and
+returns a `ChatPage`: the Gradio `Blocks` plus what `launch` mounts beside it (the JSON API of
+app/web/api.py at /api/v1 and the document viewer). Nothing here loads a model or an index.
+`verbatim serve` (app/web/serve.py) builds the index if it is missing or stale, loads the
+assistant, and launches the page on http://127.0.0.1:7860. What the page says is app/web/page.py;
+what it does on each event, app/web/events.py.
 
 The page offers two endpoints: `chat` (the streamed, rendered conversation) and `ask`, which
-returns exactly the JSON object of `verbatim ask --json`:
-
->>> from gradio_client import Client  # doctest: +SKIP
->>> Client("http://127.0.0.1:7860/").predict("Who is Aron Atabek?", [], [], api_name="/ask")  # doctest: +SKIP
-{'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+returns exactly the JSON object of `verbatim ask --json` (tests/web/test_chat.py calls both).
 """
 
-import json
+from __future__ import annotations
+
 import logging
 import os
-import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from app.errors import QuestionError, VerbatimError
-from app.web.feedback import FeedbackLog
-from app.web.render import (
-    DocumentRow,
-    answer_html,
-    documents_html,
-    guess_title,
-    header_html,
-    notice_html,
-    pending_html,
-    user_html,
-    vote_html,
-)
+from app.errors import VerbatimError
+from app.web.page import HOW_IT_WORKS, STATIC, TITLE, BuildView
 
-if TYPE_CHECKING:  # the CLI imports this module for every command: keep it light
+if TYPE_CHECKING:
     from app.answer.assistant import Assistant
+    from app.web.events import ChatEvents
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parent / "static"
-TITLE = "Ask the report"
-DESCRIPTION = ("Every answer is quoted word for word from the report and numbered to its place; it does not "
-               "summarise or use outside knowledge, and says so plainly when the report has no answer.")
-GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What are the main findings?",
-                    "What does the report recommend?", "When did the events take place?"]
-HOW_IT_WORKS = (
-    '<ul class="vb-how">'
-    "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] opens "
-    "the whole document at the quote; the sources below the answer show each quote in its paragraph.</li>"
-    "<li><strong>Honest gaps.</strong> When the report does not answer, it says so and shows the closest passage, "
-    "marked as not an answer.</li>"
-    "<li><strong>Follow-ups.</strong> A short question, or one saying \u201che\u201d, \u201cit\u201d or "
-    "\u201cthat\u201d, is searched together with your previous question, and prefers passages the previous "
-    "answer did not quote.</li>"
-    "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
-    "</ul>")
-CONCURRENCY_ID = "assistant"  # the chat and the API share one concurrency limit
+CONCURRENCY_ID = "assistant"  # the chat's two endpoints (chat, ask) share one concurrency limit; the API has its own
 # measured (docs/performance.md, three sweeps at 20 users on 2 cores): 2 at once was never the worst and
 # near the best in each (1 won only under load average 16, lost on a quieter machine); 64 waiting is ~5 s
 CHAT_CONCURRENCY = 2
 CHAT_MAX_QUEUE = 64
 PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
-
-
-# ---------------------------------------------------------------- what the page says
-
-
-def report_label(assistant: "Assistant") -> str:
-    """The report's title, or a count of documents for a collection."""
-    docs = assistant.index.documents
-    if len(docs) == 1:
-        return guess_title(docs[0])
-    more = "; \u2026" if len(docs) > 3 else ""
-    return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + more
-
-
-def _questions_in(assistant: "Assistant", limit: int) -> list[str]:
-    """Short questions that appear in the corpus itself (an interview's), speaker labels removed."""
-    found: list[str] = []
-    for row in range(len(assistant.index.sentences)):
-        s = assistant.index.sentence(row)
-        text = assistant.index.document(s.doc).text[s.start:s.end]
-        text = re.sub(r"^[\w/ .'-]{1,40}:\s+", "", " ".join(text.split()))
-        if text.endswith("?") and 4 <= len(text.split()) <= 14 and text not in found:
-            found.append(text)
-        if len(found) == limit:
-            break
-    return found
-
-
-def default_examples(assistant: "Assistant", count: int = 5) -> list[str]:
-    """Curated questions for a known report (app/web/static/examples.json), else ones found in the corpus."""
-    try:
-        curated = json.loads((STATIC / "examples.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        curated = {}
-    examples: list[str] = []
-    for doc in assistant.index.documents:
-        examples += [q for q in curated.get(doc.doc, []) if q not in examples]
-    if len(examples) < count:
-        examples += [q for q in _questions_in(assistant, count) if q not in examples]
-    if len(examples) < count:
-        examples += [q for q in GENERIC_EXAMPLES if q not in examples]
-    return examples[:count]
-
-
-def document_rows(assistant: "Assistant") -> list[DocumentRow]:
-    chunks: dict[str, int] = {}
-    for c in assistant.index.chunks:
-        chunks[c.doc] = chunks.get(c.doc, 0) + 1
-    indexed = assistant.index.manifest.get("created_at", "")
-    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks.get(d.doc, 0), indexed)
-            for d in assistant.index.documents]
-
-
-def build_id(assistant: "Assistant") -> str:
-    """The build folder an assistant answers from: a rebuild swaps in a new one (see app/index/store.py)."""
-    return os.path.realpath(assistant.index.path)
-
-
-@dataclass(frozen=True)
-class PageFurniture:
-    """What the page says about the index it answers from: redrawn when a rebuild is swapped in."""
-
-    build: str
-    header: str
-    documents_label: str
-    documents: str
-    choices: list[tuple[str, str]]  # (label, document name) for the "Search only in" selector
-    examples: list[str]
-
-
-def page_furniture(assistant: "Assistant", examples: list[str] | None = None, title: str = TITLE) -> PageFurniture:
-    """The header, documents panel, selector choices and example questions for one build.
-
-    Given `examples` (`--examples FILE`) are kept; otherwise they come from the build's documents."""
-    docs = assistant.index.documents
-    return PageFurniture(
-        build=build_id(assistant),
-        header=header_html(title, report_label(assistant), DESCRIPTION),
-        documents_label=f"Documents in the index ({len(docs)})",
-        documents=documents_html(document_rows(assistant)),
-        choices=[(f"{guess_title(d)} ({d.doc})", d.doc) for d in docs],
-        examples=(examples or default_examples(assistant))[:5],
-    )
-
-
-def polite(exc: Exception) -> str:
-    """A `QuestionError` as a sentence for the chat: 'Sorry — the question is empty; ...'."""
-    text = str(exc).rstrip(".")
-    return f"Sorry \u2014 {text}."
 
 
 # ---------------------------------------------------------------- following rebuilds
@@ -173,14 +55,14 @@ class LiveAssistant:
     >>> live.current().ask("Who is Aron Atabek?")  # doctest: +SKIP
     """
 
-    def __init__(self, assistant: "Assistant", index_dir: Path, corpus_dir: Path | None = None) -> None:
+    def __init__(self, assistant: Assistant, index_dir: Path, corpus_dir: Path | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.corpus_dir = corpus_dir
         self._state = (os.path.realpath(self.index_dir), assistant)  # (build folder, its assistant)
         self._refused: str | None = None
         self._loading = threading.Lock()
 
-    def current(self, wait: bool = True) -> "Assistant":
+    def current(self, wait: bool = True) -> Assistant:
         """The assistant of the newest complete build.
 
         A question that sees a new build waits while one thread loads it (a fraction of a second
@@ -199,7 +81,7 @@ class LiveAssistant:
         finally:
             self._loading.release()
 
-    def _switch(self, target: str) -> "Assistant":
+    def _switch(self, target: str) -> Assistant:
         from app.answer.loading import load_served
 
         loaded, old = self._state
@@ -216,16 +98,47 @@ class LiveAssistant:
         return fresh
 
 
-def current_assistant(assistant: "Assistant | LiveAssistant", wait: bool = True) -> "Assistant":
+def current_assistant(assistant: Assistant | LiveAssistant, wait: bool = True) -> Assistant:
     return assistant.current(wait) if isinstance(assistant, LiveAssistant) else assistant
 
 
-# ---------------------------------------------------------------- the app
+# ---------------------------------------------------------------- the page
 
 
-def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, examples: list[str] | None = None,
-              title: str = TITLE, concurrency_limit: int = CHAT_CONCURRENCY, max_queue: int = CHAT_MAX_QUEUE):
-    """The chat page as a Gradio `Blocks`, queued; launch it with `launch(app, ...)`.
+@dataclass
+class ChatPage:
+    """A built page: the Gradio `Blocks`, the assistant answering now (for the document viewer), and
+    the JSON API that `launch` mounts beside it."""
+
+    blocks: Any  # gradio.Blocks
+    assistant: Callable[[], Assistant]  # raises `Unavailable` while a new build loads
+    api: Any  # fastapi.FastAPI
+
+    def close(self) -> None:
+        self.blocks.close()
+
+
+@dataclass
+class Parts:
+    """The page's components that events read or redraw."""
+
+    header: Any
+    shown: Any  # State: the build this page describes
+    turns: Any  # State: the answered questions
+    messages: Any  # State: the chat as shown
+    chatbot: Any
+    vote_status: Any
+    textbox: Any
+    new_chat: Any
+    selected: Any  # the "Search only in" selector
+    docs_panel: Any
+    docs_list: Any
+
+
+def build_app(assistant: Assistant | LiveAssistant, feedback_path: Path, *, examples: list[str] | None = None,
+              title: str = TITLE, concurrency_limit: int = CHAT_CONCURRENCY,
+              max_queue: int = CHAT_MAX_QUEUE) -> ChatPage:
+    """The chat page, queued; launch it with `launch(page, ...)`.
 
     With several documents a selector limits the search (`docs=`); follow-ups pass the earlier
     questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines. Given a
@@ -234,152 +147,79 @@ def build_app(assistant: "Assistant | LiveAssistant", feedback_path: Path, *, ex
     """
     import gradio as gr
 
-    from app.answer.assistant import validate_question
-
-    live, assistant = assistant, current_assistant(assistant)
-    feedback = FeedbackLog(feedback_path)
-    served = [(assistant, {d.doc: d for d in assistant.index.documents})]  # the build answering now, its documents
-
-    def answerer() -> tuple["Assistant", dict]:
-        now = current_assistant(live)
-        if served[-1][0] is not now:
-            served[-1] = (now, {d.doc: d for d in now.index.documents})
-        return served[-1]
-    first = page_furniture(assistant, examples, title)
-    max_chars = assistant.settings.max_question_chars
-
-    def converse(message: str, selected: list[str] | None, turns: list[dict], messages: list[dict]) -> Iterator:
-        """Stream one exchange: the question, a searching note, the quotes one by one, then the sources."""
-        messages, turns = list(messages or []), list(turns or [])
-        message = message if isinstance(message, str) else ""
-        try:
-            question = validate_question(message, max_chars)
-        except QuestionError as exc:
-            if message.strip():
-                messages.append({"role": "user", "content": user_html(message)})
-            messages.append({"role": "assistant", "content": notice_html(polite(exc))})
-            # an over-long question stays in the box so it can be shortened
-            yield messages, (message if message.strip() else ""), turns, messages
-            return
-        messages.append({"role": "user", "content": user_html(question)})
-        messages.append({"role": "assistant", "content": pending_html()})
-        yield messages, "", turns, messages
-        history = [t["question"] for t in turns]
-        answering, documents = answerer()
-        docs = [d for d in (selected or []) if d in documents] or None
-        try:
-            previous = turns[-1]["answer"]["quotes"] if turns else None  # a follow-up moves on from these
-            answer = answering.ask(question, docs=docs, history=history, previous=previous).to_dict()
-        except VerbatimError as exc:
-            messages[-1] = {"role": "assistant", "content": notice_html(polite(exc))}
-            yield messages, "", turns, messages
-            return
-        for shown in range(1, len(answer["quotes"]) + 1):
-            messages[-1] = {"role": "assistant", "content": answer_html(answer, documents, shown, sources=False)}
-            yield messages, "", turns, messages
-        messages[-1] = {"role": "assistant", "content": answer_html(answer, documents)}
-        turns.append({"index": len(messages) - 1, "question": question, "docs": docs, "answer": answer})
-        yield messages, "", turns, messages
-
-    def converse_example(selected, turns, messages, evt: gr.SelectData):
-        value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
-        yield from converse(value.get("text", ""), selected, turns, messages)
-
-    def vote(turns: list[dict], data: gr.LikeData) -> str:
-        """Record a like or dislike and say so under the chat (a withdrawn vote clears the line)."""
-        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        turn = next((t for t in turns or [] if t["index"] == index), None)
-        if turn is None or data.liked not in (True, False):
-            return ""  # a notice, or a vote withdrawn
-        feedback.record(turn["question"], turn["answer"]["quotes"], "like" if data.liked else "dislike",
-                        answered=turn["answer"]["answered"], docs=turn["docs"])
-        return vote_html(bool(data.liked), turn["question"])
-
-    def ask(question: str, docs: list[str] | None = None, history: list[str] | None = None) -> dict:
-        """Answer a question by quoting the report: the same JSON object as `verbatim ask --json`."""
-        answering, documents = answerer()
-        unknown = sorted(set(docs or []) - set(documents))
-        if unknown:
-            raise gr.Error(f"unknown document(s) {', '.join(unknown)}; choose from {', '.join(documents)}",
-                           title="Unknown document", print_exception=False)
-        try:
-            return answering.ask(question, docs=docs or None, history=list(history or [])).to_dict()
-        except QuestionError as exc:
-            raise gr.Error(polite(exc), title="Question not asked", print_exception=False) from None
-
-    def refresh(shown: str, chosen: list[str] | None) -> tuple:
-        """Redraw what the page says about the index if a rebuild was swapped in since it was drawn."""
-        answering, documents = answerer()
-        if build_id(answering) == shown:
-            return (gr.skip(),) * 6
-        now = page_furniture(answering, examples, title)
-        return (now.build, gr.HTML(now.header), gr.Accordion(label=now.documents_label), gr.HTML(now.documents),
-                gr.Dropdown(choices=now.choices, value=[d for d in chosen or [] if d in documents],
-                            visible=len(now.choices) > 1),
-                gr.Chatbot(examples=[{"text": q} for q in now.examples]))
-
-    def restart():
-        return [], [], [], ""
-
-    with gr.Blocks(title=title, analytics_enabled=False) as app:
-        header = gr.HTML(first.header, elem_id="vb-header", padding=False)
-        shown = gr.State(first.build)  # the build this page describes
-        turns = gr.State([])
-        messages = gr.State([])
-        with gr.Row(equal_height=False, elem_id="vb-main"):
-            with gr.Column(scale=3, min_width=320, elem_id="vb-chat-column"):
-                chatbot = gr.Chatbot(  # no height of its own: the chat grows with the page (static/web.css)
-                    elem_id="vb-chat", show_label=False, height=None, layout="panel",
-                    sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
-                    feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=False,  # static/web.js scrolls
-                    examples=[{"text": q} for q in first.examples],
-                    placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
-                                 "Answers are its own sentences, each with a [n] that opens the document where it "
-                                 "says it. Try one of these:</div>"),
-                )
-                with gr.Column(elem_id="vb-composer"):  # sticks to the bottom of the window
-                    vote_status = gr.HTML("", elem_id="vb-vote-status", padding=False)
-                    textbox = gr.Textbox(  # focused by static/web.js on wide screens only (a phone would scroll)
-                        elem_id="vb-question", label="Your question about the report", show_label=False, lines=1,
-                        max_lines=5, autofocus=False, placeholder="Ask a question about the report\u2026",
-                        submit_btn="Ask",
-                    )
-                with gr.Row(elem_id="vb-actions"):
-                    gr.HTML('<p class="vb-hint">Press Enter to ask. A follow-up such as \u201cHow long was he '
-                            'held?\u201d builds on your previous question and its answer.</p>', padding=False)
-                    new_chat = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
-                                         min_width=150, elem_id="vb-new")
-            with gr.Column(scale=1, min_width=260, elem_id="vb-side"):
-                selected = gr.Dropdown(  # shown once the index holds several documents
-                    choices=first.choices, value=[], multiselect=True, visible=len(first.choices) > 1,
-                    label="Search only in", info="Leave empty to search every document.", elem_id="vb-docs-filter",
-                )
-                with gr.Accordion(first.documents_label, open=True, elem_id="vb-docs-panel") as docs_panel:
-                    docs_list = gr.HTML(first.documents, padding=False)
-                with gr.Accordion("How it works", open=True, elem_id="vb-how"):
-                    gr.HTML(HOW_IT_WORKS, padding=False)
-
-        outputs = [chatbot, textbox, turns, messages]
-        limited = {"concurrency_id": CONCURRENCY_ID, "concurrency_limit": concurrency_limit}
-        redraw = {"fn": refresh, "inputs": [shown, selected],  # after each answer, and on page load
-                  "outputs": [shown, header, docs_panel, docs_list, selected, chatbot],
-                  "api_visibility": "private", "show_progress": "hidden", "queue": False}
-        app.load(**redraw)  # a rebuild swapped in since the server started
-        textbox.submit(converse, [textbox, selected, turns, messages], outputs, api_name="chat",
-                       show_progress="hidden", **limited).then(**redraw)
-        chatbot.example_select(converse_example, [selected, turns, messages], outputs, api_visibility="private",
-                               show_progress="hidden", **limited).then(**redraw)
-        chatbot.like(vote, [turns], vote_status, api_visibility="private", queue=False)
-        chatbot.clear(restart, None, outputs, api_visibility="private", queue=False)
-        new_chat.click(restart, None, outputs, api_visibility="private", queue=False)
-        gr.api(ask, api_name="ask", **limited)
-
-    app.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
     from app.web.api import create_api
+    from app.web.events import ChatEvents
+    from app.web.page import build_view
 
-    app.verbatim_assistant = lambda: current_assistant(live, wait=False)  # for the API and the document viewer
-    app.verbatim_api = create_api(app.verbatim_assistant)  # mounted by `launch`
-    return app
+    events = ChatEvents(assistant, feedback_path, examples, title)
+    with gr.Blocks(title=title, analytics_enabled=False) as blocks:
+        parts = lay_out(build_view(current_assistant(assistant), examples, title))
+        wire(blocks, parts, events, concurrency_limit)
+    blocks.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
+    answering = lambda: current_assistant(assistant, wait=False)  # noqa: E731
+    return ChatPage(blocks, answering, create_api(answering))
+
+
+def lay_out(first: BuildView) -> Parts:
+    """The page's components, inside an open `gr.Blocks`: the chat on the left, documents on the right."""
+    import gradio as gr
+
+    header = gr.HTML(first.header, elem_id="vb-header", padding=False)
+    shown, turns, messages = gr.State(first.build), gr.State([]), gr.State([])
+    with gr.Row(equal_height=False, elem_id="vb-main"):
+        with gr.Column(scale=3, min_width=320, elem_id="vb-chat-column"):
+            chatbot = gr.Chatbot(  # no height of its own: the chat grows with the page (static/web.css)
+                elem_id="vb-chat", show_label=False, height=None, layout="panel",
+                sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
+                feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=False,  # static/web.js scrolls
+                examples=[{"text": q} for q in first.examples],
+                placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
+                             "Answers are its own sentences, each with a [n] that opens the document where it "
+                             "says it. Try one of these:</div>"),
+            )
+            with gr.Column(elem_id="vb-composer"):  # sticks to the bottom of the window
+                vote_status = gr.HTML("", elem_id="vb-vote-status", padding=False)
+                textbox = gr.Textbox(  # focused by static/web.js on wide screens only (a phone would scroll)
+                    elem_id="vb-question", label="Your question about the report", show_label=False, lines=1,
+                    max_lines=5, autofocus=False, placeholder="Ask a question about the report\u2026",
+                    submit_btn="Ask",
+                )
+            with gr.Row(elem_id="vb-actions"):
+                gr.HTML('<p class="vb-hint">Press Enter to ask. A follow-up such as \u201cHow long was he '
+                        'held?\u201d builds on your previous question and its answer.</p>', padding=False)
+                new_chat = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
+                                     min_width=150, elem_id="vb-new")
+        with gr.Column(scale=1, min_width=260, elem_id="vb-side"):
+            selected = gr.Dropdown(  # shown once the index holds several documents
+                choices=first.choices, value=[], multiselect=True, visible=len(first.choices) > 1,
+                label="Search only in", info="Leave empty to search every document.", elem_id="vb-docs-filter",
+            )
+            with gr.Accordion(first.documents_label, open=True, elem_id="vb-docs-panel") as docs_panel:
+                docs_list = gr.HTML(first.documents, padding=False)
+            with gr.Accordion("How it works", open=True, elem_id="vb-how"):
+                gr.HTML(HOW_IT_WORKS, padding=False)
+    return Parts(header, shown, turns, messages, chatbot, vote_status, textbox, new_chat, selected, docs_panel,
+                 docs_list)
+
+
+def wire(blocks, p: Parts, events: ChatEvents, concurrency_limit: int) -> None:
+    """Connect the components to `events`, inside the open `blocks` that holds them."""
+    import gradio as gr
+
+    outputs = [p.chatbot, p.textbox, p.turns, p.messages]
+    limited = {"concurrency_id": CONCURRENCY_ID, "concurrency_limit": concurrency_limit}
+    redraw = {"fn": events.refresh, "inputs": [p.shown, p.selected],  # after each answer, and on page load
+              "outputs": [p.shown, p.header, p.docs_panel, p.docs_list, p.selected, p.chatbot],
+              "api_visibility": "private", "show_progress": "hidden", "queue": False}
+    blocks.load(**redraw)  # a rebuild swapped in since the server started
+    p.textbox.submit(events.converse, [p.textbox, p.selected, p.turns, p.messages], outputs, api_name="chat",
+                     show_progress="hidden", **limited).then(**redraw)
+    p.chatbot.example_select(events.converse_example, [p.selected, p.turns, p.messages], outputs,
+                             api_visibility="private", show_progress="hidden", **limited).then(**redraw)
+    p.chatbot.like(events.vote, [p.turns], p.vote_status, api_visibility="private", queue=False)
+    p.chatbot.clear(events.restart, None, outputs, api_visibility="private", queue=False)
+    p.new_chat.click(events.restart, None, outputs, api_visibility="private", queue=False)
+    gr.api(events.ask, api_name="ask", **limited)
 
 
 def page_options() -> dict:
@@ -400,7 +240,7 @@ def page_options() -> dict:
             "footer_links": ["api"], "show_error": False, "max_file_size": 0}
 
 
-def server_parts(app) -> dict:
+def server_parts(page: ChatPage) -> dict:
     """FastAPI arguments that put the JSON API at /api/v1, the document viewer's HTML at /vb/document, and
     the body and upload limits in front of the chat."""
     from starlette.middleware import Middleware
@@ -409,15 +249,14 @@ def server_parts(app) -> dict:
     from app.web.api import API_PREFIX, Limits
     from app.web.viewer import DOCUMENT_ROUTE, document_response
 
-    routes = [Mount(API_PREFIX, app.verbatim_api)] if getattr(app, "verbatim_api", None) is not None else []
-    if getattr(app, "verbatim_assistant", None) is not None:
-        routes.append(Route(DOCUMENT_ROUTE, document_response(app.verbatim_assistant), methods=["GET"]))
+    routes = [Mount(API_PREFIX, page.api), Route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])]
     return {"routes": routes, "middleware": [Middleware(Limits, max_body=PAGE_MAX_BODY_BYTES, max_waiting=None,
                                                         refuse=("/gradio_api/upload", "/upload"))]}
 
 
-def launch(app, host: str = "127.0.0.1", port: int = 7860, **kwargs):
-    """Launch with the app's look and the JSON API, no share link, no analytics; returns Gradio's
-    (app, local_url, share_url)."""
-    return app.launch(server_name=host, server_port=port, share=False, app_kwargs=server_parts(app),
-                      **page_options(), **kwargs)
+def launch(page: ChatPage, host: str = "127.0.0.1", port: int | None = 7860, **kwargs):
+    """Launch with the page's look and the JSON API, no share link, no analytics; returns Gradio's
+    (app, local_url, share_url). With `port=None`, Gradio takes the first free port from 7860 up
+    and reports it in local_url."""
+    return page.blocks.launch(server_name=host, server_port=port, share=False, app_kwargs=server_parts(page),
+                              **page_options(), **kwargs)

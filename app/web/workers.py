@@ -31,9 +31,13 @@ import socket
 import time
 import zlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from app.web.api import replaying
+
+if TYPE_CHECKING:
+    from app.web.chat import ChatPage
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +160,15 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_root(ui, host: str, port: int):
+def build_root(page: ChatPage, host: str, port: int):
     """The chat and the JSON API on one FastAPI app, built once in the parent so workers share it."""
     import gradio as gr
     from fastapi import FastAPI
 
     from app.web.chat import page_options, server_parts
 
-    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **server_parts(ui))
-    gr.mount_gradio_app(root, ui, path="/", server_name=host, server_port=port, **page_options())
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **server_parts(page))
+    gr.mount_gradio_app(root, page.blocks, path="/", server_name=host, server_port=port, **page_options())
     return root
 
 
@@ -177,15 +181,15 @@ def _serve_worker(me: int, root, shared: socket.socket, private: socket.socket, 
     uvicorn.Server(config).run(sockets=[shared, private])
 
 
-def run_workers(build_ui: Callable, host: str, port: int, workers: int) -> None:
+def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, workers: int) -> None:
     """Fork `workers` server processes on host:port and keep them running until Ctrl+C or SIGTERM.
 
-    `build_ui` makes the Gradio `Blocks` (with its JSON API) from what the parent loaded; the parent
+    `build_page` makes the chat page (with its JSON API) from what the parent loaded; the parent
     builds it and the app around it once, before forking, and never serves itself."""
     import httpx  # noqa: F401 - imported before the fork, so its pages are shared too
     import uvicorn  # noqa: F401
 
-    root = build_root(build_ui(), host, port)
+    root = build_root(build_page(), host, port)
     shared = _listen(host, port)
     private = [_listen("127.0.0.1", 0) for _ in range(workers)]
     ports = [s.getsockname()[1] for s in private]

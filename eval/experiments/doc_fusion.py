@@ -30,11 +30,11 @@ from app.evaluation.beir import (
     BEIR_BUILD_SETTINGS,
     CANDIDATES,
     NDCG_K,
-    _read_jsonl,
     beir_documents,
     benchmark_index,
     queries_file,
     query_half,
+    read_jsonl,
     read_qrels,
 )
 from app.evaluation.ir_metrics import ndcg_at_k
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     embedder = default_embedder()
     qrels = read_qrels(args.data / "qrels" / "train.tsv")
-    queries = [(str(r["_id"]), str(r["text"])) for r in _read_jsonl(queries_file(args.data, "train"))
+    queries = [(str(r["_id"]), str(r["text"])) for r in read_jsonl(queries_file(args.data, "train"))
                if str(r["_id"]) in qrels]
     documents = beir_documents(args.data)
     index = benchmark_index(args.data.name, args.data, documents, embedder, BEIR_BUILD_SETTINGS)

@@ -9,7 +9,7 @@ from app.answer.assistant import Assistant
 from app.errors import VerbatimError
 from app.index.build import build_index
 from app.index.embed import SentenceTransformerEmbedder
-from app.index.store import verify_index
+from app.index.verify import verify_index
 from app.settings import CALIBRATION_FILE, AnswerSettings
 from tests.conftest import REPORT, assert_quotes_verbatim
 

@@ -139,7 +139,7 @@ def _brute_force(xb: np.ndarray, xq: np.ndarray, k: int) -> np.ndarray:
 
 def test_product_hnsw_against_brute_force_numpy():
     """make_faiss_index's HNSW (forced by a low threshold) finds >= 95% of the exact top-10."""
-    from app.index.store import make_faiss_index
+    from app.index.store_write import make_faiss_index
 
     xb, xq = synthetic_vectors(3000, seed=1), synthetic_vectors(100, seed=2)
     index, info = make_faiss_index(xb, "auto", hnsw_threshold=1000)
@@ -149,7 +149,7 @@ def test_product_hnsw_against_brute_force_numpy():
 
 
 def test_product_flat_is_exact():
-    from app.index.store import make_faiss_index
+    from app.index.store_write import make_faiss_index
 
     xb, xq = synthetic_vectors(500, seed=1), synthetic_vectors(20, seed=2)
     index, info = make_faiss_index(xb, "auto", hnsw_threshold=1000)

@@ -20,7 +20,8 @@ from app.cli import main
 from app.index.build import InProcessEngine, build_index
 from app.index.checkpoint import text_key
 from app.index.embed import HashEmbedder
-from app.index.store import builds_dir, load_index, read_manifest, verify_index
+from app.index.store import builds_dir, load_index, read_manifest
+from app.index.verify import verify_index
 from app.settings import BuildSettings
 from tests.conftest import REPO, CountingEmbedder, kill_when
 

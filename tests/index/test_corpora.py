@@ -15,7 +15,7 @@ from app.evaluation.squad import read_squad, squad_documents
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import load_corpus
-from app.index.store import verify_index
+from app.index.verify import verify_index
 from tests.conftest import DATA, REPO
 
 BENCH = REPO.parent / "shared" / "benchmarks"

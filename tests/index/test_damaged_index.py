@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from app.index.build import build_index, ensure_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import file_hashes
-from app.index.store import load_index, verify_index
+from app.index.store import load_index
+from app.index.verify import verify_index
 from tests.conftest import DATA, REPO
 
 

@@ -16,7 +16,8 @@ from app.index.chunk import Chunk, Sentence, chunk_document
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
 from app.index.invariants import build_problems, document_problems, span_problem
-from app.index.store import read_manifest, verify_index
+from app.index.store import read_manifest
+from app.index.verify import verify_index
 from app.settings import BuildSettings
 
 

@@ -275,17 +275,17 @@ def test_full_chat_queue_says_busy_try_again_without_a_trace(tmp_path: Path):
         assert gated.entered.wait(60)
         waiting = client.submit(question, api_name="/ask")
         for _ in range(600):  # at most 30 s for the second question to be queued
-            if len(ui._queue) == 1:
+            if len(ui.blocks._queue) == 1:
                 break
             time.sleep(0.05)
-        assert len(ui._queue) == 1
+        assert len(ui.blocks._queue) == 1
         refused = client.submit(question, api_name="/ask")
         with pytest.raises(QueueError, match=r"^Queue is full! Please try again\.$") as caught:
             refused.result(timeout=60)
         assert "Traceback" not in str(caught.value)
         response = httpx.post(url + "gradio_api/queue/join", timeout=10,
                               json={"data": [question, [], []], "session_hash": "loadtest", "event_data": None,
-                                    "fn_index": next(k for k, fn in ui.fns.items() if fn.api_name == "ask"),
+                                    "fn_index": next(k for k, fn in ui.blocks.fns.items() if fn.api_name == "ask"),
                                     "trigger_id": None})
         assert (response.status_code, response.json()) == (
             503, {"detail": "Queue is full. Max size is 1 and size is 1."})

@@ -69,10 +69,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(app) -> str:
+def start(page) -> str:
+    """Launch `page` in this process; Gradio takes a free port (the next one on a clash) and reports it."""
     from app.web.chat import launch
 
-    _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = launch(page, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
     return url
 
 
@@ -282,8 +283,8 @@ def test_queue_is_bounded(served):
 
     assistant, _, base = served
     app = build_app(assistant, base.parent / "unused.jsonl", concurrency_limit=3, max_queue=7)
-    assert app._queue.max_size == 7
-    limited = [fn for fn in app.fns.values() if fn.concurrency_id == CONCURRENCY_ID]
+    assert app.blocks._queue.max_size == 7
+    limited = [fn for fn in app.blocks.fns.values() if fn.concurrency_id == CONCURRENCY_ID]
     assert {fn.api_name for fn in limited} >= {"chat", "ask"}
     assert {fn.concurrency_limit for fn in limited} == {3}
 
@@ -365,33 +366,6 @@ def test_is_loopback(host, loopback):
     from app.web.serve import is_loopback
 
     assert is_loopback(host) is loopback
-
-
-def test_page_furniture_describes_one_build(tmp_path):
-    from app.web.chat import page_furniture
-
-    assistant = make_assistant(tmp_path)
-    page = page_furniture(assistant)
-    assert page.build == os.path.realpath(tmp_path / "index")  # the build folder the index link points to
-    assert page.documents_label == "Documents in the index (2)"
-    assert page.choices == [("Hostile Test Notes (notes/hostile.md)", "notes/hostile.md"),
-                            ("Prison Conditions Review (prisons.txt)", "prisons.txt")]
-    assert page.examples == ["What is this report about?", "Who wrote the report?", "What are the main findings?",
-                             "What does the report recommend?", "When did the events take place?"]
-    assert '<p class="vb-report">2 documents: Hostile Test Notes; Prison Conditions Review</p>' in page.header
-    assert page.documents.count('<li class="vb-docitem">') == 2
-    given = page_furniture(assistant, examples=EXAMPLES + ["A sixth?"])
-    assert given.examples == EXAMPLES  # `--examples FILE` is kept, first five
-    corpus = tmp_path / "corpus"
-    (corpus / "visits.txt").write_text(VISITS, encoding="utf-8")
-    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
-    rebuilt = page_furniture(Assistant.load(tmp_path / "index", embedder=HashEmbedder(), corpus_dir=corpus))
-    assert rebuilt.build != page.build and rebuilt.build == os.path.realpath(tmp_path / "index")
-    assert (rebuilt.documents_label, [doc for _, doc in rebuilt.choices]) == (
-        "Documents in the index (3)", ["notes/hostile.md", "prisons.txt", "visits.txt"])
-    assert rebuilt.examples == ["Who paid for the lawyers of the prisoners?", "What is this report about?",
-                                "Who wrote the report?", "What are the main findings?",
-                                "What does the report recommend?"]  # a question found in the new document
 
 
 OFF_TOPIC = [

@@ -26,7 +26,8 @@ from app.answer.assistant import Assistant
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import file_hashes
-from app.index.store import load_index, read_manifest, verify_index
+from app.index.store import load_index, read_manifest
+from app.index.verify import verify_index
 from app.settings import AnswerSettings
 from tests.conftest import DATA, REPO, kill_when
 
@@ -223,7 +224,7 @@ def _new_corpus(corpus: Path) -> None:
 def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(tmp_path: Path, monkeypatch):
     from gradio_client import Client
 
-    import app.index.store
+    import app.index.store_write
     from app.web.chat import LiveAssistant, build_app
 
     from .test_chat import start
@@ -238,14 +239,14 @@ def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(t
 
     # the rebuild pauses just before its build is swapped in, until the test lets it go on
     ready, go = threading.Event(), threading.Event()
-    swap = app.index.store._swap_link
+    swap = app.index.store_write._swap_link
 
     def paused_swap(index_dir, target):
         ready.set()
         assert go.wait(60)
         swap(index_dir, target)
 
-    monkeypatch.setattr(app.index.store, "_swap_link", paused_swap)
+    monkeypatch.setattr(app.index.store_write, "_swap_link", paused_swap)
     ui = build_app(live, tmp_path / "feedback.jsonl", examples=["Q?"])
     url = start(ui)
     seen: list[str] = []

@@ -1,0 +1,121 @@
+"""What the chat page says about the build it answers from: title, documents, examples, notices.
+
+Plain text and HTML from `app.web.render`; no Gradio here. `build_view` gathers it for one build,
+and the page redraws it when a rebuild is swapped in (app/web/chat.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.web.render import DocumentRow, documents_html, guess_title, header_html
+
+if TYPE_CHECKING:
+    from app.answer.assistant import Assistant
+
+STATIC = Path(__file__).resolve().parent / "static"
+TITLE = "Ask the report"
+DESCRIPTION = ("Every answer is quoted word for word from the report and numbered to its place; it does not "
+               "summarise or use outside knowledge, and says so plainly when the report has no answer.")
+GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What are the main findings?",
+                    "What does the report recommend?", "When did the events take place?"]
+HOW_IT_WORKS = (
+    '<ul class="vb-how">'
+    "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] opens "
+    "the whole document at the quote; the sources below the answer show each quote in its paragraph.</li>"
+    "<li><strong>Honest gaps.</strong> When the report does not answer, it says so and shows the closest passage, "
+    "marked as not an answer.</li>"
+    "<li><strong>Follow-ups.</strong> A short question, or one saying \u201che\u201d, \u201cit\u201d or "
+    "\u201cthat\u201d, is searched together with your previous question, and prefers passages the previous "
+    "answer did not quote.</li>"
+    "<li><strong>Feedback.</strong> The thumbs under an answer record whether it helped.</li>"
+    "</ul>")
+
+
+def report_label(assistant: Assistant) -> str:
+    """The report's title, or a count of documents for a collection."""
+    docs = assistant.index.documents
+    if len(docs) == 1:
+        return guess_title(docs[0])
+    more = "; \u2026" if len(docs) > 3 else ""
+    return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + more
+
+
+def _questions_in(assistant: Assistant, limit: int) -> list[str]:
+    """Short questions that appear in the corpus itself (an interview's), speaker labels removed."""
+    found: list[str] = []
+    for row in range(len(assistant.index.sentences)):
+        s = assistant.index.sentence(row)
+        text = assistant.index.document(s.doc).text[s.start:s.end]
+        text = re.sub(r"^[\w/ .'-]{1,40}:\s+", "", " ".join(text.split()))
+        if text.endswith("?") and 4 <= len(text.split()) <= 14 and text not in found:
+            found.append(text)
+        if len(found) == limit:
+            break
+    return found
+
+
+def default_examples(assistant: Assistant, count: int = 5) -> list[str]:
+    """Curated questions for a known report (app/web/static/examples.json), else ones found in the corpus."""
+    try:
+        curated = json.loads((STATIC / "examples.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        curated = {}
+    examples: list[str] = []
+    for doc in assistant.index.documents:
+        examples += [q for q in curated.get(doc.doc, []) if q not in examples]
+    if len(examples) < count:
+        examples += [q for q in _questions_in(assistant, count) if q not in examples]
+    if len(examples) < count:
+        examples += [q for q in GENERIC_EXAMPLES if q not in examples]
+    return examples[:count]
+
+
+def document_rows(assistant: Assistant) -> list[DocumentRow]:
+    chunks = assistant.index.chunks_per_document()
+    indexed = assistant.index.manifest.get("created_at", "")
+    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks[d.doc], indexed)
+            for d in assistant.index.documents]
+
+
+def build_id(assistant: Assistant) -> str:
+    """The build folder an assistant answers from: a rebuild swaps in a new one (see app/index/store_write.py)."""
+    return os.path.realpath(assistant.index.path)
+
+
+@dataclass(frozen=True)
+class BuildView:
+    """What the page says about the index it answers from: redrawn when a rebuild is swapped in."""
+
+    build: str
+    header: str
+    documents_label: str
+    documents: str
+    choices: list[tuple[str, str]]  # (label, document name) for the "Search only in" selector
+    examples: list[str]
+
+
+def build_view(assistant: Assistant, examples: list[str] | None = None, title: str = TITLE) -> BuildView:
+    """The header, documents panel, selector choices and example questions for one build.
+
+    Given `examples` (`--examples FILE`) are kept; otherwise they come from the build's documents."""
+    docs = assistant.index.documents
+    return BuildView(
+        build=build_id(assistant),
+        header=header_html(title, report_label(assistant), DESCRIPTION),
+        documents_label=f"Documents in the index ({len(docs)})",
+        documents=documents_html(document_rows(assistant)),
+        choices=[(f"{guess_title(d)} ({d.doc})", d.doc) for d in docs],
+        examples=(examples or default_examples(assistant))[:5],
+    )
+
+
+def polite(exc: Exception | str) -> str:
+    """An error as a sentence for the page: 'Sorry — the question is empty; ...'."""
+    text = str(exc).rstrip(".")
+    return f"Sorry \u2014 {text}."

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import QuestionError, VerbatimError
-from app.settings import MAX_QUESTION_CHARS
+from app.settings import MAX_CORPUS_FILE_BYTES, MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
+UPLOAD_MAX_BODY_BYTES = MAX_CORPUS_FILE_BYTES + 64 * 1024  # one document and its multipart envelope
 MAX_HISTORY = 20
 MAX_WAITING = 256  # requests in flight in one process before it answers 503 "busy"
 ANSWERING_THREADS = 4  # questions answered at once; the rest wait their turn
@@ -112,8 +113,9 @@ class Limits:
     chat takes no files, so Gradio's upload route stores nothing)."""
 
     def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
-                 refuse: tuple[str, ...] = ()) -> None:
+                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = ()) -> None:
         self.app, self.max_body, self.max_waiting, self.refuse = app, max_body, max_waiting, refuse
+        self.large = large  # paths whose bodies (document uploads) may reach UPLOAD_MAX_BODY_BYTES, streamed through
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -123,6 +125,9 @@ class Limits:
             return
         if scope["method"] == "POST" and scope["path"].rstrip("/").endswith(self.refuse):
             await _error(413, "this server accepts no file uploads")(scope, receive, send)
+            return
+        if self.large and scope["method"] == "POST" and scope["path"].rstrip("/") in self.large:
+            await self._upload(scope, receive, send)
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -154,6 +159,27 @@ class Limits:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+
+    async def _upload(self, scope, receive, send) -> None:
+        """A document upload: a declared length over the limit is refused unread; the body is streamed
+        to the route (Starlette's form parser spools it), counted, and cut off past the limit."""
+        limit = UPLOAD_MAX_BODY_BYTES
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _error(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ValueError(f"the upload is over {limit:,} bytes")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _error(status: int, message: str, **headers: str):

@@ -113,6 +113,7 @@ class ChatPage:
     blocks: Any  # gradio.Blocks
     assistant: Callable[[], Assistant]  # raises `Unavailable` while a new build loads
     api: Any  # fastapi.FastAPI
+    uploads: Any = None  # app.web.uploads.UploadRoutes when `serve --allow-uploads`
 
     def close(self) -> None:
         self.blocks.close()
@@ -249,9 +250,12 @@ def server_parts(page: ChatPage) -> dict:
     from app.web.api import API_PREFIX, Limits
     from app.web.viewer import DOCUMENT_ROUTE, document_response
 
-    routes = [Mount(API_PREFIX, page.api), Route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])]
+    uploads = page.uploads.routes(API_PREFIX) if page.uploads is not None else []  # before the API's mount
+    routes = [*uploads, Mount(API_PREFIX, page.api),
+              Route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])]
+    large = (f"{API_PREFIX}/documents",) if page.uploads is not None else ()
     return {"routes": routes, "middleware": [Middleware(Limits, max_body=PAGE_MAX_BODY_BYTES, max_waiting=None,
-                                                        refuse=("/gradio_api/upload", "/upload"))]}
+                                                        refuse=("/gradio_api/upload", "/upload"), large=large)]}
 
 
 def launch(page: ChatPage, host: str = "127.0.0.1", port: int | None = 7860, **kwargs):

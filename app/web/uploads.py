@@ -198,3 +198,96 @@ class Shelf:
                         self._status[name] = outcome
                 self._built = max(self._built, target)
                 self._wake.notify_all()
+
+
+# ---------------------------------------------------------------- the REST routes (mounted by app/web/chat.py)
+
+UPLOAD_FIELD = "file"
+TOKEN_HEADER = "x-upload-token"
+
+
+def token_problem(host_is_loopback: bool, token: str | None) -> str | None:
+    """Why uploads cannot be switched on as asked (None when they can): off loopback, a token is required.
+
+    >>> token_problem(False, None)
+    'uploads on a non-loopback host need --upload-token (or VERBATIM_UPLOAD_TOKEN): the chat has no login'
+    """
+    if not host_is_loopback and not token:
+        return "uploads on a non-loopback host need --upload-token (or VERBATIM_UPLOAD_TOKEN): the chat has no login"
+    return None
+
+
+class UploadRoutes:
+    """POST {prefix}/documents (multipart field `file`) -> 202; DELETE {prefix}/documents/{name} -> 202;
+    GET {prefix}/uploads -> each changed document's status. With a token, every call needs it in the
+    X-Upload-Token header (or `Authorization: Bearer`)."""
+
+    def __init__(self, shelf: Shelf, token: str | None = None) -> None:
+        self.shelf, self.token = shelf, token
+
+    def routes(self, prefix: str) -> list:
+        from starlette.routing import Route
+
+        return [Route(f"{prefix}/documents", self.upload, methods=["POST"]),
+                Route(f"{prefix}/documents/{{name:path}}", self.delete, methods=["DELETE"]),
+                Route(f"{prefix}/uploads", self.status, methods=["GET"])]
+
+    def _refusal(self, request) -> object | None:
+        import hmac
+
+        from app.web.api import _error
+
+        if self.token is None:
+            return None
+        given = request.headers.get(TOKEN_HEADER) or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return _error(401, "a valid upload token is required (X-Upload-Token header)")
+        return None
+
+    async def upload(self, request):
+        import anyio
+
+        from app.web.api import _error
+
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            form = await request.form(max_files=1, max_fields=1, max_part_size=1024)
+        except Exception as exc:  # a body that is not multipart, or too many parts
+            return _error(400, f"send the file as multipart/form-data in the field {UPLOAD_FIELD!r} ({exc})")
+        upload = form.get(UPLOAD_FIELD)
+        if upload is None or not hasattr(upload, "read"):
+            return _error(400, f"no file in the multipart field {UPLOAD_FIELD!r}")
+        data = await upload.read(self.shelf.max_bytes + 1)
+        name = upload.filename or "document"
+        await form.close()
+        try:
+            added = await anyio.to_thread.run_sync(self.shelf.add, name, data)
+        except UploadRefused as exc:
+            return _error(exc.status, str(exc))
+        return _json(added, 202)
+
+    async def delete(self, request):
+        import anyio
+
+        from app.web.api import _error
+
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            removed = await anyio.to_thread.run_sync(self.shelf.remove, request.path_params["name"])
+        except UploadRefused as exc:
+            return _error(exc.status, str(exc))
+        return _json(removed, 202)
+
+    async def status(self, request):
+        refused = self._refusal(request)
+        return refused if refused is not None else _json({"documents": self.shelf.status()}, 200)
+
+
+def _json(body: dict, status: int):
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(body, status_code=status)

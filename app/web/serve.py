@@ -100,7 +100,8 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
                err=True)
     queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
     if workers == 1:
-        page = web.build_app(live, feedback_path, examples=examples, **queue)
+        mode = ("token" if upload_token else "open") if allow_uploads else None
+        page = web.build_app(live, feedback_path, examples=examples, uploads=mode, **queue)
         if allow_uploads:
             page.uploads = upload_routes(index_dir, serving.corpus_dir, upload_token)
         web.launch(page, host, port, quiet=True)

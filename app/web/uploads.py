@@ -200,6 +200,29 @@ class Shelf:
                 self._wake.notify_all()
 
 
+# ---------------------------------------------------------------- the page's panel (app/static/uploads.js)
+
+UPLOAD_MODES = ("open", "token")  # build_app(uploads=...): uploads on, without or with a token to ask for
+
+
+def upload_panel(mode: str) -> str:
+    """The HTML of the "Add or remove documents" panel; static/uploads.js does the rest."""
+    if mode not in UPLOAD_MODES:
+        raise ValueError(f"uploads mode {mode!r} is not one of {', '.join(UPLOAD_MODES)}")
+    accept = ",".join(SUPPORTED_SUFFIXES)
+    token = ('<label for="vb-upload-token">Upload token</label>'
+             '<input type="password" id="vb-upload-token" autocomplete="off">') if mode == "token" else ""
+    return (f'<form id="vb-upload-form" class="vb-upload">'
+            f'<label for="vb-upload-file">Add a document: PDF, HTML, Markdown or text, at most '
+            f'{MAX_CORPUS_FILE_BYTES // 2**20} MiB</label>'
+            f'<input type="file" id="vb-upload-file" accept="{accept}">{token}'
+            '<button type="submit" id="vb-upload-add">Add</button>'
+            '<progress id="vb-upload-progress" hidden>indexing</progress>'
+            '<p id="vb-upload-status" role="status" aria-live="polite"></p>'
+            '<label for="vb-remove-doc">Remove a document</label><select id="vb-remove-doc"></select>'
+            '<button type="button" id="vb-remove">Remove</button></form>')
+
+
 # ---------------------------------------------------------------- the REST routes (mounted by app/web/chat.py)
 
 UPLOAD_FIELD = "file"

@@ -40,8 +40,8 @@ test: install browser shelf-docs ## Lint, then every test: real model, browser, 
 	$(BIN)/ruff check app tests
 	$(BIN)/python -m pytest
 
-test-fast: install ## Unit tests only: hash embedder, no real model, browser or load test
-	$(BIN)/python -m pytest -m "not model and not browser and not load"
+test-fast: install ## Unit tests only: hash embedder, no real model, browser, load or Ray test
+	$(BIN)/python -m pytest -m "not model and not browser and not load and not ray"
 
 lint: install ## ruff over app/ and tests/
 	$(BIN)/ruff check app tests

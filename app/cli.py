@@ -24,6 +24,7 @@ from app.settings import (
     DEFAULT_INDEX_DIR,
     INDEX_TYPES,
     MAX_BATCH_QUESTIONS,
+    RETRIEVAL_MODES,
     BuildSettings,
 )
 
@@ -34,8 +35,8 @@ index_option = click.option("--index", "index_dir", type=click.Path(path_type=Pa
 corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
                              help="Corpus folder [default: the one the index was built from].")
 k_option = click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="How many quotes or passages.")
-mode_option = click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid",
-                           show_default=True, help="Retrieval: fused, FAISS only or BM25 only.")
+mode_option = click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default=RETRIEVAL_MODES[0],
+                           show_default=True, help="Retrieval: fused, BM25 only or FAISS only.")
 
 
 class VerbatimGroup(click.Group):
@@ -103,9 +104,9 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 
         require_ray()
         runner = RayEngine(default_factory(embedder.name), address=address, workers=workers or 2)
-    report = build_index(index_dir, embedder, BuildSettings(index_type=index_type), corpus_dir=corpus_dir,
+    built = build_index(index_dir, embedder, BuildSettings(index_type=index_type), corpus_dir=corpus_dir,
                          progress=sys.stderr.isatty(), engine=runner)
-    click.echo(report.summary())
+    click.echo(built.summary())
 
 
 @index.command("status")
@@ -181,12 +182,14 @@ def _emit(obj: dict) -> None:
 
 def run_batch(path: Path, answer_one) -> None:
     """Answer every line in order; a bad question yields an object with an "error", not an abort."""
+    from app.answer.assistant import Answer
+
     for qid, question in read_batch(path):
         try:
             obj = answer_one(question)
         except QuestionError as exc:
-            obj = {"question": question if isinstance(question, str) else str(question), "answered": False,
-                   "verdict": "not_found", "confidence": 0.0, "message": str(exc), "quotes": [], "error": str(exc)}
+            text = question if isinstance(question, str) else str(question)
+            obj = {**Answer(text, False, str(exc), []).to_dict(), "error": str(exc)}  # the contract, plus why
         if qid is not None:
             obj = {"id": qid, **obj}
         _emit(obj)
@@ -205,15 +208,23 @@ def print_answer(answer) -> None:
         click.echo(f"\n{label} \u201c{q.marked_text()}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
 
 
-@main.command()
-@click.argument("question", required=False)
-@index_option
-@corpus_option
-@k_option
-@mode_option
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of text.")
-@click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="File of questions, one per line (or JSON lines with question and id); writes JSON lines.")
+def question_command(json_help: str, batch_help: str):
+    """`ask` and `search` take the same arguments: QUESTION, --index, --corpus, -k, --mode, --json, --batch."""
+    options = [click.argument("question", required=False), index_option, corpus_option, k_option, mode_option,
+               click.option("--json", "as_json", is_flag=True, help=json_help),
+               click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+                            help=batch_help)]
+
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return main.command()(function)
+
+    return decorate
+
+
+@question_command("Print the JSON contract instead of text.",
+                  "File of questions, one per line (or JSON lines with question and id); writes JSON lines.")
 @click.option("--per-document/--no-per-document", "per_document", default=None,
               help="The best quote of each document that answers [default: when the question asks what each "
                    "report says].")
@@ -243,15 +254,7 @@ def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int |
     _emit(answer.to_dict()) if as_json else print_answer(answer)
 
 
-@main.command()
-@click.argument("question", required=False)
-@index_option
-@corpus_option
-@k_option
-@mode_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--batch", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="File of questions; writes JSON lines.")
+@question_command("Print JSON instead of text.", "File of questions; writes JSON lines.")
 def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
            as_json: bool, batch: Path | None) -> None:
     """Show the ranked passages for QUESTION, before quoting."""
@@ -277,3 +280,6 @@ from app.web.serve import serve  # noqa: E402
 
 for command in (serve, eval_command, bench):
     main.add_command(command)
+
+if __name__ == "__main__":  # python -m app.cli
+    main()

@@ -25,6 +25,11 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 # Limits that keep bad input from hurting the service (all overridable through the settings).
 MAX_QUESTION_CHARS = 2_000
 MAX_BATCH_QUESTIONS = 10_000
+# chat questions answered at once, and waiting, per server process: measured (docs/performance.md, three
+# sweeps at 20 users on 2 cores): 2 at once was never the worst and near the best in each (1 won only
+# under load average 16, lost on a quieter machine); 64 waiting is ~5 s
+CHAT_CONCURRENCY = 2
+CHAT_MAX_QUEUE = 64
 MAX_CORPUS_FILE_BYTES = 50 * 1024 * 1024
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +103,9 @@ def default_floor() -> float:
     return read_calibration()["floor"]
 
 
+RETRIEVAL_MODES = ("hybrid", "bm25", "dense")  # fused (the product's), BM25 only, FAISS only
+
+
 @dataclass(frozen=True)
 class AnswerSettings:
     """How a question is answered; none of this needs a rebuild."""
@@ -105,7 +113,7 @@ class AnswerSettings:
     k: int = 3  # quotes per answer
     candidates: int = 50  # passages fetched from each retriever before fusion
     passages: int = 3  # fused passages whose sentences compete for quotes
-    mode: str = "hybrid"  # hybrid | dense | bm25
+    mode: str = RETRIEVAL_MODES[0]  # one of RETRIEVAL_MODES
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
     threshold: float = field(default_factory=default_threshold)  # at or above: "answered"
     floor: float | None = field(default_factory=default_floor)  # below: "not_found"; between: "uncertain"
@@ -114,8 +122,8 @@ class AnswerSettings:
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
 
     def __post_init__(self) -> None:
-        if self.mode not in ("hybrid", "dense", "bm25"):
-            raise ValueError(f"mode {self.mode!r} is not one of hybrid, dense, bm25")
+        if self.mode not in RETRIEVAL_MODES:
+            raise ValueError(f"mode {self.mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
         if not 1 <= self.k <= 50:
             raise ValueError(f"k {self.k} is not in 1..50")
         if self.floor is None or self.floor > self.threshold:  # a lone threshold: two verdicts, as before

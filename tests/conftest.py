@@ -20,6 +20,19 @@ from app.settings import AnswerSettings, BuildSettings
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "corpus" / "old-habits-kazakhstan-torture-rferl-interview.txt"
+BENCHMARKS = REPO.parent / "shared" / "benchmarks"
+
+
+def need_benchmark(relative: str) -> Path:
+    """`../shared/benchmarks/<relative>`; when it is missing, the test is skipped and says why, except
+    under CI (`CI=true`, set by .ci/run), where a missing benchmark is a failure: CI skips nothing."""
+    path = BENCHMARKS / relative
+    if not path.exists():
+        why = f"no {relative} under {BENCHMARKS}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{why}; CI needs ../shared/benchmarks beside the checkout")
+        pytest.skip(why)
+    return path
 
 
 class CountingEmbedder(HashEmbedder):

@@ -138,8 +138,7 @@ def test_real_command_with_the_real_model_stays_on_the_machine(no_network: Path,
     import httpx
     from gradio_client import Client
 
-    from .web.test_chat import free_port
-    from .web.test_load import wait_until_up
+    from app.bench.load import serve_process
 
     hook = tmp_path / "hook"
     hook.mkdir()
@@ -161,13 +160,10 @@ def test_real_command_with_the_real_model_stays_on_the_machine(no_network: Path,
     assert asked.returncode == 0, asked.stderr
     assert '"text": "They counted 212 prisoners held in cells built for 150."' in asked.stdout
 
-    port = free_port()
-    proc = subprocess.Popen([verbatim, "serve", "--port", str(port), "--index", str(index), "--corpus", str(corpus),
-                             "--feedback", str(tmp_path / "f.jsonl")], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
+    proc, url, _ = serve_process(["--index", str(index), "--corpus", str(corpus), "--feedback",
+                                  str(tmp_path / "f.jsonl")], tmp_path, env, command=[verbatim], exact_env=True)
+    url += "/"
     try:
-        wait_until_up(url, proc)
         assert httpx.get(url, timeout=10).status_code == 200  # the page itself
         served = Client(url, verbose=False).predict(QUESTION, api_name="/ask")
         assert served["quotes"][0]["text"] == "They counted 212 prisoners held in cells built for 150."

@@ -1,6 +1,6 @@
 """Answering from an index: retrieve → quote → follow-ups → the `Assistant`.
 
-The public face: `Assistant` and `Answer` (app.answer.assistant), `Quote` (app.answer.quote), and the
-loaders every command shares (app.answer.loading). Import them from their modules; this package
-imports nothing at import time.
+The public face: `Assistant` (with `Assistant.load`) and `Answer` (app.answer.assistant), `Quote`
+(app.answer.quote), and what the CLI and `verbatim serve` load through (app.answer.loading). Import
+them from their modules; this package imports nothing at import time.
 """

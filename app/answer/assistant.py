@@ -155,11 +155,12 @@ class Assistant:
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
-             corpus_dir: Path | None = None) -> Assistant:
-        """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus."""
+             corpus_dir: Path | None = None, mmap: bool = False) -> Assistant:
+        """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus. With `mmap`
+        (servers), vectors are memory-mapped read-only, so processes on one build share its pages."""
         if embedder is None:
             embedder = query_embedder_for(read_manifest(Path(index_dir))["model"]["name"])
-        index = load_index(Path(index_dir), embedder_name=embedder.name)
+        index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=mmap)
         if corpus_dir is not None:
             ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
         return cls(index, embedder, settings)

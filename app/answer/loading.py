@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import IndexNotFoundError, VerbatimError
-from app.settings import DEFAULT_CORPUS_DIR, AnswerSettings, BuildSettings
+from app.settings import DEFAULT_CORPUS_DIR, RETRIEVAL_MODES, AnswerSettings, BuildSettings
 
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
-    from app.index.build import BuildReport
-    from app.index.embed import Embedder
+    from app.index.build import BuildSummary
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +35,8 @@ def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
     return Path(recorded) if recorded and Path(recorded).is_dir() else None
 
 
-def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = "hybrid") -> Assistant:
-    """The assistant of an existing index, refused if it no longer matches its corpus."""
+def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = RETRIEVAL_MODES[0]) -> Assistant:
+    """The assistant of an existing index for a command, checked against its corpus (given or recorded)."""
     from app.answer.assistant import Assistant
 
     if not (index_dir / "manifest.json").exists():
@@ -46,27 +45,13 @@ def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = "hybrid
                           corpus_dir=resolve_corpus(index_dir, corpus_dir))
 
 
-def load_served(index_dir: Path, embedder: Embedder, settings: AnswerSettings | None = None,
-                corpus_dir: Path | None = None) -> Assistant:
-    """`Assistant.load` for a server: the vectors and FAISS storage memory-mapped read-only, so
-    several server processes on one build share its pages instead of holding a copy each."""
-    from app.answer.assistant import Assistant
-    from app.index.store import load_index
-    from app.index.verify import ensure_fresh
-
-    index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=True)
-    if corpus_dir is not None:
-        ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
-    return Assistant(index, embedder, settings)
-
-
 @dataclass(frozen=True)
 class Serving:
     """What `verbatim serve` answers from: the loaded assistant, its corpus, and the build it made (if any)."""
 
     assistant: Assistant
     corpus_dir: Path
-    report: BuildReport | None
+    built: BuildSummary | None  # the build it made, if any
 
 
 def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
@@ -84,6 +69,7 @@ def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
 
 def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
     """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up."""
+    from app.answer.assistant import Assistant
     from app.index.build import ensure_index
     from app.index.embed import default_embedder, query_embedder_for
     from app.index.store import read_manifest
@@ -96,7 +82,7 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
             settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
-    report = ensure_index(index_dir, corpus, embedder, settings)
-    assistant = load_served(index_dir, query_embedder_for(embedder.name), corpus_dir=corpus)
+    built = ensure_index(index_dir, corpus, embedder, settings)
+    assistant = Assistant.load(index_dir, query_embedder_for(embedder.name), corpus_dir=corpus, mmap=True)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
-    return Serving(assistant, corpus, report)
+    return Serving(assistant, corpus, built)

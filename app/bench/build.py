@@ -48,7 +48,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     bare(raw[:8])  # warm-up
     rss_before = memory_mb()
     builds, same, raw_times, overhead = [], [], [], []
-    report = None
+    built = None
     texts: list[str] = []
     for r in range(repeats):
         t0 = time.perf_counter()
@@ -57,7 +57,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
         rec = RecordingEmbedder(embedder)
         folder = work_dir / f"build-{r}"
         t0 = time.perf_counter()
-        report = build_index(folder, rec, documents=documents)
+        built = build_index(folder, rec, documents=documents)
         builds.append(time.perf_counter() - t0)
         overhead.append(builds[-1] - rec.seconds)
         texts = rec.texts
@@ -74,7 +74,7 @@ def bench_build(embedder, documents: list, repeats: int, work_dir: Path) -> dict
     n = len(documents)
     build_rate, same_rate, raw_rate = n / median(builds), n / median(same), n / median(raw_times)
     return {
-        "passages": n, "repeats": repeats, "chunks": report.chunks, "sentences": report.sentences,
+        "passages": n, "repeats": repeats, "chunks": built.chunks, "sentences": built.sentences,
         "texts_embedded": len(texts),
         "build_seconds": round(median(builds), 3), "build_passages_per_s": round(build_rate, 2),
         "bare_same_texts_seconds": round(median(same), 3), "bare_same_texts_passages_per_s": round(same_rate, 2),

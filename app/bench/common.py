@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.evaluation.metrics import percentile
+from app.evaluation.metrics import latency_summary, percentile
 from app.files import write_atomic
 from app.settings import PROJECT_ROOT
 
@@ -33,9 +33,7 @@ Row = tuple[str, str, str, str, str]  # figure, value, baseline, ratio, goal
 
 def summarize(seconds: Sequence[float]) -> dict:
     """Count, p50, p95 and mean of durations given in seconds, reported in milliseconds."""
-    ms = [s * 1000 for s in seconds]
-    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 6), "p95_ms": round(percentile(ms, 95), 6),
-            "mean_ms": round(sum(ms) / len(ms), 6)}
+    return latency_summary(seconds, counted=True)
 
 
 def median(values: Sequence[float]) -> float:

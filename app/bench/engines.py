@@ -96,10 +96,10 @@ def bench_builds(documents: list, model_name: str, work_dir: Path, workers: tupl
             engine = make()
             with PeakRss() as rss:
                 t0 = time.perf_counter()
-                report = build_index(index, engine.embedder if isinstance(engine, InProcessEngine) else embedder,
+                built = build_index(index, engine.embedder if isinstance(engine, InProcessEngine) else embedder,
                                  documents=documents, engine=engine)
                 seconds = time.perf_counter() - t0
-            texts = report.texts_embedded
+            texts = built.texts_embedded
             runs[name]["seconds"].append(seconds)
             runs[name]["peak_rss_mb"].append(rss.peak_mb)
             runs[name]["stats"].append(getattr(engine, "stats", {}))

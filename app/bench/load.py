@@ -44,30 +44,53 @@ GOALS = {"rest_p50_ms_at_20": 25.0, "rest_errors_at_100": 0, "chat_p50_ms_at_20"
 def start_server(index_dir: Path, workers: int, work_dir: Path, concurrency: int | None = None,
                  timeout: float = 180.0) -> tuple[subprocess.Popen, str]:
     """`verbatim serve --workers N` on a free loopback port; returns once /api/v1/health says ready."""
+    env = {"VERBATIM_CONCURRENCY": str(concurrency)} if concurrency is not None else {}
+    proc, url, _ = serve_process(["--index", str(index_dir), "--workers", str(workers),
+                                  "--feedback", str(work_dir / "feedback.jsonl")], work_dir, env, timeout=timeout)
+    return proc, url
+
+
+CLASH = ("address already in use", "cannot find empty port")  # what serve says when its port was taken
+
+
+def serve_process(args: Sequence[str], work_dir: Path, env: dict[str, str] | None = None,
+                  command: Sequence[str] | None = None, timeout: float = 180.0, attempts: int = 3,
+                  exact_env: bool = False) -> tuple[subprocess.Popen, str, Path]:
+    """`verbatim serve ARGS` on a free loopback port, once /api/v1/health says ready: (process, url, log).
+
+    A free port can be taken between choosing it and the server binding it; a server that exits
+    saying so is started again on another port (`attempts` in all). Its output goes to
+    `work_dir/serve-<port>.log`. `command` replaces `python -c "from app.cli import main; main()"`;
+    with `exact_env`, `env` is the whole environment (else it is added to this one, offline)."""
     import httpx
 
-    port = free_port()
-    cmd = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--host", "127.0.0.1", "--port",
-           str(port), "--index", str(index_dir), "--workers", str(workers),
-           "--feedback", str(work_dir / "feedback.jsonl")]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    if concurrency is not None:
-        env["VERBATIM_CONCURRENCY"] = str(concurrency)
-    log_file = open(work_dir / f"serve-{workers}-{port}.log", "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"verbatim serve exited: {(work_dir / log_file.name).read_text()[-500:]}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_server(proc)
-    raise RuntimeError(f"verbatim serve was not ready within {timeout:.0f} s")
+    base = [*(command or [sys.executable, "-c", "from app.cli import main; main()"]), "serve"]
+    full_env = dict(env or {}) if exact_env else {
+        **os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+        **(env or {})}
+    for _ in range(attempts):
+        port = free_port()
+        log_path = Path(work_dir) / f"serve-{port}.log"
+        with open(log_path, "w") as log_file:
+            proc = subprocess.Popen([*base, "--host", "127.0.0.1", "--port", str(port), *args], cwd=PROJECT_ROOT,
+                                    env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < timeout and proc.poll() is None:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                    return proc, url, log_path
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        if proc.poll() is None:
+            stop_server(proc)
+            raise RuntimeError(f"verbatim serve was not ready within {timeout:.0f} s; see {log_path}")
+        output = log_path.read_text(encoding="utf-8", errors="replace")
+        if not any(c in output.lower() for c in CLASH):
+            raise RuntimeError(f"verbatim serve exited with {proc.returncode}: {output[-500:]}")
+        log.info("port %d was taken before serve bound it; trying another", port)
+    raise RuntimeError(f"verbatim serve found its port taken {attempts} times")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -204,11 +227,9 @@ def _level(clients: int, latencies: list[float], errors: list[str], wall: float)
 
 def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> dict:
     """Warm `Assistant.ask` in this process, on the index the server loads, with the same query encoder."""
-    from app.answer.loading import load_served
-    from app.index.embed import query_embedder_for
-    from app.index.store import read_manifest
+    from app.answer.assistant import Assistant
 
-    assistant = load_served(index_dir, query_embedder_for(read_manifest(index_dir)["model"]["name"]))
+    assistant = Assistant.load(index_dir, mmap=True)  # the query encoder the index's model names
     for q in questions[:5]:
         assistant.ask(q)
     times = []

@@ -79,11 +79,11 @@ def _quality(assistant, query_encoder, scifact_dir: Path | None, beir_limit: int
     """Report-suite hit@3 (hybrid) and, when the eval suite's cached SciFact index exists, SciFact
     train nDCG@10 of the product's hybrid retrieval, with `query_encoder` making the query vectors."""
     from app.answer.assistant import Assistant
-    from app.evaluation.report import load_dialogues, load_questions, run_report
+    from app.evaluation.suite import load_dialogues, load_questions, run_suite
 
     out: dict = {}
     probe = Assistant(assistant.index, query_encoder, assistant.settings)
-    report = run_report(probe, load_questions(), load_dialogues(), methods=("hybrid",))
+    report = run_suite(probe, load_questions(), load_dialogues(), methods=("hybrid",))
     out["report_hit@3"] = round(report["methods"]["hybrid"]["hit@3"], 6)
     out["report_hit@3_count"] = sum(bool(r.get("hit@3", False)) for r in report["questions"]["hybrid"])
     folder = _scifact_cache(assistant, scifact_dir)
@@ -100,7 +100,8 @@ def _scifact_cache(assistant, scifact_dir: Path | None) -> Path | None:
     """The eval suite's cached SciFact index for this model, if it has been built (never built here)."""
     if scifact_dir is None:
         return None
-    from app.evaluation.beir import BEIR_BUILD_SETTINGS, beir_documents, cache_folder
+    from app.evaluation.beir import BEIR_BUILD_SETTINGS, beir_documents
+    from app.evaluation.benchmark import cache_folder
     from app.index.store import read_manifest
 
     folder = cache_folder(scifact_dir.name, scifact_dir, assistant.embedder, BEIR_BUILD_SETTINGS)
@@ -123,14 +124,10 @@ def scifact_dense_ndcg(scifact_dir: Path, doc_encoder, query_encoders: dict, que
     """
     import numpy as np
 
-    from app.errors import CorpusError
-    from app.evaluation.beir import beir_documents, queries_file, read_qrels
+    from app.evaluation.beir import beir_documents, judged_queries
     from app.evaluation.ir_metrics import ndcg_at_k
-    from app.files import read_jsonl
 
-    qrels = read_qrels(scifact_dir / "qrels" / "train.tsv")
-    qs = [(str(r["_id"]), str(r["text"])) for r in read_jsonl(queries_file(scifact_dir, "train"), CorpusError)
-          if str(r["_id"]) in qrels][:queries]
+    qs, qrels = judged_queries(scifact_dir, "train", queries)
     relevant = set().union(*(qrels[q] for q, _ in qs))
     docs = beir_documents(scifact_dir)
     chosen = [d for d in docs if d.doc in relevant]

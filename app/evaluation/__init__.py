@@ -1,1 +1,8 @@
-"""Evaluation suite: metrics, datasets and the `verbatim eval` command."""
+"""Evaluation: `verbatim eval` and what it measures.
+
+One door: the CLI's `verbatim eval` (app.evaluation.cli). The question suite about the bundled
+report is app.evaluation.suite (`run_suite`; written out by app.evaluation.suite_output, thresholds
+chosen by app.evaluation.calibration); the public benchmarks are app.evaluation.beir, squad and
+squad2, sharing their opening, cached index and output files in app.evaluation.benchmark. Metrics
+(metrics, ir_metrics, verdicts, uncertainty) are small functions with exact, tested outputs.
+"""

@@ -82,23 +82,40 @@ def check_gates(result: Mapping, gates: list[tuple[str, float]]) -> list[str]:
     return failed
 
 
-def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
-                dialogues_file: Path | None) -> tuple[dict, str]:
+def is_held_out(path: Path) -> bool:
+    """True for a file under eval/heldout, or under any folder named `heldout`.
+
+    >>> is_held_out(Path("eval/heldout/report_questions.jsonl")), is_held_out(Path("eval/report_questions.jsonl"))
+    (True, False)
+    """
+    from app.evaluation.suite import HELDOUT_DIR
+
+    path = Path(path).resolve()
+    return HELDOUT_DIR.name in path.parts[:-1] or path.is_relative_to(HELDOUT_DIR.resolve())
+
+
+def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bool,
+                dialogues_file: Path | None, thresholds: dict[str, float]) -> tuple[dict, str]:
     from app.answer.loading import load_assistant
     from app.evaluation.calibration import calibrate as choose
     from app.evaluation.calibration import write_calibration
-    from app.evaluation.report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_report
-    from app.evaluation.report_output import write_report
+    from app.evaluation.suite import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_suite
+    from app.evaluation.suite_output import write_suite
 
     qfile = data or QUESTIONS_FILE
     if qfile.is_dir():
         qfile = qfile / QUESTIONS_FILE.name
+    if calibrate and is_held_out(qfile):
+        raise click.UsageError(f"{qfile} is held out: thresholds are never chosen on it. Calibrate on eval/ "
+                               "(the default) and score the held-out questions without --calibrate")
     dfile = dialogues_file or (qfile.parent / DIALOGUES_FILE.name)
     questions = load_questions(qfile)
     dialogues = load_dialogues(dfile) if dfile.exists() else []
     assistant = load_assistant(index_dir, None)
+    if thresholds:
+        assistant = assistant.with_settings(**thresholds)
     labels = {"questions": str(qfile), "dialogues": str(dfile) if dialogues else ""}
-    result = run_report(assistant, questions, dialogues, data=labels)
+    result = run_suite(assistant, questions, dialogues, data=labels)
     choice = None
     if calibrate:
         choice = choose(result)
@@ -112,9 +129,9 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
                    f"{choice['unanswerable_answered_rate']:.3f}, abstention F1 {choice['f1']:.3f}; leave-one-out: "
                    f"hard false refusals {choice['leave_one_out_hard_false_refusal_rate']:.3f}, F1 "
                    f"{choice['leave_one_out_f1']:.3f}; written to {CALIBRATION_FILE}")
-        result = run_report(assistant.with_settings(threshold=choice["threshold"], floor=choice["floor"]),
+        result = run_suite(assistant.with_settings(threshold=choice["threshold"], floor=choice["floor"]),
                             questions, dialogues, data=labels)
-    paths = write_report(result, out_dir, choice)
+    paths = write_suite(result, out_dir, choice)
     head = result["methods"]["hybrid"]
     summary = " ".join(f"{m}: hit@3 {s['hit@3']:.3f}, abstention F1 {s['abstention_f1']:.3f};"
                        for m, s in result["methods"].items())
@@ -138,22 +155,30 @@ def _run_report(data: Path | None, index_dir: Path, out_dir: Path, calibrate: bo
               help="Exit 1 if METRIC (hybrid, or method.METRIC) is below VALUE; repeatable.")
 @click.option("--calibrate", is_flag=True,
               help="report: choose the abstention threshold on these questions and store it in app/calibration.json.")
+@click.option("--threshold", type=float, default=None,
+              help="report: answer at or above this score instead of app/calibration.json's threshold.")
+@click.option("--floor", type=float, default=None,
+              help="report: not_found below this score instead of app/calibration.json's floor.")
 @click.option("--json", "as_json", is_flag=True,
               help="Benchmark suites: print the figures as JSON instead of Markdown.")
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
-                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, as_json: bool) -> None:
+                 out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, threshold: float | None,
+                 floor: float | None, as_json: bool) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
-    from app.evaluation.report import RESULTS_DIR
+    from app.evaluation.suite import RESULTS_DIR
 
     parsed = [parse_gate(g) for g in gates]
     out_dir = out_dir or RESULTS_DIR
     if calibrate and suite != "report":
         raise click.UsageError("--calibrate works on the report suite only")
+    if (threshold is not None or floor is not None) and (suite != "report" or calibrate):
+        raise click.UsageError("--threshold and --floor work on the report suite, without --calibrate")
     if as_json and suite == "report":
         raise click.UsageError("--json works on the benchmark suites; the report suite writes its JSON "
                                "into the output folder")
     if suite == "report":
-        result, note = _run_report(data, index_dir, out_dir, calibrate, dialogues_file)
+        thresholds = {k: v for k, v in (("threshold", threshold), ("floor", floor)) if v is not None}
+        result, note = _run_question_suite(data, index_dir, out_dir, calibrate, dialogues_file, thresholds)
     else:
         if data is None:
             raise click.UsageError(f"--suite {suite} needs --data ({DATA_KINDS[suite]})")

@@ -14,8 +14,9 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from app.evaluation.ir_metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 
@@ -175,20 +176,20 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError("percentile of no values")
     if not 0 <= q <= 100:
         raise ValueError(f"q {q} is not in 0..100")
-    ordered = sorted(float(v) for v in values)
-    pos = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
-def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
-    """p50 and p95 of per-question latencies, in milliseconds.
+def latency_summary(seconds: Sequence[float], counted: bool = False) -> dict[str, float]:
+    """p50 and p95 of durations given in seconds, in milliseconds; `counted` adds their count and mean.
 
     >>> latency_summary([0.010, 0.020, 0.030, 0.040])
     {'p50_ms': 25.0, 'p95_ms': 38.5}
+    >>> latency_summary([0.010, 0.020, 0.030, 0.040], counted=True)
+    {'n': 4, 'p50_ms': 25.0, 'p95_ms': 38.5, 'mean_ms': 25.0}
     """
     ms = [s * 1000 for s in seconds]
-    return {"p50_ms": round(percentile(ms, 50), 6), "p95_ms": round(percentile(ms, 95), 6)}
+    figures = {"p50_ms": round(percentile(ms, 50), 6), "p95_ms": round(percentile(ms, 95), 6)}
+    return {"n": len(ms), **figures, "mean_ms": round(sum(ms) / len(ms), 6)} if counted else figures
 
 
 def mean_words_per_quote(quotes: Sequence[Mapping]) -> float:

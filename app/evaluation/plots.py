@@ -1,7 +1,11 @@
 """The report suite's two PNG plots, drawn with matplotlib's file-only Agg backend.
 
->>> plot_recall_at_k({"hybrid": {"recall@1": 0.5, "recall@3": 0.9}}, Path("/tmp/r.png"), ks=(1, 3))  # doctest: +SKIP
-PosixPath('/tmp/r.png')
+>>> import tempfile
+>>> path = plot_recall_at_k({"hybrid": {"recall@1": 0.5, "recall@3": 0.9}}, Path(tempfile.mkdtemp()) / "r.png",
+...                         ks=(1, 3))
+>>> path.read_bytes()[:4]
+b'\x89PNG'
+
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +47,14 @@ import numpy as np
 
 from app.answer.assistant import Assistant
 from app.errors import CorpusError
-from app.evaluation.beir import benchmark_index, write_outputs
+from app.evaluation.benchmark import BenchmarkRun
 from app.evaluation.uncertainty import bracket, rate_interval
-from app.index.embed import Embedder, default_embedder
+from app.index.embed import Embedder
 from app.index.ingest import Document, document_from_text
-from app.settings import AnswerSettings, BuildSettings
+from app.settings import RETRIEVAL_MODES, AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
 
-MODES = ("hybrid", "bm25", "dense")
 QUOTES = 3
 PASSAGES = 5
 SEPARATOR = "\n\n"
@@ -263,21 +261,18 @@ def run_squad(
     embedder: Embedder | None = None,
     build_settings: BuildSettings | None = None,
     answer_settings: AnswerSettings | None = None,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = RETRIEVAL_MODES,
 ) -> dict:
     """Answer-in-quote, paragraph and faithfulness figures for every question of a SQuAD-format file.
 
     The first of `modes` is the headline (hybrid: the product). `limit` keeps the first N questions.
     Returns the figures and a "markdown" string; with `out_dir`, also writes them there.
     """
-    t0 = time.perf_counter()
-    data_file = Path(data_file)
     for mode in modes:
-        if mode not in MODES:
-            raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-    embedder = embedder or default_embedder()
-    settings = build_settings or BuildSettings()
-    answer_settings = answer_settings or AnswerSettings()
+        if mode not in RETRIEVAL_MODES:
+            raise ValueError(f"mode {mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
+    run = BenchmarkRun.open("squad", data_file, embedder, build_settings, answer_settings)
+    data_file, answer_settings = run.data, run.answer_settings
     articles, questions = read_squad(data_file)
     unanswerable = sum(not q.answerable for q in questions)
     if unanswerable:
@@ -287,9 +282,9 @@ def run_squad(
         questions = questions[:limit]
     by_doc = {a.doc: a for a in articles}
     documents = squad_documents(articles)
-    index = benchmark_index(data_file.stem, data_file, documents, embedder, settings, cache_dir)
-    assistant = Assistant(index, QueryMemo(embedder, [q.question.strip() for q in questions]), answer_settings)
-    t_index = time.perf_counter()
+    index = run.index(run.dataset, documents, cache_dir)
+    assistant = Assistant(index, QueryMemo(run.embedder, [q.question.strip() for q in questions]), answer_settings)
+    t_index = run.seconds()
 
     modes_out: dict[str, dict] = {}
     rows: list[dict] = [{"id": q.id, "question": q.question, "doc": q.doc, "paragraph": q.paragraph,
@@ -307,14 +302,12 @@ def run_squad(
 
     head = modes[0]
     result = {
-        "suite": "squad",
-        "data": str(data_file),
-        "dataset": data_file.stem,
+        **run.header(),
         "articles": len(articles),
         "paragraphs": sum(len(a.paragraph_spans) for a in articles),
         "questions": len(questions),
-        "model": embedder.name,
-        "build_settings": settings.to_dict(),
+        "model": run.embedder.name,
+        "build_settings": run.build_settings.to_dict(),
         "answer_settings": {k: getattr(answer_settings, k) for k in
                             ("k", "candidates", "passages", "dense_weight", "threshold", "floor",
                              "max_quote_words", "min_relative_score")},
@@ -322,12 +315,9 @@ def run_squad(
         "modes": modes_out,
         "failures": [_failure(r, head) for r in rows if not r[head]["answer_in_quote@3"]],
         "index": str(index.path),
-        "seconds": {"index": round(t_index - t0, 1), "total": round(time.perf_counter() - t0, 1)},
+        "seconds": {"index": t_index},
     }
-    result["markdown"] = squad_markdown(result)
-    if out_dir is not None:
-        write_outputs(Path(out_dir), f"squad-{data_file.stem}", result, rows)
-    return result
+    return run.finish(result, squad_markdown, out_dir, f"squad-{run.dataset}", rows)
 
 
 def _failure(row: dict, mode: str) -> dict:

@@ -16,24 +16,24 @@ its own article with the real `Assistant`, three quotes per answer. Each answer 
   careless reader would give, the trap SQuAD 2.0 sets;
 - faithfulness: every quote, the closest passage of "not_found" too, equals its article's text.
 
->>> result = run_squad2(Path("../shared/benchmarks/squad2/squad2.dev.json"))  # doctest: +SKIP
->>> result["confidence_auc"]  # doctest: +SKIP
-0.6...
+    result = run_squad2(Path("../shared/benchmarks/squad2/squad2.dev.json"))   # figures: docs/evaluation.md
+    result["confidence_auc"], result["markdown"]
+
+(run on two articles by tests/evaluation/test_benchmarks.py, and on a tiny file by tests/evaluation/test_squad2.py)
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.answer.assistant import VERDICTS, Answer, Assistant
-from app.evaluation.beir import benchmark_index, write_outputs
+from app.evaluation.benchmark import BenchmarkRun
 from app.evaluation.squad import QUOTES, Article, QueryMemo, Question, faithful, read_squad, squad_documents
 from app.evaluation.uncertainty import auc_interval, bracket, rate_interval, roc_auc
 from app.evaluation.verdicts import verdict_table
-from app.index.embed import Embedder, default_embedder
+from app.index.embed import Embedder
 from app.settings import AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
@@ -131,39 +131,34 @@ def run_squad2(
     cached (under `cache_dir/<article>` when given). Returns the figures and a "markdown" string;
     with `out_dir`, also writes `squad2-<file stem>.json`, `.md` and `-items.jsonl` there.
     """
-    t0 = time.perf_counter()
-    data_file = Path(data_file)
-    embedder = embedder or default_embedder()
-    settings = build_settings or BuildSettings()
-    answer_settings = answer_settings or AnswerSettings()
+    run = BenchmarkRun.open("squad2", data_file, embedder, build_settings, answer_settings)
+    data_file, answer_settings = run.data, run.answer_settings
     all_articles, questions = read_squad(data_file)
     kept = all_articles[:articles] if articles is not None else all_articles
     kept_docs = {a.doc for a in kept}
     questions = [q for q in questions if q.doc in kept_docs][:limit]
     asked = {q.doc for q in questions}
     kept = [a for a in kept if a.doc in asked]
-    memo = QueryMemo(embedder, [q.question.strip() for q in questions])  # every question encoded once, in batches
-    t_encode = time.perf_counter()
+    memo = QueryMemo(run.embedder, [q.question.strip() for q in questions])  # every question encoded once, in batches
+    t_encode = run.seconds()
     assistants = {}
     for article, document in zip(kept, squad_documents(kept), strict=True):
-        index = benchmark_index(f"{data_file.stem}-{article.doc}", data_file, [document], embedder, settings,
-                                Path(cache_dir) / article.doc if cache_dir else None)
+        cache = Path(cache_dir) / article.doc if cache_dir else None
+        index = run.index(f"{run.dataset}-{article.doc}", [document], cache)
         assistants[article.doc] = Assistant(index, memo, answer_settings)
-    t_index = time.perf_counter()
+    t_index = run.seconds()
 
     by_doc = {a.doc: a for a in kept}
     judged = [judge(q, by_doc[q.doc], assistants[q.doc].ask(q.question, k=QUOTES)) for q in questions]
-    t_ask = time.perf_counter()
+    t_ask = run.seconds()
 
     trained = sorted(set(TRAINED_ON) & asked)
     result = {
-        "suite": "squad2",
-        "data": str(data_file),
-        "dataset": data_file.stem,
+        **run.header(),
         "articles": len(kept),
         "paragraphs": sum(len(a.paragraph_spans) for a in kept),
-        "model": embedder.name,
-        "build_settings": settings.to_dict(),
+        "model": run.embedder.name,
+        "build_settings": run.build_settings.to_dict(),
         "answer_settings": {k: getattr(answer_settings, k, None) for k in
                             ("k", "mode", "candidates", "passages", "dense_weight", "threshold", "floor")},
         "trained_on": trained,
@@ -171,17 +166,13 @@ def run_squad2(
         "per_article": [{"doc": a.doc, **_brief([j for j in judged if j.question.doc == a.doc])}
                         for a in kept],
         "examples": _examples(judged),
-        "seconds": {"encode_questions": round(t_encode - t0, 1), "index": round(t_index - t_encode, 1),
+        "seconds": {"encode_questions": t_encode, "index": round(t_index - t_encode, 1),
                     "ask": round(t_ask - t_index, 1),
-                    "per_question_ms": round(1000 * (t_ask - t_index) / max(1, len(judged)), 2),
-                    "total": round(time.perf_counter() - t0, 1)},
+                    "per_question_ms": round(1000 * (t_ask - t_index) / max(1, len(judged)), 2)},
     }
     if trained:
         result["unseen"] = summarize([j for j in judged if j.question.doc not in trained])
-    result["markdown"] = squad2_markdown(result)
-    if out_dir is not None:
-        write_outputs(Path(out_dir), f"squad2-{data_file.stem}", result, [_row(j) for j in judged])
-    return result
+    return run.finish(result, squad2_markdown, out_dir, f"squad2-{run.dataset}", [_row(j) for j in judged])
 
 
 def _brief(judged: list[Judged]) -> dict:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class BuildReport:
+class BuildSummary:
     documents: int
     chunks: int
     sentences: int
@@ -190,7 +190,7 @@ def build_index(
     documents: list[Document] | None = None,
     progress: bool = False,
     engine: Engine | None = None,
-) -> BuildReport:
+) -> BuildSummary:
     """Build (or rebuild) the index at `index_dir` from a corpus folder or from documents.
 
     Documents whose content hash and chunking settings match the previous build reuse its
@@ -254,7 +254,7 @@ def build_index(
     write_build(index_dir, manifest, documents, plan.chunks, plan.chunk_matrix, plan.sentences,
                 plan.sentence_matrix, faiss_index, bm25)
     remove_checkpoints(builds_dir(index_dir))  # the swapped-in build supersedes them
-    return BuildReport(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
+    return BuildSummary(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
                        time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed)
 
 
@@ -277,8 +277,8 @@ def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, 
 
 
 def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
-                 progress: bool = False, engine: Engine | None = None) -> BuildReport | None:
-    """Build the index if it is missing, unreadable or stale; return the build report, or None if fresh.
+                 progress: bool = False, engine: Engine | None = None) -> BuildSummary | None:
+    """Build the index if it is missing, unreadable or stale; return the build summary, or None if fresh.
 
     A damaged index (unreadable manifest, missing or altered files) is first moved aside by `set_aside`
     and the move is logged, so the rebuild starts from the corpus and the damage stays for a look.

@@ -9,9 +9,9 @@ into place), and int8 weights come from onnxruntime's dynamic
 quantisation (per channel, MatMul only). Tokenisation uses the model folder's `tokenizer.json`
 with the `tokenizers` library; pooling is the model's mean pooling, then L2 normalisation.
 
->>> emb = OnnxEmbedder(quantize=True)  # doctest: +SKIP
->>> emb.encode(["How many people were arrested?"]).shape  # doctest: +SKIP
-(1, 384)
+    OnnxEmbedder(quantize=False).encode(["How many people were arrested?"]).shape   # (1, 384)
+
+(needs the model wheel: tests/answer/test_real_model.py, marked `model`)
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import json
 import logging
 import os
 import threading
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from app.files import atomic_path
 from app.settings import MODEL_NAME, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,15 @@ def export_onnx(quantize: bool, cache_root: Path = ONNX_CACHE) -> Path:
     if quantize and not int8.exists():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        tmp = out_dir / f"tmp-{uuid.uuid4().hex[:8]}.onnx"
-        logging.getLogger("root").setLevel(logging.ERROR)  # onnxruntime warns about pre-processing
-        quantize_dynamic(str(fp32), str(tmp), per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"])
-        os.replace(tmp, int8)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # onnxruntime warns about pre-processing on the root logger: only during this call
+        try:
+            with atomic_path(int8) as tmp:
+                quantize_dynamic(str(fp32), str(tmp), per_channel=True, weight_type=QuantType.QInt8,
+                                 op_types_to_quantize=["MatMul"])
+        finally:
+            root.setLevel(level)
     return int8 if quantize else fp32
 
 
@@ -91,12 +95,10 @@ def _export_fp32(folder: Path, path: Path) -> None:
 
     dummy = tuple(torch.ones(2, 16, dtype=torch.long) for _ in INPUTS)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
-    tmp = path.with_name(f"tmp-{uuid.uuid4().hex[:8]}.onnx")
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")
         torch.onnx.export(Encoder(model), dummy, str(tmp), input_names=list(INPUTS),
                           output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
-    os.replace(tmp, path)
 
 
 class OnnxEmbedder:

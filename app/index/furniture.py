@@ -11,7 +11,10 @@ chunk and sentence, so they are never retrieved, quoted or offered as the closes
   a paragraph that repeats word for word (a caption printed under the photo and again as its alt
   text: the first copy stays quotable, it may carry a date or a place); and, at the
   head and tail of the page only, the run of notices around them (a legal, cookie or subscription
-  notice, or a paragraph that speaks to the site's reader: "you ... our content").
+  notice, or a paragraph that speaks to the site's reader: "you ... our content"), and the short
+  one-sentence statement that opens such a reader's notice ("<The site> has been declared ... by
+  the government." before "If you are in ..., you could face fines for sharing our content."):
+  a notice block is known by its shape and place, not by its words.
 
 jusText's stop-word density was measured and left out: it marks 37% of SciFact's paragraphs (titles,
 dense scientific prose) as boilerplate, which would drop real report text (docs/design.md).
@@ -43,11 +46,13 @@ _LINK_PROMPT = re.compile(r"\b(click|tap) here\b|\bread more\b|\b(find|learn) ou
 LINK_PROMPT_MAX_WORDS = 12
 # Notices a site prints on every page; trusted only at the head or tail of a page.
 _NOTICE = re.compile(r"\bcookies?\b|\ball rights reserved\b|\bterms of (use|service)\b|\bprivacy (policy|notice)\b"
-                     r"|\bsubscri(be|ption)\b|\bnewsletter\b|\bundesirable organi[sz]ation\b|\u00a9|\(c\) \d{4}",
+                     r"|\bsubscri(be|ption)\b|\bnewsletter\b|\u00a9|\(c\) \d{4}",
                      re.I)
 _READER = re.compile(r"\byou(r)?\b", re.I)
 _SITE = re.compile(r"\b(our|us)\b", re.I)
 NOTICE_MAX_WORDS = 80  # a notice is a short paragraph; a long one that mentions cookies or (c) is prose
+LEAD_MAX_WORDS = 20  # the one-sentence statement that opens a reader's notice
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*(\s|$)")
 REPEAT_MIN_WORDS = 5  # a repeat this long is a printed-twice caption, not a refrain like "Yes."
 
 
@@ -71,21 +76,36 @@ def is_site_notice(text: str) -> bool:
 
 def is_notice(text: str) -> bool:
     """A site notice, or a short paragraph that addresses the site's reader ("you ... our content")."""
-    return is_site_notice(text) or (_words(text) <= NOTICE_MAX_WORDS and bool(_READER.search(text))
-                                    and bool(_SITE.search(text)))
+    return is_site_notice(text) or is_reader_notice(text)
+
+
+def is_reader_notice(text: str) -> bool:
+    """A short paragraph that speaks to the site's reader about the site ("you ... our content")."""
+    return _words(text) <= NOTICE_MAX_WORDS and bool(_READER.search(text)) and bool(_SITE.search(text))
+
+
+def is_lead_sentence(text: str) -> bool:
+    """One short sentence: the shape of the statement that opens a reader's notice."""
+    return _words(text) <= LEAD_MAX_WORDS and len(_SENTENCE_END.findall(text.strip())) == 1
 
 
 def _edge_runs(texts: Sequence[str], marked: set[int]) -> set[int]:
     """Paragraphs at the head or tail of the page that are furniture or notices, up to the first that is neither.
 
     A run starts with furniture or a site notice; a paragraph that only addresses the reader ("you ...
-    our content") joins a run but never starts one, so an interview's last answer is not taken for one."""
+    our content") joins a run but never starts one, so an interview's last answer is not taken for one.
+    A one-sentence statement beside a reader's notice joins the run too (it opens the notice), but only
+    with more of the page beyond it: a page's only paragraph is never its notice."""
     out: set[int] = set()
     for order in (range(len(texts)), range(len(texts) - 1, -1, -1)):
-        for n, i in enumerate(order):
+        seq = list(order)
+        for n, i in enumerate(seq):
             strong = i in marked or is_site_notice(texts[i])
             if strong or (n > 0 and is_notice(texts[i])):  # a reader-addressing line only continues a run
                 out.add(i)
+            elif n > 0 and n + 1 < len(seq) and is_lead_sentence(texts[i]) and (
+                    (seq[n - 1] in out and is_reader_notice(texts[seq[n - 1]])) or is_reader_notice(texts[seq[n + 1]])):
+                out.add(i)  # the statement a reader's notice opens with; body text lies beyond it
             else:
                 break
     return out

@@ -14,9 +14,10 @@ or when too many requests are already waiting (with `Retry-After`).
 `create_api` receives a zero-argument callable that returns the `Assistant` answering now (or
 raises `Unavailable`); it loads nothing itself.
 
->>> import httpx  # doctest: +SKIP
->>> httpx.post("http://127.0.0.1:7860/api/v1/ask", json={"question": "Who is Aron Atabek?"}).json()  # doctest: +SKIP
-{'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+    httpx.post("http://127.0.0.1:7860/api/v1/ask", json={"question": "Who is Aron Atabek?"}).json()
+    {'question': 'Who is Aron Atabek?', 'answered': True, 'message': '[1] “We have ...', 'quotes': [...]}
+
+(tests/web/test_api.py calls every route and checks every error above)
 """
 
 from __future__ import annotations
@@ -199,19 +200,11 @@ def _validation_message(errors: list[dict]) -> str:
     return "malformed request body (" + "; ".join(parts) + ")"
 
 
-def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITING,
-               answering_threads: int = ANSWERING_THREADS) -> FastAPI:
-    """The API as a FastAPI app, to mount at `API_PREFIX` (`app/web/chat.py` mounts it on the chat's server)."""
-    import anyio
-    from fastapi import FastAPI, Request
+def _handle_errors(api: FastAPI) -> None:
+    """Every error as `{"error": one line, "status": code}`: 422 malformed, 503 unavailable, 500 unexpected."""
+    from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
-
-    from app import __version__
-
-    api = FastAPI(title="Verbatim API", version=__version__, docs_url="/docs", redoc_url=None,
-                  description="Answers quoted verbatim from the report, each with an exact citation.")
-    limiter = anyio.CapacityLimiter(answering_threads)
 
     @api.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError):
@@ -230,6 +223,20 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         log.exception("API request %s failed", request.url.path)
         return _error(500, "internal error; the server log has the details")
 
+
+def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITING,
+               answering_threads: int = ANSWERING_THREADS) -> FastAPI:
+    """The API as a FastAPI app, to mount at `API_PREFIX` (`app/web/chat.py` mounts it on the chat's server)."""
+    import anyio
+    from fastapi import FastAPI
+
+    from app import __version__
+
+    api = FastAPI(title="Verbatim API", version=__version__, docs_url="/docs", redoc_url=None,
+                  description="Answers quoted verbatim from the report, each with an exact citation.")
+    limiter = anyio.CapacityLimiter(answering_threads)
+
+    _handle_errors(api)
     api.add_middleware(Limits, max_body=MAX_BODY_BYTES, max_waiting=max_waiting)
 
     def current() -> Assistant:

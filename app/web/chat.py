@@ -13,93 +13,22 @@ returns exactly the JSON object of `verbatim ask --json` (tests/web/test_chat.py
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.errors import VerbatimError
+from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE
+from app.web.live import LiveAssistant, current_assistant
 from app.web.page import HOW_IT_WORKS, STATIC, TITLE, BuildView
 
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
     from app.web.events import ChatEvents
 
-log = logging.getLogger(__name__)
 
 CONCURRENCY_ID = "assistant"  # the chat's two endpoints (chat, ask) share one concurrency limit; the API has its own
-# measured (docs/performance.md, three sweeps at 20 users on 2 cores): 2 at once was never the worst and
-# near the best in each (1 won only under load average 16, lost on a quieter machine); 64 waiting is ~5 s
-CHAT_CONCURRENCY = 2
-CHAT_MAX_QUEUE = 64
 PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
-
-
-# ---------------------------------------------------------------- following rebuilds
-
-
-class LiveAssistant:
-    """The assistant of an index folder that follows its rebuilds while the chat is serving.
-
-    `index_dir` is a link to the current build (see app/index/store.py). `current()` reads that link once
-    per question; until a rebuild swaps in a new build, the old one answers; then one thread loads
-    the new build while the questions that arrive meanwhile wait for it, and the switch is one
-    assignment. A new build that does not
-    load, was built with another model, or no longer matches the corpus is refused (logged once)
-    and the old one keeps answering: never an answer from a mismatched index.
-
-    >>> live = LiveAssistant(assistant, Path("index/default"), corpus_dir=Path("corpus"))  # doctest: +SKIP
-    >>> live.current().ask("Who is Aron Atabek?")  # doctest: +SKIP
-    """
-
-    def __init__(self, assistant: Assistant, index_dir: Path, corpus_dir: Path | None = None) -> None:
-        self.index_dir = Path(index_dir)
-        self.corpus_dir = corpus_dir
-        self._state = (os.path.realpath(self.index_dir), assistant)  # (build folder, its assistant)
-        self._refused: str | None = None
-        self._loading = threading.Lock()
-
-    def current(self, wait: bool = True) -> Assistant:
-        """The assistant of the newest complete build.
-
-        A question that sees a new build waits while one thread loads it (a fraction of a second
-        for a report), so once a build is swapped in, no answer comes from the previous one. With
-        `wait=False` (the HTTP API) it raises `Unavailable` instead of waiting for another thread's load."""
-        target = os.path.realpath(self.index_dir)
-        loaded, assistant = self._state
-        if target in (loaded, self._refused):
-            return assistant
-        if not self._loading.acquire(blocking=wait):
-            from app.web.api import Unavailable
-
-            raise Unavailable("a new build of the index is being loaded; try again in a moment")
-        try:
-            return self._switch(target)
-        finally:
-            self._loading.release()
-
-    def _switch(self, target: str) -> Assistant:
-        from app.answer.loading import load_served
-
-        loaded, old = self._state
-        if target in (loaded, self._refused):  # another thread got here first
-            return old
-        try:
-            fresh = load_served(Path(target), old.embedder, old.settings, self.corpus_dir)
-        except VerbatimError as exc:
-            log.warning("still answering from %s; the new build is refused: %s", loaded, exc)
-            self._refused = target
-            return old
-        self._state = (target, fresh)
-        log.info("now answering from the new build %s", target)
-        return fresh
-
-
-def current_assistant(assistant: Assistant | LiveAssistant, wait: bool = True) -> Assistant:
-    return assistant.current(wait) if isinstance(assistant, LiveAssistant) else assistant
 
 
 # ---------------------------------------------------------------- the page

@@ -15,12 +15,13 @@ import gradio as gr
 from app.answer.assistant import validate_question
 from app.errors import QuestionError, VerbatimError
 from app.web.feedback import FeedbackLog
+from app.web.live import current_assistant
 from app.web.page import TITLE, build_id, build_view, polite
 from app.web.render import answer_html, notice_html, pending_html, user_html, vote_html
 
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
-    from app.web.chat import LiveAssistant
+    from app.web.live import LiveAssistant
 
 REDRAWN = 6  # outputs of `refresh`: shown build, header, documents panel, documents list, selector, chatbot
 
@@ -30,8 +31,6 @@ class ChatEvents:
 
     def __init__(self, assistant: Assistant | LiveAssistant, feedback_path: Path,
                  examples: list[str] | None = None, title: str = TITLE) -> None:
-        from app.web.chat import current_assistant
-
         self._current = lambda: current_assistant(assistant)
         first = self._current()
         self._served = (first, {d.doc: d for d in first.index.documents})  # the build answering now, its documents

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from app.errors import VerbatimError
-from app.settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
+from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE, DEFAULT_INDEX_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ def read_examples(path: Path | None) -> list[str] | None:
               envvar="VERBATIM_WORKERS",
               help="Server processes on the one port, sharing the loaded index and model (Linux/macOS).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, envvar="VERBATIM_CONCURRENCY",
-              help="Chat questions answered at once per worker [default: 1, measured in docs/performance.md].")
+              help=f"Chat questions answered at once per worker [default: {CHAT_CONCURRENCY}, measured in "
+                   "docs/performance.md].")
 @click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
-              help="Chat questions waiting per worker before 'busy, try again' [default: 64].")
+              help=f"Chat questions waiting per worker before 'busy, try again' [default: {CHAT_MAX_QUEUE}].")
 @click.option("--allow-uploads", is_flag=True, default=False,
               help="Let visitors add and remove documents (POST/DELETE /api/v1/documents); off by default.")
 @click.option("--upload-token", default=None, envvar="VERBATIM_UPLOAD_TOKEN",
@@ -78,6 +79,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.answer.loading import prepare_serving
     from app.web import chat as web
+    from app.web.live import LiveAssistant
     from app.web.uploads import token_problem
 
     if allow_uploads and (problem := token_problem(is_loopback(host), upload_token)):
@@ -90,10 +92,10 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
     serving = prepare_serving(index_dir, corpus_dir)
-    if serving.report is not None:
-        click.echo(serving.report.summary(), err=True)
+    if serving.built is not None:
+        click.echo(serving.built.summary(), err=True)
     examples = read_examples(examples_file)
-    live = web.LiveAssistant(serving.assistant, index_dir, serving.corpus_dir)
+    live = LiveAssistant(serving.assistant, index_dir, serving.corpus_dir)
     shown_host = f"[{host}]" if ":" in host else host
     more = f", {workers} workers" if workers > 1 else ""
     click.echo(f"Ask the report at http://{shown_host}:{port}  (JSON API at /api/v1/docs{more}; Ctrl+C to stop)",

@@ -14,7 +14,7 @@ Here instead:
   A worker that receives another worker's session passes the request on, over loopback, to the
   owner's private port (`Affinity`), so every request of a conversation meets its state.
   Gradio's `/gradio_api/call/...` two-step API carries no session: worker 0 takes it.
-- Each worker follows index rebuilds on its own (`web.LiveAssistant`): it swaps to the new build
+- Each worker follows index rebuilds on its own (`app.web.live.LiveAssistant`): it swaps to the new build
   on its next question. Feedback lines are appended whole by any worker (one write per line).
 - A worker that dies is started again; Ctrl+C or SIGTERM stops them all.
 """

@@ -1,12 +1,13 @@
 """Do answer-focus signals separate answerable from unanswerable questions better than the score alone?
 
-    HF_HUB_OFFLINE=1 .venv/bin/python eval/experiments/answer_focus.py [--index index/default]
+    HF_HUB_OFFLINE=1 .venv/bin/python eval/experiments/answer_focus.py [--index index/default] [--heldout]
 
-For each variant of sentence scoring, every question of eval/ (the calibration set) and of
-eval/heldout (never tuned on) is asked with hybrid retrieval. The verdict thresholds are chosen on
-eval/ under the product's objective (`choose_verdict_thresholds`) and applied unchanged to the
-held-out questions. Prints, per variant and set: ROC AUC of the top score, the verdict table,
-hard false refusals, unanswerable answered, and hit@3 over answered+uncertain; writes JSON beside it.
+For each variant of sentence scoring, every question of eval/ (the calibration set) is asked with
+hybrid retrieval, and the verdict thresholds are chosen on it under the product's objective
+(`choose_verdict_thresholds`). Only with `--heldout` (once, at the end of a change) are the
+questions of eval/heldout (never tuned on) asked too, with those thresholds unchanged. Prints, per
+variant and set: ROC AUC of the top score, the verdict table, hard false refusals, unanswerable
+answered, and hit@3 over answered+uncertain; writes JSON beside it.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from app import quote
+from app.answer import quote
 from app.answer.assistant import Assistant, verdict_for
 from app.evaluation.metrics import evidence_hit_at, locate_evidence
-from app.evaluation.report import QUESTIONS_FILE, load_questions
+from app.evaluation.suite import HELDOUT_DIR, QUESTIONS_FILE, load_questions
 from app.evaluation.verdicts import choose_verdict_thresholds, roc_auc, verdict_table
 from app.settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
 
-HELDOUT = PROJECT_ROOT / "eval" / "heldout" / "report_questions.jsonl"
+HELDOUT = HELDOUT_DIR / QUESTIONS_FILE.name
 
 
 @contextmanager
@@ -82,15 +83,18 @@ def main() -> None:
     args = parser.parse_args()
     assistant = Assistant.load(args.index)
     documents = {d.doc: d.text for d in assistant.index.documents}
-    calib, held = load_questions(QUESTIONS_FILE), load_questions(HELDOUT)
+    calib = load_questions(QUESTIONS_FILE)
+    held = load_questions(HELDOUT) if args.heldout else []  # not even asked unless asked for
     out = {}
     for name, make in variants().items():
         with patched(make()):
-            rows_c, rows_h = run(assistant, calib, documents), run(assistant, held, documents)
+            rows_c = run(assistant, calib, documents)
+            rows_h = run(assistant, held, documents) if args.heldout else []
         chosen = choose_verdict_thresholds([r["score"] for r in rows_c], [not r["answerable"] for r in rows_c])
         out[name] = {"floor": chosen["floor"], "threshold": chosen["threshold"],
-                     "eval": figures(rows_c, chosen["floor"], chosen["threshold"]),
-                     "heldout": figures(rows_h, chosen["floor"], chosen["threshold"])}
+                     "eval": figures(rows_c, chosen["floor"], chosen["threshold"])}
+        if args.heldout:
+            out[name]["heldout"] = figures(rows_h, chosen["floor"], chosen["threshold"])
         for part in ("eval", "heldout") if args.heldout else ("eval",):
             f = out[name][part]
             print(f"{name:40s} {part:8s} AUC {f['auc']:.3f}  hard refusals {f['hard_false_refusals']:2d}  "

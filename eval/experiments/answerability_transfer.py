@@ -38,7 +38,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from app.answer.assistant import Assistant  # noqa: E402
 from app.answer.quote import answer_type, has_answer_type, is_quotable, lexical_coverage, score_sentences  # noqa: E402
-from app.evaluation.beir import benchmark_index  # noqa: E402
+from app.evaluation.benchmark import benchmark_index  # noqa: E402
 from app.evaluation.squad import read_squad, squad_documents  # noqa: E402
 from app.index.embed import default_embedder  # noqa: E402
 from app.index.lexical import tokenize  # noqa: E402

@@ -31,12 +31,10 @@ from app.evaluation.beir import (
     CANDIDATES,
     NDCG_K,
     beir_documents,
-    benchmark_index,
-    queries_file,
+    judged_queries,
     query_half,
-    read_jsonl,
-    read_qrels,
 )
+from app.evaluation.benchmark import benchmark_index
 from app.evaluation.ir_metrics import ndcg_at_k
 from app.evaluation.uncertainty import mean_interval, paired_difference
 from app.index.embed import default_embedder
@@ -59,9 +57,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("eval/results/doc_fusion.json"))
     args = parser.parse_args()
     embedder = default_embedder()
-    qrels = read_qrels(args.data / "qrels" / "train.tsv")
-    queries = [(str(r["_id"]), str(r["text"])) for r in read_jsonl(queries_file(args.data, "train"))
-               if str(r["_id"]) in qrels]
+    queries, qrels = judged_queries(args.data, "train")
     documents = beir_documents(args.data)
     index = benchmark_index(args.data.name, args.data, documents, embedder, BEIR_BUILD_SETTINGS)
     retriever, scorer = Retriever(index), DocumentScorer(index.documents)

@@ -16,7 +16,11 @@ from app.answer.assistant import Assistant
 from app.index.build import build_index
 from app.index.embed import default_embedder
 from app.index.verify import verify_index
+from app.settings import PROJECT_ROOT
 from tests.conftest import assert_quotes_verbatim
+
+# The shelf's index is kept here between runs: a rebuild re-embeds only documents whose bytes changed.
+CACHE = PROJECT_ROOT / ".cache" / "shelf"
 
 SHELF = Path(__file__).resolve().parent.parent / "data" / "shelf"
 DOCUMENTS = json.loads((SHELF / "documents.json").read_text(encoding="utf-8"))["documents"]
@@ -24,7 +28,7 @@ QUESTIONS = [json.loads(line) for line in (SHELF / "questions.jsonl").read_text(
              if line.strip()]
 MISSING = sorted({d["package"] for d in DOCUMENTS if not Path(d["source"]).exists()})
 
-pytestmark = [pytest.mark.model, pytest.mark.shelf,
+pytestmark = [pytest.mark.model, pytest.mark.shelf, pytest.mark.timeout(3600),
               pytest.mark.skipif(bool(MISSING), reason=f"needs Debian packages {', '.join(MISSING)}: make shelf-docs")]
 
 
@@ -35,19 +39,24 @@ def test_the_shelf_is_mixed_and_every_question_names_one_of_its_documents():
     assert {q["doc"] for q in QUESTIONS} <= set(names)
 
 
-@pytest.fixture(scope="module")
-def shelf(tmp_path_factory) -> Assistant:
-    base = tmp_path_factory.mktemp("shelf")
-    corpus = base / "corpus"
-    corpus.mkdir()
+def copy_shelf(corpus: Path) -> None:
+    """The shelf's documents in `corpus` (emptied first), .gz sources unpacked."""
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir(parents=True)
     for d in DOCUMENTS:
         source = Path(d["source"])
         if source.suffix == ".gz":
             (corpus / d["name"]).write_bytes(gzip.decompress(source.read_bytes()))
         else:
             shutil.copyfile(source, corpus / d["name"])
-    build_index(base / "index", default_embedder(), corpus_dir=corpus)
-    return Assistant.load(base / "index", corpus_dir=corpus)
+
+
+@pytest.fixture(scope="module")
+def shelf() -> Assistant:
+    corpus = CACHE / "corpus"
+    copy_shelf(corpus)
+    build_index(CACHE / "index", default_embedder(), corpus_dir=corpus)
+    return Assistant.load(CACHE / "index", corpus_dir=corpus)
 
 
 def test_the_shelf_builds_and_verifies(shelf: Assistant):

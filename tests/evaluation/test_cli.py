@@ -3,58 +3,68 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.evaluation.uncertainty import rate_interval
+from app.evaluation.calibration import calibrate
 from app.index.build import build_index
 from app.index.embed import SentenceTransformerEmbedder
 from tests.conftest import REPORT
 
+# A report small enough to count by hand: four one-sentence paragraphs (one chunk), each with words
+# no other sentence and no unanswerable question uses.
+ZOO = ("Inspectors counted 212 walruses inside cramped enclosures.\n\n"
+       "Veterinarians waited nine days before examining sick penguins.\n\n"
+       "Zookeepers spent 3.2 million dollars on herring rations.\n\n"
+       "Visitors photographed colourful parrots beside tropical fountains.\n")
 QUESTIONS = [
-    {"id": "a1", "question": "How many prisoners were in the overcrowded cells?", "answerable": True,
-     "evidence": ["They counted 212 prisoners held in cells built for 150."], "facts": ["212"]},
-    {"id": "a2", "question": "How long did inmates wait for a doctor?", "answerable": True,
-     "evidence": ["Prisoners waited an average of nine days to see a doctor."], "facts": ["nine days"]},
-    {"id": "a3", "question": "How much was spent on prison food?", "answerable": True,
-     "evidence": ["3.2 million dollars on prison food"], "facts": ["3.2 million"]},
-    {"id": "u1", "question": "What is the name of the prison governor's deputy?", "answerable": False,
-     "why": "no deputy is named"},
+    {"id": "a1", "question": "How many walruses did inspectors count?", "answerable": True,
+     "evidence": ["Inspectors counted 212 walruses inside cramped enclosures."], "facts": ["212"]},
+    {"id": "a2", "question": "How long did veterinarians wait before examining penguins?", "answerable": True,
+     "evidence": ["Veterinarians waited nine days before examining sick penguins."], "facts": ["nine days"]},
+    {"id": "a3", "question": "How much did zookeepers spend on herring rations?", "answerable": True,
+     "evidence": ["Zookeepers spent 3.2 million dollars on herring rations."], "facts": ["3.2 million"]},
+    {"id": "u1", "question": "Who directs aquarium finances nowadays?", "answerable": False, "why": "nobody is named"},
+    {"id": "u2", "question": "Which architect designed llama stables?", "answerable": False, "why": "no llamas"},
 ]
+# "How many were there?" shares no word with the report: alone it finds nothing; after the first turn
+# (it refers back: "there") it is asked together with it and finds the walruses. History must help.
 DIALOGUES = [
-    {"id": "d1", "turns": ["How many prisoners were in solitary confinement?", "How long were they kept there?"],
-     "evidence": ["some for more than six months"], "facts": ["six months"]},
+    {"id": "d1", "turns": ["How many walruses did inspectors count?", "How many were there?"],
+     "evidence": ["Inspectors counted 212 walruses inside cramped enclosures."], "facts": ["212"]},
 ]
+# Explicit verdict thresholds, not app/calibration.json's: answered at or above 0.08, not_found below.
+# The answerable questions share their content words with their evidence and score well above it,
+# the unanswerable ones share none and score at or below 0; `test_report_suite_figures_counted_by_hand`
+# checks these verdicts and quotes first, then every figure that follows from them by counting.
+THRESHOLDS = ["--threshold", "0.08", "--floor", "0.08"]
+WORDS = {"a1": 7, "a2": 8, "a3": 8}  # words of each answer's one quote: its evidence sentence
+# every figure of one method, counted from the verdicts: 3 of 3 answerable answered with their evidence
+# first (hit@1, hit@3, facts 1.0), 2 of 2 unanswerable refused and nothing else (abstention 1.0, no false
+# refusal), one chunk holding every sentence (every retrieval figure 1.0), the dialogue found with its
+# history and not without, one quote per answer.
+COUNTED = {
+    "faithfulness": 1.0, "hit@1": 1.0, "hit@3": 1.0, "fact_recall@3": 1.0,
+    "recall@1": 1.0, "recall@3": 1.0, "recall@5": 1.0, "recall@10": 1.0, "mrr": 1.0, "ndcg@10": 1.0,
+    "abstention_precision": 1.0, "abstention_recall": 1.0, "abstention_f1": 1.0, "false_refusal_rate": 0.0,
+    "followup_hit@3": 1.0, "followup_hit@3_without_history": 0.0, "followup_fact_recall@3": 1.0,
+    "mean_words_per_quote": (7 + 8 + 8) / 3, "quotes_per_answer": 1.0, "failed": 0,
+}
+# quotes checked: hybrid and dense show a closest passage for each refusal (3 answers + 2 closest
+# passages + the dialogue asked with and without history); BM25 finds no passage for a question
+# sharing no word with the report, so it shows none (3 answers + the dialogue with history).
+CITATIONS = {"hybrid": 3 + 2 + 1 + 1, "bm25": 3 + 0 + 1 + 0, "dense": 3 + 2 + 1 + 1}
 
-# What the report suite gives on the tiny corpus with the hash embedder (deterministic), at the
-# threshold in app/calibration.json (0.381: a1 scores 0.234 and a2 0.159, so neither is answered and
-# both offer their evidence as "uncertain"; a3 0.385 is answered; u1 0.106 is "not_found"). Counting a
-# refusal as an answer would make hit@3 1.0. Latencies are left out; keys added later are not pinned here.
-_SHARED = {
-    "faithfulness": 1.0, "hit@1": 1 / 3, "hit@3": 1 / 3, "fact_recall@3": 1 / 3, "failed": 3,
-    "recall@3": 1.0, "recall@5": 1.0, "recall@10": 1.0,
-    "abstention_precision": 1 / 3, "abstention_recall": 1.0, "abstention_f1": 0.5, "false_refusal_rate": 2 / 3,
-    "followup_hit@3": 0.0, "followup_hit@3_without_history": 0.0, "followup_fact_recall@3": 0.0,
-    "mean_words_per_quote": 11.0, "quotes_per_answer": 1.0,
-}
-EXPECTED = {
-    "hybrid": {**_SHARED, "citations_checked": 8, "recall@1": 1.0, "mrr": 1.0, "ndcg@10": 1.0},
-    "bm25": {**_SHARED, "citations_checked": 7, "recall@1": 1.0, "mrr": 1.0, "ndcg@10": 1.0},
-    "dense": {**_SHARED, "citations_checked": 8, "recall@1": 2 / 3, "mrr": 5 / 6, "ndcg@10": 0.8769765845238192},
-}
-_SHARED_INTERVALS = {
-    "hit@1": [0.061, 0.792], "hit@3": [0.061, 0.792], "fact_recall@3": [0.0, 1.0],
-    "abstention_precision": [0.061, 0.792], "abstention_recall": [0.207, 1.0], "abstention_f1": [0.4, 1.0],
-    "false_refusal_rate": [0.208, 0.939], "followup_hit@3": [0.0, 0.793],
-}
-EXPECTED_INTERVALS = {
-    "hybrid": {**_SHARED_INTERVALS, "mrr": [1.0, 1.0], "ndcg@10": [1.0, 1.0]},
-    "bm25": {**_SHARED_INTERVALS, "mrr": [1.0, 1.0], "ndcg@10": [1.0, 1.0]},
-    "dense": {**_SHARED_INTERVALS, "mrr": [0.5, 1.0], "ndcg@10": [0.631, 1.0]},
-}
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> list[float]:
+    """The Wilson score interval, written out (an independent reference for `rate_interval`)."""
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round((centre - half) / (1 + z * z / n), 3), round((centre + half) / (1 + z * z / n), 3)]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -79,43 +89,64 @@ def eval_data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def built(cli: CliRunner, tmp_path: Path, tiny_corpus: Path) -> Path:
-    index_dir = tmp_path / "idx"
-    result = cli.invoke(main, ["index", "build", "--corpus", str(tiny_corpus), "--index", str(index_dir)])
+def built(cli: CliRunner, tmp_path: Path) -> Path:
+    corpus, index_dir = tmp_path / "zoo", tmp_path / "idx"
+    corpus.mkdir()
+    (corpus / "zoo.txt").write_text(ZOO, encoding="utf-8")
+    result = cli.invoke(main, ["index", "build", "--corpus", str(corpus), "--index", str(index_dir)])
     assert result.exit_code == 0, result.output
     return index_dir
 
 
-def test_report_suite_writes_json_markdown_and_plots(cli, built, eval_data, tmp_path):
+def test_report_suite_figures_counted_by_hand(cli, built, eval_data, tmp_path):
     out = tmp_path / "out"
     result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(out),
-                               "--fail-under", "faithfulness=1.0"])
+                               *THRESHOLDS, "--fail-under", "faithfulness=1.0"])
     assert result.exit_code == 0, result.output
     assert "all 1 gate(s) passed" in result.output
     assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "recall_at_k.png", "score_distribution.png"}
     report = json.loads((out / "report.json").read_text())
+    assert report["threshold"] == 0.08
     assert list(report["methods"]) == ["hybrid", "bm25", "dense"]
-    assert report["counts"] == {"questions": 4, "answerable": 3, "unanswerable": 1, "dialogues": 1}
-    for method, expected in EXPECTED.items():  # exact figures: a wrong one fails, not only a lower one
+    assert report["counts"] == {"questions": 5, "answerable": 3, "unanswerable": 2, "dialogues": 1}
+    evidence = {q["id"]: q.get("evidence", [None])[0] for q in QUESTIONS}
+    for method in report["methods"]:
+        rows = report["questions"][method]  # the premises: verdicts, and each answer quotes its evidence alone
+        assert [(r["id"], r["verdict"]) for r in rows] == [
+            ("a1", "answered"), ("a2", "answered"), ("a3", "answered"), ("u1", "not_found"), ("u2", "not_found")]
+        assert [[q["text"] for q in r["quotes"]] for r in rows[:3]] == [[evidence[i]] for i in ("a1", "a2", "a3")]
+        assert [len(r["quotes"][0]["text"].split()) for r in rows[:3]] == list(WORDS.values())
         figures = report["methods"][method]
-        assert {k: figures[k] for k in expected} == pytest.approx(expected, abs=1e-9), method
-        assert {k: figures["intervals"][k] for k in EXPECTED_INTERVALS[method]} == EXPECTED_INTERVALS[method], method
-    assert [(r["id"], r["answered"], r.get("hit@3"), r["failed"]) for r in report["questions"]["hybrid"]] == [
-        ("a1", False, False, True), ("a2", False, False, True), ("a3", True, True, False), ("u1", False, None, False)]
-    assert report["differences"] == {
-        "hybrid_minus_bm25": {m: {"difference": 0.0, "low": 0.0, "high": 0.0}
-                              for m in ("hit@3", "fact_recall@3", "ndcg@10")},
-        "hybrid_minus_dense": {"hit@3": {"difference": 0.0, "low": 0.0, "high": 0.0},
-                               "fact_recall@3": {"difference": 0.0, "low": 0.0, "high": 0.0},
-                               "ndcg@10": {"difference": 0.123, "low": 0.0, "high": 0.369}}}
+        assert {k: figures[k] for k in COUNTED} == pytest.approx(COUNTED, abs=1e-9), method
+        assert figures["citations_checked"] == CITATIONS[method], method
+        assert {k: figures["intervals"][k] for k in ("hit@1", "hit@3", "abstention_precision", "abstention_recall",
+                                                     "false_refusal_rate", "followup_hit@3")} == {
+            "hit@1": wilson(3, 3), "hit@3": wilson(3, 3), "abstention_precision": wilson(2, 2),
+            "abstention_recall": wilson(2, 2), "false_refusal_rate": wilson(0, 3), "followup_hit@3": wilson(1, 1)}
+        assert {k: figures["intervals"][k] for k in ("fact_recall@3", "mrr", "ndcg@10")} == {
+            "fact_recall@3": [1.0, 1.0], "mrr": [1.0, 1.0], "ndcg@10": [1.0, 1.0]}  # a mean of equal values
+    zero = {"difference": 0.0, "low": 0.0, "high": 0.0}  # the methods agree on every question
+    assert report["differences"] == {f"hybrid_minus_{m}": {k: zero for k in ("hit@3", "fact_recall@3", "ndcg@10")}
+                                     for m in ("bm25", "dense")}
     assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (out / "report.md").read_text()
     assert "| Evidence hit@3 |" in markdown and "## Failures (hybrid)" in markdown
-    hybrid = report["methods"]["hybrid"]
-    answerable = [r for r in report["questions"]["hybrid"] if r["answerable"]]
-    assert hybrid["intervals"]["hit@3"] == list(rate_interval(sum(r["hit@3"] for r in answerable), 3))
-    assert set(report["differences"]) == {"hybrid_minus_bm25", "hybrid_minus_dense"}
     assert "## Differences between methods" in markdown and "| hybrid minus bm25 |" in markdown
+
+
+def test_history_is_what_finds_the_follow_up(cli, built, eval_data, tmp_path):
+    """Without the first turn the second finds nothing; the figure says so, and drops when history is lost."""
+    out = tmp_path / "out"
+    assert cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(out),
+                             *THRESHOLDS]).exit_code == 0
+    [dialogue] = json.loads((out / "report.json").read_text())["dialogues"]["hybrid"]
+    assert (dialogue["hit@3"], dialogue["hit@3_without_history"]) == (True, False)
+    assert [q["text"] for q in dialogue["quotes"]] == [DIALOGUES[0]["evidence"][0]]
+
+
+def test_explicit_thresholds_are_checked(cli, built, eval_data, tmp_path):
+    result = cli.invoke(main, ["eval", "--suite", "beir", "--data", str(eval_data), "--threshold", "0.5"])
+    assert result.exit_code == 2 and "--threshold and --floor work on the report suite" in result.output
 
 
 def test_a_question_set_without_dialogues_reports_no_follow_up_figures(cli, built, tmp_path):
@@ -157,11 +188,17 @@ def test_calibrate_stores_the_threshold_and_reports_it(cli, built, eval_data, tm
     stored = json.loads((tmp_path / "calibration.json").read_text())
     assert set(stored) >= {"threshold", "floor", "objective", "hard_false_refusal_rate", "chosen_on", "f1",
                            "false_refusal_rate", "date"}
-    assert stored["floor"] <= stored["threshold"]
-    assert "report_questions.jsonl: 4 questions (3 answerable, 1 unanswerable)" in stored["chosen_on"]
+    assert "report_questions.jsonl: 5 questions (3 answerable, 2 unanswerable)" in stored["chosen_on"]
     assert f"calibrated: floor {stored['floor']:.4f}, threshold {stored['threshold']:.4f}" in result.output
     report = json.loads((out / "report.json").read_text())
     assert report["threshold"] == stored["threshold"]  # the figures use the chosen threshold
+    # the two classes are separated (every answerable question scores above every unanswerable one), so
+    # the chosen thresholds separate them: all answerable answered, all unanswerable not_found
+    rows = report["questions"]["hybrid"]
+    top_unanswerable = max(r["score"] for r in rows if not r["answerable"])
+    assert top_unanswerable < stored["floor"] <= stored["threshold"] <= min(r["score"] for r in rows if r["answerable"])
+    assert [r["verdict"] for r in rows] == ["answered"] * 3 + ["not_found"] * 2
+    assert (stored["f1"], stored["hard_false_refusal_rate"]) == (1.0, 0.0)
     assert report["calibration"]["f1"] == pytest.approx(stored["f1"], abs=1e-6)
     assert "## Calibration" in (out / "report.md").read_text()
 
@@ -169,12 +206,22 @@ def test_calibrate_stores_the_threshold_and_reports_it(cli, built, eval_data, tm
 def test_evidence_missing_from_the_corpus_is_refused(cli, built, tmp_path):
     folder = tmp_path / "bad"
     folder.mkdir()
-    write_jsonl(folder / "report_questions.jsonl", [{**QUESTIONS[0], "evidence": ["212 prisoners held"],
+    write_jsonl(folder / "report_questions.jsonl", [{**QUESTIONS[0], "evidence": ["212 walruses inside"],
                                                       "facts": ["212"]}, {**QUESTIONS[0], "id": "a9",
                                                       "evidence": ["not in the corpus"], "facts": ["corpus"]}])
     result = cli.invoke(main, ["eval", "--data", str(folder), "--index", str(built), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "a9: evidence 'not in the corpus' occurs in no document" in result.output
+
+
+def test_calibrating_on_held_out_questions_is_refused(cli, built, tmp_path):
+    folder = tmp_path / "heldout"
+    folder.mkdir()
+    write_jsonl(folder / "report_questions.jsonl", QUESTIONS)
+    result = cli.invoke(main, ["eval", "--data", str(folder), "--index", str(built), "--calibrate"])
+    assert result.exit_code == 2
+    assert f"{folder / 'report_questions.jsonl'} is held out: thresholds are never chosen on it" in result.output
+    assert not (tmp_path / "calibration.json").exists()
 
 
 def test_benchmark_suites_need_data(cli):
@@ -194,11 +241,11 @@ def test_real_report_suite_is_faithful(tmp_path: Path, monkeypatch):
     index_dir = tmp_path / "index"
     build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
     out = tmp_path / "out"
-    # issue 10's gates: faithfulness 1.0 and at most 2% of answerable questions refused (not_found);
-    # the others are regression floors under what this commit measures (hit@3 over answered and
-    # uncertain 0.941, nDCG@10 0.933, follow-up hit@3 0.833), so a change that loses answers fails CI.
-    gates = ["faithfulness=1.0", "answerable_not_refused_rate=0.98", "hit@3_answered_or_uncertain=0.85",
-             "ndcg@10=0.9", "followup_hit@3=0.7"]
+    # Gates: faithfulness 1.0, and regression floors under what was measured at this commit (hit@3 over
+    # answered and uncertain 0.941, nDCG@10 0.933, follow-up hit@3 0.833), so a change that loses answers
+    # fails CI. No gate on answerable_not_refused_rate: the floor is chosen on these very questions to keep
+    # it >= 0.98, so it passes by construction.
+    gates = ["faithfulness=1.0", "hit@3_answered_or_uncertain=0.85", "ndcg@10=0.9", "followup_hit@3=0.7"]
     result = CliRunner().invoke(main, ["eval", "--index", str(index_dir), "--out", str(out),
                                        *[arg for g in gates for arg in ("--fail-under", g)]])
     assert result.exit_code == 0, result.output
@@ -206,4 +253,9 @@ def test_real_report_suite_is_faithful(tmp_path: Path, monkeypatch):
     report = json.loads((out / "report.json").read_text())
     assert report["counts"]["questions"] >= 60 and report["counts"]["dialogues"] >= 10
     assert all(m["faithfulness"] == 1.0 for m in report["methods"].values())
+    # Issue 10's refusal bar where it can fail: each answerable question judged by thresholds chosen on
+    # the others (leave-one-out); measured 1 of 51 refused (0.0196) at this commit, the bar is 2.
+    choice = calibrate(report)
+    answerable = report["counts"]["answerable"]
+    assert round(choice["leave_one_out_hard_false_refusal_rate"] * answerable) <= 2, choice
     assert report["checked_against"].startswith("corpus files")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.evaluation.report import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions
+from app.evaluation.suite import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions
 from tests.conftest import REPO, REPORT
 
 TEXT = REPORT.read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def test_second_turns_lean_on_the_first():
 
 
 def test_loader_rejects_a_fact_outside_its_evidence(tmp_path):
-    from app.evaluation.report import EvalDataError
+    from app.evaluation.suite import EvalDataError
 
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": "x", "question": "Q?", "answerable": true, "evidence": ["about 16 people"], '
@@ -70,7 +70,7 @@ def test_loader_rejects_a_fact_outside_its_evidence(tmp_path):
 
 
 def test_loader_rejects_duplicate_ids_and_missing_fields(tmp_path):
-    from app.evaluation.report import EvalDataError
+    from app.evaluation.suite import EvalDataError
 
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": "x", "question": "Q?", "answerable": false}\n'

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sklearn.metrics import roc_auc_score
 
 from app.answer.assistant import Answer
 from app.answer.quote import Quote
@@ -191,7 +192,11 @@ def test_run_squad2_end_to_end(tmp_path, threshold, floor, expected):
     assert (result["articles"], result["paragraphs"], result["questions"]) == (2, 3, 7)
     assert result["verdicts"] == expected
     assert result["faithfulness"] == 1.0 and result["trained_on"] == []
-    assert 0.0 <= result["confidence_auc"] <= 1.0
+    # the AUC against scikit-learn's, on the confidences the run wrote per question
+    written = (tmp_path / "out" / "squad2-squad2_tiny-items.jsonl").read_text().splitlines()
+    items = [json.loads(line) for line in written]
+    reference = roc_auc_score([i["answerable"] for i in items], [i["confidence"] for i in items])
+    assert result["confidence_auc"] == pytest.approx(reference, abs=1e-4)
     # each answerable question shares its rare words with the one sentence that holds its answer;
     # quotes offered as "uncertain" count, the closest passage of "not_found" does not
     assert result["answer_in_quote@1"] == (0.0 if floor == 5.0 else 1.0)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from app.evaluation.report import intervals
+from app.evaluation.suite import intervals
 from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 
 

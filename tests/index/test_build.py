@@ -18,8 +18,8 @@ def test_rebuild_embeds_only_the_changed_document(tmp_path: Path, tiny_corpus: P
     build_index(index_dir, first, BuildSettings(chunk_max_words=30), corpus_dir=tiny_corpus)
     (tiny_corpus / "sub" / "budget.md").write_text("# Budget notes\n\nThe ministry spent nothing.\n")
     second = CountingEmbedder()
-    report = build_index(index_dir, second, BuildSettings(chunk_max_words=30), corpus_dir=tiny_corpus)
-    assert (report.embedded_documents, report.reused_documents) == (1, 2)
+    built = build_index(index_dir, second, BuildSettings(chunk_max_words=30), corpus_dir=tiny_corpus)
+    assert (built.embedded_documents, built.reused_documents) == (1, 2)
     assert second.seen == ["# Budget notes\n\nThe ministry spent nothing.", "# Budget notes",
                            "The ministry spent nothing."]
     assert verify_index(index_dir) == []

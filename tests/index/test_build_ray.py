@@ -84,8 +84,8 @@ def assert_same_index(a: Path, b: Path, atol: float = 1e-6) -> None:
 def test_ray_build_equals_the_in_process_build_and_verifies(cluster, tmp_path: Path, tiny_corpus: Path):
     index = tmp_path / "ray"
     engine = RayEngine(functools.partial(HashEmbedder, 64), workers=2, batch_texts=4)
-    report = build_index(index, HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
-    assert (report.engine, report.workers, report.texts_embedded, report.texts_resumed) == ("ray", 2, 28, 0)
+    built = build_index(index, HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
+    assert (built.engine, built.workers, built.texts_embedded, built.texts_resumed) == ("ray", 2, 28, 0)
     assert_same_index(index, reference(tiny_corpus, tmp_path), atol=0)
     build = read_manifest(index)["build"]
     assert (build["engine"], build["workers"], build["engine_stats"]["batches"]) == ("ray", 2, 7)
@@ -99,9 +99,9 @@ def test_a_worker_killed_mid_build_is_retried_and_nothing_is_lost_or_doubled(clu
     marker = tmp_path / "died"
     # the actor's 1st encode loads the model, its 2nd is the first batch, its 3rd (the 2nd batch) kills it
     engine = RayEngine(functools.partial(DyingEmbedder, str(marker), 3), workers=1, batch_texts=4)
-    report = build_index(tmp_path / "ray", HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
+    built = build_index(tmp_path / "ray", HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
     assert marker.exists()  # a worker did die
-    assert (report.texts_embedded, engine.stats["batches"], engine.stats["actor_processes"]) == (28, 7, 2)
+    assert (built.texts_embedded, engine.stats["batches"], engine.stats["actor_processes"]) == (28, 7, 2)
     assert_same_index(tmp_path / "ray", reference(tiny_corpus, tmp_path), atol=0)
 
 
@@ -132,8 +132,8 @@ def test_a_driver_killed_mid_build_restarts_from_its_checkpoint(cluster, tmp_pat
     assert 6 <= len(done) < 28
 
     counting = CountingEmbedder()
-    report = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting))
-    assert (report.texts_resumed, report.texts_embedded) == (len(done), 28 - len(done))
+    built = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting))
+    assert (built.texts_resumed, built.texts_embedded) == (len(done), 28 - len(done))
     assert {text_key(t) for t in counting.seen}.isdisjoint(done)  # nothing embedded twice
     assert_same_index(index, reference(tiny_corpus, tmp_path), atol=0)
 
@@ -154,8 +154,8 @@ def test_resuming_on_ray_embeds_only_what_the_checkpoint_lacks(cluster, tmp_path
     with pytest.raises(RuntimeError, match="killed"):
         build_index(index, crashing, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(crashing, 4))
     engine = RayEngine(functools.partial(HashEmbedder, 64), workers=2, batch_texts=4)
-    report = build_index(index, HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
-    assert (report.texts_resumed, report.texts_embedded, engine.stats["batches"]) == (12, 16, 4)
+    built = build_index(index, HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
+    assert (built.texts_resumed, built.texts_embedded, engine.stats["batches"]) == (12, 16, 4)
     assert_same_index(index, reference(tiny_corpus, tmp_path), atol=0)
 
 

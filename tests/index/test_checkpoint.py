@@ -71,10 +71,10 @@ def test_a_crashed_build_resumes_embedding_only_the_rest(tmp_path: Path, tiny_co
     assert [p.name.startswith("work-") for p in builds_dir(index).iterdir()] == [True]
 
     counting = CountingEmbedder()
-    report = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting, BATCH))
+    built = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting, BATCH))
     assert counting.seen == texts[12:]  # only what the checkpoint lacked
-    assert (report.texts_resumed, report.texts_embedded) == (12, 16)
-    assert report.summary().startswith("resumed an interrupted build: 12 of 28 texts came from its checkpoint, "
+    assert (built.texts_resumed, built.texts_embedded) == (12, 16)
+    assert built.summary().startswith("resumed an interrupted build: 12 of 28 texts came from its checkpoint, "
                                        "16 embedded now\nindexed 3 document(s), 9 chunks, 19 sentences in ")
     assert read_manifest(index)["build"]["texts_resumed"] == 12
     assert_same_index(index, tmp_path / "reference")
@@ -93,9 +93,9 @@ def test_while_a_build_is_unfinished_the_old_index_is_served_whole(tmp_path: Pat
     assert (index.resolve(), load_index(index).chunks) == before
     assert verify_index(index) == []
     counting = CountingEmbedder()
-    report = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus)
+    built = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus)
     assert counting.seen == ["A new text about the harbour."]  # one sentence, one chunk: one vector
-    assert (report.embedded_documents, report.reused_documents, report.texts_resumed) == (1, 2, 0)
+    assert (built.embedded_documents, built.reused_documents, built.texts_resumed) == (1, 2, 0)
 
 
 # A build in another process: after `batches` batches it drops a marker and waits to be killed.
@@ -132,9 +132,9 @@ def test_kill_9_mid_embedding_then_restart_reuses_the_checkpoint(tmp_path: Path,
     assert proc.returncode == -signal.SIGKILL and not index.exists()
 
     counting = CountingEmbedder()
-    report = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting, BATCH))
+    built = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting, BATCH))
     assert counting.seen == texts[5 * BATCH:]
-    assert (report.texts_resumed, report.texts_embedded) == (20, 8)
+    assert (built.texts_resumed, built.texts_embedded) == (20, 8)
     assert_same_index(index, tmp_path / "reference")
     assert verify_index(index) == []
 
@@ -145,8 +145,8 @@ def test_a_checkpoint_from_another_model_or_settings_is_not_reused(tmp_path: Pat
     with pytest.raises(Crash):
         build_index(index, crashing, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(crashing, BATCH))
     other_model = CountingEmbedder(dim=32)
-    report = build_index(index, other_model, SETTINGS, corpus_dir=tiny_corpus)
-    assert (report.texts_resumed, len(other_model.seen)) == (0, 28)
+    built = build_index(index, other_model, SETTINGS, corpus_dir=tiny_corpus)
+    assert (built.texts_resumed, len(other_model.seen)) == (0, 28)
 
     crashing = CrashingEmbedder(batches=3)
     with pytest.raises(Crash):
@@ -169,9 +169,9 @@ def test_a_damaged_shard_is_dropped_and_its_texts_embedded_again(tmp_path: Path,
     data[-1] ^= 1
     damaged.write_bytes(bytes(data))
     counting = CountingEmbedder()
-    report = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting, BATCH))
+    built = build_index(index, counting, SETTINGS, corpus_dir=tiny_corpus, engine=InProcessEngine(counting, BATCH))
     assert counting.seen == texts[BATCH:2 * BATCH] + texts[12:]
-    assert report.texts_resumed == 8
+    assert built.texts_resumed == 8
     assert_same_index(index, tmp_path / "reference")
 
 

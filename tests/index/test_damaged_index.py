@@ -36,9 +36,9 @@ def test_cut_manifest_is_set_aside_with_one_log_line_and_rebuilt(tmp_path: Path,
     (build / "manifest.json").write_text(cut, encoding="utf-8")
     caplog.set_level(logging.INFO, logger="app.index.build")
 
-    report = ensure_index(index, corpus, HashEmbedder())
+    built = ensure_index(index, corpus, HashEmbedder())
 
-    assert report is not None and (report.documents, report.embedded_documents, report.reused_documents) == (3, 3, 0)
+    assert built is not None and (built.documents, built.embedded_documents, built.reused_documents) == (3, 3, 0)
     [aside] = _aside(index)
     assert not build.exists() and (aside / "manifest.json").read_text(encoding="utf-8") == cut  # kept as found
     assert verify_index(index) == [] and load_index(index).manifest["documents"] == file_hashes(corpus)
@@ -55,9 +55,9 @@ def test_a_flipped_byte_is_set_aside_and_nothing_of_it_is_reused(tmp_path: Path,
     data[40] ^= 1
     chunks.write_bytes(bytes(data))
 
-    report = ensure_index(index, corpus, HashEmbedder())
+    built = ensure_index(index, corpus, HashEmbedder())
 
-    assert (report.embedded_documents, report.reused_documents) == (3, 0)
+    assert (built.embedded_documents, built.reused_documents) == (3, 0)
     [aside] = _aside(index)
     assert (aside / "chunks.jsonl").read_bytes() == bytes(data)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
@@ -83,9 +83,9 @@ def test_a_stale_index_is_rebuilt_in_place_not_set_aside(tmp_path: Path, caplog)
     corpus, index, _ = _tiny(tmp_path)
     (corpus / "prisons.txt").write_text("Changed.\n", encoding="utf-8")
 
-    report = ensure_index(index, corpus, HashEmbedder())
+    built = ensure_index(index, corpus, HashEmbedder())
 
-    assert (report.embedded_documents, report.reused_documents) == (1, 2)
+    assert (built.embedded_documents, built.reused_documents) == (1, 2)
     assert _aside(index) == [] and not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.index.chunk import chunk_document
 from app.index.furniture import furniture_spans, is_navigation, is_notice
 from app.index.ingest import document_from_text, find_paragraphs, read_document
@@ -86,3 +88,44 @@ def test_a_document_that_is_all_furniture_keeps_everything():
     doc = document_from_text("n.txt", "Home\n\nMenu\n\nSearch")
     assert doc.furniture == ()
     assert len(chunk_document(doc)[0]) == 1
+
+
+BODY = ("The inspectors visited four prisons in the northern region during March. They counted 212 prisoners held "
+        "in cells built for 150, and found that medical care was the main complaint of those held there.")
+
+
+def _furniture(paragraphs: list[str]) -> list[str]:
+    text = "\n\n".join(paragraphs)
+    return [text[s:e] for s, e in furniture_spans(text, find_paragraphs(text))]
+
+
+@pytest.mark.parametrize("statement, notice", [
+    # other sites' notices, none of them the bundled report's words
+    ("Meduza has been designated a foreign agent by the Russian Justice Ministry.",
+     "If you are reading this in Russia, note that you may be fined for sharing our articles or donating to us."),
+    ("Novaya Gazeta Europe is blocked in Russia.",
+     "You can still reach us through a VPN or our mirror sites; please share our reporting with care."),
+    ("This outlet was banned by the authorities in 2022.",
+     "Readers in the country: you could be prosecuted for subscribing to our channels or quoting us."),
+])
+def test_a_notice_block_is_known_by_shape_and_place_at_the_tail(statement, notice):
+    assert _furniture([BODY, BODY.replace("212", "214"), statement, notice, "To find out more, click here."]) == [
+        statement, notice, "To find out more, click here."]
+
+
+def test_a_notice_block_at_the_head():
+    statement = "Meduza has been designated a foreign agent by the Russian Justice Ministry."
+    notice = "If you are reading this in Russia, note that you may be fined for sharing our articles."
+    assert _furniture(["Accessibility links", statement, notice, BODY]) == ["Accessibility links", statement, notice]
+
+
+def test_a_short_sentence_is_not_a_notice_without_its_shape_and_place():
+    statement = "The ministry was informed in 2022."
+    # in the body, before a reader's line that no furniture run reaches: kept
+    assert _furniture([statement, "Thank you, we hope our findings help.", BODY]) == []
+    # at the tail but with no reader's notice beside it: kept
+    assert _furniture([BODY, statement, "To find out more, click here."]) == ["To find out more, click here."]
+    # two sentences are prose, not a notice's opening statement
+    two = "The outlet was banned in 2022. It moved to Riga."
+    notice = "If you are reading this in Russia, note that you may be fined for sharing our articles."
+    assert _furniture([BODY, two, notice, "To find out more, click here."]) == [notice, "To find out more, click here."]

@@ -24,8 +24,15 @@ def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Pa
 
 
 def test_index_folder_holds_no_pickle(tiny_index: Path):
-    for path in tiny_index.resolve().rglob("*.npy"):
-        np.load(path, allow_pickle=False)  # raises if a pickled object array were stored
+    """The folder is the documented plain files (the module docstring's layout), and no array holds objects."""
+    folder = tiny_index.resolve()
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
+        "bm25/params.index.json", "bm25/vocab.index.json", "chunk_vectors.npy", "chunks.jsonl", "dense.faiss",
+        "documents.jsonl", "manifest.json", "sentence_vectors.npy", "sentences.npy"]
+    dtypes = {p.name: np.load(p, allow_pickle=False).dtype.kind for p in folder.rglob("*.npy")}
+    assert dtypes == {"data.csc.index.npy": "f", "indices.csc.index.npy": "i", "indptr.csc.index.npy": "i",
+                      "chunk_vectors.npy": "f", "sentence_vectors.npy": "f", "sentences.npy": "i"}
 
 
 def test_every_stored_chunk_equals_its_document_text(tiny_index: Path):

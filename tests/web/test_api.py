@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,14 +18,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app.answer.loading import load_served
-from app.bench.load import stop_server
+from app.answer.assistant import Assistant
+from app.bench.load import serve_process, stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.web.api import BUSY, MAX_BODY_BYTES, Slot, create_api
-from app.web.chat import LiveAssistant, build_app
+from app.web.chat import build_app
+from app.web.live import LiveAssistant
 
-from .test_chat import HOSTILE, PRISONS, free_port, make_assistant, start, write_corpus
+from .test_chat import HOSTILE, PRISONS, make_assistant, start, write_corpus
 
 QUESTIONS = ["How many prisoners were held in the cells?", "How long did prisoners wait to see a doctor?",
              "What did the warden write on the visitor board?", "Who won the football match?"]
@@ -39,7 +38,8 @@ def api(tmp_path_factory):
     """(base url, assistant, index folder) of a chat server with the API mounted."""
     base = tmp_path_factory.mktemp("api")
     make_assistant(base)  # builds the index
-    assistant = load_served(base / "index", HashEmbedder(), corpus_dir=base / "corpus")  # as `verbatim serve` does
+    # as `verbatim serve` loads it
+    assistant = Assistant.load(base / "index", HashEmbedder(), corpus_dir=base / "corpus", mmap=True)
     ui = build_app(assistant, base / "feedback.jsonl", examples=["Q?"])
     url = start(ui).rstrip("/")
     try:
@@ -201,11 +201,10 @@ def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
 
     corpus = write_corpus(tmp_path / "corpus")
     build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
-    live = LiveAssistant(load_served(tmp_path / "index", HashEmbedder(), corpus_dir=corpus), tmp_path / "index",
-                         corpus)
+    served = Assistant.load(tmp_path / "index", HashEmbedder(), corpus_dir=corpus, mmap=True)
+    live = LiveAssistant(served, tmp_path / "index", corpus)
     client = TestClient(create_api(lambda: live.current(wait=False)))
-    before = client.get("/health").json()["built"]
-    time.sleep(1.1)  # created_at has one-second resolution
+    before = os.path.realpath(tmp_path / "index")  # the build folder answering now
     (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
     build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
     live._loading.acquire()  # another request is loading the new build
@@ -216,8 +215,8 @@ def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
         assert client.get("/health").status_code == 503
     finally:
         live._loading.release()
-    health = client.get("/health").json()
-    assert health["status"] == "ready" and health["built"] != before
+    assert client.get("/health").json()["status"] == "ready"
+    assert os.path.realpath(live.current().index.path) == os.path.realpath(tmp_path / "index") != before
     answer = client.post("/ask", json={"question": "How many prisoners were held in the cells?"}).json()
     assert answer["quotes"][0]["text"] == "They counted 300 prisoners held in cells built for 150."
 
@@ -325,7 +324,7 @@ def test_uploads_are_refused_and_nothing_is_stored(api, tmp_path: Path):
 
 
 def test_memory_mapped_index_gives_the_same_answers(tiny_index: Path, tiny_corpus: Path, tiny_assistant):
-    mapped = load_served(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus)
+    mapped = Assistant.load(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus, mmap=True)
     assert isinstance(mapped.index.chunk_vectors, np.memmap)
     assert isinstance(mapped.index.sentence_vectors, np.memmap)
     assert not mapped.index.chunk_vectors.flags.writeable
@@ -350,15 +349,10 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
     corpus = write_corpus(tmp_path / "corpus")
     index = tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
-    library = load_served(index, HashEmbedder(), corpus_dir=corpus)
-    port = free_port()
-    env = {**os.environ, "VERBATIM_MODEL": "test/hash-embedder-64", "GRADIO_ANALYTICS_ENABLED": "False",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port),
-                             "--index", str(index), "--corpus", str(corpus), "--workers", "2",
-                             "--feedback", str(tmp_path / "f.jsonl")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    library = Assistant.load(index, HashEmbedder(), corpus_dir=corpus, mmap=True)
+    proc, url, log = serve_process(["--index", str(index), "--corpus", str(corpus), "--workers", "2",
+                                    "--feedback", str(tmp_path / "f.jsonl")], tmp_path,
+                                   {"VERBATIM_MODEL": "test/hash-embedder-64"})
     try:
         pids: set[int] = set()
         for _ in range(600):  # a fresh connection each time: the kernel spreads them over the workers
@@ -385,8 +379,7 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
             sessions.append(client)
         for client in sessions:
             assert client.predict(QUESTIONS[0], api_name="/ask") == library.ask(QUESTIONS[0]).to_dict()
-        # a rebuild: each worker answers from the new build on its next request
-        time.sleep(1.1)
+        # a rebuild (a new build folder, whatever the clock says): each worker answers from it on its next request
         (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
         build_index(index, HashEmbedder(), corpus_dir=corpus)
         new = "They counted 300 prisoners held in cells built for 150."
@@ -400,10 +393,9 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
             if seen == pids:
                 break
         assert seen == pids
-        assert "Traceback" not in (tmp_path / "serve.log").read_text()
+        assert "Traceback" not in log.read_text()
     finally:
         stop_server(proc)
-        log.close()
 
 
 # ---------------------------------------------------------------- the load bench's counting (never its timings)

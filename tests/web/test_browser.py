@@ -195,7 +195,8 @@ def test_page_follows_a_rebuild_of_the_index(browser, tmp_path):
     from app.index.build import build_index
     from app.index.embed import HashEmbedder
     from app.settings import AnswerSettings
-    from app.web.chat import LiveAssistant, build_app
+    from app.web.chat import build_app
+    from app.web.live import LiveAssistant
 
     corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
@@ -374,7 +375,8 @@ def test_upload_watch_progress_ask_and_remove(browser, tmp_path):
     from app.index.build import build_index
     from app.index.embed import HashEmbedder
     from app.settings import AnswerSettings
-    from app.web.chat import LiveAssistant, build_app
+    from app.web.chat import build_app
+    from app.web.live import LiveAssistant
     from app.web.uploads import Shelf, UploadRoutes
 
     from .test_uploads import make_pdf

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -61,12 +60,6 @@ def make_assistant(base: Path) -> Assistant:
     build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
     return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3, floor=0.3),
                           corpus_dir=corpus)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(page) -> str:
@@ -387,7 +380,7 @@ REWORDINGS = ["According to the report, {q}", "{q} Please quote the report.", "t
 
 def two_hundred_questions() -> list[tuple[str, list[str]]]:
     """(question, history) pairs: the eval questions and dialogues (both files), reworded ones, off-topic ones."""
-    from app.evaluation.report import load_dialogues, load_questions
+    from app.evaluation.suite import load_dialogues, load_questions
 
     repo = Path(__file__).resolve().parents[2] / "eval"
     questions = [q.question for f in (repo / "report_questions.jsonl", repo / "heldout" / "report_questions.jsonl")

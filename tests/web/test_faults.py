@@ -225,7 +225,8 @@ def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(t
     from gradio_client import Client
 
     import app.index.store_write
-    from app.web.chat import LiveAssistant, build_app
+    from app.web.chat import build_app
+    from app.web.live import LiveAssistant
 
     from .test_chat import start
 
@@ -299,7 +300,7 @@ def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(t
 
 
 def test_live_assistant_refuses_a_build_from_another_model_or_corpus(tmp_path: Path):
-    from app.web.chat import LiveAssistant
+    from app.web.live import LiveAssistant
 
     corpus, index = copy_tiny(tmp_path / "corpus"), tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)

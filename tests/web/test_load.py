@@ -2,24 +2,22 @@
 
 The server is the real command in its own process on 127.0.0.1, on the bundled report, with the
 hash embedder (VERBATIM_MODEL=test/hash-embedder-64). The test checks correctness under load, never
-speed (that is `verbatim bench --sections load`): it is bounded to 1,000 questions, and users stop
-asking after LOAD_DEADLINE seconds without failing; every answer given must be exact. Run it alone
-with `pytest -m load -s` to see the latency line.
+speed (that is `verbatim bench --sections load`): every user asks all its questions, 1,000 in all,
+and every answer must be exact. Run it alone with `pytest -m load -s` to see the latency line.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 from app.answer.assistant import Assistant
+from app.bench.load import serve_process, stop_server
+from app.evaluation.metrics import percentile
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from tests.conftest import REPO, REPORT
@@ -27,7 +25,7 @@ from tests.conftest import REPO, REPORT
 pytestmark = pytest.mark.load
 
 USERS, QUESTIONS_EACH = 20, 50
-LOAD_DEADLINE = 240.0  # users stop asking after this long (a bound on the run, not a speed requirement)
+HUNG_AFTER = 1800.0  # only a hung run takes this long (measured: 1,000 questions in 86 s); not a pass mark
 CONTRACT = ["question", "answered", "verdict", "confidence", "message", "quotes"]
 QUOTE_KEYS = ["n", "text", "doc", "start", "end", "paragraph", "page", "score"]
 
@@ -37,57 +35,20 @@ def report_questions() -> list[str]:
     return [r["question"] for r in rows][:QUESTIONS_EACH]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    import httpx
-
-    for _ in range(int(seconds * 10)):
-        if proc.poll() is not None:
-            raise AssertionError(f"verbatim serve exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"verbatim serve did not answer at {url} within {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from .test_chat import free_port
-
     base = tmp_path_factory.mktemp("load")
     corpus = base / "corpus"
     corpus.mkdir()
     (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
     index = base / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
-    port = free_port()
-    env = {**os.environ, "VERBATIM_MODEL": "test/hash-embedder-64", "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1"}
-    log = open(base / "serve.log", "w")
-    env["PYTHONPATH"] = str(REPO)  # this checkout's app/, not an installed copy
-    proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--host", "127.0.0.1",
-                             "--port", str(port),
-                             "--index", str(index), "--corpus", str(corpus), "--feedback", str(base / "f.jsonl")],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    proc, url, log = serve_process(["--index", str(index), "--corpus", str(corpus), "--feedback",
+                                    str(base / "f.jsonl")], base, {"VERBATIM_MODEL": "test/hash-embedder-64"})
     try:
-        wait_until_up(url, proc)
-        yield url, Assistant.load(index, embedder=HashEmbedder(), corpus_dir=corpus), base / "serve.log"
+        yield url + "/", Assistant.load(index, embedder=HashEmbedder(), corpus_dir=corpus), log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-        log.close()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+        stop_server(proc)
 
 
 def test_twenty_users_fifty_questions_each_no_errors_and_the_contract(server):
@@ -100,15 +61,12 @@ def test_twenty_users_fifty_questions_each_no_errors_and_the_contract(server):
     errors: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(USERS, timeout=120)
-    deadline = time.monotonic() + LOAD_DEADLINE
 
     def user(i: int) -> None:
         try:
             client = Client(url, verbose=False)
             start.wait()
             for j in range(QUESTIONS_EACH):
-                if time.monotonic() > deadline and j > 0:
-                    return  # a slow machine asks fewer questions; it does not fail
                 question = questions[(i * 7 + j) % len(questions)]  # users ask in different orders
                 t0 = time.perf_counter()
                 result = client.predict(question, api_name="/ask")
@@ -123,13 +81,12 @@ def test_twenty_users_fifty_questions_each_no_errors_and_the_contract(server):
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(USERS)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(max(1.0, deadline - time.monotonic() + 5))
+    for t in threads:  # wait for every user to finish, however long a busy machine takes
+        t.join(max(1.0, HUNG_AFTER - (time.perf_counter() - t0)))
     wall = time.perf_counter() - t0
-    assert not any(t.is_alive() for t in threads), "users still running after the deadline"
+    assert not any(t.is_alive() for t in threads), f"users still waiting for answers after {HUNG_AFTER:.0f} s"
     assert errors == []
-    assert {i for i, *_ in results} == set(range(USERS))  # every user got answers
-    assert USERS <= len(results) <= USERS * QUESTIONS_EACH
+    assert sorted(i for i, *_ in results) == sorted(list(range(USERS)) * QUESTIONS_EACH)  # 50 answers each
     for _, question, result, _ in results:
         assert list(result) == CONTRACT and result == expected[question]
         for q in result["quotes"]:

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from app.answer.loading import load_served
+from app.answer.assistant import Assistant
 from app.index.embed import HashEmbedder
 from app.settings import MAX_CORPUS_FILE_BYTES
-from app.web.chat import LiveAssistant, build_app
+from app.web.chat import build_app
+from app.web.live import LiveAssistant
 from app.web.uploads import Shelf, UploadRoutes
 
 from .test_chat import make_assistant, start
@@ -23,8 +24,8 @@ TOKEN = "s3cret-token"
 
 def serve_page(base: Path, uploads: bool, token: str | None = None) -> tuple[str, object, Path]:
     make_assistant(base)
-    live = LiveAssistant(load_served(base / "index", HashEmbedder(), corpus_dir=base / "corpus"), base / "index",
-                         base / "corpus")
+    served = Assistant.load(base / "index", HashEmbedder(), corpus_dir=base / "corpus", mmap=True)  # as serve does
+    live = LiveAssistant(served, base / "index", base / "corpus")
     page = build_app(live, base / "feedback.jsonl", examples=["Q?"])
     if uploads:
         page.uploads = UploadRoutes(Shelf(base / "corpus", base / "index", HashEmbedder), token)

@@ -1,8 +1,9 @@
-"""The report suite: ask the hand-written questions about the bundled report and score the answers.
+"""The question suite (`verbatim eval`, `--suite report`): ask the hand-written questions about the
+bundled report and score the answers. ("Report" is the corpus; this is the suite of questions about it.)
 
 One run asks every question with hybrid, BM25-only and dense-only retrieval (same quoting, one
 loaded model), asks the second turn of every dialogue with the first as history, and returns one
-dict of figures; `report_output.write_report` turns it into JSON, Markdown and two PNG plots and
+dict of figures; `suite_output.write_suite` turns it into JSON, Markdown and two PNG plots and
 `calibration.calibrate` chooses the verdict thresholds from it.
 
 >>> import shutil, tempfile
@@ -15,7 +16,7 @@ dict of figures; `report_output.write_report` turns it into JSON, Markdown and t
 >>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
 >>> assistant = Assistant.load(folder / "index", embedder=HashEmbedder())
 >>> asked = [Question("a1", "How many prisoners were counted?", True, ("212 prisoners",), ("212",))]
->>> result = run_report(assistant, asked, [], methods=("hybrid",))
+>>> result = run_suite(assistant, asked, [], methods=("hybrid",))
 >>> result["counts"], result["methods"]["hybrid"]["faithfulness"], result["methods"]["hybrid"]["recall@1"]
 ({'questions': 1, 'answerable': 1, 'unanswerable': 0, 'dialogues': 0}, 1.0, 1.0)
 >>> shutil.rmtree(folder)
@@ -48,7 +49,7 @@ from app.evaluation.metrics import (
 )
 from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 from app.evaluation.verdicts import verdict_summary
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, RETRIEVAL_MODES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ EVAL_DIR = PROJECT_ROOT / "eval"
 QUESTIONS_FILE = EVAL_DIR / "report_questions.jsonl"
 DIALOGUES_FILE = EVAL_DIR / "report_dialogues.jsonl"
 RESULTS_DIR = EVAL_DIR / "results"
-METHODS = ("hybrid", "bm25", "dense")
+HELDOUT_DIR = EVAL_DIR / "heldout"  # never tuned on: no --calibrate here
 HIT_K = 3
 RETRIEVAL_DEPTH = max(RETRIEVAL_KS)
 
@@ -325,13 +326,13 @@ def code_version(root: Path = PROJECT_ROOT) -> dict[str, object]:
     return {"commit": commit, "app_modified": None if status is None else bool(status)}
 
 
-def run_report(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
-               methods: Sequence[str] = METHODS, corpus_dir: Path | None = None,
+def run_suite(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
+               methods: Sequence[str] = RETRIEVAL_MODES, corpus_dir: Path | None = None,
                data: Mapping[str, str] | None = None) -> dict:
     """Score every question and dialogue with each retrieval method; one dict of figures and records."""
     for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"method {m!r} is not one of {', '.join(METHODS)}")
+        if m not in RETRIEVAL_MODES:
+            raise ValueError(f"method {m!r} is not one of {', '.join(RETRIEVAL_MODES)}")
     documents, checked_against = corpus_texts(assistant, corpus_dir)
     check_evidence([*questions, *dialogues], documents)
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
-"""Report output: the report suite's figures as Markdown, JSON and two plots.
+"""The question suite's figures as Markdown, JSON and two plots (files still named report.json and report.md).
 
-`to_markdown` turns a `run_report` result into the page `write_report` writes beside the JSON.
+`to_markdown` turns a `run_suite` result into the page `write_suite` writes beside the JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from app.evaluation.metrics import RETRIEVAL_KS
-from app.evaluation.report import COMPARED, RESULTS_DIR
+from app.evaluation.suite import COMPARED, RESULTS_DIR
 from app.evaluation.uncertainty import bracket
 from app.files import write_atomic
 
@@ -166,7 +166,7 @@ def _jsonable(result: Mapping) -> dict:
     return out
 
 
-def write_report(result: Mapping, out_dir: Path = RESULTS_DIR, calibration: Mapping | None = None) -> list[Path]:
+def write_suite(result: Mapping, out_dir: Path = RESULTS_DIR, calibration: Mapping | None = None) -> list[Path]:
     """Write report.json, report.md, recall_at_k.png and score_distribution.png into `out_dir`."""
     from app.evaluation.plots import plot_recall_at_k, plot_score_distribution
 

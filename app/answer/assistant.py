@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.answer.about import about_document
 from app.answer.followup import (
     contextual_query,
     leans_on_previous,
@@ -224,6 +225,10 @@ class Assistant:
         each = len({q.doc for q in each_quotes}) > 1  # one document answering: a plain answer from it
         quotes = each_quotes if each else select_quotes(self.index, scored, 1 if verdict == "not_found" else k,
                                                         s.max_quote_words, s.min_relative_score)
+        about = None if each else about_document(self.index, text, hits[:plain], scored, k, s.threshold)
+        if about:  # a question about the report itself: its title, byline or date (app/answer/about.py)
+            quotes, top = about, about[0].score
+            verdict = verdict_for(top, s.threshold, s.floor)
         t4 = time.perf_counter()
         if verdict == "answered":
             message = _readable(quotes, each)

@@ -6,11 +6,16 @@ a sentence that resembles the whole report, like "what Amnesty found in Zhanaoze
 torture", does not win every question), the cosine of the passage holding it, and the
 IDF-weighted share of the question's terms it contains.
 
-Some sentences never answer: a question in the text (an interviewer's) is not quoted, though it
-still lifts the passage it opens through the passage score, and neither is a heading (a paragraph
-of one line with no closing punctuation). When the question asks for a number, a date, a duration
-or a name ("how many", "when", "how long", "what are the names"), a sentence without one is
-damped: it may be on topic, but it cannot be the answer.
+Some sentences never answer: a question in the text is not quoted, and neither is a heading (a
+paragraph of one line with no closing punctuation). In an interview, hearing or FAQ the
+interviewer's turn, question or statement, is never quoted either (`Document.prompts`): it points
+to the reply that follows. The turn is the reply's passage: every sentence of the reply, up to the
+next turn, takes the turn's cosine to the question as its passage cosine when that is higher, so a
+question that matches the turn finds the reply's sentences, which then compete on their own words.
+
+When the question asks for a number, a date, a duration or a name ("how many", "when", "how long",
+"what are the names"), a sentence without one is damped: it may be on topic, but it cannot be the
+answer.
 
 A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
 
@@ -175,11 +180,11 @@ _CLOSING = re.compile(r"""[.!;:"'\u201d\u2019)\]]\s*$""")
 
 
 def is_quotable(index: Index, row: int) -> bool:
-    """False for questions and headings: they never answer a question."""
+    """False for questions, headings and interviewers' turns: they never answer a question."""
     d, s, e, p, _ = (int(x) for x in index.sentences[row])
     doc = index.documents[d]
     text = doc.text[s:e]
-    if text.rstrip().endswith("?"):
+    if text.rstrip().endswith("?") or p in doc.prompts:
         return False
     is_whole_paragraph = 0 < p <= len(doc.paragraphs) and tuple(doc.paragraphs[p - 1]) == (s, e)
     return not (is_whole_paragraph and not _CLOSING.search(text))
@@ -196,6 +201,13 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
         lo, hi = index.chunk_sentences[hit.row]
         for row in range(lo, hi):
             passage_cos[row] = max(passage_cos.get(row, -1.0), hit.dense)
+    for row in list(passage_cos):  # an interviewer's turn is the passage of the reply after it
+        block = reply_rows(index, row)
+        if len(block):
+            lift = (float(index.sentence_vectors[row] @ query_vec) if index.sentence_vectors is not None
+                    else passage_cos[row])
+            for r in block:
+                passage_cos[r] = max(passage_cos.get(r, -1.0), lift)
     if not passage_cos:
         return []
     rows = sorted(passage_cos)
@@ -208,20 +220,44 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     tokens = tokenize_many(texts)
     relation = asked_relation(question) if RELATION_MISS_FACTOR < 1.0 else None
     relation_tokens = set(tokenize(relation)) if relation else set()
-    scored = []
+    base: dict[int, float] = {}
+    focus: dict[int, float] = {}  # how far the answer type and the relation asked for fit each sentence
     for i, row in enumerate(rows):
-        if not is_quotable(index, row):
-            continue
-        score = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
-                 + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
-        if not has_answer_type(texts[i], kind, question):
-            score *= TYPE_MISMATCH_FACTOR
-        if relation_tokens and not relation_tokens & set(tokens[i]):
-            score *= RELATION_MISS_FACTOR
-        score *= factor
-        scored.append(ScoredSentence(row, score))
+        base[row] = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
+                     + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
+        focus[row] = ((1.0 if has_answer_type(texts[i], kind, question) else TYPE_MISMATCH_FACTOR) * factor
+                      * (RELATION_MISS_FACTOR if relation_tokens and not relation_tokens & set(tokens[i]) else 1.0))
+    best = {row: base[row] * focus[row] for row in rows if is_quotable(index, row)}
+    scored = [ScoredSentence(row, float(score)) for row, score in best.items()]
     scored.sort(key=lambda s: (-s.score, s.row))
     return scored
+
+
+def reply_rows(index: Index, row: int) -> range:
+    """For a sentence of an interviewer's turn, the rows of the reply after it, up to the next turn
+    (empty for any other sentence)."""
+    d, _, _, p, _ = (int(x) for x in index.sentences[row])
+    prompts = index.documents[d].prompts
+    first = reply_row(index, row)
+    if first is None:
+        return range(0)
+    end, rows = first, index.sentences
+    while end < len(rows) and int(rows[end, 0]) == d and int(rows[end, 3]) not in prompts:
+        end += 1
+    return range(first, end)
+
+
+def reply_row(index: Index, row: int) -> int | None:
+    """For a sentence of an interviewer's turn, the row of the reply's first sentence (else None)."""
+    d, _, _, p, _ = (int(x) for x in index.sentences[row])
+    reply = index.documents[d].prompts.get(p)
+    n = len(index.sentences)
+    r = row + 1
+    while reply is not None and r < n and int(index.sentences[r, 0]) == d and int(index.sentences[r, 3]) < reply:
+        r += 1
+    if reply is not None and r < n and int(index.sentences[r, 0]) == d and int(index.sentences[r, 3]) == reply:
+        return r
+    return None
 
 
 def _sentence_text(index: Index, row: int) -> str:

@@ -27,6 +27,13 @@ GOAL_UPLOAD_OVER_BUILD = 1.5
 SEED = "The seed note says the bench started on a quiet morning.\n"
 
 
+def _run(cmd: list[str]) -> None:
+    """Run a `verbatim` command; a failure raises with the end of its error output."""
+    done = subprocess.run(cmd, env=_env(), capture_output=True, cwd=PROJECT_ROOT, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[1:3])} failed: {done.stderr.strip()[-500:]}")
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
@@ -39,8 +46,7 @@ def _cli_build(file: Path, work: Path) -> float:
     (corpus / "seed.txt").write_text(SEED)
     shutil.copyfile(file, corpus / file.name)
     t0 = time.perf_counter()
-    subprocess.run([*verbatim_cmd(), "index", "build", "--corpus", str(corpus), "--index", str(index)], env=_env(),
-                   check=True, capture_output=True, cwd=PROJECT_ROOT)
+    _run([*verbatim_cmd(), "index", "build", "--corpus", str(corpus), "--index", str(index)])
     return time.perf_counter() - t0
 
 
@@ -52,8 +58,7 @@ def _upload_to_answer(file: Path, question: str, work: Path, timeout: float) -> 
     shutil.rmtree(index, ignore_errors=True)
     corpus.mkdir(parents=True)
     (corpus / "seed.txt").write_text(SEED)
-    subprocess.run([*verbatim_cmd(), "index", "build", "--corpus", str(corpus), "--index", str(index)], env=_env(),
-                   check=True, capture_output=True, cwd=PROJECT_ROOT)
+    _run([*verbatim_cmd(), "index", "build", "--corpus", str(corpus), "--index", str(index)])
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/v1"
     proc = subprocess.Popen([*verbatim_cmd(), "serve", "--port", str(port), "--index", str(index), "--corpus",

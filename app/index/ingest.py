@@ -15,11 +15,13 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from app.errors import CorpusError
 from app.index import pdf_layout
 from app.index.furniture import furniture_spans, html_main_content
+from app.index.structure import front_matter, prompt_paragraphs, title_span
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,22 @@ class Document:
 
     def page_at(self, offset: int) -> int | None:
         return _span_number(self.pages, offset) if self.pages else None
+
+    # Structure found in the text when first asked for (app/index/structure.py): not stored in the index.
+    @cached_property
+    def prompts(self) -> dict[int, int | None]:
+        """Interviewer turns and FAQ questions (1-based paragraph numbers) -> the reply paragraph after each."""
+        return prompt_paragraphs(self.text, self.paragraphs, self.furniture)
+
+    @cached_property
+    def title_span(self) -> Span | None:
+        """Where the title lies in the text: the declared `title` if printed, else the first heading."""
+        return title_span(self.text, self.paragraphs, self.furniture, self.title)
+
+    @cached_property
+    def front_matter(self) -> dict[str, Span]:
+        """The byline ("author") and stated date ("date") just below the title, where there are any."""
+        return front_matter(self.text, self.paragraphs, self.furniture, self.title_span)
 
 
 def _span_number(spans: tuple[Span, ...], offset: int) -> int:
@@ -149,7 +167,8 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None]:
     return text, title, html_main_content(html)
 
 
-def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...]]:
+def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
+    """The PDF's text page by page, the pages' spans, and the title its metadata declares ("" if none)."""
     import io
 
     from pypdf import PdfReader
@@ -158,6 +177,7 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...]]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
+        title = " ".join(str((reader.metadata or {}).get("/Title") or "").split())
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise CorpusError(f"{path}: cannot read this PDF ({exc}); repair or remove it") from None
     parts: list[str] = []
@@ -170,17 +190,18 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...]]:
         pages.append((pos, pos + len(page_text)))
         parts.append(page_text)
         pos += len(page_text)
-    return "".join(parts), tuple(pages)
+    return "".join(parts), tuple(pages), title
 
 
-def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes) -> Document:
+def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "") -> Document:
     """A PDF's document: paragraphs cut where its layout ends them; running headers, footers, page
     numbers and tables of contents are furniture (app.index.pdf_layout)."""
     layout = pdf_layout.analyse(text, pages)
     paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s, breaks=layout.breaks)]
     runs = set(layout.furniture)
     furniture = sorted(set(furniture_spans(text, paragraphs)) | {p for p in paragraphs if p in runs})
-    return Document(doc, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), furniture=tuple(furniture))
+    return Document(doc, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), title,
+                    furniture=tuple(furniture))
 
 
 def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> Document:
@@ -204,8 +225,8 @@ def document_from_bytes(rel: str, raw: bytes, path: Path | None = None) -> Docum
         text, title, main = _html_text(path, raw)
         return document_from_text(rel, text, source=raw, title=title, main_content=main)
     if suffix == ".pdf":
-        text, pages = _pdf_text(path, raw)
-        return pdf_document(rel, text, pages, raw)
+        text, pages, title = _pdf_text(path, raw)
+        return pdf_document(rel, text, pages, raw, title)
     return document_from_text(rel, _decode(path, raw), source=raw)
 
 

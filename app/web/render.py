@@ -307,7 +307,8 @@ def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int |
 
 
 def guess_title(document: Document) -> str:
-    """A document's title: its own (HTML), else its first heading-like line, else its file name.
+    """A document's title: its declared one (HTML, PDF metadata), else its title in the text
+    (`Document.title_span`: the first heading), else its file name.
 
     >>> from app.index.ingest import document_from_text
     >>> guess_title(document_from_text("a.txt", "Menu\\n\\nWatchdog Raises Concerns Over Prisons\\n\\nBody text."))
@@ -315,10 +316,8 @@ def guess_title(document: Document) -> str:
     """
     if document.title.strip():
         return " ".join(document.title.split())
-    for line in document.text[:4000].splitlines():
-        words = line.split()
-        if 3 <= len(words) <= 20 and not re.search(r"[.:;,?!]$", line.strip()):
-            return " ".join(words)
+    if document.title_span:
+        return " ".join(document.text[document.title_span[0]:document.title_span[1]].split())
     stem = document.doc.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return re.sub(r"[-_]+", " ", stem).strip().capitalize() or document.doc
 

@@ -242,7 +242,7 @@ def test_real_report_suite_is_faithful(tmp_path: Path, monkeypatch):
     build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
     out = tmp_path / "out"
     # Gates: faithfulness 1.0, and regression floors under what was measured at this commit (hit@3 over
-    # answered and uncertain 0.941, nDCG@10 0.933, follow-up hit@3 0.833), so a change that loses answers
+    # answered and uncertain 0.922, nDCG@10 0.933, follow-up hit@3 0.833), so a change that loses answers
     # fails CI. No gate on answerable_not_refused_rate: the floor is chosen on these very questions to keep
     # it >= 0.98, so it passes by construction.
     gates = ["faithfulness=1.0", "hit@3_answered_or_uncertain=0.85", "ndcg@10=0.9", "followup_hit@3=0.7"]

@@ -1,0 +1,134 @@
+"""Questions about the report itself: title, author, date, quoted from the title area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.answer.about import about_document, about_kind
+from app.answer.assistant import Assistant
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
+from app.settings import AnswerSettings, BuildSettings
+from tests.conftest import DATA, REPORT, assert_quotes_verbatim
+
+
+def tiny_pdf(lines: list[str], title: str | None = None) -> bytes:
+    """A one-page PDF with one line of Helvetica text per entry, and a metadata title when given.
+
+    Written by hand (objects, then a cross-reference table of their byte offsets) so no PDF writer is needed."""
+    ops = []
+    for i, line in enumerate(lines):
+        escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        ops.append(f"BT /F1 12 Tf 72 {760 - 18 * i} Td ({escaped}) Tj ET")
+    stream = "\n".join(ops).encode("latin-1")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    if title:
+        objects.append(b"<< /Title (" + title.encode("latin-1") + b") >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    info = b" /Info %d 0 R" % len(objects) if title else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
+    return bytes(out)
+
+
+def _assistant(tmp_path: Path, files: dict[str, bytes]) -> Assistant:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, data in files.items():
+        (corpus / name).write_bytes(data)
+    build_index(tmp_path / "index", HashEmbedder(), BuildSettings(chunk_max_words=30), corpus_dir=corpus)
+    return Assistant.load(tmp_path / "index", settings=AnswerSettings(threshold=0.3, floor=0.2), corpus_dir=corpus)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("What is the report called?", "title"),
+    ("What is the title of Amnesty's report?", "title"),
+    ("What's the report's title?", "title"),
+    ("Who wrote the report?", "author"),
+    ("Which organisation published the new report?", "author"),
+    ("Who is the author of this study?", "author"),
+    ("When was the report published?", "date"),
+    ("What is the publication date of the report?", "date"),
+    ("Who is named in the report?", None),
+    ("What does the report say about food parcels?", None),
+    ("When did the protests happen?", None),
+    ("Who was interviewed for the report?", None),
+])
+def test_questions_about_the_report_itself(question: str, kind: str | None):
+    assert about_kind(question) == kind
+
+
+def test_title_author_and_date_of_an_html_page(tmp_path: Path):
+    html = (DATA / "structure" / "report.html").read_bytes()
+    assistant = _assistant(tmp_path, {"report.html": html})
+    text = assistant.index.document("report.html").text
+    for question, quote, answer in [
+        ("What is the title of the report?", "Old Habits: Torture in Kazakhstan", "Old Habits: Torture in Kazakhstan"),
+        ("Who wrote the report?", "By Jane Roe", "By Jane Roe"),
+        ("When was the report published?", "Published 13 March 2013", "13 March 2013"),
+    ]:
+        out = assistant.ask(question).to_dict()
+        assert out["verdict"] == "answered", question
+        first = out["quotes"][0]
+        start = text.index(quote)
+        assert (first["text"], first["start"], first["end"]) == (quote, start, start + len(quote))
+        a = text.index(answer)
+        assert first["answer"] == {"text": answer, "start": a, "end": a + len(answer)}
+        assert_quotes_verbatim(out, assistant)
+
+
+def test_title_of_a_pdf_from_its_metadata_or_first_line(tmp_path: Path):
+    lines = ["Prison Monitoring in 2013", "The inspectors found abuse in four prisons.", "Guards beat detainees."]
+    assistant = _assistant(tmp_path, {"declared.pdf": tiny_pdf(["Old Habits Revisited", *lines[1:]],
+                                                               title="Old Habits Revisited"),
+                                      "undeclared.pdf": tiny_pdf(lines, title="Annual Review")})
+    declared = assistant.ask("What is the title of the report?", docs=["declared.pdf"]).to_dict()
+    assert [(q["text"], q["start"], q["end"]) for q in declared["quotes"]] == [("Old Habits Revisited", 0, 20)]
+    # "Annual Review" is only in the metadata: the quote is the first line the text holds, never the metadata
+    undeclared = assistant.ask("What is the report called?", docs=["undeclared.pdf"]).to_dict()
+    assert [(q["text"], q["start"], q["end"], q["page"]) for q in undeclared["quotes"]] == [
+        ("Prison Monitoring in 2013", 0, 25, 1)]
+    assert undeclared["verdict"] == "answered"
+
+
+def test_the_bundled_report_title_question_quotes_the_work_it_discusses(tmp_path: Path):
+    """The corpus is an RFE/RL interview about Amnesty's report: asked for the report's title, the
+    quote is the lead sentence naming "Old Habits: ...", then the interview's own headline."""
+    assistant = _assistant(tmp_path, {REPORT.name: REPORT.read_bytes()})
+    text = REPORT.read_text(encoding="utf-8")
+    out = assistant.ask("What is the title of the report?").to_dict()
+    lead = ("RFE/RL correspondent Farangis Najibullah speaks to Amnesty International's David Diaz-Jogeix, the deputy "
+            "director of the Europe and Central Asia Program at Amnesty International, about the contents of \"Old "
+            "Habits: The Routine Use of Torture and Other Ill-Treatment in Kazakhstan.\"")
+    work = "Old Habits: The Routine Use of Torture and Other Ill-Treatment in Kazakhstan"
+    headline = "Watchdog Raises Concerns Over Kazakh Ill-Treatment Of Zhanaozen Prisoners"
+    assert [(q["text"], q["start"]) for q in out["quotes"]] == [(lead, text.index(lead)),
+                                                                 (headline, text.index(headline))]
+    assert out["quotes"][0]["answer"] == {"text": work, "start": text.index(work), "end": text.index(work) + len(work)}
+    who = assistant.ask("Who published the report?").to_dict()["quotes"][0]
+    assert who["answer"] == {"text": "Amnesty International", "start": text.index("Amnesty International"),
+                             "end": text.index("Amnesty International") + len("Amnesty International")}
+    # no publication date is stated: nothing structural answers, the question takes the ordinary path
+    when = "When was the report published?"
+    assert about_document(assistant.index, when, assistant.search(when).hits, [], 3, 0.3) == []
+
+
+def test_a_report_without_a_byline_takes_the_ordinary_path(tmp_path: Path):
+    assistant = _assistant(tmp_path, {"p.txt": (DATA / "tiny" / "prisons.txt").read_bytes()})
+    who = "Who wrote the report?"  # a title ("Prison Conditions Review") but no byline, no "published by" under it
+    assert about_document(assistant.index, who, assistant.search(who).hits, [], 3, 0.3) == []
+    title = assistant.ask("What is the report called?").to_dict()["quotes"]
+    assert [(q["text"], q["start"], q["end"]) for q in title] == [("Prison Conditions Review", 0, 24)]

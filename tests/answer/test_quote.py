@@ -1,0 +1,60 @@
+"""Quoting in interviews, hearings and FAQs: the reply is quoted, never the interviewer's turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.answer.assistant import Assistant
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
+from app.settings import AnswerSettings, BuildSettings
+from tests.conftest import DATA, assert_quotes_verbatim
+
+STRUCTURE = DATA / "structure"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory) -> Assistant:
+    folder: Path = tmp_path_factory.mktemp("structure")
+    build_index(folder / "index", HashEmbedder(), BuildSettings(chunk_max_words=30), corpus_dir=STRUCTURE)
+    return Assistant.load(folder / "index", settings=AnswerSettings(threshold=0.3, floor=0.2), corpus_dir=STRUCTURE)
+
+
+@pytest.mark.parametrize("doc, question, reply", [
+    # the framing statement ("... criticised for slow repairs ...", "residents waited a week ... last winter")
+    # shares most of the question's words and was quoted before turns were known; now it is the reply's
+    # passage, and of the reply's sentences the one sharing "repairs" is quoted
+    ("interview.txt", "What has the board done about slow repairs?", "Repairs that once took a week now take a day."),
+    ("interview.txt", "Did residents wait long for repairs last winter?",
+     "Repairs that once took a week now take a day."),
+    ("hearing.txt", "How long do prisoners wait to see a doctor?",
+     "DR. LEE: On average, prisoners wait nine days for a first appointment."),
+    ("faq.md", "How often can I visit?", "Each prisoner may receive two visits a month, of one hour each."),
+])
+def test_the_reply_is_quoted_not_the_turn(assistant: Assistant, doc: str, question: str, reply: str):
+    out = assistant.ask(question, docs=[doc]).to_dict()
+    text = (STRUCTURE / doc).read_text(encoding="utf-8")
+    first = out["quotes"][0]
+    assert (first["text"], first["start"], first["end"]) == (reply, text.index(reply), text.index(reply) + len(reply))
+    document = assistant.index.document(doc)
+    turns = [document.paragraphs[p - 1] for p in document.prompts]
+    assert not any(q["start"] < e and s < q["end"] for q in out["quotes"] for s, e in turns)
+    assert_quotes_verbatim(out, assistant)
+
+
+def test_a_turn_points_to_the_sentences_of_its_reply(assistant: Assistant):
+    from app.answer.quote import reply_row, reply_rows
+
+    index = assistant.index
+    d = index.doc_rows["interview.txt"]
+    rows = [r for r in range(len(index.sentences)) if int(index.sentences[r, 0]) == d]
+    starts = {index.documents[d].text[int(index.sentences[r, 1]):int(index.sentences[r, 2])]: r for r in rows}
+    turn = starts["Q: How many households lost water during the outage?"]
+    first = starts["A: About 4,200 households were without water for two days."]
+    second = starts["Crews restored supply on the third morning."]
+    assert (reply_row(index, turn), reply_rows(index, turn)) == (first, range(first, second + 1))
+    assert reply_row(index, first) is None and len(reply_rows(index, first)) == 0  # a reply points nowhere
+    out = assistant.ask("What caused the outage?", docs=["interview.txt"]).to_dict()
+    assert out["quotes"][0]["text"] == "A: A water main burst under Station Road after a cold night."

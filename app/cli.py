@@ -3,6 +3,7 @@
     verbatim index build|status|verify     developers: build and check indexes
     verbatim ask "QUESTION" [--json]       anyone: a quoted, cited answer
     verbatim search "QUESTION" [--json]    ranked passages before quoting
+    verbatim brief [--doc NAME] [--words N] the report's key passages, quoted, within a word budget
     verbatim serve                         the web chat
     verbatim eval / verbatim bench         evaluators: quality and speed figures
 """
@@ -200,7 +201,7 @@ def print_answer(answer) -> None:
     click.echo(f"verdict: {answer.verdict.replace('_', ' ')} (confidence {answer.confidence:.2f})")
     if answer.verdict == "not_found":
         click.echo(f"\n{answer.message}")
-    elif answer.verdict == "uncertain":
+    elif answer.verdict == "uncertain" or not answer.message.startswith("[1] "):  # its plain line (a briefing's)
         click.echo(f"\n{answer.message.splitlines()[0]}")
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
@@ -271,6 +272,30 @@ def search(question: str | None, index_dir: Path, corpus_dir: Path | None, k: in
     for rank, hit in enumerate(result.hits, 1):
         c = hit.chunk
         click.echo(f"{rank}. {hit.score:.3f}  {c.doc} paragraph {c.paragraph} [{c.start}:{c.end}]\n   {c.text[:300]}")
+
+
+@main.command()
+@index_option
+@click.option("--doc", default=None, help="One document's briefing [default: every document, one section each].")
+@click.option("--words", type=int, default=None, help="Word budget per document [default: 120; 10 to 2,000].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {doc, words, points[quote objects]}.")
+def brief(index_dir: Path, doc: str | None, words: int | None, as_json: bool) -> None:
+    """Print the report's key passages, each quoted verbatim with its citation, in document order."""
+    from app.answer.briefing import DEFAULT_WORDS, briefing
+    from app.index.store import load_index
+
+    try:
+        result = briefing(load_index(index_dir), doc, DEFAULT_WORDS if words is None else words)
+    except QuestionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--doc" if "document" in str(exc) else "--words") from None
+    if as_json:
+        _emit(result.to_dict())
+        return
+    for q in result.points:
+        where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
+        click.echo(f"[{q.n}] \u201c{q.text}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}\n")
+    if not result.points:
+        click.echo("No passage fits this budget; give a larger --words.")
 
 
 # Commands that live beside the modules they drive; each imports its heavy libraries only when run.

@@ -18,7 +18,7 @@ from typing import Any
 from app.errors import VerbatimError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2  # 2: briefing.npy and briefing_scores.npy
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 

@@ -116,3 +116,38 @@ def test_print_answer_marks_the_answer_span_inside_the_quote(capsys):
     assert "verdict: answered (confidence 0.80)" in out
     with pytest.raises(ValueError, match="outside quote"):
         Quote(1, "x", "r.txt", 10, 11, 1, None, 0.1, (5, 12))
+
+
+def test_brief_json_is_the_briefing_of_the_index(cli, built: Path):
+    from app.answer.briefing import briefing
+    from app.index.store import load_index
+
+    result = cli.invoke(main, ["brief", "--index", str(built), "--doc", "prisons.txt", "--words", "40", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out == briefing(load_index(built), "prisons.txt", 40).to_dict()
+    assert (out["doc"], out["words"]) == ("prisons.txt", 40) and out["points"]
+    assert sum(len(p["text"].split()) for p in out["points"]) <= 40
+    whole = json.loads(cli.invoke(main, ["brief", "--index", str(built), "--json"]).output)
+    assert (whole["doc"], whole["words"]) == (None, 120)
+    assert {p["doc"] for p in whole["points"]} == {"prisons.txt", "sub/budget.md", "page.html"}
+
+
+def test_brief_readable_and_its_errors(cli, built: Path):
+    result = cli.invoke(main, ["brief", "--index", str(built), "--doc", "sub/budget.md", "--words", "30"])
+    assert result.exit_code == 0 and "[1] \u201cThe ministry spent 3.2 million dollars on prison food in 2023.\u201d" \
+        in result.output
+    bad = cli.invoke(main, ["brief", "--index", str(built), "--words", "5"])
+    assert bad.exit_code == 2 and "words 5 is out of range; give one from 10 to 2000" in bad.output
+    unknown = cli.invoke(main, ["brief", "--index", str(built), "--doc", "nope.txt"])
+    assert unknown.exit_code == 2 and "no document 'nope.txt' in the index" in unknown.output
+
+
+def test_ask_summarize_answers_with_the_briefing(cli, built: Path):
+    brief = json.loads(cli.invoke(main, ["brief", "--index", str(built), "--json"]).output)
+    result = cli.invoke(main, ["ask", "Summarize the report", "--index", str(built), "--json"])
+    answer = json.loads(result.output)
+    assert (answer["verdict"], answer["quotes"]) == ("answered", brief["points"])
+    text = cli.invoke(main, ["ask", "Summarize the report", "--index", str(built)]).output
+    assert text.splitlines()[:4] == ["Q: Summarize the report", "verdict: answered (confidence 1.00)", "",
+                                     "These are the report's key passages, quoted verbatim in the order they appear:"]

@@ -34,6 +34,7 @@ from app.answer.followup import (
     quoted_spans,
     repeat_note,
 )
+from app.answer.intents import route
 from app.answer.per_document import MAX_DOCUMENTS, asks_each_document, best_per_document, topic
 from app.answer.quote import UNKNOWN_NAME_FACTOR, Quote, answer_type, score_sentences, select_quotes, unknown_names
 from app.answer.retrieve import Hit, Retriever
@@ -50,6 +51,7 @@ NOT_ANSWERED = "The report does not appear to answer this question."
 CLOSEST_NOTE = "The closest passage is shown below; it is not an answer."
 UNCERTAIN_NOTE = "The report mentions this, but may not answer it exactly:"
 VERDICTS = ("answered", "uncertain", "not_found")
+TIMINGS = ("prepare", "encode", "retrieve", "quote", "dense", "bm25", "fusion")  # the stages an answer times
 
 
 def verdict_for(score: float | None, threshold: float, floor: float) -> str:
@@ -109,6 +111,7 @@ class Answer:
     verdict: str = ""  # "answered" | "uncertain" | "not_found"; derived from `answered` when not given
     confidence: float | None = None
     per_document: bool = False  # the quotes are the best of each document (app/answer/per_document.py)
+    language: str | None = None  # ISO 639-1 code of a question not in English (app/answer/language.py)
 
     def __post_init__(self) -> None:
         if not self.verdict:
@@ -122,10 +125,13 @@ class Answer:
 
     def to_dict(self) -> dict:
         """The JSON contract: question, answered, verdict, confidence, message,
-        quotes[n, text, doc, start, end, paragraph, page, score]; "per_document": true only when set."""
+        quotes[n, text, doc, start, end, paragraph, page, score]; "language" only for a question
+        detected as not English; "per_document": true only when set."""
         out = {"question": self.question, "answered": self.answered, "verdict": self.verdict,
                "confidence": round(float(self.confidence), 6), "message": self.message,
                "quotes": [q.to_dict() for q in self.quotes]}
+        if self.language is not None:
+            out["language"] = self.language
         if self.per_document:
             out["per_document"] = True
         return out
@@ -198,6 +204,11 @@ class Assistant:
         s = self.settings
         t0 = time.perf_counter()
         text = validate_question(question, s.max_question_chars)
+        routed = route(self.index, text, docs)  # the briefing, the help text, another language (app/answer/intents.py)
+        if routed is not None:
+            timings = {**dict.fromkeys(TIMINGS, 0.0), "prepare": time.perf_counter() - t0}  # no search stage ran
+            return Answer(text, routed.verdict == "answered", routed.message, routed.quotes, timings, routed.verdict,
+                          language=routed.language)
         each = self._per_document(text, per_document, docs)
         k_each, k = k or MAX_DOCUMENTS, k or s.k
         query = contextual_query(topic(text) if each else text, history)

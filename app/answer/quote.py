@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.answer.retrieve import Hit
+from app.index.briefing import is_heading
 from app.index.lexical import tokenize, tokenize_many
 from app.index.store import Index
 
@@ -176,18 +177,11 @@ class ScoredSentence:
     score: float
 
 
-_CLOSING = re.compile(r"""[.!;:"'\u201d\u2019)\]]\s*$""")
-
-
 def is_quotable(index: Index, row: int) -> bool:
     """False for questions, headings and interviewers' turns: they never answer a question."""
     d, s, e, p, _ = (int(x) for x in index.sentences[row])
     doc = index.documents[d]
-    text = doc.text[s:e]
-    if text.rstrip().endswith("?") or p in doc.prompts:
-        return False
-    is_whole_paragraph = 0 < p <= len(doc.paragraphs) and tuple(doc.paragraphs[p - 1]) == (s, e)
-    return not (is_whole_paragraph and not _CLOSING.search(text))
+    return not (doc.text[s:e].rstrip().endswith("?") or p in doc.prompts or is_heading(doc, s, e, p))
 
 
 def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str],

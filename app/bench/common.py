@@ -23,7 +23,7 @@ from app.settings import PROJECT_ROOT
 QUESTIONS_FILE = PROJECT_ROOT / "eval" / "report_questions.jsonl"
 MIN_QUESTIONS = 200
 GOALS = {"ask_over_floor": 1.5, "build_over_bare": 0.9, "start_seconds": 15.0, "onnx_speedup": 1.5,
-         "onnx_ndcg_delta": 0.005}
+         "onnx_ndcg_delta": 0.005, "brief_read_ms": 5.0}
 
 Row = tuple[str, str, str, str, str]  # figure, value, baseline, ratio, goal
 

@@ -59,7 +59,7 @@ from app.settings import DEFAULT_INDEX_DIR, PROJECT_ROOT
 log = logging.getLogger(__name__)
 
 SCIFACT_DIR = Path(os.environ.get("VERBATIM_SCIFACT", PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact"))
-SECTIONS = ("ask", "build", "rebuild", "start", "onnx")
+SECTIONS = ("ask", "brief", "build", "rebuild", "start", "onnx")
 OPTIONAL_SECTIONS = ("engines", "load", "upload")  # only when named: in-process vs Ray builds (app/bench/engines.py),
 # many clients of `verbatim serve` (app/bench/load.py), and an upload to its first answer (app/bench/upload.py)
 ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "other")
@@ -196,6 +196,10 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
         if "ask" in sections:
             log.info("ask: %d questions x %d", len(questions), repeats)
             result["ask"] = bench_ask(assistant, questions, repeats)
+        if "brief" in sections:
+            from app.bench.brief import bench_brief
+
+            result["brief"] = bench_brief(assistant.index, repeats)
         if "rebuild" in sections:
             result["rebuild"] = bench_rebuild(embedder, docs[:rebuild_documents], work_dir)
         if "onnx" in sections:
@@ -241,6 +245,10 @@ def format_table(result: dict) -> str:
                      f"{a['ask_p50_over_floor_p50']}x", f"<= {a['goal_ask_over_floor']}x"))
         for s in ASK_STAGES:
             rows.append((f"  stage {s}", ms(a["stages"][s]), "", "", ""))
+    if "brief" in result:
+        from app.bench.brief import brief_rows
+
+        rows += brief_rows(result["brief"])
     if "build" in result:
         b = result["build"]
         rows.append(("build passages/s", f"{b['build_passages_per_s']}",

@@ -20,6 +20,7 @@ import numpy as np
 
 from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from app.files import write_atomic
+from app.index.briefing import ranking_settings
 from app.index.build import build_index
 from app.index.embed import Embedder, default_embedder
 from app.index.ingest import Document
@@ -162,7 +163,7 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
         manifest = read_manifest(index_dir)
         recorded = manifest["build_settings"]
         fresh = (manifest["documents"] == wanted and manifest["model"]["name"] == embedder.name
-                 and settings.matches(recorded))
+                 and settings.matches(recorded) and manifest.get("briefing") == ranking_settings())
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):
         fresh = False
     if fresh:

@@ -6,6 +6,7 @@
     verbatim eval --suite beir --data ../shared/benchmarks/scifact --split train
     verbatim eval --suite squad --data ../shared/benchmarks/xquad/dev.json
     verbatim eval --suite squad2 --data ../shared/benchmarks/squad2/squad2.dev.json [--json]
+    verbatim eval --suite brief --data ../shared/benchmarks/xquad/xquad.en.dev.json   briefing QA coverage
 
 A gate names a metric of the headline method (hybrid) or `method.metric` (`bm25.hit@3`); the run
 exits 1 and names every gate that failed.
@@ -24,8 +25,9 @@ from app.settings import CALIBRATION_FILE, DEFAULT_INDEX_DIR
 
 log = logging.getLogger(__name__)
 
-SUITES = ("report", "beir", "squad", "squad2")
-DATA_KINDS = {"beir": "a BEIR folder", "squad": "a SQuAD JSON file", "squad2": "a SQuAD 2.0 JSON file"}
+SUITES = ("report", "beir", "squad", "squad2", "brief")
+DATA_KINDS = {"beir": "a BEIR folder", "squad": "a SQuAD JSON file", "squad2": "a SQuAD 2.0 JSON file",
+              "brief": "a SQuAD-format JSON file"}
 
 
 def parse_gate(text: str) -> tuple[str, float]:
@@ -143,7 +145,8 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
 @click.option("--suite", type=click.Choice(SUITES), default="report", show_default=True,
               help="The report's own questions, or a public benchmark.")
 @click.option("--data", type=click.Path(exists=True, path_type=Path), default=None,
-              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad, squad2: a SQuAD JSON file.")
+              help="report: questions file or folder [eval/]; beir: a BEIR folder; squad, squad2, brief: "
+                   "a SQuAD JSON file.")
 @click.option("--dialogues", "dialogues_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="report: two-turn dialogues [report_dialogues.jsonl beside the questions].")
 @click.option("--split", default="train", show_default=True, help="beir: the qrels split.")
@@ -186,6 +189,10 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
             from app.evaluation.beir import run_beir
 
             result = run_beir(data, split=split, out_dir=out_dir)
+        elif suite == "brief":
+            from app.evaluation.brief import run_brief
+
+            result = run_brief(data, out_dir=out_dir)
         elif suite == "squad2":
             from app.evaluation.squad2 import run_squad2
 

@@ -1,4 +1,4 @@
-"""Building an index: ingest → furniture, structure (turns, title) → chunk → invariants → embed → store.
+"""Building an index: ingest → furniture, structure (turns, title) → chunk → invariants → embed → briefing → store.
 
 The public face: `build_index` and `ensure_index` (app.index.build), `load_index` and
 `read_manifest` (app.index.store, the format), `verify_index` and `ensure_fresh` (app.index.verify),

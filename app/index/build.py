@@ -28,6 +28,7 @@ import numpy as np
 
 from app import __version__
 from app.errors import IndexBuildError, IndexCorruptError, IndexNotFoundError, IndexStaleError
+from app.index.briefing import rank_documents, ranking_settings
 from app.index.checkpoint import Checkpoint, remove_checkpoints, text_key
 from app.index.chunk import Chunk, chunk_document
 from app.index.embed import Embedder
@@ -241,6 +242,7 @@ def build_index(
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
         "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en_plus"},
+        "briefing": ranking_settings(),
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,
         "documents": {d.doc: d.sha256 for d in documents},
         "counts": {"documents": n_docs, "chunks": len(plan.chunks), "sentences": len(plan.sentences),
@@ -251,8 +253,9 @@ def build_index(
                   "seconds_before_write": round(time.perf_counter() - t0, 3),
                   "engine_stats": getattr(engine, "stats", {})},
     }
+    briefing = rank_documents(documents, plan.sentences, plan.sentence_matrix)  # every build: cheap, per document
     write_build(index_dir, manifest, documents, plan.chunks, plan.chunk_matrix, plan.sentences,
-                plan.sentence_matrix, faiss_index, bm25)
+                plan.sentence_matrix, faiss_index, bm25, briefing)
     remove_checkpoints(builds_dir(index_dir))  # the swapped-in build supersedes them
     return BuildSummary(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
                        time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed)

@@ -9,6 +9,9 @@ Layout of one build (no pickle anywhere):
     chunk_vectors.npy      float32 (chunks x dim), L2-normalised
     sentences.npy          int64 (sentences x 5): document row, start, end, paragraph, page (-1: none)
     sentence_vectors.npy   float32 (sentences x dim), when sentence vectors are built
+    briefing.npy           int64 (ranked x 2): sentence row, words; each document's briefing ranking,
+                           documents in order, best first within each (app/index/briefing.py)
+    briefing_scores.npy    float32 (ranked): the relevance of each ranked sentence
     dense.faiss            the FAISS index over chunk_vectors (inner product = cosine)
     bm25/                  the bm25s index over chunk texts
 
@@ -46,6 +49,8 @@ CHUNKS = "chunks.jsonl"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCES = "sentences.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+BRIEFING = "briefing.npy"
+BRIEFING_SCORES = "briefing_scores.npy"
 DENSE = "dense.faiss"
 BM25_FOLDER = "bm25"
 CHECKSUM_LIMIT_BYTES = 256 * 1024 * 1024  # above this, loading checks sizes only; verify checks all
@@ -72,9 +77,14 @@ class Index:
     doc_rows: dict[str, int] = field(default_factory=dict)
     chunk_sentences: list[tuple[int, int]] = field(default_factory=list)  # sentence rows per chunk
     sentence_hubness: np.ndarray | None = None
+    briefing: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (sentence row, words)
+    briefing_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    briefing_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # doc d: [b[d], b[d+1])
 
     def __post_init__(self) -> None:
         self.doc_rows = {d.doc: i for i, d in enumerate(self.documents)}
+        ranked_docs = self.sentences[self.briefing[:, 0], 0] if len(self.briefing) else np.zeros(0, np.int64)
+        self.briefing_bounds = np.searchsorted(ranked_docs, np.arange(len(self.documents) + 1))
         self.chunk_sentences = _sentences_per_chunk(self.chunks, self.sentences, self.doc_rows)
         # each sentence's mean cosine to all sentences of the corpus: how much it looks like any
         # sentence of the report ("hubness"); quoting subtracts it so on-topic filler loses to answers
@@ -217,6 +227,8 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         sentences = np.load(index_dir / SENTENCES, allow_pickle=False)
         sv_path = index_dir / SENTENCE_VECTORS
         sentence_vectors = np.load(sv_path, allow_pickle=False, mmap_mode=mode) if sv_path.exists() else None
+        briefing = np.load(index_dir / BRIEFING, allow_pickle=False)
+        briefing_scores = np.load(index_dir / BRIEFING_SCORES, allow_pickle=False)
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0  # flat and HNSW storage
         faiss_index = faiss.read_index(str(index_dir / DENSE), flags)
         bm25 = BM25Index.load(index_dir / BM25_FOLDER)
@@ -227,9 +239,12 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
     counts = manifest.get("counts", {})
     if not (faiss_index.ntotal == n == len(chunk_vectors) == bm25.size == counts.get("chunks")
             and len(sentences) == counts.get("sentences")
-            and (sentence_vectors is None or len(sentence_vectors) == len(sentences))):
+            and (sentence_vectors is None or len(sentence_vectors) == len(sentences))
+            and briefing.ndim == 2 and briefing.shape[1] == 2 and len(briefing) == len(briefing_scores)
+            and (not len(briefing) or 0 <= briefing[:, 0].min() <= briefing[:, 0].max() < len(sentences))):
         raise IndexCorruptError(f"index at {index_dir} has mismatched row counts (chunks {n}, vectors "
-                                f"{faiss_index.ntotal}, bm25 {bm25.size}); {rebuild_hint(index_dir)}")
+                                f"{faiss_index.ntotal}, bm25 {bm25.size}, briefing {briefing.shape} for "
+                                f"{len(sentences)} sentences); {rebuild_hint(index_dir)}")
     dim = manifest.get("model", {}).get("dim")
     dims = {chunk_vectors.shape[-1], faiss_index.d}
     if sentence_vectors is not None:
@@ -239,7 +254,8 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
                                 f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
                                 f"{rebuild_hint(index_dir)}")
     try:
-        return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25)
+        return Index(index_dir, manifest, docs, chunks, chunk_vectors, sentences, sentence_vectors, faiss_index, bm25,
+                     briefing=briefing, briefing_scores=briefing_scores)
     except (KeyError, IndexError, ValueError) as exc:  # a chunk naming an unknown document, bad sentence rows
         raise IndexCorruptError(f"index at {index_dir} has inconsistent rows ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None

@@ -23,6 +23,8 @@ from app.index.ingest import Document
 from app.index.lexical import BM25Index
 from app.index.store import (
     BM25_FOLDER,
+    BRIEFING,
+    BRIEFING_SCORES,
     CHUNK_VECTORS,
     CHUNKS,
     DENSE,
@@ -88,7 +90,7 @@ def clean_stale_builds(index_dir: Path) -> list[Path]:
 
 def write_build(index_dir: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
                  chunk_matrix: np.ndarray, sentences: np.ndarray, sentence_matrix: np.ndarray | None,
-                 faiss_index, bm25: BM25Index) -> None:
+                 faiss_index, bm25: BM25Index, briefing: tuple[np.ndarray, np.ndarray]) -> None:
     import faiss
 
     builds = builds_dir(index_dir)
@@ -103,6 +105,8 @@ def write_build(index_dir: Path, manifest: dict, documents: list[Document], chun
         np.save(tmp / SENTENCES, sentences, allow_pickle=False)
         if sentence_matrix is not None:
             np.save(tmp / SENTENCE_VECTORS, sentence_matrix, allow_pickle=False)
+        np.save(tmp / BRIEFING, briefing[0], allow_pickle=False)
+        np.save(tmp / BRIEFING_SCORES, briefing[1], allow_pickle=False)
         faiss.write_index(faiss_index, str(tmp / DENSE))
         bm25.save(tmp / BM25_FOLDER)
         manifest["files"] = {

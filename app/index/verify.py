@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import IndexStaleError
+from app.index.briefing import ranking_settings
 from app.index.ingest import file_hashes
 from app.index.invariants import build_problems
 from app.index.store import check_files, load_index, read_manifest, rebuild_hint, sentence_objects
@@ -30,6 +31,8 @@ def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | No
     for doc in sorted(set(built) & set(current)):
         if built[doc] != current[doc]:
             reasons.append(f"{doc} has changed")
+    if manifest.get("briefing") != ranking_settings():
+        reasons.append("the briefing ranking changed")
     if settings is not None and not settings.matches(manifest["build_settings"]):
         reasons.append("chunking or model settings differ")
     if embedder_name is not None and manifest["model"]["name"] != embedder_name:

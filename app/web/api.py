@@ -2,6 +2,7 @@
 
     POST /api/v1/ask        {"question", "k", "docs", "history"} -> the object `verbatim ask --json` prints
     POST /api/v1/search     the same body -> the object `verbatim search --json` prints
+    GET  /api/v1/brief      ?doc=NAME&words=N -> the object `verbatim brief --json` prints
     GET  /api/v1/documents  the indexed documents
     GET  /api/v1/health     200 once the index and model are loaded, 503 before or while a new build loads
     GET  /api/v1/docs       the OpenAPI page (schema at /api/v1/openapi.json)
@@ -195,9 +196,11 @@ def _validation_message(errors: list[dict]) -> str:
     if any(e.get("type") == "json_invalid" for e in errors):
         return "malformed request body (not valid JSON)"
     for e in errors[:5]:
-        where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
-        parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return "malformed request body (" + "; ".join(parts) + ")"
+        where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query")) or "body"
+        given = f" (got {e['input']!r})" if e.get("loc", ("",))[0] == "query" and "input" in e else ""
+        parts.append(f"{where}: {e.get('msg', 'invalid')}{given}")
+    what = "query parameter" if all(e.get("loc", ("",))[0] == "query" for e in errors) else "request body"
+    return f"malformed {what} (" + "; ".join(parts) + ")"
 
 
 def _handle_errors(api: FastAPI) -> None:
@@ -277,6 +280,8 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         """The object `verbatim search --json` prints: question, hits[...]."""
         return await run("search", query)
 
+    _add_brief(api, current, {s: errors[s] for s in (400, 422, 503)})
+
     @api.get("/documents", responses={503: errors[503]}, summary="The indexed documents")
     async def documents():
         return documents_json(current())
@@ -291,6 +296,24 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
                 "built": assistant.index.manifest.get("created_at")}
 
     return api
+
+
+def _add_brief(api: FastAPI, current: Callable[[], Assistant], responses: dict) -> None:
+    """GET /brief: the briefing, as `verbatim brief --json` prints it (400 unknown document, 422 bad words)."""
+    from fastapi import Query as Param
+
+    from app.answer.briefing import DEFAULT_WORDS, MAX_WORDS, MIN_WORDS, briefing
+
+    @api.get("/brief", responses=responses, summary="The report's key passages, quoted verbatim, within a word budget")
+    async def brief(doc: str | None = Param(None, description="One document (a name from /documents); "
+                                            "default: every document, one section each."),
+                    words: int = Param(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS,
+                                       description="Word budget per document.")):
+        """The object `verbatim brief --json` prints: doc, words, points[quote objects as in /ask]."""
+        try:
+            return briefing(current().index, doc, words).to_dict()
+        except QuestionError as exc:
+            return _error(400, str(exc))
 
 
 def documents_json(assistant: Assistant) -> dict:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE
 from app.web.live import LiveAssistant, current_assistant
-from app.web.page import HOW_IT_WORKS, STATIC, TITLE, BuildView
+from app.web.page import HOW_IT_WORKS, STATIC, TITLE, BuildView, chat_examples
 
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
@@ -103,7 +103,7 @@ def lay_out(first: BuildView, uploads: str | None = None) -> Parts:
                 elem_id="vb-chat", show_label=False, height=None, layout="panel",
                 sanitize_html=True, render_markdown=True, line_breaks=False, latex_delimiters=[],
                 feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=False,  # static/web.js scrolls
-                examples=[{"text": q} for q in first.examples],
+                examples=chat_examples(first.examples),
                 placeholder=('<div class="vb-placeholder"><strong>Ask anything about the report.</strong><br>'
                              "Answers are its own sentences, each with a [n] that opens the document where it "
                              "says it. Try one of these:</div>"),

@@ -16,7 +16,7 @@ from app.answer.assistant import validate_question
 from app.errors import QuestionError, VerbatimError
 from app.web.feedback import FeedbackLog
 from app.web.live import current_assistant
-from app.web.page import TITLE, build_id, build_view, polite
+from app.web.page import TITLE, build_id, build_view, chat_examples, polite
 from app.web.render import answer_html, notice_html, pending_html, user_html, vote_html
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class ChatEvents:
         return (now.build, gr.HTML(now.header), gr.Accordion(label=now.documents_label), gr.HTML(now.documents),
                 gr.Dropdown(choices=now.choices, value=[d for d in chosen or [] if d in documents],
                             visible=len(now.choices) > 1),
-                gr.Chatbot(examples=[{"text": q} for q in now.examples]))
+                gr.Chatbot(examples=chat_examples(now.examples)))
 
     @staticmethod
     def restart() -> tuple[list, str, list, list]:

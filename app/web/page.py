@@ -6,9 +6,7 @@ and the page redraws it when a rebuild is swapped in (app/web/chat.py).
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +20,14 @@ STATIC = Path(__file__).resolve().parent / "static"
 TITLE = "Ask the report"
 DESCRIPTION = ("Every answer is quoted word for word from the report and numbered to its place; it does not "
                "summarise or use outside knowledge, and says so plainly when the report has no answer.")
-GENERIC_EXAMPLES = ["What is this report about?", "Who wrote the report?", "What are the main findings?",
-                    "What does the report recommend?", "When did the events take place?"]
+PANEL_BRIEFING_DOCS = 20  # the documents panel shows each document's briefing up to this many documents
+BRIEFING_QUESTION = "Summarize the report"  # what the "Briefing" button asks (app/answer/intents.py routes it)
 HOW_IT_WORKS = (
     '<ul class="vb-how">'
     "<li><strong>Quotes, not summaries.</strong> An answer is the report\u2019s own sentences. Each [n] opens "
-    "the whole document at the quote; the sources below the answer show each quote in its paragraph.</li>"
+    "the whole document at the quote; the sources below the answer show each quote in its paragraph. "
+    "<strong>Briefing</strong> (or \u201cSummarize the report\u201d) gives its key passages, quoted the same way."
+    "</li>"
     "<li><strong>Honest gaps.</strong> When the report does not answer, it says so and shows the closest passage, "
     "marked as not an answer.</li>"
     "<li><strong>Follow-ups.</strong> A short question, or one saying \u201che\u201d, \u201cit\u201d or "
@@ -46,41 +46,29 @@ def report_label(assistant: Assistant) -> str:
     return f"{len(docs)} documents: " + "; ".join(guess_title(d) for d in docs[:3]) + more
 
 
-def _questions_in(assistant: Assistant, limit: int) -> list[str]:
-    """Short questions that appear in the corpus itself (an interview's), speaker labels removed."""
-    found: list[str] = []
-    for row in range(len(assistant.index.sentences)):
-        s = assistant.index.sentence(row)
-        text = assistant.index.document(s.doc).text[s.start:s.end]
-        text = re.sub(r"^[\w/ .'-]{1,40}:\s+", "", " ".join(text.split()))
-        if text.endswith("?") and 4 <= len(text.split()) <= 14 and text not in found:
-            found.append(text)
-        if len(found) == limit:
-            break
-    return found
-
-
 def default_examples(assistant: Assistant, count: int = 5) -> list[str]:
-    """Curated questions for a known report (app/web/static/examples.json), else ones found in the corpus."""
-    try:
-        curated = json.loads((STATIC / "examples.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        curated = {}
-    examples: list[str] = []
-    for doc in assistant.index.documents:
-        examples += [q for q in curated.get(doc.doc, []) if q not in examples]
-    if len(examples) < count:
-        examples += [q for q in _questions_in(assistant, count) if q not in examples]
-    if len(examples) < count:
-        examples += [q for q in GENERIC_EXAMPLES if q not in examples]
-    return examples[:count]
+    """Curated questions for a known report, else ones found in the corpus (app/answer/examples.py)."""
+    from app.answer.examples import default_examples as examples_for
+
+    return examples_for(assistant.index, count)
 
 
 def document_rows(assistant: Assistant) -> list[DocumentRow]:
+    """The documents panel's rows; each carries its briefing while the index holds few enough documents."""
+    from app.answer.briefing import briefing
+
     chunks = assistant.index.chunks_per_document()
     indexed = assistant.index.manifest.get("created_at", "")
-    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks[d.doc], indexed)
-            for d in assistant.index.documents]
+    docs = assistant.index.documents
+    briefed = len(docs) <= PANEL_BRIEFING_DOCS
+    return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks[d.doc], indexed,
+                        tuple(q.to_dict() for q in briefing(assistant.index, d.doc).points) if briefed else ())
+            for d in docs]
+
+
+def chat_examples(examples: list[str]) -> list[dict]:
+    """The chat's example buttons: "Briefing" (the report's key passages) first, then the example questions."""
+    return [{"text": BRIEFING_QUESTION, "display_text": "Briefing"}, *({"text": q} for q in examples)]
 
 
 def build_id(assistant: Assistant) -> str:

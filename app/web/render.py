@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote as quote_url
 
+from app.answer.briefing import BRIEFING_NOTE
 from app.index.ingest import Document
 
 CLOSEST_LABEL = "closest passage \u2014 not an answer"
@@ -280,7 +281,9 @@ def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int |
     chat streams an answer in those steps.
     """
     quotes = list(answer["quotes"])[: shown if shown is not None else None]
-    top = float(quotes[0].get("score", 0.0)) if quotes else None
+    # a briefing's points are all key passages, in document order: none is marked as merely supporting
+    briefed = str(answer.get("message", "")).startswith(BRIEFING_NOTE)
+    top = float(quotes[0].get("score", 0.0)) if quotes and not briefed else None
     parts: list[str] = []
     label = None
     verdict = answer.get("verdict") or ("answered" if answer["answered"] else "not_found")
@@ -291,7 +294,8 @@ def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int |
     else:
         label = CLOSEST_LABEL
         parts.append('<div class="vb-answer vb-unanswered">')
-        parts.append(f'<p class="vb-message">{esc(answer["message"])}</p>')
+        parts.extend(f'<p class="vb-message">{esc(line)}</p>' for line in str(answer["message"]).splitlines()
+                     if line.strip())
         for q in quotes:
             parts.append(f'<div class="vb-closest"><div class="vb-closest-label">{esc(CLOSEST_LABEL)}</div>'
                          f'{quote_html(q)}</div>')
@@ -338,17 +342,33 @@ class DocumentRow:
     size_bytes: int
     chunks: int
     indexed: str
+    briefing: tuple[Mapping, ...] = ()  # the document's briefing points (quote objects), in document order
+
+
+def briefing_html(points: Sequence[Mapping]) -> str:
+    """A document's briefing, folded: each point its [n] (opening the viewer, like an answer's) and its text.
+
+    >>> briefing_html([{"n": 1, "text": "A <b>.", "doc": "r.txt", "start": 0, "end": 6}])[:60]
+    '<details class="vb-brief"><summary>Briefing: 1 key passage</'
+    """
+    if not points:
+        return ""
+    items = "".join(f'<li>{cite_html(q)} <span class="vb-text">\u201c{esc(q["text"])}\u201d</span></li>'
+                    for q in points)
+    count = f'{len(points)} key passage{"s" if len(points) != 1 else ""}'
+    return f'<details class="vb-brief"><summary>Briefing: {count}</summary><ol>{items}</ol></details>'
 
 
 def documents_html(rows: Sequence[DocumentRow]) -> str:
     """The documents panel: each document's title (a link to the document viewer) and file name, size,
-    chunks, and when it was indexed."""
+    chunks, when it was indexed, and its briefing."""
     items = "".join(
         f'<li class="vb-docitem"><a class="vb-doctitle vb-open-doc" href="#vb-source?doc={quote_url(r.doc, safe="")}" '
         f'title="Read the whole document">{esc(r.title)}</a>'
         f'<span class="vb-docfile">{esc(r.doc)}</span>'
         f'<span class="vb-docmeta">{esc(format_size(r.size_bytes))} \u00b7 '
         f'{r.chunks:,} chunk{"s" if r.chunks != 1 else ""}'
-        f' \u00b7 indexed <span class="vb-nowrap">{esc(format_time(r.indexed))}</span></span></li>'
+        f' \u00b7 indexed <span class="vb-nowrap">{esc(format_time(r.indexed))}</span></span>'
+        f'{briefing_html(r.briefing)}</li>'
         for r in rows)
     return f'<ul class="vb-docs">{items}</ul>'

@@ -109,3 +109,22 @@ def test_questions_are_encoded_on_onnxruntime_with_the_torch_vectors(monkeypatch
     monkeypatch.setenv("VERBATIM_QUERY_ENCODER", "torch")
     assert isinstance(query_embedder_for(MODEL_NAME), SentenceTransformerEmbedder)
     assert isinstance(query_embedder_for("test/hash-embedder-16"), HashEmbedder)
+
+
+def test_the_reports_120_word_briefing(report_assistant: Assistant):
+    """Issue 22: at least 3 points, none from page furniture, a caption, a heading or an interviewer's turn."""
+    from app.answer.briefing import briefing
+
+    index = report_assistant.index
+    doc = index.documents[0]
+    points = briefing(index, doc.doc, 120).points
+    assert len(points) >= 3 and sum(len(p.text.split()) for p in points) <= 120
+    turns = [(s, e) for s, e in doc.paragraphs if doc.text[s:e].startswith("RFE/RL:")]  # the interviewer's paragraphs
+    assert len(turns) == 5
+    for p in points:
+        assert p.text == doc.text[p.start:p.end]
+        assert not any(s <= p.start < e for s, e in turns)
+        assert not any(s <= p.start < e or doc.text[s:e] == p.text for s, e in doc.furniture)
+        assert "A police officer stands guard" not in p.text and "A still from an amateur video" not in p.text
+    answer = report_assistant.ask("Summarize the report").to_dict()
+    assert answer["verdict"] == "answered" and answer["quotes"] == [p.to_dict() for p in points]

@@ -170,3 +170,4 @@ def test_ivf_against_brute_force_numpy():
     index.nprobe = 32
     _, found = index.search(xq, 10)
     assert recall_at_k(found, _brute_force(xb, xq, 10)) >= 0.9
+

@@ -13,7 +13,7 @@ from app.index.store import load_index, read_manifest
 
 def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Path):
     m = read_manifest(tiny_index)
-    assert m["format_version"] == 1
+    assert m["format_version"] == 2  # 2: the briefing ranking files
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30
     assert m["faiss"]["type"] == "flat"
@@ -28,11 +28,12 @@ def test_index_folder_holds_no_pickle(tiny_index: Path):
     folder = tiny_index.resolve()
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
         "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
-        "bm25/params.index.json", "bm25/vocab.index.json", "chunk_vectors.npy", "chunks.jsonl", "dense.faiss",
-        "documents.jsonl", "manifest.json", "sentence_vectors.npy", "sentences.npy"]
+        "bm25/params.index.json", "bm25/vocab.index.json", "briefing.npy", "briefing_scores.npy", "chunk_vectors.npy",
+        "chunks.jsonl", "dense.faiss", "documents.jsonl", "manifest.json", "sentence_vectors.npy", "sentences.npy"]
     dtypes = {p.name: np.load(p, allow_pickle=False).dtype.kind for p in folder.rglob("*.npy")}
     assert dtypes == {"data.csc.index.npy": "f", "indices.csc.index.npy": "i", "indptr.csc.index.npy": "i",
-                      "chunk_vectors.npy": "f", "sentence_vectors.npy": "f", "sentences.npy": "i"}
+                      "chunk_vectors.npy": "f", "sentence_vectors.npy": "f", "sentences.npy": "i",
+                      "briefing.npy": "i", "briefing_scores.npy": "f"}
 
 
 def test_every_stored_chunk_equals_its_document_text(tiny_index: Path):
@@ -74,5 +75,5 @@ def test_manifest_of_another_format_is_refused(tiny_index: Path):
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 99
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexStaleError, match="format version 99, this Verbatim reads 1"):
+    with pytest.raises(IndexStaleError, match="format version 99, this Verbatim reads 2"):
         load_index(tiny_index)

@@ -114,7 +114,7 @@ def test_openapi_page_and_schema(api):
     page = httpx.get(f"{url}/api/v1/docs", timeout=10)
     assert page.status_code == 200 and "swagger" in page.text.lower()
     schema = httpx.get(f"{url}/api/v1/openapi.json", timeout=10).json()
-    assert set(schema["paths"]) == {"/ask", "/search", "/documents", "/health"}
+    assert set(schema["paths"]) == {"/ask", "/search", "/brief", "/documents", "/health"}
     assert schema["components"]["schemas"]["Query"]["required"] == ["question"]
 
 
@@ -140,6 +140,39 @@ def test_openapi_page_and_schema(api):
 def test_bad_requests_get_json_errors(api, path, body, status, message):
     url, _, _ = api
     response = post(url, path, body)
+    assert (response.status_code, response.json()) == (status, {"error": message, "status": status})
+
+
+# ---------------------------------------------------------------- the briefing
+
+
+def test_brief_equals_the_library_and_summary_questions_get_it(api):
+    from app.answer.briefing import briefing
+
+    url, assistant, _ = api
+    got = httpx.get(f"{url}/api/v1/brief", params={"doc": "prisons.txt", "words": 30}, timeout=30)
+    assert got.status_code == 200
+    assert got.json() == briefing(assistant.index, "prisons.txt", 30).to_dict()
+    whole = httpx.get(f"{url}/api/v1/brief", timeout=30).json()
+    assert whole == briefing(assistant.index).to_dict() and (whole["doc"], whole["words"]) == (None, 120)
+    answer = post(url, "ask", {"question": "What is this report about?"}).json()
+    assert (answer["verdict"], answer["quotes"]) == ("answered", whole["points"])
+    spanish = post(url, "ask", {"question": "¿Cuántos presos había?"}).json()
+    assert (spanish["verdict"], spanish["language"], spanish["quotes"]) == ("not_found", "es", [])
+
+
+@pytest.mark.parametrize("params, status, message", [
+    ({"words": 5}, 422, "malformed query parameter (words: Input should be greater than or equal to 10 (got '5'))"),
+    ({"words": 2001}, 422,
+     "malformed query parameter (words: Input should be less than or equal to 2000 (got '2001'))"),
+    ({"words": "many"}, 422,
+     "malformed query parameter (words: Input should be a valid integer, unable to parse string as an integer "
+     "(got 'many'))"),
+    ({"doc": "nope.txt"}, 400, "no document 'nope.txt' in the index; known: notes/hostile.md, prisons.txt"),
+])
+def test_bad_brief_parameters_get_json_errors(api, params, status, message):
+    url, _, _ = api
+    response = httpx.get(f"{url}/api/v1/brief", params=params, timeout=30)
     assert (response.status_code, response.json()) == (status, {"error": message, "status": status})
 
 

@@ -4,7 +4,8 @@ Loads the page, clicks an example, waits for the streamed answer, and checks tha
 its source are shown, that nothing from the hostile corpus ran (no dialog, no live <img>), and
 that a like lands in the feedback file and is acknowledged. Then: no thumbs under a notice, the
 start of a long answer stays in view, a citation opens the document viewer at its quote (by mouse
-and by keyboard), axe-core finds no serious or critical violation, a phone-width page scrolls as
+and by keyboard), axe-core finds no serious or critical violation (also with the viewer open over the
+bundled report at 1366x900, and after the Briefing button), a phone-width page scrolls as
 one page with the question box in view, and the page follows a rebuild of the index. Every wait is
 for a condition, never a fixed time. Screenshots go to tmp_path.
 """
@@ -71,7 +72,7 @@ def test_example_click_shows_quote_and_source_and_runs_nothing(browser, page_url
     url, feedback = page_url
     page, problems = open_page(browser, url, 1280, 900)
     assert page.locator(".vb-header h1").inner_text() == "Ask the report"
-    assert page.locator("#vb-chat button.example").count() == 5
+    assert page.locator("#vb-chat button.example").all_inner_texts() == ["Briefing", *EXAMPLES]
     assert page.locator("#vb-docs-filter").is_visible()  # two documents: a selector
     assert page.locator(".vb-docitem").count() == 2
 
@@ -220,10 +221,10 @@ def test_page_follows_a_rebuild_of_the_index(browser, tmp_path):
 
         fresh, _ = open_page(browser, url, 1280, 900)  # a page opened now shows the new build
         fresh.wait_for_function(f"({docs})() === 'notes/hostile.md prisons.txt visits.txt'", timeout=10_000)
-        fresh.wait_for_function("document.querySelector('#vb-chat button.example').innerText.startsWith('Who paid')",
-                                timeout=10_000)
-        assert fresh.locator("#vb-chat button.example").all_inner_texts()[:2] == [
-            "Who paid for the lawyers of the prisoners?", "What is this report about?"]
+        fresh.wait_for_function("document.querySelectorAll('#vb-chat button.example')[1].innerText"
+                                ".startsWith('Who paid')", timeout=10_000)
+        assert fresh.locator("#vb-chat button.example").all_inner_texts()[:3] == [
+            "Briefing", "Who paid for the lawyers of the prisoners?", "What is this report about?"]
         fresh.locator("#vb-docs-filter input").click()
         fresh.get_by_role("option", name="Prison Visits Log (visits.txt)").click()
         ask(fresh, "Who paid for the lawyers?", 1)
@@ -318,6 +319,62 @@ def test_axe_finds_no_serious_violation(browser, page_url, width, height):
     page.locator("#vb-chat .vb-answer").first.locator("blockquote.vb-quote a.vb-cite").first.click()
     page.locator("#vb-viewer #vb-focus").wait_for()
     assert serious(page) == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def report_url(tmp_path_factory):
+    """The chat over the bundled report (long enough that the viewer scrolls), hash-embedded."""
+    from app.answer.assistant import Assistant
+    from app.index.build import build_index
+    from app.index.embed import HashEmbedder
+    from app.settings import AnswerSettings
+    from app.web.chat import build_app
+    from tests.conftest import REPORT
+
+    base = tmp_path_factory.mktemp("report")
+    (base / "corpus").mkdir()
+    shutil.copy(REPORT, base / "corpus" / REPORT.name)
+    build_index(base / "index", HashEmbedder(), corpus_dir=base / "corpus")
+    settings = AnswerSettings(threshold=0.0, floor=0.0)
+    assistant = Assistant.load(base / "index", embedder=HashEmbedder(), settings=settings)
+    app = build_app(assistant, base / "feedback.jsonl")
+    url = start(app)
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+def test_axe_with_the_viewer_open_over_the_report(browser, report_url, tmp_path):
+    """The state axe-core once flagged (scrollable-region-focusable on the viewer's body): the issue's question,
+    [1] clicked, at 1366x900; then the Briefing button's answer and a briefing point from the documents panel."""
+    page, problems = open_page(browser, report_url, 1366, 900)
+    ask(page, "How many people were arrested on charges of organizing the violence?", 1)
+    page.locator("#vb-chat .vb-answer").first.locator("blockquote.vb-quote a.vb-cite", has_text="[1]").click()
+    page.locator("#vb-viewer #vb-focus").wait_for()
+    body = page.locator("#vb-viewer .vb-viewer-body")
+    assert body.evaluate("b => b.scrollHeight > b.clientHeight")  # the document scrolls inside the viewer
+    assert serious(page) == []
+    page.keyboard.press("Escape")
+    page.locator("#vb-viewer").wait_for(state="hidden")
+
+    page.locator("#vb-new").click()  # a new conversation shows the examples again, Briefing first
+    page.locator("#vb-chat button.example", has_text="Briefing").click()
+    page.wait_for_function("document.querySelector('#vb-chat .vb-answer .vb-sources') !== null")
+    settled(page)
+    points = page.locator("#vb-chat .vb-answer").last.locator("blockquote.vb-quote")
+    assert points.count() >= 3
+    assert page.locator("#vb-chat .vb-answer .vb-message").first.inner_text().startswith("These are the report")
+    page.locator(".vb-brief summary").click()
+    page.locator(".vb-brief a.vb-cite", has_text="[2]").click()
+    page.locator("#vb-viewer #vb-focus").wait_for()
+    brief = page.locator(".vb-brief .vb-text").all_inner_texts()
+    assert f"\u201c{page.locator('#vb-viewer mark.vb-focus').inner_text()}\u201d" == brief[1]
+    assert page.locator("#vb-viewer mark.vb-other").count() == len(brief) - 1  # the other points, faintly
+    assert serious(page) == []
+    assert problems == []
+    page.screenshot(path=str(tmp_path / "report-viewer.png"))
     page.close()
 
 

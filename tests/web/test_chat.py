@@ -215,6 +215,33 @@ def test_follow_up_in_the_chat_remembers_the_previous_turn(served):
     assert last_reply((messages, "")) == answer_html(with_history, documents)
 
 
+def test_summarize_in_the_chat_shows_the_briefing_as_citations(served):
+    from app.answer.briefing import briefing
+    from app.web.render import answer_html, cite_html
+
+    assistant, client, _ = served
+    documents = {d.doc: d for d in assistant.index.documents}
+    html = last_reply(client.predict("Summarize the report", api_name="/chat"))
+    expected = assistant.ask("Summarize the report").to_dict()
+    assert expected["quotes"] == [q.to_dict() for q in briefing(assistant.index).points]
+    assert html == answer_html(expected, documents)
+    assert all(cite_html(q) in html for q in expected["quotes"])
+
+
+def test_the_page_offers_a_briefing_button_and_each_document_its_briefing(served):
+    from app.answer.briefing import briefing
+    from app.web.page import build_view, chat_examples
+    from app.web.render import briefing_html
+
+    assistant, _, _ = served
+    assert chat_examples(EXAMPLES)[0] == {"text": "Summarize the report", "display_text": "Briefing"}
+    assert chat_examples(EXAMPLES)[1:] == [{"text": q} for q in EXAMPLES]
+    panel = build_view(assistant, EXAMPLES).documents
+    for doc in ("prisons.txt", "notes/hostile.md"):
+        points = [q.to_dict() for q in briefing(assistant.index, doc).points]
+        assert points and briefing_html(points) in panel
+
+
 def test_follow_up_moves_on_from_the_previous_answer(served):
     assistant, client, _ = served
     first = assistant.ask("How many prisoners were held in the cells?")

@@ -313,3 +313,41 @@ def test_viewer_marks_are_checked():
                          ("0:1:2", r"quote '0:1:2' lies outside"), ("1:4:4", "quote '1:4:4' lies outside")):
         with pytest.raises(ValueError, match=message):
             parse_marks([bad], 10)
+
+
+def test_briefing_html_escapes_and_links_each_point():
+    from app.web.render import briefing_html
+
+    points = [{"n": 1, "text": "A <script>x</script> here.", "doc": "r.txt", "start": 0, "end": 26},
+              {"n": 2, "text": "Second.", "doc": "r.txt", "start": 30, "end": 37}]
+    html = briefing_html(points)
+    assert html == ('<details class="vb-brief"><summary>Briefing: 2 key passages</summary><ol>'
+                    '<li><a class="vb-cite" href="#vb-source?doc=r.txt&amp;n=1&amp;start=0&amp;end=26" '
+                    'title="Open source 1 in the document"><span class="vb-n">[1]</span></a> '
+                    '<span class="vb-text">\u201cA &lt;script&gt;x&lt;/script&gt; here.\u201d</span></li>'
+                    '<li><a class="vb-cite" href="#vb-source?doc=r.txt&amp;n=2&amp;start=30&amp;end=37" '
+                    'title="Open source 2 in the document"><span class="vb-n">[2]</span></a> '
+                    '<span class="vb-text">\u201cSecond.\u201d</span></li></ol></details>')
+    assert briefing_html([]) == ""
+
+
+def test_a_help_message_shows_one_paragraph_a_line():
+    from app.web.render import answer_html
+
+    html = answer_html({"answered": False, "verdict": "not_found", "message": "I answer.\nTry:\n- <b>Who?</b>",
+                        "quotes": []}, {})
+    assert html == ('<div class="vb-answer vb-unanswered"><p class="vb-message">I answer.</p>'
+                    '<p class="vb-message">Try:</p><p class="vb-message">- &lt;b&gt;Who?&lt;/b&gt;</p></div>')
+
+
+def test_briefing_points_are_never_marked_supporting():
+    from app.answer.briefing import BRIEFING_NOTE
+
+    quotes = [{"n": 1, "text": "First.", "doc": "r.txt", "start": 0, "end": 6, "paragraph": 1, "page": None,
+               "score": 2.0},
+              {"n": 2, "text": "Second.", "doc": "r.txt", "start": 8, "end": 15, "paragraph": 1, "page": None,
+               "score": 0.5}]
+    briefed = {"answered": True, "verdict": "answered", "message": f"{BRIEFING_NOTE}\n[1] ...", "quotes": quotes}
+    searched = {**briefed, "message": "[1] ..."}
+    assert "vb-support" not in answer_html(briefed, {}, sources=False)
+    assert answer_html(searched, {}, sources=False).count('<blockquote class="vb-quote vb-support">') == 1

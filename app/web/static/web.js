@@ -5,6 +5,8 @@
 //   chat with the whole document, rendered and escaped by the server (GET vb/document, app/web/viewer.py),
 //   scrolled to the quote. "Back to the chat" or Escape closes it and focus returns to the link.
 //   The chat's sanitiser drops aria-* attributes, so a citation's accessible name comes from its title.
+//   The document scrolls inside the viewer, so its body is in the tab order (tabindex 0, a labelled
+//   region): a keyboard user can reach it and scroll it with the arrow keys (axe: scrollable-region-focusable).
 // - Gradio's autoscroll (off here) follows a streamed answer to its end; instead the first new message
 //   (the question, or a notice) is brought to the top of the window and kept there while the answer
 //   fills in below it, until it is there or the user scrolls, clicks or types.
@@ -26,7 +28,7 @@
   viewer.innerHTML = '<div class="vb-viewer-panel"><div class="vb-viewer-bar">'
     + '<button type="button" class="vb-viewer-back">\u2190 Back to the chat</button>'
     + '<span class="vb-viewer-keys">or press Esc</span></div>'
-    + '<div class="vb-viewer-body" tabindex="-1"></div></div>';
+    + '<div class="vb-viewer-body" role="region" aria-label="Document text" tabindex="0"></div></div>';
   const body = viewer.querySelector(".vb-viewer-body");
   const back = viewer.querySelector(".vb-viewer-back");
   const page = () => document.querySelector(".gradio-container");
@@ -49,7 +51,7 @@
     const query = new URLSearchParams({ doc });
     if (p.get("n")) {
       query.set("focus", p.get("n"));
-      const answer = link.closest(".vb-answer");
+      const answer = link.closest(".vb-answer, .vb-brief");  // its sibling quotes are marked too
       const numbers = new Set();
       for (const a of answer ? answer.querySelectorAll("a.vb-cite") : [link]) {
         const q = params(a);

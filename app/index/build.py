@@ -34,7 +34,7 @@ from app.index.chunk import Chunk, chunk_document
 from app.index.embed import Embedder
 from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
-from app.index.lexical import BM25Index
+from app.index.lexical import BM25Index, join_hyphenated
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
 from app.index.verify import stale_reasons
@@ -158,14 +158,14 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
                               for s in doc_sents], dtype=np.int64).reshape(-1, 5)
             for row, c in enumerate(doc_chunks, len(chunks)):
                 key = text_key(c.text)
-                pending.setdefault(key, c.text)
+                pending.setdefault(key, join_hyphenated(c.text))
                 fresh["chunk"].append(key)
                 fresh["chunk_rows"].append(row)
             if settings.embed_sentences:
                 for row, s in enumerate(doc_sents, n_sents):
                     text = doc.text[s.start:s.end]
                     key = text_key(text)
-                    sentence_texts.setdefault(key, text)
+                    sentence_texts.setdefault(key, join_hyphenated(text))
                     fresh["sentence"].append(key)
                     fresh["sentence_rows"].append(row)
         chunks.extend(doc_chunks)

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.answer.batching import MAX_BATCH
 from app.errors import QuestionError, VerbatimError
-from app.settings import MAX_QUESTION_CHARS
+from app.settings import MAX_CORPUS_FILE_BYTES, MAX_QUESTION_CHARS
 from app.web.api_schema import MAX_HISTORY, MAX_K, QUESTION_PATTERN, error_responses, question_status
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
+UPLOAD_MAX_BODY_BYTES = MAX_CORPUS_FILE_BYTES + 64 * 1024  # one document and its multipart envelope
 MAX_WAITING = 256  # requests in flight in one process before it answers 503 "busy"
 # questions answered at once; the rest wait their turn. As many as the batching queue's largest batch
 # (app/answer/batching.py), so a batch can fill; at 4 (before batching) no batch could pass 4
@@ -65,6 +66,9 @@ class Query(BaseModel):
     history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
                        Field(max_length=MAX_HISTORY)] = Field(
         None, description="Earlier questions of the conversation, oldest first, for follow-ups.")
+    per_document: bool | None = Field(
+        None, description="ask: the best quote of each document that answers (default: when the question asks "
+                          "what each report says).")
 
     @field_validator("k", mode="before")
     @classmethod
@@ -122,8 +126,9 @@ class Limits:
     chat takes no files, so Gradio's upload route stores nothing)."""
 
     def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
-                 refuse: tuple[str, ...] = ()) -> None:
+                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = ()) -> None:
         self.app, self.max_body, self.max_waiting, self.refuse = app, max_body, max_waiting, refuse
+        self.large = large  # paths whose bodies (document uploads) may reach UPLOAD_MAX_BODY_BYTES, streamed through
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -133,6 +138,9 @@ class Limits:
             return
         if scope["method"] == "POST" and scope["path"].rstrip("/").endswith(self.refuse):
             await _error(413, "this server accepts no file uploads")(scope, receive, send)
+            return
+        if self.large and scope["method"] == "POST" and scope["path"].rstrip("/") in self.large:
+            await self._upload(scope, receive, send)
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -164,6 +172,27 @@ class Limits:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+
+    async def _upload(self, scope, receive, send) -> None:
+        """A document upload: a declared length over the limit is refused unread; the body is streamed
+        to the route (Starlette's form parser spools it), counted, and cut off past the limit."""
+        limit = UPLOAD_MAX_BODY_BYTES
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _error(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ValueError(f"the upload is over {limit:,} bytes")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _error(status: int, message: str, **headers: str):
@@ -246,9 +275,10 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         if unknown:
             return _error(400, unknown)
         call = assistant.ask if kind == "ask" else assistant.search
+        extra = {"per_document": query.per_document} if kind == "ask" else {}
         try:
-            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or [])
-                        ).to_dict()
+            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
+                        **extra).to_dict()
         except QuestionError as exc:
             over = len(query.question.strip()) > assistant.settings.max_question_chars
             return _error(413 if over else 400, str(exc))

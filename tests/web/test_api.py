@@ -70,6 +70,21 @@ def test_ask_and_search_equal_the_cli_json(api, question):
         assert rest.json() == json.loads(cli.output)
 
 
+def test_per_document_equals_the_library_and_the_cli(api):
+    from app.cli import main
+
+    url, assistant, index = api
+    question = "What does each report say about prisoners?"
+    for flag, value in (([], None), (["--per-document"], True), (["--no-per-document"], False)):
+        expected = assistant.ask(question, per_document=value).to_dict()
+        body = {"question": question} if value is None else {"question": question, "per_document": value}
+        assert post(url, "ask", body).json() == expected
+        cli = CliRunner().invoke(main, ["ask", question, "--index", str(index), "--json", *flag],
+                                 env={"VERBATIM_MODEL": "test/hash-embedder-64"})
+        assert json.loads(cli.output) == expected
+    assert post(url, "ask", {"question": question, "per_document": "maybe"}).status_code == 422
+
+
 def test_k_docs_and_history_equal_the_library(api):
     url, assistant, _ = api
     body = {"question": "How long did they wait?", "k": 1, "docs": ["prisons.txt"],

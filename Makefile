@@ -8,7 +8,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install serve test test-fast browser lint
+.PHONY: help install serve test test-fast browser shelf-docs lint
 
 help: ## List the targets (this text)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,7 +30,13 @@ serve: install ## The web chat on the bundled report at http://127.0.0.1:7860 (b
 browser: ## Install Debian's headless chromium for the browser tests (needs root and apt)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: install browser ## Lint, then every test: real model, browser, load (what CI runs)
+# Debian documentation packages for the shelf test (tests/answer/test_shelf.py; tests/data/shelf/documents.json).
+SHELF_PACKAGES = bash-doc libgcrypt20-doc debian-policy libtasn1-doc libidn2-doc gsasl-doc diffutils-doc aspell-doc \
+	developers-reference gettext-doc git libglib2.0-0
+shelf-docs: ## Install the Debian documentation packages of the shelf test (needs root and apt)
+	@dpkg -s $(SHELF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(SHELF_PACKAGES) >/dev/null)
+
+test: install browser shelf-docs ## Lint, then every test: real model, browser, load (what CI runs)
 	$(BIN)/ruff check app tests
 	$(BIN)/python -m pytest
 

@@ -226,12 +226,15 @@ def question_command(json_help: str, batch_help: str):
 
 @question_command("Print the JSON contract instead of text.",
                   "File of questions, one per line (or JSON lines with question and id); writes JSON lines.")
+@click.option("--per-document/--no-per-document", "per_document", default=None,
+              help="The best quote of each document that answers [default: when the question asks what each "
+                   "report says].")
 def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
-        as_json: bool, batch: Path | None) -> None:
+        as_json: bool, batch: Path | None, per_document: bool | None) -> None:
     """Answer QUESTION by quoting the report (no QUESTION and no --batch: ask interactively)."""
     assistant = load_assistant(index_dir, corpus_dir, mode)
     if batch is not None:
-        run_batch(batch, lambda q: assistant.ask(q, k=k).to_dict())
+        run_batch(batch, lambda q: assistant.ask(q, k=k, per_document=per_document).to_dict())
         return
     if question is None:
         history: list[str] = []
@@ -243,12 +246,12 @@ def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int |
             if not question.strip():
                 return
             try:
-                print_answer(assistant.ask(question, k=k, history=history))
+                print_answer(assistant.ask(question, k=k, history=history, per_document=per_document))
                 history.append(question)
             except QuestionError as exc:
                 click.echo(f"Error: {exc}", err=True)
             click.echo()
-    answer = assistant.ask(question, k=k)
+    answer = assistant.ask(question, k=k, per_document=per_document)
     _emit(answer.to_dict()) if as_json else print_answer(answer)
 
 

@@ -25,10 +25,11 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 # Limits that keep bad input from hurting the service (all overridable through the settings).
 MAX_QUESTION_CHARS = 2_000
 MAX_BATCH_QUESTIONS = 10_000
-# chat questions answered at once, and waiting, per server process: measured (docs/performance.md, three
-# sweeps at 20 users on 2 cores): 2 at once was never the worst and near the best in each (1 won only
-# under load average 16, lost on a quieter machine); 64 waiting is ~5 s
-CHAT_CONCURRENCY = 2
+# chat questions answered at once, and waiting, per server process: measured (docs/performance.md):
+# questions answered at once share the batching encoder (app/answer/batching.py), and at 20 sessions 4 at
+# once gave the lowest p50 and the most answers per second of 1, 2, 4, 8, 16 (as in an earlier bench-alone
+# sweep); 64 waiting is a few seconds
+CHAT_CONCURRENCY = 4
 CHAT_MAX_QUEUE = 64
 MAX_CORPUS_FILE_BYTES = 50 * 1024 * 1024
 
@@ -43,7 +44,7 @@ class BuildSettings:
     """What an index is built with; any change makes older indexes stale."""
 
     model_name: str = MODEL_NAME
-    chunker_version: int = 6  # bump when chunk or sentence boundaries change: stored vectors go stale
+    chunker_version: int = 7  # bump when chunk or sentence boundaries change: stored vectors go stale
     chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
     chunk_overlap_sentences: int = 1
     embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding

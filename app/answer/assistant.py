@@ -36,6 +36,7 @@ from app.answer.followup import (
     repeat_note,
 )
 from app.answer.intents import route
+from app.answer.per_document import MAX_DOCUMENTS, asks_each_document, best_per_document, topic
 from app.answer.quote import UNKNOWN_NAME_FACTOR, Quote, answer_type, score_sentences, select_quotes, unknown_names
 from app.answer.retrieve import Hit, Retriever
 from app.errors import QuestionError
@@ -110,6 +111,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     verdict: str = ""  # "answered" | "uncertain" | "not_found"; derived from `answered` when not given
     confidence: float | None = None
+    per_document: bool = False  # the quotes are the best of each document (app/answer/per_document.py)
     language: str | None = None  # ISO 639-1 code of a question not in English (app/answer/language.py)
 
     def __post_init__(self) -> None:
@@ -125,12 +127,14 @@ class Answer:
     def to_dict(self) -> dict:
         """The JSON contract: question, answered, verdict, confidence, message,
         quotes[n, text, doc, start, end, paragraph, page, score]; "language" only for a question
-        detected as not English."""
+        detected as not English; "per_document": true only when set."""
         out = {"question": self.question, "answered": self.answered, "verdict": self.verdict,
                "confidence": round(float(self.confidence), 6), "message": self.message,
                "quotes": [q.to_dict() for q in self.quotes]}
         if self.language is not None:
             out["language"] = self.language
+        if self.per_document:
+            out["per_document"] = True
         return out
 
 
@@ -143,8 +147,9 @@ class SearchResult:
         return {"question": self.question, "hits": [h.to_dict() for h in self.hits]}
 
 
-def _readable(quotes: list[Quote]) -> str:
-    return "\n".join(f"[{q.n}] \u201c{q.text}\u201d" for q in quotes)
+def _readable(quotes: list[Quote], cite: bool = False) -> str:
+    """The numbered quotes; with `cite`, each followed by the document it comes from."""
+    return "\n".join(f"[{q.n}] \u201c{q.text}\u201d" + (f" ({q.doc})" if cite else "") for q in quotes)
 
 
 class Assistant:
@@ -190,13 +195,14 @@ class Assistant:
 
     def ask(self, question: str, k: int | None = None, docs: list[str] | None = None,
             history: list[str] | None = None, mode: str | None = None,
-            previous: Sequence[Mapping] | None = None) -> Answer:
+            previous: Sequence[Mapping] | None = None, per_document: bool | None = None) -> Answer:
         """Quote the sentences that best answer `question`, or say that the report does not.
 
         `history` holds the earlier questions, oldest first; `previous` the quotes of the answer to
-        the last of them (the web chat passes them; without them they are found again)."""
+        the last of them (the web chat passes them; without them they are found again).
+        `per_document`: give the best quote of each document that answers (None: when the question
+        asks what each report says); used only when more than one document answers."""
         s = self.settings
-        k = k or s.k
         t0 = time.perf_counter()
         text = validate_question(question, s.max_question_chars)
         routed = route(self.index, text, docs)  # the briefing, the help text, another language (app/answer/intents.py)
@@ -204,17 +210,22 @@ class Assistant:
             timings = {**dict.fromkeys(TIMINGS, 0.0), "prepare": time.perf_counter() - t0}  # no search stage ran
             return Answer(text, routed.verdict == "answered", routed.message, routed.quotes, timings, routed.verdict,
                           language=routed.language)
-        query = contextual_query(text, history)
+        each = self._per_document(text, per_document, docs)
+        k_each, k = k or MAX_DOCUMENTS, k or s.k
+        query = contextual_query(topic(text) if each else text, history)
         t1 = time.perf_counter()
         query_vec = self._encode(query)
         t2 = time.perf_counter()
         tokens = tokenize(query)
         stages: dict[str, float] = {}
-        hits = self.retriever.search(query_vec, tokens, max(s.passages, k), mode or s.mode, s.candidates,
+        plain = max(s.passages, k)
+        pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
+        hits = self.retriever.search(query_vec, tokens, pool, mode or s.mode, s.candidates,
                                      s.dense_weight, docs=docs, timings=stages)
         t3 = time.perf_counter()
         factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.vocabulary) else 1.0
-        scored = score_sentences(self.index, hits, query_vec, tokens, answer_type(text), text, factor)
+        kind = answer_type(text)
+        scored = score_sentences(self.index, hits[:plain], query_vec, tokens, kind, text, factor)
         t_spans = time.perf_counter()
         # each sentence's best answer span counts in its score (app/answer/direct.py)
         direct = with_spans(self.index, scored, text, s.spans, s.span_weights)
@@ -228,9 +239,13 @@ class Assistant:
         quoted = self._followup_quoted(text, history, previous, k, docs, mode)  # follow-up path
         if quoted:
             scored = prefer_unquoted(scored, [self._span(x.row) for x in scored], quoted)
-        quotes = select_quotes(self.index, scored, 1 if verdict == "not_found" else k, s.max_quote_words,
-                               s.min_relative_score)
-        about = about_document(self.index, text, hits, scored, k, s.threshold)
+        each_quotes = [] if not each or verdict == "not_found" else best_per_document(
+            self.index, score_sentences(self.index, hits, query_vec, tokens, kind, text, factor), k_each, s.floor,
+            s.max_quote_words)
+        each = len({q.doc for q in each_quotes}) > 1  # one document answering: a plain answer from it
+        quotes = each_quotes if each else select_quotes(self.index, scored, 1 if verdict == "not_found" else k,
+                                                        s.max_quote_words, s.min_relative_score)
+        about = None if each else about_document(self.index, text, hits[:plain], scored, k, s.threshold)
         if about:  # a question about the report itself: its title, byline or date (app/answer/about.py)
             quotes, top = about, about[0].score
             verdict = verdict_for(top, s.threshold, s.floor)
@@ -238,9 +253,9 @@ class Assistant:
             quotes = mark_answers(quotes, direct)
         t4 = time.perf_counter()
         if verdict == "answered":
-            message = _readable(quotes)
+            message = _readable(quotes, each)
         elif verdict == "uncertain":
-            message = f"{UNCERTAIN_NOTE}\n{_readable(quotes)}"
+            message = f"{UNCERTAIN_NOTE}\n{_readable(quotes, each)}"
         elif quotes:
             message = f"{NOT_ANSWERED} {CLOSEST_NOTE}"
         else:
@@ -253,7 +268,13 @@ class Assistant:
                    "spans": t_spans,
                    **{k: stages.get(k, 0.0) for k in ("dense", "bm25", "fusion")}}
         return Answer(text, verdict == "answered", message, quotes, timings, verdict,
-                      confidence_for(top, s.threshold, s.floor))
+                      confidence_for(top, s.threshold, s.floor), per_document=each)
+
+    def _per_document(self, text: str, asked: bool | None, docs: list[str] | None) -> bool:
+        """Whether to look for the best quote of each document: asked for (or worded so), over more than one."""
+        wanted = asks_each_document(text) if asked is None else asked
+        in_scope = len(set(docs)) if docs else len(self.index.documents)
+        return wanted and in_scope > 1
 
     # ---------------------------------------------------------------- the follow-up path (app/answer/followup.py)
 

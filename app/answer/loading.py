@@ -70,6 +70,7 @@ def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
 def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
     """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up."""
     from app.answer.assistant import Assistant
+    from app.answer.batching import BatchingEncoder
     from app.index.build import ensure_index
     from app.index.embed import default_embedder, query_embedder_for
     from app.index.store import read_manifest
@@ -83,6 +84,8 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     built = ensure_index(index_dir, corpus, embedder, settings)
-    assistant = Assistant.load(index_dir, query_embedder_for(embedder.name), corpus_dir=corpus, mmap=True)
+    # concurrent questions are encoded together (app/answer/batching.py)
+    assistant = Assistant.load(index_dir, BatchingEncoder(query_embedder_for(embedder.name)), corpus_dir=corpus,
+                               mmap=True)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     return Serving(assistant, corpus, built)

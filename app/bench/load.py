@@ -1,28 +1,31 @@
 """Bench section `load`: many clients at once against `verbatim serve` on 127.0.0.1.
 
 For 1 and 2 workers, `verbatim serve` runs as a subprocess on a free loopback port; then 1, 20
-and 100 concurrent clients ask the report's questions through the JSON API (`POST /api/v1/ask`,
-asyncio + httpx, keep-alive) and through `gradio_client` (`/ask`, the chat's queue), each level
-bounded by a request count and a time limit. Beside them, in the same run: warm in-process
-`Assistant.ask` on the same index (the floor). Then the resident memory of every server process
-(RSS, PSS, private), and how much the second worker adds. A sweep of the chat queue's concurrency
-limit at 20 users gives the curve the default is chosen from. The clients share the machine with
-the server: on 2 cores the figures include the load generator's own CPU.
+and 100 concurrent clients ask the report's questions three ways: the JSON API (`rest`: `POST
+/api/v1/ask`, asyncio + httpx, keep-alive); `gradio_client` (`chat`: `/ask` through the chat's
+queue; the library polls for its messages every 50 ms, so it adds its own wait); and the chat's
+queue as the page asks (`sse`: join the queue, read the event stream, asyncio + httpx). Each level
+is bounded by a request count and a time limit. Beside them, in the same run: warm in-process
+`Assistant.ask` on the same index: seconds per ask, and capacity = cores / that (what the machine
+answers one question at a time with no HTTP); each level's efficiency = its throughput / capacity.
+Then the memory of every server process (RSS, PSS, private), and what the second worker adds. A
+sweep of the chat queue's concurrency limit (20 `sse` sessions beside REST's p50 on the same
+server) gives the curve the default is chosen from. The clients share the machine with the
+server: on 2 cores the figures include the load generator's own CPU.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.bench.clients import chat_level, rest_level, sse_level
 from app.bench.common import Row, free_port, ms, ratio, summarize
 from app.settings import PROJECT_ROOT
 
@@ -33,8 +36,9 @@ WORKERS = (1, 2)
 REST_REQUESTS = {1: 200, 20: 1000, 100: 2000}  # per level, at most
 CHAT_REQUESTS = {1: 40, 20: 200, 100: 300}
 LEVEL_SECONDS = 30.0  # no new request after this long at one level
-CONCURRENCY_SWEEP = (1, 2, 4, 8)
-GOALS = {"rest_p50_ms_at_20": 25.0, "rest_errors_at_100": 0, "chat_p50_ms_at_20": 300.0,
+CONCURRENCY_SWEEP = (1, 2, 4, 8, 16)
+# efficiency = answers per second over HTTP / capacity, capacity = cores / in-process seconds per ask
+GOALS = {"rest_efficiency_at_20": 1.2, "chat_p50_over_rest_p50_at_20": 2.0, "rest_errors_at_100": 0,
          "second_worker_memory_share": 0.30}
 
 
@@ -130,101 +134,6 @@ def memory_of(pid: int) -> dict:
             "private_mb": round(private, 1)}
 
 
-# ---------------------------------------------------------------- clients
-
-
-def rest_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
-    """`clients` concurrent keep-alive clients posting questions until `total` are asked or time is up."""
-    import httpx
-
-    async def run() -> tuple[list[float], list[str], float]:
-        latencies: list[float] = []
-        errors: list[str] = []
-        counter = iter(range(total))
-        deadline = time.perf_counter() + seconds
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
-            async def client(i: int) -> None:
-                for n in counter:
-                    if time.perf_counter() > deadline:
-                        return
-                    q = questions[(i * 7 + n) % len(questions)]
-                    t0 = time.perf_counter()
-                    try:
-                        r = await http.post("/api/v1/ask", json={"question": q})
-                        if r.status_code != 200 or "quotes" not in r.json():
-                            errors.append(f"{r.status_code}: {r.text[:100]}")
-                            continue
-                    except httpx.HTTPError as exc:
-                        errors.append(repr(exc)[:100])
-                        continue
-                    latencies.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            await asyncio.gather(*(client(i) for i in range(clients)))
-            return latencies, errors, time.perf_counter() - t0
-
-    latencies, errors, wall = asyncio.run(run())
-    return _level(clients, latencies, errors, wall)
-
-
-def chat_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
-    """`clients` concurrent `gradio_client` users calling `/ask` (through the chat's queue)."""
-    from gradio_client import Client
-
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    counter = iter(range(total))
-    ready = threading.Barrier(clients + 1, timeout=300)
-    go = threading.Event()
-    deadline: list[float] = []
-
-    def user(i: int) -> None:
-        try:
-            client = Client(url + "/", verbose=False)
-        except Exception as exc:  # noqa: BLE001 - counted as an error
-            with lock:
-                errors.append(f"connect: {exc!r}"[:100])
-            ready.wait()
-            return
-        ready.wait()
-        go.wait()
-        for n in counter:
-            if time.perf_counter() > deadline[0]:
-                break
-            t0 = time.perf_counter()
-            try:
-                result = client.predict(questions[(i * 7 + n) % len(questions)], api_name="/ask")
-                ok = isinstance(result, dict) and "quotes" in result
-            except Exception as exc:  # noqa: BLE001 - "Queue is full" and the like are the errors counted
-                ok, result = False, exc
-            with lock:
-                (latencies.append(time.perf_counter() - t0) if ok else errors.append(repr(result)[:100]))
-        client.close()
-
-    threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(clients)]
-    for t in threads:
-        t.start()
-    ready.wait()
-    t0 = time.perf_counter()
-    deadline.append(t0 + seconds)
-    go.set()
-    for t in threads:
-        t.join(seconds + 120)
-    return _level(clients, latencies, errors, time.perf_counter() - t0)
-
-
-def _level(clients: int, latencies: list[float], errors: list[str], wall: float) -> dict:
-    out = {"clients": clients, "answered": len(latencies), "errors": len(errors),
-           "throughput_per_s": round(len(latencies) / wall, 1) if wall else None, "seconds": round(wall, 2)}
-    if latencies:
-        s = summarize(latencies)
-        out.update({"p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"]})
-    if errors:
-        out["first_errors"] = sorted(set(errors))[:3]
-    return out
-
-
 def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> dict:
     """Warm `Assistant.ask` in this process, on the index the server loads, with the same query encoder."""
     from app.answer.assistant import Assistant
@@ -233,14 +142,20 @@ def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> d
     for q in questions[:5]:
         assistant.ask(q)
     times = []
+    cpu0 = time.process_time()
     for _ in range(repeats):
         for q in questions:
             t0 = time.perf_counter()
             assistant.ask(q)
             times.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - cpu0) / len(times)
     s = summarize(times)
+    per_ask = sum(times) / len(times)
+    cores = os.cpu_count() or 1
     return {"asked": len(times), "p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"],
-            "throughput_per_s_one_thread": round(len(times) / sum(times), 1)}
+            "throughput_per_s_one_thread": round(len(times) / sum(times), 1),
+            "seconds_per_ask": round(per_ask, 6), "cpu_seconds_per_ask": round(cpu, 6), "cores": cores,
+            "capacity_per_s": round(cores / per_ask, 1)}
 
 
 # ---------------------------------------------------------------- the section
@@ -259,14 +174,18 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
         for w in workers:
             proc, url = start_server(Path(index_dir), w, work)
             try:
-                run: dict = {"rest": [], "chat": []}
+                run: dict = {"rest": [], "chat": [], "sse": []}
                 for c in clients:
                     log.info("load: %d worker(s), %d REST clients", w, c)
                     run["rest"].append(rest_level(url, questions, c, REST_REQUESTS.get(c, 10 * c), seconds))
                 for c in clients:
                     log.info("load: %d worker(s), %d gradio_client users", w, c)
                     run["chat"].append(chat_level(url, questions, c, CHAT_REQUESTS.get(c, 3 * c), seconds))
+                for c in clients:
+                    log.info("load: %d worker(s), %d chat sessions as the page asks", w, c)
+                    run["sse"].append(sse_level(url, questions, c, REST_REQUESTS.get(c, 10 * c), seconds))
                 run["memory"] = [memory_of(p) for p in process_tree(proc.pid)]
+                run["rss_per_worker_mb"] = [m["rss_mb"] for m in run["memory"][1 if w > 1 else 0:]]
                 run["total_pss_mb"] = round(sum(m["pss_mb"] or 0 for m in run["memory"]), 1)
                 out["runs"][str(w)] = run
             finally:
@@ -274,11 +193,30 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
         for limit in sweep:
             proc, url = start_server(Path(index_dir), 1, work, concurrency=limit)
             try:
-                log.info("load: chat queue concurrency %d, 20 users", limit)
+                log.info("load: chat queue concurrency %d, 20 sessions as the page asks, and 20 REST clients", limit)
+                rest = rest_level(url, questions, 20, REST_REQUESTS[20], seconds / 2)
+                chat = sse_level(url, questions, 20, REST_REQUESTS[20], seconds / 2)
                 out.setdefault("concurrency_sweep", []).append(
-                    {"concurrency_limit": limit, **chat_level(url, questions, 20, CHAT_REQUESTS[20], seconds)})
+                    {"concurrency_limit": limit, **chat, "rest_p50_ms": rest.get("p50_ms"),
+                     "chat_p50_over_rest_p50": ratio(chat["p50_ms"], rest["p50_ms"])
+                     if "p50_ms" in chat and "p50_ms" in rest else None})
             finally:
                 stop_server(proc)
+    return derive(out)
+
+
+def derive(out: dict) -> dict:
+    """Add the figures computed from the measured ones: each level's efficiency (throughput over the
+    in-process capacity), chat p50 over REST p50 at 20 clients, and what the second worker adds."""
+    capacity = out["in_process"]["capacity_per_s"]
+    for run in out["runs"].values():
+        for level in run["rest"] + run["chat"] + run.get("sse", []):
+            level["efficiency"] = ratio(level["throughput_per_s"] or 0.0, capacity)
+        rest20 = _at(run["rest"], 20)
+        for kind in ("chat", "sse"):
+            chat20 = _at(run.get(kind, []), 20)
+            if "p50_ms" in rest20 and "p50_ms" in chat20:
+                run[f"{kind}_p50_over_rest_p50_at_20"] = ratio(chat20["p50_ms"], rest20["p50_ms"])
     one, two = out["runs"].get("1"), out["runs"].get("2")
     if one and two:
         added = two["total_pss_mb"] - one["total_pss_mb"]
@@ -292,25 +230,40 @@ def _at(levels: list[dict], clients: int) -> dict:
 
 
 def load_rows(result: dict) -> list[Row]:
-    """Table rows: in-process floor, each level's p50 / p95, throughput and errors, memory."""
+    """Table rows: in-process cost and capacity, each level's p50 / p95, throughput, efficiency, memory."""
     ip = result["in_process"]
     rows: list[Row] = [("in-process ask p50 / p95 ms", ms(ip), f"{ip['throughput_per_s_one_thread']}/s one thread",
-                        "", "")]
+                        "", ""),
+                       ("in-process seconds per ask (CPU)", f"{ip['seconds_per_ask'] * 1000:.2f} ms",
+                        f"CPU {ip['cpu_seconds_per_ask'] * 1000:.2f} ms", "",
+                        f"capacity {ip['capacity_per_s']}/s on {ip['cores']} cores")]
     for w, run in result["runs"].items():
-        for kind, goal_at in (("rest", GOALS["rest_p50_ms_at_20"]), ("chat", GOALS["chat_p50_ms_at_20"])):
-            for r in run[kind]:
-                goal = f"p50 <= {goal_at:g} ms" if r["clients"] == 20 else (
-                    "0 errors" if kind == "rest" and r["clients"] == 100 else "")
+        for kind in ("rest", "chat", "sse"):
+            for r in run.get(kind, []):
+                goal = ""
+                if kind == "rest" and r["clients"] == 20:
+                    goal = f"efficiency >= {GOALS['rest_efficiency_at_20']:g}"
+                elif kind in ("chat", "sse") and r["clients"] == 20:
+                    goal = f"p50 <= {GOALS['chat_p50_over_rest_p50_at_20']:g}x REST's"
+                elif kind == "rest" and r["clients"] == 100:
+                    goal = "0 errors"
                 value = ms(r) if "p50_ms" in r else "n/a"
                 rows.append((f"{kind} {w}w {r['clients']} clients p50 / p95 ms", value,
                              f"{r['throughput_per_s']}/s, {r['errors']} errors",
-                             f"{ratio(r['p50_ms'], ip['p50_ms'])}x in-process" if "p50_ms" in r else "", goal))
+                             f"efficiency {r.get('efficiency')}", goal))
+        for kind in ("chat", "sse"):
+            if f"{kind}_p50_over_rest_p50_at_20" in run:
+                rows.append((f"{kind} / REST p50 at 20, {w}w", f"{run[f'{kind}_p50_over_rest_p50_at_20']}x", "", "",
+                             f"<= {GOALS['chat_p50_over_rest_p50_at_20']:g}x"))
+        rss = ", ".join(f"{m}" for m in run.get("rss_per_worker_mb", []))
         pss = ", ".join(f"{m['pss_mb']}" for m in run["memory"])
-        rows.append((f"memory {w}w PSS per process MB", pss, f"total {run['total_pss_mb']}", "", ""))
+        rows.append((f"memory {w}w RSS per worker MB", rss, f"PSS per process {pss}",
+                     f"total PSS {run['total_pss_mb']}", ""))
     if "second_worker_share" in result:
         rows.append(("second worker adds (PSS)", f"{result['second_worker_adds_mb']} MB", "first worker's total",
                      f"{result['second_worker_share']}x", f"<= {GOALS['second_worker_memory_share']}x"))
     for r in result.get("concurrency_sweep", []):
-        rows.append((f"chat 20 users, concurrency {r['concurrency_limit']}", ms(r) if "p50_ms" in r else "n/a",
-                     f"{r['throughput_per_s']}/s, {r['errors']} errors", "", ""))
+        rows.append((f"sse 20 sessions, concurrency {r['concurrency_limit']}", ms(r) if "p50_ms" in r else "n/a",
+                     f"{r['throughput_per_s']}/s, {r['errors']} errors",
+                     f"REST p50 {r.get('rest_p50_ms')} ms" if r.get("rest_p50_ms") else "", ""))
     return rows

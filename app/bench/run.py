@@ -10,8 +10,12 @@ Sections (all measured in one process, one run, so every ratio compares like wit
 - start    `verbatim serve` to the first answered question over HTTP (gradio_client).
 - onnx     query encoding on onnxruntime (fp32, int8) against torch: speed, cosine, and the
            quality figures (report-suite hit@3, SciFact train nDCG@10) side by side.
+- upload   (asked for by name, with --upload-file) a document uploaded to `verbatim serve
+           --allow-uploads` to its first answer, against `verbatim index build` of the same file.
 - load     (asked for by name) 1, 20 and 100 concurrent clients of `verbatim serve` with 1 and 2
            workers, JSON API and gradio_client, beside in-process ask; memory per worker.
+- batching (asked for by name) the batching queue's window and batch size, in one process.
+- soak     (asked for by name) 20 REST clients for 10 minutes (`--soak-minutes`): RSS and p95 drift.
 - scale    (`--scale`) FAISS and BM25 at 100k and 1M synthetic passages: see `app/bench/scale.py`.
 
 Latencies are medians (p50) and 95th percentiles over every question x repeat; throughputs are
@@ -58,8 +62,10 @@ log = logging.getLogger(__name__)
 
 SCIFACT_DIR = Path(os.environ.get("VERBATIM_SCIFACT", PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact"))
 SECTIONS = ("ask", "brief", "build", "rebuild", "start", "onnx")
-OPTIONAL_SECTIONS = ("engines", "load")  # only when named: in-process vs Ray builds (app/bench/engines.py),
-# and many clients of `verbatim serve` (app/bench/load.py)
+OPTIONAL_SECTIONS = ("engines", "load", "batching", "soak", "upload")  # only when named: in-process vs Ray builds
+# (app/bench/engines.py), many clients of `verbatim serve` (app/bench/load.py), the batching queue's
+# settings (app/bench/batching.py), a long run at 20 clients (app/bench/soak.py), and an upload to its
+# first answer (app/bench/upload.py)
 ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "spans", "other")
 _TIMED = ASK_STAGES[:-1]
 
@@ -174,7 +180,8 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
               scifact_dir: Path | None = SCIFACT_DIR, sections: Sequence[str] = SECTIONS, repeats: int = 3,
               build_passages: int | None = 500, rebuild_documents: int = 20, start_repeats: int = 3,
               beir_limit: int | None = None, work_dir: Path | None = None, engine_passages: int = 2000,
-              load_seconds: float | None = None) -> dict:
+              load_seconds: float | None = None, soak_minutes: float = 10.0,
+              upload: tuple[Path, str] | None = None) -> dict:
     """Every requested section; one dict of figures (the JSON `verbatim bench` writes)."""
     from app.answer.assistant import Assistant
 
@@ -220,6 +227,18 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
 
             result["engines"] = bench_engines(scifact_documents(scifact_dir, engine_passages), embedder.name, work_dir,
                                               repeats=repeats)
+        if "batching" in sections:
+            from app.bench.batching import bench_batching
+
+            result["batching"] = bench_batching(Path(index_dir), questions, passes=2 * repeats)
+        if "soak" in sections:
+            from app.bench.soak import bench_soak
+
+            result["soak"] = bench_soak(Path(index_dir), questions, minutes=soak_minutes)
+        if "upload" in sections and upload is not None:
+            from app.bench.upload import bench_upload
+
+            result["upload"] = bench_upload(upload[0], upload[1], repeats)
         if "load" in sections:
             from app.bench.load import CONCURRENCY_SWEEP, LEVEL_SECONDS, bench_load
 
@@ -283,10 +302,22 @@ def format_table(result: dict) -> str:
         from app.bench.engines import engine_rows
 
         rows += engine_rows(result["engines"])
+    if "batching" in result:
+        from app.bench.batching import batching_rows
+
+        rows += batching_rows(result["batching"])
+    if "soak" in result:
+        from app.bench.soak import soak_rows
+
+        rows += soak_rows(result["soak"])
     if "load" in result:
         from app.bench.load import load_rows
 
         rows += load_rows(result["load"])
+    if "upload" in result:
+        from app.bench.upload import upload_rows
+
+        rows += upload_rows(result["upload"])
     if "scale" in result:
         from app.bench.scale import scale_rows
 
@@ -309,21 +340,32 @@ def format_table(result: dict) -> str:
               help="SciFact passages the build section indexes [default: 500, quick 100].")
 @click.option("--engine-passages", type=click.IntRange(10, 1_000_000), default=2000, show_default=True,
               help="SciFact passages the engines section builds (in-process vs Ray).")
+@click.option("--soak-minutes", type=click.FloatRange(0.5, 240), default=10.0, show_default=True,
+              help="How long the soak section runs (a shorter run is a quick check).")
 @click.option("--scale", "scale_sizes", default=None,
               help="Also run the scale benchmark at these sizes, e.g. 100000,1000000 (synthetic vectors).")
+@click.option("--upload-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="upload section: the document to upload (e.g. a 10 MB PDF).")
+@click.option("--upload-question", default="What is this document about?", show_default=True,
+              help="upload section: the first question asked of the uploaded document.")
 def bench(out_path: Path, quick: bool, repeats: int | None, index_dir: Path, scifact_dir: Path, sections: str,
-          build_passages: int | None, engine_passages: int, scale_sizes: str | None) -> None:
+          build_passages: int | None, engine_passages: int, soak_minutes: float, scale_sizes: str | None,
+          upload_file: Path | None = None, upload_question: str = "What is this document about?") -> None:
     """Measure ask latency, build throughput, rebuild, start-up, ONNX and load against their floors."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not (index_dir / "manifest.json").exists():
         raise click.ClickException(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
     chosen = [s.strip() for s in sections.split(",") if s.strip()]
+    if "upload" in chosen and upload_file is None:
+        raise click.UsageError("the upload section needs --upload-file FILE")
     result = run_bench(index_dir=index_dir, scifact_dir=scifact_dir if scifact_dir.is_dir() else None,
                        sections=chosen, repeats=repeats or (1 if quick else 3),
                        build_passages=build_passages or (100 if quick else 500),
                        rebuild_documents=20, start_repeats=1 if quick else 3, beir_limit=100 if quick else None,
-                       engine_passages=engine_passages, load_seconds=10.0 if quick else None)
+                       engine_passages=engine_passages, load_seconds=10.0 if quick else None,
+                       soak_minutes=soak_minutes,
+                       upload=(upload_file, upload_question) if upload_file else None)
     if scale_sizes:
         from app.bench.scale import run_scale
 

@@ -16,6 +16,7 @@ The index is cached as every suite's is (app/evaluation/benchmark.py).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,6 +89,19 @@ def beir_documents(data_dir: Path) -> list[Document]:
 
 
 # ---------------------------------------------------------------- ranking and scoring
+
+QUERY_HALVES = ("tune", "report")
+
+
+def query_half(query_id: str) -> str:
+    """Which half of a data set's queries a query belongs to: weights are chosen on "tune" and
+    reported on "report" (by the parity of the SHA-256 of its id: fixed, and about half each).
+
+    >>> [query_half(q) for q in ("0", "1", "2", "3")]
+    ['tune', 'report', 'tune', 'report']
+    """
+    return QUERY_HALVES[int(hashlib.sha256(query_id.encode("utf-8")).hexdigest()[:8], 16) % 2]
+
 
 
 def rank_documents(retriever: Retriever, query_vec: np.ndarray, tokens: list[str], mode: str, candidates: int,

@@ -34,7 +34,7 @@ from app.index.chunk import Chunk, chunk_document
 from app.index.embed import Embedder
 from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
-from app.index.lexical import BM25Index
+from app.index.lexical import BM25Index, join_hyphenated
 from app.index.ner import entity_rows, model_record
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
@@ -168,14 +168,14 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
             ner_rows.extend(range(n_sents, n_sents + len(doc_sents)))
             for row, c in enumerate(doc_chunks, len(chunks)):
                 key = text_key(c.text)
-                pending.setdefault(key, c.text)
+                pending.setdefault(key, join_hyphenated(c.text))
                 fresh["chunk"].append(key)
                 fresh["chunk_rows"].append(row)
             if settings.embed_sentences:
                 for row, s in enumerate(doc_sents, n_sents):
                     text = doc.text[s.start:s.end]
                     key = text_key(text)
-                    sentence_texts.setdefault(key, text)
+                    sentence_texts.setdefault(key, join_hyphenated(text))
                     fresh["sentence"].append(key)
                     fresh["sentence_rows"].append(row)
         chunks.extend(doc_chunks)

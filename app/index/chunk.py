@@ -79,9 +79,19 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _unwrap(part: str) -> str:
+    """The paragraph with each line break read as a space (same length, so offsets hold): a sentence
+    wrapped across lines is one sentence to pysbd, which otherwise cuts at every line break.
+
+    >>> _unwrap("licensed under the\\nterms of the GNU LGPL.")
+    'licensed under the terms of the GNU LGPL.'
+    """
+    return part.replace("\r", " ").replace("\n", " ")
+
+
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside text[start:end]; falls back to the whole span if pysbd stumbles."""
-    part = text[start:end]
+    part = _unwrap(text[start:end])
     spans: list[tuple[int, int]] = []
     try:
         pos = 0

@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from app.errors import CorpusError
+from app.index import pdf_layout
 from app.index.furniture import furniture_spans, html_main_content
 from app.index.structure import front_matter, prompt_paragraphs, title_span
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES
@@ -85,8 +86,9 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def find_paragraphs(text: str, base: int = 0) -> list[Span]:
-    """Character spans of the paragraphs of `text` (offsets shifted by `base`)."""
+def find_paragraphs(text: str, base: int = 0, breaks: frozenset[int] = frozenset()) -> list[Span]:
+    """Character spans of the paragraphs of `text` (offsets shifted by `base`); a line starting at an
+    offset in `breaks` (shifted too) always starts a paragraph."""
     spans: list[Span] = []
     start: int | None = None
     prev_line = ""
@@ -99,7 +101,8 @@ def find_paragraphs(text: str, base: int = 0) -> list[Span]:
                 spans.append((start, _rstrip_end(text, pos)))
                 start = None
         else:
-            if start is not None and (_LINE_END.search(prev_line) or _BLOCK_START.match(body)):
+            if start is not None and (_LINE_END.search(prev_line) or _BLOCK_START.match(body)
+                                      or pos + len(body) - len(body.lstrip()) + base in breaks):
                 spans.append((start, _rstrip_end(text, pos)))
                 start = None
             if start is None:
@@ -190,6 +193,17 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
     return "".join(parts), tuple(pages), title
 
 
+def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "") -> Document:
+    """A PDF's document: paragraphs cut where its layout ends them; running headers, footers, page
+    numbers and tables of contents are furniture (app.index.pdf_layout)."""
+    layout = pdf_layout.analyse(text, pages)
+    paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s, breaks=layout.breaks)]
+    runs = set(layout.furniture)
+    furniture = sorted(set(furniture_spans(text, paragraphs)) | {p for p in paragraphs if p in runs})
+    return Document(doc, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), title,
+                    furniture=tuple(furniture))
+
+
 def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> Document:
     """Read one corpus file. Raises `CorpusError` naming the file when it cannot be read."""
     rel = path.relative_to(root).as_posix()
@@ -200,15 +214,19 @@ def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES
         raw = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
-    suffix = path.suffix.lower()
+    return document_from_bytes(rel, raw, path)
+
+
+def document_from_bytes(rel: str, raw: bytes, path: Path | None = None) -> Document:
+    """A document from a file's bytes, read by the suffix of `rel` (errors name `path`, or `rel`)."""
+    path = path or Path(rel)
+    suffix = Path(rel).suffix.lower()
     if suffix in (".html", ".htm"):
         text, title, main = _html_text(path, raw)
         return document_from_text(rel, text, source=raw, title=title, main_content=main)
     if suffix == ".pdf":
         text, pages, title = _pdf_text(path, raw)
-        paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s)]
-        return Document(rel, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), title,
-                        furniture=tuple(furniture_spans(text, paragraphs)))
+        return pdf_document(rel, text, pages, raw, title)
     return document_from_text(rel, _decode(path, raw), source=raw)
 
 

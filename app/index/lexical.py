@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,21 @@ STOPWORDS = "en_plus"  # NLTK's English list plus question words (which, when, d
 logging.getLogger("bm25s").addFilter(lambda record: record.levelno >= logging.WARNING)
 
 
+# A word broken by a hyphen at a line end, continued in lower case on the next line ("manip-\nulation").
+_LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[a-z])")
+
+
+def join_hyphenated(text: str) -> str:
+    """The text with words hyphenated at a line end joined: what search and embedding read.
+
+    Quotes are still cut from the original text; this only decides tokens and vectors.
+
+    >>> join_hyphenated("DER manip-\\nulation and Front-\\nCover Texts")
+    'DER manipulation and Front-\\nCover Texts'
+    """
+    return _LINE_END_HYPHEN.sub("", text)
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
@@ -25,13 +41,14 @@ def _stemmer():
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Snowball-stemmed word tokens."""
+    """Lower-cased, stop-word-free, Snowball-stemmed word tokens (line-end hyphens joined)."""
     return tokenize_many([text])[0]
 
 
 def tokenize_many(texts: list[str]) -> list[list[str]]:
     import bm25s
 
+    texts = [join_hyphenated(t) for t in texts]
     return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 

@@ -29,10 +29,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.answer.batching import MAX_BATCH
 from app.errors import QuestionError, VerbatimError
-from app.settings import MAX_QUESTION_CHARS
+from app.settings import MAX_CORPUS_FILE_BYTES, MAX_QUESTION_CHARS
+from app.web.api_schema import MAX_HISTORY, MAX_K, QUESTION_PATTERN, error_responses, question_status
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -43,23 +45,36 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
-MAX_HISTORY = 20
+UPLOAD_MAX_BODY_BYTES = MAX_CORPUS_FILE_BYTES + 64 * 1024  # one document and its multipart envelope
 MAX_WAITING = 256  # requests in flight in one process before it answers 503 "busy"
-ANSWERING_THREADS = 4  # questions answered at once; the rest wait their turn
+# questions answered at once; the rest wait their turn. As many as the batching queue's largest batch
+# (app/answer/batching.py), so a batch can fill; at 4 (before batching) no batch could pass 4
+ANSWERING_THREADS = MAX_BATCH
 RETRY_AFTER_SECONDS = 1
 BUSY = "the server is busy; try again in a moment"
 
 
 class Query(BaseModel):
-    """A question, as `verbatim ask` takes it."""
+    """A question, as `verbatim ask` takes it. The schema is what the server enforces (app/web/api_schema.py)."""
 
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question, at most 2,000 characters.")
-    k: int | None = Field(None, ge=1, le=50, description="How many quotes (ask) or passages (search).")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: "5" is not a `k`, as the schema says
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=QUESTION_PATTERN,
+                          description=f"The question: 1 to {MAX_QUESTION_CHARS:,} characters, not only white "
+                                      "space, no control characters but tab and line breaks.")
+    k: int | None = Field(None, ge=1, le=MAX_K, description="How many quotes (ask) or passages (search).")
     docs: list[str] | None = Field(None, description="Search only these documents (names from /documents).")
     history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
                        Field(max_length=MAX_HISTORY)] = Field(
         None, description="Earlier questions of the conversation, oldest first, for follow-ups.")
+    per_document: bool | None = Field(
+        None, description="ask: the best quote of each document that answers (default: when the question asks "
+                          "what each report says).")
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        """2.0 is the integer 2 in JSON Schema; "2" and 2.5 stay refused."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class Unavailable(VerbatimError):
@@ -111,8 +126,9 @@ class Limits:
     chat takes no files, so Gradio's upload route stores nothing)."""
 
     def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
-                 refuse: tuple[str, ...] = ()) -> None:
+                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = ()) -> None:
         self.app, self.max_body, self.max_waiting, self.refuse = app, max_body, max_waiting, refuse
+        self.large = large  # paths whose bodies (document uploads) may reach UPLOAD_MAX_BODY_BYTES, streamed through
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -122,6 +138,9 @@ class Limits:
             return
         if scope["method"] == "POST" and scope["path"].rstrip("/").endswith(self.refuse):
             await _error(413, "this server accepts no file uploads")(scope, receive, send)
+            return
+        if self.large and scope["method"] == "POST" and scope["path"].rstrip("/") in self.large:
+            await self._upload(scope, receive, send)
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -155,10 +174,41 @@ class Limits:
                 self.in_flight -= 1
 
 
+    async def _upload(self, scope, receive, send) -> None:
+        """A document upload: a declared length over the limit is refused unread; the body is streamed
+        to the route (Starlette's form parser spools it), counted, and cut off past the limit."""
+        limit = UPLOAD_MAX_BODY_BYTES
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _error(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ValueError(f"the upload is over {limit:,} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _error(status: int, message: str, **headers: str):
     from fastapi.responses import JSONResponse
 
     return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers or None)
+
+
+def _question_error(exc) -> tuple[int, str] | None:
+    """400 or 413 for a body whose only fault is its question (empty, control characters, too long)."""
+    errors = list(exc.errors())
+    body = getattr(exc, "body", None)
+    if not errors or not isinstance(body, dict) or any(tuple(e.get("loc", ()))[:2] != ("body", "question")
+                                                       or e.get("type") == "string_type" for e in errors):
+        return None
+    return question_status(body.get("question"))
 
 
 def _validation_message(errors: list[dict]) -> str:
@@ -182,11 +232,14 @@ def _handle_errors(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError):
+        refused = _question_error(exc)
+        if refused is not None:
+            return _error(*refused)
         return _error(422, _validation_message(list(exc.errors())))
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return _error(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, str(exc.detail), **(exc.headers or {}))  # 405 keeps its Allow header
 
     @api.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable):
@@ -222,9 +275,10 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         if unknown:
             return _error(400, unknown)
         call = assistant.ask if kind == "ask" else assistant.search
+        extra = {"per_document": query.per_document} if kind == "ask" else {}
         try:
-            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or [])
-                        ).to_dict()
+            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
+                        **extra).to_dict()
         except QuestionError as exc:
             over = len(query.question.strip()) > assistant.settings.max_question_chars
             return _error(413 if over else 400, str(exc))
@@ -232,13 +286,8 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
     async def run(kind: str, query: Query):
         return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)
 
-    errors = {s: {"description": d, "content": {"application/json": {"example": {"error": e, "status": s}}}}
-              for s, d, e in [(400, "empty question, control characters or unknown document",
-                               "the question is empty; type a question about the report"),
-                              (413, "question or body too long", "the question is 2,001 characters; the limit is "
-                               "2,000. Shorten it and ask again"),
-                              (422, "malformed body", "malformed request body (question: Field required)"),
-                              (503, "loading, swapping in a new build, or busy", BUSY)]}
+    errors = error_responses(400, 405, 413, 422, 503)
+    _declare_documents(api, current)
 
     @api.post("/ask", responses=errors, summary="Answer a question by quoting the report")
     async def ask(query: Query):
@@ -250,13 +299,13 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         """The object `verbatim search --json` prints: question, hits[...]."""
         return await run("search", query)
 
-    _add_brief(api, current, {s: errors[s] for s in (400, 422, 503)})
+    _add_brief(api, current, error_responses(400, 405, 422, 503))
 
-    @api.get("/documents", responses={503: errors[503]}, summary="The indexed documents")
+    @api.get("/documents", responses=error_responses(405, 503), summary="The indexed documents")
     async def documents():
         return documents_json(current())
 
-    @api.get("/health", responses={503: errors[503]}, summary="Ready once the index and model are loaded")
+    @api.get("/health", responses=error_responses(405, 503), summary="Ready once the index and model are loaded")
     async def health():
         assistant = current()
         counts = assistant.index.manifest.get("counts", {})
@@ -266,6 +315,36 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
                 "built": assistant.index.manifest.get("created_at")}
 
     return api
+
+
+def _declare_documents(api: FastAPI, current: Callable[[], Assistant]) -> None:
+    """The schema's `docs` items list the names indexed now (an unknown one is refused with 400);
+    the schema is made again when a rebuild changes them."""
+    made = api.openapi
+    cache: dict[tuple[str, ...], dict] = {}
+
+    def openapi() -> dict:
+        try:
+            names = tuple(sorted(d.doc for d in current().index.documents))
+        except Unavailable:
+            names = ()
+        if names not in cache:
+            api.openapi_schema = None
+            schema = made()
+            if names:
+                items = schema["components"]["schemas"]["Query"]["properties"]["docs"]["anyOf"][0]["items"]
+                items["enum"] = list(names)
+                for route in schema["paths"].values():  # a `doc` query parameter (GET /brief) names one too
+                    for op in route.values():
+                        for param in op.get("parameters", []):
+                            if param["name"] == "doc" and "anyOf" in param["schema"]:
+                                param["schema"]["anyOf"][0]["enum"] = list(names)
+            cache.clear()
+            cache[names] = schema
+        api.openapi_schema = cache[names]
+        return cache[names]
+
+    api.openapi = openapi
 
 
 def _add_brief(api: FastAPI, current: Callable[[], Assistant], responses: dict) -> None:

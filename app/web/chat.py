@@ -42,6 +42,7 @@ class ChatPage:
     blocks: Any  # gradio.Blocks
     assistant: Callable[[], Assistant]  # raises `Unavailable` while a new build loads
     api: Any  # fastapi.FastAPI
+    uploads: Any = None  # app.web.uploads.UploadRoutes when `serve --allow-uploads`
 
     def close(self) -> None:
         self.blocks.close()
@@ -66,13 +67,14 @@ class Parts:
 
 def build_app(assistant: Assistant | LiveAssistant, feedback_path: Path, *, examples: list[str] | None = None,
               title: str = TITLE, concurrency_limit: int = CHAT_CONCURRENCY,
-              max_queue: int = CHAT_MAX_QUEUE) -> ChatPage:
+              max_queue: int = CHAT_MAX_QUEUE, uploads: str | None = None) -> ChatPage:
     """The chat page, queued; launch it with `launch(page, ...)`.
 
     With several documents a selector limits the search (`docs=`); follow-ups pass the earlier
     questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines. Given a
     `LiveAssistant`, each question is answered, and its sources shown, from one build: the newest;
     the header, documents panel, selector and examples follow it on page load and after an answer.
+    `uploads` ("open" or "token", see app/web/uploads.py) adds the panel that adds and removes documents.
     """
     import gradio as gr
 
@@ -82,14 +84,14 @@ def build_app(assistant: Assistant | LiveAssistant, feedback_path: Path, *, exam
 
     events = ChatEvents(assistant, feedback_path, examples, title)
     with gr.Blocks(title=title, analytics_enabled=False) as blocks:
-        parts = lay_out(build_view(current_assistant(assistant), examples, title))
+        parts = lay_out(build_view(current_assistant(assistant), examples, title), uploads)
         wire(blocks, parts, events, concurrency_limit)
     blocks.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
     answering = lambda: current_assistant(assistant, wait=False)  # noqa: E731
     return ChatPage(blocks, answering, create_api(answering))
 
 
-def lay_out(first: BuildView) -> Parts:
+def lay_out(first: BuildView, uploads: str | None = None) -> Parts:
     """The page's components, inside an open `gr.Blocks`: the chat on the left, documents on the right."""
     import gradio as gr
 
@@ -125,6 +127,11 @@ def lay_out(first: BuildView) -> Parts:
             )
             with gr.Accordion(first.documents_label, open=True, elem_id="vb-docs-panel") as docs_panel:
                 docs_list = gr.HTML(first.documents, padding=False)
+            if uploads is not None:
+                from app.web.uploads import upload_panel
+
+                with gr.Accordion("Add or remove documents", open=True, elem_id="vb-uploads"):
+                    gr.HTML(upload_panel(uploads), padding=False)
             with gr.Accordion("How it works", open=True, elem_id="vb-how"):
                 gr.HTML(HOW_IT_WORKS, padding=False)
     return Parts(header, shown, turns, messages, chatbot, vote_status, textbox, new_chat, selected, docs_panel,
@@ -165,7 +172,9 @@ def page_options() -> dict:
         input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_400",
         block_label_text_color="*primary_700", block_label_text_color_dark="*primary_200",
         block_title_text_color="*primary_700", block_title_text_color_dark="*primary_200")
-    return {"theme": theme, "css_paths": [STATIC / "web.css"], "js": (STATIC / "web.js").read_text(encoding="utf-8"),
+    scripts = [(STATIC / name).read_text(encoding="utf-8").strip() for name in ("web.js", "uploads.js")]
+    js = "() => {\n" + "".join(f"({script}\n)();\n" for script in scripts) + "}"  # each file is one function
+    return {"theme": theme, "css_paths": [STATIC / "web.css"], "js": js,
             "footer_links": ["api"], "show_error": False, "max_file_size": 0}
 
 
@@ -178,9 +187,12 @@ def server_parts(page: ChatPage) -> dict:
     from app.web.api import API_PREFIX, Limits
     from app.web.viewer import DOCUMENT_ROUTE, document_response
 
-    routes = [Mount(API_PREFIX, page.api), Route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])]
+    uploads = page.uploads.routes(API_PREFIX) if page.uploads is not None else []  # before the API's mount
+    routes = [*uploads, Mount(API_PREFIX, page.api),
+              Route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])]
+    large = (f"{API_PREFIX}/documents",) if page.uploads is not None else ()
     return {"routes": routes, "middleware": [Middleware(Limits, max_body=PAGE_MAX_BODY_BYTES, max_waiting=None,
-                                                        refuse=("/gradio_api/upload", "/upload"))]}
+                                                        refuse=("/gradio_api/upload", "/upload"), large=large)]}
 
 
 def launch(page: ChatPage, host: str = "127.0.0.1", port: int | None = 7860, **kwargs):

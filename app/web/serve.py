@@ -39,6 +39,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# Gradio's queue records every event and, after each one, rebuilds a pandas summary of the last
+# 10,000 (for its monitoring page, unused here): 6-19 ms of CPU per chat answer, growing with the
+# records, measured beside an answer's ~10 ms. Keep one record and never summarise (operators may override).
+GRADIO_QUEUE_ENV = {"GRADIO_ANALYTICS_MAX_EVENTS": "1", "GRADIO_ANALYTICS_CACHE_FREQUENCY": str(10**9)}
+
+
+def settle_gradio() -> None:
+    """Before the app is built: Gradio's per-event analytics off (above), and matplotlib's headless
+    backend chosen. Gradio wraps every queued event in a "use agg" block that asks matplotlib for its
+    backend; left on "auto", the first event of each process imports pyplot to resolve it (2.6 s of
+    CPU in a py-spy profile of 20 chat users, inside the first answers' latency)."""
+    for name, value in GRADIO_QUEUE_ENV.items():
+        os.environ.setdefault(name, value)
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.use("agg")
+
+
 def read_examples(path: Path | None) -> list[str] | None:
     if path is None:
         return None
@@ -68,19 +88,30 @@ def read_examples(path: Path | None) -> list[str] | None:
                    "docs/performance.md].")
 @click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
               help=f"Chat questions waiting per worker before 'busy, try again' [default: {CHAT_MAX_QUEUE}].")
+@click.option("--allow-uploads", is_flag=True, default=False,
+              help="Let visitors add and remove documents (POST/DELETE /api/v1/documents); off by default.")
+@click.option("--upload-token", default=None, envvar="VERBATIM_UPLOAD_TOKEN",
+              help="Secret that uploads must send (X-Upload-Token); required when --host is not loopback.")
 def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedback_path: Path,
-          examples_file: Path | None, workers: int, concurrency: int | None, max_queue: int | None) -> None:
+          examples_file: Path | None, workers: int, concurrency: int | None, max_queue: int | None,
+          allow_uploads: bool = False, upload_token: str | None = None) -> None:
     """Open the web chat and the JSON API at http://HOST:PORT (builds the index first if needed)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.answer.loading import prepare_serving
     from app.web import chat as web
     from app.web.live import LiveAssistant
+    from app.web.uploads import token_problem
 
+    if allow_uploads and (problem := token_problem(is_loopback(host), upload_token)):
+        raise click.UsageError(problem)
+    if allow_uploads and workers > 1:
+        raise click.UsageError("--allow-uploads needs --workers 1: one process owns the corpus folder and its builds")
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, not loopback: anyone who can reach this machine can use the "
                    "chat. Use --host 127.0.0.1 to keep it local.", err=True)
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
+    settle_gradio()
     serving = prepare_serving(index_dir, corpus_dir)
     if serving.built is not None:
         click.echo(serving.built.summary(), err=True)
@@ -92,8 +123,26 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
                err=True)
     queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
     if workers == 1:
-        web.launch(web.build_app(live, feedback_path, examples=examples, **queue), host, port, quiet=True)
+        mode = ("token" if upload_token else "open") if allow_uploads else None
+        page = web.build_app(live, feedback_path, examples=examples, uploads=mode, **queue)
+        if allow_uploads:
+            page.uploads = upload_routes(index_dir, serving.corpus_dir, upload_token)
+        web.launch(page, host, port, quiet=True)
         return
     from app.web.workers import run_workers
 
     run_workers(lambda: web.build_app(live, feedback_path, examples=examples, **queue), host, port, workers)
+
+
+def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None):
+    """The upload routes over the served corpus: builds embed with the model the index was built with."""
+    from functools import lru_cache
+
+    from app.index.embed import default_embedder
+    from app.index.store import read_manifest
+    from app.settings import BuildSettings
+    from app.web.uploads import Shelf, UploadRoutes
+
+    index_type = read_manifest(index_dir)["build_settings"].get("index_type", "auto")
+    shelf = Shelf(corpus_dir, index_dir, lru_cache(maxsize=1)(default_embedder), BuildSettings(index_type=index_type))
+    return UploadRoutes(shelf, token)

@@ -16,7 +16,13 @@ Here instead:
   Gradio's `/gradio_api/call/...` two-step API carries no session: worker 0 takes it.
 - Each worker follows index rebuilds on its own (`app.web.live.LiveAssistant`): it swaps to the new build
   on its next question. Feedback lines are appended whole by any worker (one write per line).
-- A worker that dies is started again; Ctrl+C or SIGTERM stops them all.
+- A worker that dies is started again at once; one that keeps dying right after starting is
+  started again after a growing pause (`CrashGuard`), and only after `MAX_QUICK_DEATHS` quick
+  deaths in a row does the server stop (a broken install, not an OOM kill). Ctrl+C or SIGTERM
+  stops them all.
+- A request passed on to a worker that dies before answering is tried again (the worker's private
+  socket stays open in the parent, so its restarted self accepts it) for up to `RETRY_SECONDS`,
+  when that is safe: a GET, or joining the queue (an ask, which changes nothing). Otherwise 503.
 """
 
 from __future__ import annotations
@@ -44,7 +50,44 @@ log = logging.getLogger(__name__)
 FORWARDED = b"x-verbatim-worker"  # set on a passed-on request, so it is never passed on again
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"host", b"content-length", b"upgrade"}
 MAX_SESSION_BODY = 256 * 1024
-CRASH_WINDOW_SECONDS = 10.0  # a worker that dies this soon after starting stops the server, not a restart loop
+CRASH_WINDOW_SECONDS = 10.0  # a worker that dies this soon after starting died "quickly"
+MAX_QUICK_DEATHS = 5  # quick deaths in a row of one worker before the server stops (not a restart loop)
+BACKOFF_SECONDS = (0.0, 0.5, 1.0, 2.0, 4.0)  # pause before restarting after the 1st, 2nd, ... quick death
+RETRY_SECONDS = 10.0  # how long a passed-on request waits for its worker to come back
+# An idle keep-alive connection is closed by the server after this long. uvicorn's default (5 s) equals
+# httpx's pool expiry (5 s): a client reusing a connection just as the server closes it got a reset
+# (httpx.ReadError: 1 in 25,198 requests of a 10-minute soak; docs/performance.md). Longer than the
+# clients' expiry, the client always drops an idle connection first.
+KEEP_ALIVE_SECONDS = 30
+
+
+class CrashGuard:
+    """Decides, when a worker exits, how long to wait before starting it again, or to stop (None).
+
+    A death after `window` seconds of life is a crash like any other: restarted at once, and the
+    count of quick deaths starts again. A quick death waits `backoff[n - 1]` before the restart, the
+    n-th in a row; the `limit`-th quick death in a row stops the server.
+
+    >>> guard = CrashGuard(window=10, limit=3, backoff=(0, 1))
+    >>> guard.exited(0, lived=2), guard.exited(0, lived=2), guard.exited(0, lived=2)
+    (0, 1, None)
+    >>> guard.exited(1, lived=60), guard.exited(1, lived=1)
+    (0.0, 0)
+    """
+
+    def __init__(self, window: float = CRASH_WINDOW_SECONDS, limit: int = MAX_QUICK_DEATHS,
+                 backoff: tuple[float, ...] = BACKOFF_SECONDS) -> None:
+        self.window, self.limit, self.backoff = window, limit, backoff
+        self.quick: dict[int, int] = {}  # worker number -> quick deaths in a row
+
+    def exited(self, me: int, lived: float) -> float | None:
+        if lived >= self.window:
+            self.quick[me] = 0
+            return 0.0
+        self.quick[me] = n = self.quick.get(me, 0) + 1
+        if n >= self.limit:
+            return None
+        return self.backoff[min(n, len(self.backoff)) - 1]
 
 
 def owner(session_hash: str, workers: int) -> int:
@@ -77,6 +120,15 @@ def session_of(path: str, query: bytes, body: bytes | None) -> str | None:
         value = obj.get("session_hash") if isinstance(obj, dict) else None
         return value if isinstance(value, str) else None
     return None
+
+
+def retry_safe(method: str, path: str) -> bool:
+    """Whether a request that got no answer may be sent again: a GET, or joining the queue (an ask).
+
+    >>> retry_safe("POST", "/gradio_api/queue/join"), retry_safe("POST", "/gradio_api/run/predict")
+    (True, False)
+    """
+    return method in ("GET", "HEAD") or path.rstrip("/").endswith("/queue/join")
 
 
 class Affinity:
@@ -125,11 +177,20 @@ class Affinity:
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP] + [(FORWARDED, b"1")]
         qs = scope.get("query_string", b"").decode("latin-1")
         url = f"http://127.0.0.1:{port}{scope['path']}" + (f"?{qs}" if qs else "")
-        request = self._client.build_request(scope["method"], url, headers=headers, content=body)
-        try:
-            response = await self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            log.warning("worker on port %d did not answer: %s", port, exc)
+        deadline = time.monotonic() + RETRY_SECONDS
+        while True:
+            request = self._client.build_request(scope["method"], url, headers=headers, content=body)
+            try:
+                response = await self._client.send(request, stream=True)
+                break
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                error: Exception = exc  # no response came: the worker died; safe requests are tried again
+                if retry_safe(scope["method"], scope["path"]) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    continue
+            except httpx.HTTPError as exc:
+                error = exc
+            log.warning("worker on port %d did not answer: %s", port, error)
             await send({"type": "http.response.start", "status": 503,
                         "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")]})
             await send({"type": "http.response.body",
@@ -177,7 +238,7 @@ def _serve_worker(me: int, root, shared: socket.socket, private: socket.socket, 
     import uvicorn
 
     config = uvicorn.Config(Affinity(root, me, ports), log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=3)
+                            timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     uvicorn.Server(config).run(sockets=[shared, private])
 
 
@@ -197,6 +258,7 @@ def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, worker
     gc.freeze()  # what the parent loaded stays out of the children's garbage collections: shared pages stay shared
     children: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
     stopping = False
+    guard = CrashGuard()
 
     def spawn(me: int) -> None:
         pid = os.fork()
@@ -239,12 +301,20 @@ def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, worker
             me, started = children.pop(pid, (None, 0.0))
             if me is None or stopping:
                 continue
-            if time.monotonic() - started < CRASH_WINDOW_SECONDS:
-                log.error("worker %d exited %s right after starting; stopping", me, status)
+            lived = time.monotonic() - started
+            pause = guard.exited(me, lived)
+            if pause is None:
+                log.error("worker %d exited %s right after starting %d times in a row; stopping", me, status,
+                          guard.limit)
                 stop(signal.SIGTERM, None)
                 continue
-            log.warning("worker %d exited (%s); starting it again", me, status)
-            spawn(me)
+            log.warning("worker %d exited (status %s) after %.1f s; starting it again%s", me, status, lived,
+                        f" in {pause:g} s" if pause else "")
+            deadline = time.monotonic() + pause
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not stopping:
+                spawn(me)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -66,3 +66,11 @@ def test_a_sentence_repeated_inside_prose_is_quoted_once():
     assert [doc.text[s.start:s.end] for s in split_sentences(doc, 100)] == [
         "The guards left the prison at night.", "Nobody ever checked the cells after that.",
         "Later that week the same thing happened again."]
+
+
+def test_a_line_break_inside_a_sentence_is_a_space_to_the_splitter():
+    text = ("Anybody can redistribute the library under the\nterms of the GNU LGPL version 2.1 or later. "
+            "The tools\nare GPL.")
+    assert [text[s:e] for s, e in sentence_spans(text, 0, len(text))] == [
+        "Anybody can redistribute the library under the\nterms of the GNU LGPL version 2.1 or later.",
+        "The tools\nare GPL."]

@@ -79,6 +79,21 @@ def test_rest_carries_the_answer_span_verbatim(api):
     assert PRISONS[quote["answer"]["start"]:quote["answer"]["end"]] == "212"
 
 
+def test_per_document_equals_the_library_and_the_cli(api):
+    from app.cli import main
+
+    url, assistant, index = api
+    question = "What does each report say about prisoners?"
+    for flag, value in (([], None), (["--per-document"], True), (["--no-per-document"], False)):
+        expected = assistant.ask(question, per_document=value).to_dict()
+        body = {"question": question} if value is None else {"question": question, "per_document": value}
+        assert post(url, "ask", body).json() == expected
+        cli = CliRunner().invoke(main, ["ask", question, "--index", str(index), "--json", *flag],
+                                 env={"VERBATIM_MODEL": "test/hash-embedder-64"})
+        assert json.loads(cli.output) == expected
+    assert post(url, "ask", {"question": question, "per_document": "maybe"}).status_code == 422
+
+
 def test_k_docs_and_history_equal_the_library(api):
     url, assistant, _ = api
     body = {"question": "How long did they wait?", "k": 1, "docs": ["prisons.txt"],
@@ -429,7 +444,8 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
 
 
 def test_load_bench_levels_count_answers_and_errors(api):
-    from app.bench.load import chat_level, load_rows, memory_of, process_tree, rest_level
+    from app.bench.clients import chat_level, rest_level
+    from app.bench.load import derive, load_rows, memory_of, process_tree
 
     url, _, _ = api
     rest = rest_level(url, QUESTIONS, clients=3, total=12, seconds=60)
@@ -443,9 +459,26 @@ def test_load_bench_levels_count_answers_and_errors(api):
     me = memory_of(os.getpid())
     assert me["pid"] == os.getpid() and me["rss_mb"] >= me["private_mb"] > 0 and me["pss_mb"] > 0
     assert process_tree(os.getpid())[0] == os.getpid()
-    result = {"in_process": {"p50_ms": 2.0, "p95_ms": 3.0, "throughput_per_s_one_thread": 400.0},
-              "runs": {"1": {"rest": [rest], "chat": [chat], "memory": [me], "total_pss_mb": me["pss_mb"]}}}
-    rows = load_rows(result)
+    result = {"in_process": {"p50_ms": 2.0, "p95_ms": 3.0, "throughput_per_s_one_thread": 400.0,
+                             "seconds_per_ask": 0.0025, "cpu_seconds_per_ask": 0.004, "cores": 2,
+                             "capacity_per_s": 800.0},
+              "runs": {"1": {"rest": [rest], "chat": [chat], "memory": [me], "total_pss_mb": me["pss_mb"],
+                             "rss_per_worker_mb": [me["rss_mb"]]}}}
+    rows = load_rows(derive(result))
     assert rows[0] == ("in-process ask p50 / p95 ms", "2.0 / 3.0", "400.0/s one thread", "", "")
-    assert [r[0] for r in rows[1:]] == ["rest 1w 3 clients p50 / p95 ms", "chat 1w 2 clients p50 / p95 ms",
-                                        "memory 1w PSS per process MB"]
+    assert rows[1] == ("in-process seconds per ask (CPU)", "2.50 ms", "CPU 4.00 ms", "", "capacity 800.0/s on 2 cores")
+    assert [r[0] for r in rows[2:]] == ["rest 1w 3 clients p50 / p95 ms", "chat 1w 2 clients p50 / p95 ms",
+                                        "memory 1w RSS per worker MB"]
+
+
+def test_load_bench_derives_efficiency_and_the_chat_over_rest_ratio():
+    from app.bench.load import derive
+
+    level = {"clients": 20, "throughput_per_s": 120.0, "p50_ms": 100.0}
+    chat = {"clients": 20, "throughput_per_s": 30.0, "p50_ms": 300.0}
+    out = derive({"in_process": {"capacity_per_s": 100.0},  # 2 cores / 20 ms per ask
+                  "runs": {"1": {"rest": [level], "chat": [chat], "total_pss_mb": 400.0},
+                           "2": {"rest": [], "chat": [], "total_pss_mb": 500.0}}})
+    assert (level["efficiency"], chat["efficiency"]) == (1.2, 0.3)
+    assert out["runs"]["1"]["chat_p50_over_rest_p50_at_20"] == 3.0
+    assert (out["second_worker_adds_mb"], out["second_worker_share"]) == (100.0, 0.25)

@@ -427,3 +427,56 @@ def test_a_follow_up_in_the_browser_leans_on_the_previous_turn(browser, page_url
         "\u201cA picture tag <img src=x onerror=alert(1)> was painted on the canteen wall.\u201d"
     fresh.close()
     assert problems == [] and more == []
+
+
+def test_upload_watch_progress_ask_and_remove(browser, tmp_path):
+    """serve --allow-uploads with a token: the page asks for it, uploads a PDF with a progress bar,
+    answers from it once indexed, and removes it again."""
+    from app.answer.assistant import Assistant
+    from app.index.build import build_index
+    from app.index.embed import HashEmbedder
+    from app.settings import AnswerSettings
+    from app.web.chat import build_app
+    from app.web.live import LiveAssistant
+    from app.web.uploads import Shelf, UploadRoutes
+
+    from .test_uploads import make_pdf
+
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build_index(index, HashEmbedder(), corpus_dir=corpus)
+    first = Assistant.load(index, embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3), corpus_dir=corpus)
+    app = build_app(LiveAssistant(first, index, corpus), tmp_path / "feedback.jsonl", uploads="token")
+    app.uploads = UploadRoutes(Shelf(corpus, index, HashEmbedder), "let-me-in")
+    url = start(app)
+    pdf = tmp_path / "Harbour report.pdf"
+    pdf.write_bytes(make_pdf("The harbour inspection counted 47 fishing boats with broken radios."))
+    docs = "() => [...document.querySelectorAll('.vb-docfile')].map(e => e.textContent).join(' ')"
+    try:
+        page, problems = open_page(browser, url, 1280, 900)
+        page.wait_for_function(f"({docs})() !== ''", timeout=10_000)
+        assert page.locator("#vb-upload-token").is_visible()  # off loopback the token is asked for
+        page.set_input_files("#vb-upload-file", str(pdf))
+        page.locator("#vb-upload-add").click()  # no token yet: refused, nothing stored
+        page.wait_for_function("document.getElementById('vb-upload-status').textContent.startsWith('Not added')")
+        assert "upload token" in page.locator("#vb-upload-status").inner_text()
+        assert not (corpus / "Harbour-report.pdf").exists()
+
+        page.fill("#vb-upload-token", "let-me-in")
+        page.locator("#vb-upload-add").click()
+        page.wait_for_selector("#vb-upload-progress:not([hidden])")  # the bar shows while it is indexed
+        page.wait_for_function(f"({docs})().includes('Harbour-report.pdf')", timeout=60_000)  # reloaded
+        page.wait_for_selector("#vb-chat button.example")
+        ask(page, "How many fishing boats had broken radios?", 1)
+        answer = page.locator("#vb-chat .vb-answer").last.inner_text()
+        assert "47 fishing boats with broken radios" in answer and "Harbour-report.pdf" in answer
+
+        page.fill("#vb-upload-token", "let-me-in")
+        page.wait_for_function("[...document.querySelectorAll('#vb-remove-doc option')]"
+                               ".some(o => o.value === 'Harbour-report.pdf')")
+        page.select_option("#vb-remove-doc", "Harbour-report.pdf")
+        page.locator("#vb-remove").click()
+        page.wait_for_function(f"({docs})() !== '' && !({docs})().includes('Harbour-report.pdf')", timeout=60_000)
+        assert not (corpus / "Harbour-report.pdf").exists()
+        assert problems == []
+    finally:
+        app.close()

@@ -28,6 +28,7 @@ USERS, QUESTIONS_EACH = 20, 50
 HUNG_AFTER = 1800.0  # only a hung run takes this long (measured: 1,000 questions in 86 s); not a pass mark
 CONTRACT = ["question", "answered", "verdict", "confidence", "message", "quotes"]
 QUOTE_KEYS = ["n", "text", "doc", "start", "end", "paragraph", "page", "score"]
+OPTIONAL_QUOTE_KEYS = ["answer"]  # present only when an answer span is known (README, the JSON contract)
 
 
 def report_questions() -> list[str]:
@@ -90,7 +91,7 @@ def test_twenty_users_fifty_questions_each_no_errors_and_the_contract(server):
     for _, question, result, _ in results:
         assert list(result) == CONTRACT and result == expected[question]
         for q in result["quotes"]:
-            assert list(q) == QUOTE_KEYS
+            assert list(q) in (QUOTE_KEYS, QUOTE_KEYS + OPTIONAL_QUOTE_KEYS)
             assert assistant.index.document(q["doc"]).text[q["start"]:q["end"]] == q["text"]
     latencies = [r[3] for r in results]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)

@@ -1,0 +1,88 @@
+// Verbatim uploads (`verbatim serve --allow-uploads`): the "Add or remove documents" panel.
+// The form posts the file to POST api/v1/documents (with the upload token when the page asks for one),
+// shows a progress bar while the server indexes it (GET api/v1/uploads), and reloads the page once the
+// document is answerable, so the documents panel, the selector and the examples follow the new build.
+// "Remove" sends DELETE api/v1/documents/{name} and waits for the build without it the same way.
+() => {
+  const api = (path) => new URL("api/v1/" + path, window.location.href);
+  const $ = (id) => document.getElementById(id);
+  const say = (text) => { const s = $("vb-upload-status"); if (s) s.textContent = text; };
+  const busy = (on) => {
+    const bar = $("vb-upload-progress");
+    if (bar) bar.hidden = !on;
+    for (const id of ["vb-upload-add", "vb-remove"]) if ($(id)) $(id).disabled = on;
+  };
+  const headers = () => {
+    const token = $("vb-upload-token");
+    return token && token.value ? { "X-Upload-Token": token.value } : {};
+  };
+  const listed = async () => {
+    const r = await fetch(api("documents"), { cache: "no-store" });
+    return r.ok ? (await r.json()).documents.map((d) => d.doc) : null;
+  };
+  const fill = async () => {
+    const select = $("vb-remove-doc");
+    const names = await listed();
+    if (!select || !names) return;
+    select.replaceChildren(...names.map((n) => { const o = document.createElement("option"); o.value = n; o.textContent = n; return o; }));
+  };
+  const until = async (done, label) => {
+    for (;;) {
+      const status = await fetch(api("uploads"), { headers: headers(), cache: "no-store" });
+      const state = status.ok ? (await status.json()).documents : {};
+      const failed = Object.entries(state).find(([, s]) => s.startsWith("failed"));
+      if (failed) throw new Error(failed[0] + ": " + failed[1]);
+      const names = await listed();
+      if (names && done(names)) return;
+      say(label);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const refused = async (response) => {
+    try { return (await response.json()).error; } catch (e) { return "the server said " + response.status; }
+  };
+
+  document.addEventListener("submit", async (event) => {
+    if (event.target.id !== "vb-upload-form") return;
+    event.preventDefault();
+    const file = $("vb-upload-file").files[0];
+    if (!file) { say("Choose a file first."); return; }
+    const form = new FormData();
+    form.append("file", file);
+    busy(true);
+    say("Sending " + file.name + "\u2026");
+    try {
+      const response = await fetch(api("documents"), { method: "POST", body: form, headers: headers() });
+      if (response.status !== 202) { say("Not added: " + await refused(response)); return; }
+      const name = (await response.json()).doc;
+      await until((names) => names.includes(name), "Indexing " + name + "\u2026");
+      say(name + " is ready.");
+      window.location.reload();
+    } catch (e) {
+      say("Not added: " + e.message);
+    } finally {
+      busy(false);
+    }
+  });
+
+  document.addEventListener("click", async (event) => {
+    if (!event.target.closest || !event.target.closest("#vb-remove")) return;
+    const name = $("vb-remove-doc").value;
+    if (!name) return;
+    busy(true);
+    say("Removing " + name + "\u2026");
+    try {
+      const response = await fetch(api("documents/" + encodeURIComponent(name)), { method: "DELETE", headers: headers() });
+      if (response.status !== 202) { say("Not removed: " + await refused(response)); return; }
+      await until((names) => !names.includes(name), "Rebuilding without " + name + "\u2026");
+      say(name + " is removed.");
+      window.location.reload();
+    } catch (e) {
+      say("Not removed: " + e.message);
+    } finally {
+      busy(false);
+    }
+  });
+
+  const wait = setInterval(() => { if ($("vb-remove-doc")) { clearInterval(wait); fill(); } }, 200);
+}

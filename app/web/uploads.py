@@ -1,0 +1,316 @@
+"""Uploads: add and remove corpus documents while the server runs (`verbatim serve --allow-uploads`).
+
+A file is checked whole before anything is stored: its format is told by its content (a PDF by
+its `%PDF-` header; anything else must be UTF-8 text with no NUL byte: HTML when it opens like a
+page, Markdown or plain text by its name), it is at most `MAX_CORPUS_FILE_BYTES`, its text must be
+readable by ingest (an encrypted or broken PDF, a binary file, an archive are refused), and a file
+whose bytes are already in the corpus is named, not added twice. Then it is written atomically to
+the corpus folder under a safe name, and a background thread rebuilds the index incrementally
+(only new text is embedded); the rebuild lands as every build does (a new folder, then the
+`index_dir` link flips), so the serving `LiveAssistant` swaps it in. Builds are serialised: uploads
+that arrive during a build are taken together by the next one.
+
+>>> safe_name("../../etc/Q3 report (final).PDF", ".pdf")
+'Q3-report-final.pdf'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from app.errors import VerbatimError
+from app.files import write_atomic
+from app.index.embed import Embedder
+from app.index.ingest import corpus_files, document_from_bytes, sha256_bytes
+from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES, BuildSettings
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_CHARS = 100
+_BINARY_MAGIC = {b"PK\x03\x04": "a zip archive", b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-zip archive",
+                 b"Rar!": "a RAR archive", b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
+                 b"GIF8": "a GIF image", b"\x7fELF": "a program", b"MZ": "a program",
+                 b"\xd0\xcf\x11\xe0": "an old Office document", b"BZh": "a bzip2 archive"}
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
+
+
+class UploadRefused(VerbatimError):
+    """An upload that is not stored: the message is the one-line reason. `status` is the HTTP code."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def sniff(data: bytes, name: str) -> str:
+    """The corpus suffix the content is read as (".pdf", ".html", ".md" or ".txt"), told by content.
+
+    >>> sniff(b"%PDF-1.7 ...", "notes.txt"), sniff(b"<!DOCTYPE html><p>x</p>", "a.txt"), sniff(b"# Hi", "a.md")
+    ('.pdf', '.html', '.md')
+    """
+    if data.startswith(b"%PDF-"):
+        return ".pdf"
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise UploadRefused(f"{name}: this is {what}, not a PDF, HTML, Markdown or text file", 415)
+    if b"\x00" in data:
+        raise UploadRefused(f"{name}: binary content (NUL bytes), not a PDF, HTML, Markdown or text file", 415)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UploadRefused(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8 or as a PDF", 415) from None
+    if _HTML_START.match(data[:4096].lstrip(b"\xef\xbb\xbf")):
+        return ".html"
+    return ".md" if PurePosixPath(name).suffix.lower() in (".md", ".markdown") else ".txt"
+
+
+def safe_name(name: str, suffix: str) -> str:
+    """A plain file name for the corpus folder: no folders, letters, digits, dot, dash and underscore
+    only, at most MAX_NAME_CHARS, ending in `suffix` (the format the content was read as)."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    stem = base
+    while PurePosixPath(stem).suffix.lower() in (*SUPPORTED_SUFFIXES, ".markdown"):
+        stem = stem[: -len(PurePosixPath(stem).suffix)]
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[: MAX_NAME_CHARS - len(suffix)].strip("-._")
+    return f"{stem or 'document'}{suffix}"
+
+
+def check_upload(name: str, data: bytes, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> str:
+    """The safe corpus name of an acceptable upload; raises `UploadRefused` with the reason otherwise."""
+    if len(data) > max_bytes:
+        raise UploadRefused(f"{name}: {len(data):,} bytes is over the {max_bytes:,}-byte limit per document", 413)
+    if not data:
+        raise UploadRefused(f"{name}: the file is empty")
+    suffix = sniff(data, name)
+    safe = safe_name(name, suffix)
+    if suffix == ".pdf":
+        _refuse_encrypted(name, data)
+    try:
+        doc = document_from_bytes(safe, data)
+    except VerbatimError as exc:
+        raise UploadRefused(f"{name}: {str(exc).split(': ', 1)[-1]}") from None
+    except Exception as exc:  # a PDF library failing in an unforeseen way is still a refusal, not a crash
+        raise UploadRefused(f"{name}: cannot read this file ({type(exc).__name__})") from None
+    if not doc.text.strip():
+        raise UploadRefused(f"{name}: no text could be read from it (a scanned PDF needs OCR first)")
+    return safe
+
+
+def _refuse_encrypted(name: str, data: bytes) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        encrypted = PdfReader(io.BytesIO(data)).is_encrypted
+    except Exception:  # broken PDFs are refused by the reader in check_upload with its own reason
+        return
+    if encrypted:
+        raise UploadRefused(f"{name}: the PDF is encrypted; save an unprotected copy and upload that")
+
+
+class Shelf:
+    """The corpus folder, changed by uploads and removals, and one background thread that rebuilds
+    the index after each change (several changes in a row make one build).
+
+    `status()` maps each document added or removed since start to "indexing", "ready", "removed" or
+    "failed: <reason>"."""
+
+    def __init__(self, corpus_dir: Path, index_dir: Path, embedder: Callable[[], Embedder],
+                 settings: BuildSettings | None = None, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> None:
+        self.corpus_dir, self.index_dir = Path(corpus_dir), Path(index_dir)
+        self.embedder, self.settings, self.max_bytes = embedder, settings, max_bytes
+        self._lock = threading.Lock()  # one change of the corpus folder at a time
+        self._wake = threading.Condition()
+        self._changes = 0  # corpus changes made; the builder compares it with the last one it built
+        self._built = 0
+        self._status: dict[str, str] = {}
+        self._thread = threading.Thread(target=self._run, name="verbatim-uploads", daemon=True)
+        self._thread.start()
+
+    def add(self, name: str, data: bytes) -> dict:
+        """Check and store one upload, then queue a build: {"doc", "status": "indexing"}."""
+        safe = check_upload(name, data, self.max_bytes)
+        digest = sha256_bytes(data)
+        with self._lock:
+            for path in corpus_files(self.corpus_dir) if self.corpus_dir.is_dir() else []:
+                rel = path.relative_to(self.corpus_dir).as_posix()
+                if sha256_bytes(path.read_bytes()) == digest:
+                    raise UploadRefused(f"{name}: the same file is already in the corpus as {rel}", 409)
+                if rel == safe:
+                    raise UploadRefused(f"{name}: another document is already named {safe}; "
+                                        "rename the file or remove that document first", 409)
+            write_atomic(self.corpus_dir / safe, data)
+            self._changed(safe, "indexing")
+        return {"doc": safe, "status": "indexing"}
+
+    def remove(self, name: str) -> dict:
+        """Take a document out of the corpus folder and queue a build: {"doc", "status": "removed"}."""
+        with self._lock:
+            files = {p.relative_to(self.corpus_dir).as_posix(): p for p in corpus_files(self.corpus_dir)}
+            if name not in files:
+                raise UploadRefused(f"no document named {name!r}; choose from {', '.join(sorted(files))}", 404)
+            if len(files) == 1:
+                raise UploadRefused(f"{name} is the only document; add another before removing it", 409)
+            files[name].unlink()
+            self._changed(name, "removed")
+        return {"doc": name, "status": "removed"}
+
+    def status(self) -> dict[str, str]:
+        with self._wake:
+            return dict(self._status)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every change so far is built (or failed); False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: self._built >= self._changes, timeout)
+
+    def _changed(self, name: str, state: str) -> None:
+        with self._wake:
+            self._changes += 1
+            self._status[name] = state
+            self._wake.notify_all()
+
+    def _run(self) -> None:
+        from app.index.build import build_index
+
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._changes > self._built)
+                target, pending = self._changes, [n for n, s in self._status.items() if s == "indexing"]
+            try:
+                report = build_index(self.index_dir, self.embedder(), self.settings, corpus_dir=self.corpus_dir)
+                log.info("uploads: %s", report.summary())
+                outcome = "ready"
+            except Exception as exc:  # the thread must outlive a failed build; the reason goes to the status
+                log.warning("uploads: the rebuild failed: %s", exc)
+                outcome = f"failed: {exc}"
+            with self._wake:
+                for name in pending:
+                    if self._status.get(name) == "indexing" and (outcome != "ready"
+                                                                 or (self.corpus_dir / name).exists()):
+                        self._status[name] = outcome
+                self._built = max(self._built, target)
+                self._wake.notify_all()
+
+
+# ---------------------------------------------------------------- the page's panel (app/static/uploads.js)
+
+UPLOAD_MODES = ("open", "token")  # build_app(uploads=...): uploads on, without or with a token to ask for
+
+
+def upload_panel(mode: str) -> str:
+    """The HTML of the "Add or remove documents" panel; static/uploads.js does the rest."""
+    if mode not in UPLOAD_MODES:
+        raise ValueError(f"uploads mode {mode!r} is not one of {', '.join(UPLOAD_MODES)}")
+    accept = ",".join(SUPPORTED_SUFFIXES)
+    token = ('<label for="vb-upload-token">Upload token</label>'
+             '<input type="password" id="vb-upload-token" autocomplete="off">') if mode == "token" else ""
+    return (f'<form id="vb-upload-form" class="vb-upload">'
+            f'<label for="vb-upload-file">Add a document: PDF, HTML, Markdown or text, at most '
+            f'{MAX_CORPUS_FILE_BYTES // 2**20} MiB</label>'
+            f'<input type="file" id="vb-upload-file" accept="{accept}">{token}'
+            '<button type="submit" id="vb-upload-add">Add</button>'
+            '<progress id="vb-upload-progress" hidden>indexing</progress>'
+            '<p id="vb-upload-status" role="status" aria-live="polite"></p>'
+            '<label for="vb-remove-doc">Remove a document</label><select id="vb-remove-doc"></select>'
+            '<button type="button" id="vb-remove">Remove</button></form>')
+
+
+# ---------------------------------------------------------------- the REST routes (mounted by app/web/chat.py)
+
+UPLOAD_FIELD = "file"
+TOKEN_HEADER = "x-upload-token"
+
+
+def token_problem(host_is_loopback: bool, token: str | None) -> str | None:
+    """Why uploads cannot be switched on as asked (None when they can): off loopback, a token is required.
+
+    >>> token_problem(False, None)
+    'uploads on a non-loopback host need --upload-token (or VERBATIM_UPLOAD_TOKEN): the chat has no login'
+    """
+    if not host_is_loopback and not token:
+        return "uploads on a non-loopback host need --upload-token (or VERBATIM_UPLOAD_TOKEN): the chat has no login"
+    return None
+
+
+class UploadRoutes:
+    """POST {prefix}/documents (multipart field `file`) -> 202; DELETE {prefix}/documents/{name} -> 202;
+    GET {prefix}/uploads -> each changed document's status. With a token, every call needs it in the
+    X-Upload-Token header (or `Authorization: Bearer`)."""
+
+    def __init__(self, shelf: Shelf, token: str | None = None) -> None:
+        self.shelf, self.token = shelf, token
+
+    def routes(self, prefix: str) -> list:
+        from starlette.routing import Route
+
+        return [Route(f"{prefix}/documents", self.upload, methods=["POST"]),
+                Route(f"{prefix}/documents/{{name:path}}", self.delete, methods=["DELETE"]),
+                Route(f"{prefix}/uploads", self.status, methods=["GET"])]
+
+    def _refusal(self, request) -> object | None:
+        import hmac
+
+        from app.web.api import _error
+
+        if self.token is None:
+            return None
+        given = request.headers.get(TOKEN_HEADER) or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return _error(401, "a valid upload token is required (X-Upload-Token header)")
+        return None
+
+    async def upload(self, request):
+        import anyio
+
+        from app.web.api import _error
+
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            form = await request.form(max_files=1, max_fields=1, max_part_size=1024)
+        except Exception as exc:  # a body that is not multipart, or too many parts
+            return _error(400, f"send the file as multipart/form-data in the field {UPLOAD_FIELD!r} ({exc})")
+        upload = form.get(UPLOAD_FIELD)
+        if upload is None or not hasattr(upload, "read"):
+            return _error(400, f"no file in the multipart field {UPLOAD_FIELD!r}")
+        data = await upload.read(self.shelf.max_bytes + 1)
+        name = upload.filename or "document"
+        await form.close()
+        try:
+            added = await anyio.to_thread.run_sync(self.shelf.add, name, data)
+        except UploadRefused as exc:
+            return _error(exc.status, str(exc))
+        return _json(added, 202)
+
+    async def delete(self, request):
+        import anyio
+
+        from app.web.api import _error
+
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            removed = await anyio.to_thread.run_sync(self.shelf.remove, request.path_params["name"])
+        except UploadRefused as exc:
+            return _error(exc.status, str(exc))
+        return _json(removed, 202)
+
+    async def status(self, request):
+        refused = self._refusal(request)
+        return refused if refused is not None else _json({"documents": self.shelf.status()}, 200)
+
+
+def _json(body: dict, status: int):
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,139 @@
+"""REST uploads: POST and DELETE /api/v1/documents on a served page, the token rule, and uploads off."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from app.answer.assistant import Assistant
+from app.index.embed import HashEmbedder
+from app.settings import MAX_CORPUS_FILE_BYTES
+from app.web.chat import build_app
+from app.web.live import LiveAssistant
+from app.web.uploads import Shelf, UploadRoutes
+
+from .test_chat import make_assistant, start
+from .test_uploads import make_pdf
+
+TOKEN = "s3cret-token"
+
+
+def serve_page(base: Path, uploads: bool, token: str | None = None) -> tuple[str, object, Path]:
+    make_assistant(base)
+    served = Assistant.load(base / "index", HashEmbedder(), corpus_dir=base / "corpus", mmap=True)  # as serve does
+    live = LiveAssistant(served, base / "index", base / "corpus")
+    page = build_app(live, base / "feedback.jsonl", examples=["Q?"])
+    if uploads:
+        page.uploads = UploadRoutes(Shelf(base / "corpus", base / "index", HashEmbedder), token)
+    return start(page).rstrip("/"), page, base / "corpus"
+
+
+@pytest.fixture(scope="module")
+def with_token(tmp_path_factory):
+    url, page, corpus = serve_page(tmp_path_factory.mktemp("up"), True, TOKEN)
+    yield url, page, corpus
+    page.close()
+
+
+def documents(url: str) -> list[str]:
+    return [d["doc"] for d in httpx.get(f"{url}/api/v1/documents", timeout=10).json()["documents"]]
+
+
+def wait_for(check, seconds: float = 120.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_upload_is_indexed_answered_from_and_removed(with_token):
+    url, page, corpus = with_token
+    pdf = make_pdf("The harbour inspection counted 47 fishing boats with broken radios.")
+    headers = {"X-Upload-Token": TOKEN}
+    sent = httpx.post(f"{url}/api/v1/documents", files={"file": ("Harbour report.pdf", pdf, "application/pdf")},
+                      headers=headers, timeout=60)
+    assert sent.status_code == 202 and sent.json() == {"doc": "Harbour-report.pdf", "status": "indexing"}
+    assert wait_for(lambda: "Harbour-report.pdf" in documents(url))
+    status = httpx.get(f"{url}/api/v1/uploads", headers=headers, timeout=10).json()
+    assert status == {"documents": {"Harbour-report.pdf": "ready"}}
+    answer = httpx.post(f"{url}/api/v1/ask", json={"question": "How many fishing boats had broken radios?",
+                                                   "docs": ["Harbour-report.pdf"]}, timeout=30).json()
+    assert answer["quotes"][0]["doc"] == "Harbour-report.pdf" and "47 fishing boats" in answer["quotes"][0]["text"]
+    again = httpx.post(f"{url}/api/v1/documents", files={"file": ("copy.pdf", pdf)}, headers=headers, timeout=60)
+    assert again.status_code == 409
+    assert again.json()["error"] == "copy.pdf: the same file is already in the corpus as Harbour-report.pdf"
+    gone = httpx.delete(f"{url}/api/v1/documents/Harbour-report.pdf", headers=headers, timeout=30)
+    assert gone.status_code == 202 and gone.json() == {"doc": "Harbour-report.pdf", "status": "removed"}
+    assert wait_for(lambda: "Harbour-report.pdf" not in documents(url))
+    assert not (corpus / "Harbour-report.pdf").exists()
+
+
+def test_refusals_over_rest_store_nothing(with_token):
+    url, _, corpus = with_token
+    before = sorted(p.name for p in corpus.rglob("*"))
+    headers = {"X-Upload-Token": TOKEN}
+    cases = [
+        ({"file": ("tool.txt", b"\x00\x01binary")}, headers, 415,
+         "tool.txt: binary content (NUL bytes), not a PDF, HTML, Markdown or text file"),
+        ({"file": ("notes.txt", b"Fine words.")}, {}, 401, "a valid upload token is required (X-Upload-Token header)"),
+        ({"file": ("notes.txt", b"Fine words.")}, {"X-Upload-Token": "wrong"}, 401,
+         "a valid upload token is required (X-Upload-Token header)"),
+        ({"other": ("notes.txt", b"Fine words.")}, headers, 400, "no file in the multipart field 'file'"),
+    ]
+    for files, head, status, error in cases:
+        r = httpx.post(f"{url}/api/v1/documents", files=files, headers=head, timeout=30)
+        assert (r.status_code, r.json()["error"]) == (status, error)
+    assert declared_too_big(url) == (413, f"the upload is over {MAX_CORPUS_FILE_BYTES + 64 * 1024:,} bytes")
+    missing = httpx.delete(f"{url}/api/v1/documents/nope.txt", headers=headers, timeout=30)
+    assert missing.status_code == 404 and missing.json()["error"].startswith("no document named 'nope.txt'")
+    assert httpx.delete(f"{url}/api/v1/documents/prisons.txt", timeout=30).status_code == 401
+    assert sorted(p.name for p in corpus.rglob("*")) == before
+
+
+def declared_too_big(url: str) -> tuple[int, str]:
+    """Declare a body over the limit and send none of it: the server answers before reading."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    conn.putrequest("POST", "/api/v1/documents")
+    conn.putheader("Content-Length", str(MAX_CORPUS_FILE_BYTES + 10**6))
+    conn.putheader("X-Upload-Token", TOKEN)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    return response.status, body["error"]
+
+
+def test_with_uploads_off_nothing_a_visitor_sends_is_stored(tmp_path: Path):
+    url, page, corpus = serve_page(tmp_path, False)
+    try:
+        before = sorted(p.name for p in corpus.rglob("*"))
+        r = httpx.post(f"{url}/api/v1/documents", files={"file": ("a.txt", b"Words.")}, timeout=30)
+        assert r.status_code == 405  # the API has only GET /documents
+        assert httpx.delete(f"{url}/api/v1/documents/prisons.txt", timeout=30).status_code == 404
+        assert sorted(p.name for p in corpus.rglob("*")) == before
+    finally:
+        page.close()
+
+
+def test_serve_refuses_uploads_off_loopback_without_a_token_and_with_workers(tmp_path: Path):
+    from app.cli import main
+
+    env = {"VERBATIM_MODEL": "test/hash-embedder-64", "VERBATIM_UPLOAD_TOKEN": ""}
+    off_loopback = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--allow-uploads",
+                                             "--index", str(tmp_path / "i")], env=env)
+    assert off_loopback.exit_code == 2
+    assert "uploads on a non-loopback host need --upload-token (or VERBATIM_UPLOAD_TOKEN)" in off_loopback.output
+    workers = CliRunner().invoke(main, ["serve", "--allow-uploads", "--workers", "2", "--index", str(tmp_path / "i")],
+                                 env=env)
+    assert workers.exit_code == 2 and "--allow-uploads needs --workers 1" in workers.output

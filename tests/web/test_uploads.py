@@ -1,0 +1,154 @@
+"""Uploads: every bad file refused with nothing stored; accepted files built in, removed files built out."""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app.index.embed import HashEmbedder
+from app.index.store import load_index
+from app.web.uploads import Shelf, UploadRefused, check_upload, safe_name, sniff
+
+FIRST = "The first report found that prisoners waited six weeks to see a doctor.\n"
+
+
+def make_pdf(text: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    with PdfPages(buf) as pdf:
+        fig = plt.figure()
+        fig.text(0.1, 0.5, text)
+        pdf.savefig(fig)
+        plt.close(fig)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def shelf(tmp_path: Path) -> Shelf:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "first.txt").write_text(FIRST)
+    return Shelf(corpus, tmp_path / "index", HashEmbedder)
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_format_is_told_by_content_and_names_are_made_safe():
+    assert sniff(b"%PDF-1.4\n...", "report.txt") == ".pdf"
+    assert sniff(b"\xef\xbb\xbf<!doctype html><title>x</title>", "page") == ".html"
+    assert sniff(b"# Title\n\nText.", "notes.markdown") == ".md"
+    assert sniff(b"Plain words.", "notes.pdf") == ".txt"  # the name says PDF, the content says text
+    assert safe_name("C:\\Users\\me\\Annual report 2023.pdf", ".pdf") == "Annual-report-2023.pdf"
+    assert safe_name("Über café.md", ".md") == "Uber-cafe.md"
+    assert safe_name("...", ".txt") == "document.txt"
+    assert safe_name("a" * 300 + ".txt", ".txt") == "a" * 96 + ".txt"
+
+
+def _zip_bomb() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros.txt", b"\0" * 20_000_000)  # 20 MB of zeros in ~20 kB
+    return buf.getvalue()
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(make_pdf("Secret findings about prisons."))))
+    writer.encrypt("owner-and-user-password", algorithm="RC4-128")
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("bomb.zip", _zip_bomb(), "bomb.zip: this is a zip archive, not a PDF, HTML, Markdown or text file"),
+    ("bomb.txt", _zip_bomb(), "bomb.txt: this is a zip archive, not a PDF, HTML, Markdown or text file"),
+    ("tool.txt", b"\x01\x02\x00\x00binary",
+     "tool.txt: binary content (NUL bytes), not a PDF, HTML, Markdown or text file"),
+    ("latin.txt", "café".encode("latin-1"), "latin.txt: not UTF-8 text (byte 3); save it as UTF-8 or as a PDF"),
+    ("broken.pdf", b"%PDF-1.4\nthis is not a real PDF body", None),
+    ("empty.txt", b"", "empty.txt: the file is empty"),
+    ("blank.txt", b"  \n\n ", "blank.txt: no text could be read from it (a scanned PDF needs OCR first)"),
+])
+def test_unreadable_files_are_refused_with_one_line_and_nothing_stored(shelf: Shelf, name, data, reason):
+    before = listing(shelf.corpus_dir)
+    with pytest.raises(UploadRefused) as refused:
+        shelf.add(name, data)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"{name}: ")
+    if reason is not None:
+        assert message == reason
+    assert listing(shelf.corpus_dir) == before
+    assert shelf.status() == {}
+
+
+def test_an_encrypted_pdf_is_refused(shelf: Shelf):
+    with pytest.raises(UploadRefused, match="^secret.pdf: the PDF is encrypted; save an unprotected copy"):
+        shelf.add("secret.pdf", _encrypted_pdf())
+    assert listing(shelf.corpus_dir) == ["first.txt"]
+
+
+def test_the_size_limit_and_duplicates(shelf: Shelf, tmp_path: Path):
+    with pytest.raises(UploadRefused) as big:
+        check_upload("big.txt", b"x" * 11, max_bytes=10)
+    assert str(big.value) == "big.txt: 11 bytes is over the 10-byte limit per document" and big.value.status == 413
+    with pytest.raises(UploadRefused) as dup:
+        shelf.add("copy of first.txt", FIRST.encode())
+    assert str(dup.value) == "copy of first.txt: the same file is already in the corpus as first.txt"
+    with pytest.raises(UploadRefused, match="another document is already named first.txt"):
+        shelf.add("first.txt", b"Different words.")
+    assert listing(shelf.corpus_dir) == ["first.txt"]
+
+
+def test_an_upload_is_built_in_and_a_removal_built_out(shelf: Shelf):
+    pdf = make_pdf("The second report counted 212 prisoners in cells built for 150.")
+    assert shelf.add("../Second Report.pdf", pdf) == {"doc": "Second-Report.pdf", "status": "indexing"}
+    assert (shelf.corpus_dir / "Second-Report.pdf").read_bytes() == pdf
+    assert shelf.wait_idle(120)
+    assert shelf.status() == {"Second-Report.pdf": "ready"}
+    assert [d.doc for d in load_index(shelf.index_dir).documents] == ["Second-Report.pdf", "first.txt"]
+    assert shelf.remove("Second-Report.pdf") == {"doc": "Second-Report.pdf", "status": "removed"}
+    assert shelf.wait_idle(120)
+    assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt"]
+    with pytest.raises(UploadRefused, match="first.txt is the only document"):
+        shelf.remove("first.txt")
+    with pytest.raises(UploadRefused, match="no document named 'nope.txt'; choose from first.txt"):
+        shelf.remove("nope.txt")
+
+
+def test_twenty_uploads_at_once_are_all_built_none_half(shelf: Shelf):
+    errors: list[Exception] = []
+
+    def upload(i: int) -> None:
+        try:
+            shelf.add(f"note {i}.txt", f"Note number {i} says the visit on day {i} went well.\n".encode())
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert shelf.wait_idle(300)
+    names = [f"note-{i}.txt" for i in range(20)]
+    assert shelf.status() == dict.fromkeys(names, "ready")
+    index = load_index(shelf.index_dir)
+    assert sorted(d.doc for d in index.documents) == sorted([*names, "first.txt"])
+    for i in range(20):  # every document is whole in the index: its chunk covers its text
+        assert index.document(f"note-{i}.txt").text == f"Note number {i} says the visit on day {i} went well.\n"
+        assert any(c.doc == f"note-{i}.txt" for c in index.chunks)

@@ -66,6 +66,7 @@ def measure(name: str, detect, labelled: list[tuple[str, str]], english: list[st
 
 if __name__ == "__main__":
     labelled, english = load()
-    for name, detect in (("py3langid raw", py3langid_raw()), ("lingua raw", lingua_raw()),
-                         ("product rule + py3langid", product("py3langid")), ("product rule + lingua", product("lingua"))):
+    detectors = (("py3langid raw", py3langid_raw()), ("lingua raw", lingua_raw()),
+                 ("product rule + py3langid", product("py3langid")), ("product rule + lingua", product("lingua")))
+    for name, detect in detectors:
         print(json.dumps(measure(name, detect, labelled, english), ensure_ascii=False, indent=1))

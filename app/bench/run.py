@@ -27,6 +27,7 @@ app/bench/onnx.py and app/bench/load.py; the scale benchmark in app/bench/scale.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -67,6 +68,11 @@ OPTIONAL_SECTIONS = ("engines", "load", "batching", "soak", "upload")  # only wh
 # settings (app/bench/batching.py), a long run at 20 clients (app/bench/soak.py), and an upload to its
 # first answer (app/bench/upload.py)
 ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "spans", "other")
+# Sections whose table rows live in their own module: (result key, module, rows function).
+_SECTION_ROWS = (("onnx", "app.bench.onnx", "onnx_rows"), ("engines", "app.bench.engines", "engine_rows"),
+                 ("batching", "app.bench.batching", "batching_rows"), ("soak", "app.bench.soak", "soak_rows"),
+                 ("load", "app.bench.load", "load_rows"), ("upload", "app.bench.upload", "upload_rows"),
+                 ("scale", "app.bench.scale", "scale_rows"))
 _TIMED = ASK_STAGES[:-1]
 
 
@@ -294,34 +300,9 @@ def format_table(result: dict) -> str:
         s = result["start"]
         rows.append((f"start: {s['measured'].split(' ->')[0].split(' (')[0]} to 1st answer s", f"{s['seconds']}",
                      f"import app.cli {s['import_app_cli_seconds']} s", "", f"<= {GOALS['start_seconds']} s"))
-    if "onnx" in result:
-        from app.bench.onnx import onnx_rows
-
-        rows += onnx_rows(result["onnx"])
-    if "engines" in result:
-        from app.bench.engines import engine_rows
-
-        rows += engine_rows(result["engines"])
-    if "batching" in result:
-        from app.bench.batching import batching_rows
-
-        rows += batching_rows(result["batching"])
-    if "soak" in result:
-        from app.bench.soak import soak_rows
-
-        rows += soak_rows(result["soak"])
-    if "load" in result:
-        from app.bench.load import load_rows
-
-        rows += load_rows(result["load"])
-    if "upload" in result:
-        from app.bench.upload import upload_rows
-
-        rows += upload_rows(result["upload"])
-    if "scale" in result:
-        from app.bench.scale import scale_rows
-
-        rows += scale_rows(result["scale"])
+    for section, module, rows_of in _SECTION_ROWS:
+        if section in result:
+            rows += getattr(importlib.import_module(module), rows_of)(result[section])
     return render_table(rows, result.get("machine", {}))
 
 

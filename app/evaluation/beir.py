@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.answer.ranking import rank_documents_by_hits
 from app.answer.retrieve import FUSIONS, Retriever
 from app.errors import CorpusError
 from app.evaluation.benchmark import BenchmarkRun
@@ -108,15 +109,7 @@ def rank_documents(retriever: Retriever, query_vec: np.ndarray, tokens: list[str
                    dense_weight: float, fusion: str, depth: int = RECALL_K) -> list[str]:
     """Document ids, best first, each ranked by its best passage (the first hit that names it)."""
     hits = retriever.search(query_vec, tokens, 2 * candidates, mode, candidates, dense_weight, fusion)
-    ranked: list[str] = []
-    seen: set[str] = set()
-    for hit in hits:
-        if hit.chunk.doc not in seen:
-            seen.add(hit.chunk.doc)
-            ranked.append(hit.chunk.doc)
-            if len(ranked) == depth:
-                break
-    return ranked
+    return rank_documents_by_hits(hits, depth)
 
 
 def _config_name(mode: str, fusion: str, dense_weight: float) -> str:

@@ -11,13 +11,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from app.bench.common import summarize
 
 
-def rest_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
-    """`clients` concurrent keep-alive clients posting questions until `total` are asked or time is up."""
+class Refused(RuntimeError):
+    """A request the server answered with an error: recorded as its own text (status: body)."""
+
+
+def _closed_loop(url: str, clients: int, total: int, seconds: float, connections: int,
+                 ask_once: Callable[[Any, int, int, dict], Awaitable[None]]) -> dict:
+    """`clients` concurrent askers sharing one keep-alive httpx client, each asking again as soon as it is
+    answered, until `total` are asked or `seconds` are up. `ask_once(http, client, n, state)` asks one
+    question and raises on a failed answer; `state` is the client's own dict (a session, say)."""
     import httpx
 
     async def run() -> tuple[list[float], list[str], float]:
@@ -25,20 +33,20 @@ def rest_level(url: str, questions: Sequence[str], clients: int, total: int, sec
         errors: list[str] = []
         counter = iter(range(total))
         deadline = time.perf_counter() + seconds
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
             async def client(i: int) -> None:
+                state: dict = {}
                 for n in counter:
                     if time.perf_counter() > deadline:
                         return
-                    q = questions[(i * 7 + n) % len(questions)]
                     t0 = time.perf_counter()
                     try:
-                        r = await http.post("/api/v1/ask", json={"question": q})
-                        if r.status_code != 200 or "quotes" not in r.json():
-                            errors.append(f"{r.status_code}: {r.text[:100]}")
-                            continue
-                    except httpx.HTTPError as exc:
+                        await ask_once(http, i, n, state)
+                    except Refused as exc:
+                        errors.append(str(exc))
+                        continue
+                    except (httpx.HTTPError, RuntimeError, ValueError) as exc:
                         errors.append(repr(exc)[:100])
                         continue
                     latencies.append(time.perf_counter() - t0)
@@ -48,6 +56,17 @@ def rest_level(url: str, questions: Sequence[str], clients: int, total: int, sec
 
     latencies, errors, wall = asyncio.run(run())
     return _level(clients, latencies, errors, wall)
+
+
+def rest_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
+    """`clients` concurrent keep-alive clients posting questions until `total` are asked or time is up."""
+
+    async def ask_once(http, i: int, n: int, state: dict) -> None:
+        r = await http.post("/api/v1/ask", json={"question": questions[(i * 7 + n) % len(questions)]})
+        if r.status_code != 200 or "quotes" not in r.json():
+            raise Refused(f"{r.status_code}: {r.text[:100]}")
+
+    return _closed_loop(url, clients, total, seconds, clients, ask_once)
 
 
 def chat_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
@@ -111,7 +130,6 @@ def sse_level(url: str, questions: Sequence[str], clients: int, total: int, seco
     import json
     import uuid
 
-    import httpx
 
     fn_index = ask_fn_index(url)
 
@@ -131,33 +149,13 @@ def sse_level(url: str, questions: Sequence[str], clients: int, total: int, seco
                     return msg["output"]["data"][0]
         raise RuntimeError("the event stream ended without the answer")
 
-    async def run() -> tuple[list[float], list[str], float]:
-        latencies: list[float] = []
-        errors: list[str] = []
-        counter = iter(range(total))
-        deadline = time.perf_counter() + seconds
-        limits = httpx.Limits(max_connections=2 * clients, max_keepalive_connections=2 * clients)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
-            async def user(i: int) -> None:
-                session = uuid.uuid4().hex[:11]
-                for n in counter:
-                    if time.perf_counter() > deadline:
-                        return
-                    t0 = time.perf_counter()
-                    try:
-                        answer = await ask(http, session, questions[(i * 7 + n) % len(questions)])
-                        if "quotes" not in answer:
-                            raise RuntimeError(str(answer)[:80])
-                    except (httpx.HTTPError, RuntimeError, ValueError) as exc:
-                        errors.append(repr(exc)[:100])
-                        continue
-                    latencies.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            await asyncio.gather(*(user(i) for i in range(clients)))
-            return latencies, errors, time.perf_counter() - t0
+    async def ask_once(http, i: int, n: int, state: dict) -> None:
+        session = state.setdefault("session", uuid.uuid4().hex[:11])
+        answer = await ask(http, session, questions[(i * 7 + n) % len(questions)])
+        if "quotes" not in answer:
+            raise RuntimeError(str(answer)[:80])
 
-    latencies, errors, wall = asyncio.run(run())
-    return _level(clients, latencies, errors, wall)
+    return _closed_loop(url, clients, total, seconds, 2 * clients, ask_once)
 
 
 def _level(clients: int, latencies: list[float], errors: list[str], wall: float) -> dict:

@@ -444,7 +444,7 @@ def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
 
 
 def test_load_bench_levels_count_answers_and_errors(api):
-    from app.bench.clients import chat_level, rest_level
+    from app.bench.clients import chat_level, rest_level, sse_level
     from app.bench.load import derive, load_rows, memory_of, process_tree
 
     url, _, _ = api
@@ -456,6 +456,8 @@ def test_load_bench_levels_count_answers_and_errors(api):
                                        '"status":400}']
     chat = chat_level(url, QUESTIONS, clients=2, total=4, seconds=60)
     assert (chat["answered"], chat["errors"]) == (4, 0)
+    sse = sse_level(url, QUESTIONS, clients=2, total=6, seconds=60)  # the chat's queue, as the page asks it
+    assert (sse["clients"], sse["answered"], sse["errors"]) == (2, 6, 0)
     me = memory_of(os.getpid())
     assert me["pid"] == os.getpid() and me["rss_mb"] >= me["private_mb"] > 0 and me["pss_mb"] > 0
     assert process_tree(os.getpid())[0] == os.getpid()

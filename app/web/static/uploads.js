@@ -42,6 +42,22 @@
     try { return (await response.json()).error; } catch (e) { return "the server said " + response.status; }
   };
 
+  // One change to the shelf: send it, wait until the build shows it, then reload (or say why not).
+  const change = async (sending, refusedPrefix, send, settled) => {
+    busy(true);
+    say(sending);
+    try {
+      const response = await send();
+      if (response.status !== 202) { say(refusedPrefix + await refused(response)); return; }
+      say(await settled(response));
+      window.location.reload();
+    } catch (e) {
+      say(refusedPrefix + e.message);
+    } finally {
+      busy(false);
+    }
+  };
+
   document.addEventListener("submit", async (event) => {
     if (event.target.id !== "vb-upload-form") return;
     event.preventDefault();
@@ -49,39 +65,25 @@
     if (!file) { say("Choose a file first."); return; }
     const form = new FormData();
     form.append("file", file);
-    busy(true);
-    say("Sending " + file.name + "\u2026");
-    try {
-      const response = await fetch(api("documents"), { method: "POST", body: form, headers: headers() });
-      if (response.status !== 202) { say("Not added: " + await refused(response)); return; }
-      const name = (await response.json()).doc;
-      await until((names) => names.includes(name), "Indexing " + name + "\u2026");
-      say(name + " is ready.");
-      window.location.reload();
-    } catch (e) {
-      say("Not added: " + e.message);
-    } finally {
-      busy(false);
-    }
+    change("Sending " + file.name + "\u2026", "Not added: ",
+           () => fetch(api("documents"), { method: "POST", body: form, headers: headers() }),
+           async (response) => {
+             const name = (await response.json()).doc;
+             await until((names) => names.includes(name), "Indexing " + name + "\u2026");
+             return name + " is ready.";
+           });
   });
 
   document.addEventListener("click", async (event) => {
     if (!event.target.closest || !event.target.closest("#vb-remove")) return;
     const name = $("vb-remove-doc").value;
     if (!name) return;
-    busy(true);
-    say("Removing " + name + "\u2026");
-    try {
-      const response = await fetch(api("documents/" + encodeURIComponent(name)), { method: "DELETE", headers: headers() });
-      if (response.status !== 202) { say("Not removed: " + await refused(response)); return; }
-      await until((names) => !names.includes(name), "Rebuilding without " + name + "\u2026");
-      say(name + " is removed.");
-      window.location.reload();
-    } catch (e) {
-      say("Not removed: " + e.message);
-    } finally {
-      busy(false);
-    }
+    change("Removing " + name + "\u2026", "Not removed: ",
+           () => fetch(api("documents/" + encodeURIComponent(name)), { method: "DELETE", headers: headers() }),
+           async () => {
+             await until((names) => !names.includes(name), "Rebuilding without " + name + "\u2026");
+             return name + " is removed.";
+           });
   });
 
   const wait = setInterval(() => { if ($("vb-remove-doc")) { clearInterval(wait); fill(); } }, 200);

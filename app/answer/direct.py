@@ -1,7 +1,7 @@
 """Direct answers at ask time: the best span of the sentences that can be quoted, and the check of what was asked.
 
-The question and the best `RERANK` sentences are parsed by spaCy in one batch, without NER (the
-question needs tags and dependencies; the sentences' entities come from the index, their noun
+The question is parsed by spaCy without NER (it needs tags and dependencies); when it asks for a
+span, the best `RERANK` sentences are parsed too (their entities come from the index, their noun
 phrases from the parse), and each sentence gets its best span. A sentence's score then becomes
 `score + W_SPAN * p` (p: its best span's probability), so the sentence is chosen by its best span
 as well as by its topicality. A typed question (who, when, how many, ...) whose candidates hold no
@@ -54,18 +54,18 @@ def with_spans(index: Index, scored: list[ScoredSentence], question: str, enable
     """Rescore the best sentences with their best spans (see the module docstring); nothing when not `enabled`."""
     if not enabled:
         return Direct(scored, {}, QuestionView(Asked("none"), frozenset(), question), False)
+    # no NER: the question needs tags and dependencies only, the sentences' entities are stored. The
+    # sentences are parsed only when the question asks for a span (why/how/yes-no questions do not).
+    view = question_view(parse([question], ner=False)[0])
+    if view.asked.kind == "none" or not scored:
+        return Direct(scored, {}, view, False)
     top = scored[:RERANK]
     texts = []
     for cand in top:
         d, s, e = (int(x) for x in index.sentences[cand.row, :3])
         texts.append(index.documents[d].text[s:e])
-    # one batch, no NER: the question needs tags and dependencies only, the sentences' entities are stored
-    docs = parse([question, *texts], ner=False)
-    view = question_view(docs[0])
-    if view.asked.kind == "none" or not scored:
-        return Direct(scored, {}, view, False)
     model = load_model(weights)
-    sentences = [index_sentence(index, c.row, doc) for c, doc in zip(top, docs[1:], strict=True)]
+    sentences = [index_sentence(index, c.row, doc) for c, doc in zip(top, parse(texts, ner=False), strict=True)]
     spans: dict[int, tuple[str, Span]] = {}
     rescored = []
     for cand, sent in zip(top, sentences, strict=True):

@@ -2,7 +2,8 @@
 
 Compares, in one process and alternating, `with_spans` as of a given commit (question and sentences
 parsed in one batch) with today's (the question first; the sentences only when it asks for a span),
-over the report suite's questions: median ask time of each, and their ratio.
+over the report suite's questions: median ask time of each, and their ratio; then asks with and
+without answer spans (`spans=False`): each question's p50 over the suite, the median of the rounds.
 
     python eval/experiments/span_parse_cost.py --index /tmp/ho/index --before b2fff68
 """
@@ -60,6 +61,19 @@ def main() -> None:
             else:
                 same += answers == reference
     assistant_module.with_spans = direct.with_spans
+    without = assistant.with_settings(spans=False)
+    p50 = {"spans": [], "no spans": []}
+    for _ in range(args.rounds):
+        for name, who in (("no spans", without), ("spans", assistant)):
+            per = []
+            for q in questions:
+                t0 = time.perf_counter()
+                who.ask(q)
+                per.append(time.perf_counter() - t0)
+            p50[name].append(statistics.median(per))
+    with_p50, without_p50 = statistics.median(p50["spans"]), statistics.median(p50["no spans"])
+    print(f"ask p50 {with_p50 * 1000:.1f} ms with spans, {without_p50 * 1000:.1f} ms without, "
+          f"ratio {with_p50 / without_p50:.2f}")
     before, after = statistics.median(times["before"]), statistics.median(times["after"])
     print(f"{len(questions)} questions x {args.rounds} rounds: ask median {before * 1000:.1f} ms before, "
           f"{after * 1000:.1f} ms after, ratio {after / before:.3f}; "

@@ -36,17 +36,16 @@ _NOUN = r"(?:report|document|article|paper|study|interview|book|publication|piec
 _DOC = rf"(?:the|this|that|its|their|[\w-]+['\u2019]s?)\s+(?:[\w-]+\s+){{0,2}}?{_NOUN}"
 _AUTHORED = r"(?:wrote|authored|published|issued|produced|released|compiled)"
 _MADE_BY = r"(?:written|authored|published|issued|produced|released|compiled)"
-_ASKS = {
-    "title": re.compile(rf"\b(?:title|name)\s+of\s+{_DOC}\b|\b{_DOC}\s+(?:is\s+|was\s+)?(?:called|titled|entitled)\b"
-                        rf"|\b{_DOC}(?:['\u2019]s)?\s+(?:title|name)\b", re.I),
-    "author": re.compile(rf"^\W*(?:who|which\s+[\w-]+|what\s+[\w-]+)\s+{_AUTHORED}\s+{_DOC}\b"
-                         rf"|\b(?:author|authors|publisher|writer)\s+of\s+{_DOC}\b"
-                         rf"|\bwho\s+(?:is|was)\s+{_DOC}\s+(?:written|published|authored|issued)\s+by\b", re.I),
-    "date": re.compile(rf"\bwhen\s+(?:was|is|did)\s+{_DOC}\s+(?:published|written|released|issued|dated|come out)\b"
-                       rf"|\b(?:what|which)\s+(?:date|year|month|day)\s+(?:was|is|did)\s+{_DOC}\s+"
-                       rf"(?:published|written|released|issued|come out)\b"
-                       rf"|\b(?:date|year)\s+of\s+{_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+(?:publication\s+)?date\b", re.I),
-}
+_TITLE = (rf"\b(?:title|name)\s+of\s+{_DOC}\b|\b{_DOC}\s+(?:is\s+|was\s+)?(?:called|titled|entitled)\b"
+          rf"|\b{_DOC}(?:['\u2019]s)?\s+(?:title|name)\b")
+_AUTHOR = (rf"^\W*(?:who|which\s+[\w-]+|what\s+[\w-]+)\s+{_AUTHORED}\s+{_DOC}\b"
+           rf"|\b(?:author|authors|publisher|writer)\s+of\s+{_DOC}\b"
+           rf"|\bwho\s+(?:is|was)\s+{_DOC}\s+(?:written|published|authored|issued)\s+by\b")
+_DATE = (rf"\bwhen\s+(?:was|is|did)\s+{_DOC}\s+(?:published|written|released|issued|dated|come out)\b"
+         rf"|\b(?:what|which)\s+(?:date|year|month|day)\s+(?:was|is|did)\s+{_DOC}\s+"
+         rf"(?:published|written|released|issued|come out)\b"
+         rf"|\b(?:date|year)\s+of\s+{_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+(?:publication\s+)?date\b")
+_ASKS = {kind: re.compile(pattern, re.I) for kind, pattern in (("title", _TITLE), ("author", _AUTHOR), ("date", _DATE))}
 LEAD_PARAGRAPHS = 3  # where a document introduces the work it discusses: just under its title
 
 

@@ -1,13 +1,10 @@
 """Answer: the library API the CLI, the web chat and the evaluation all call.
 
 >>> import shutil, tempfile
->>> from app.index.embed import HashEmbedder  # a deterministic stand-in for the model
->>> from app.index.ingest import document_from_text
->>> from app.index.build import build_index
+>>> from app.answer.loading import assistant_over_texts  # builds an index with a stand-in for the model
 >>> folder = Path(tempfile.mkdtemp())
 >>> text = "The inspectors counted 212 prisoners held in cells built for 150."
->>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
->>> assistant = Assistant.load(folder / "index", embedder=HashEmbedder())
+>>> assistant = assistant_over_texts(folder, {"review.txt": text})
 >>> quote = assistant.ask("How many prisoners were counted?").to_dict()["quotes"][0]
 >>> quote["doc"], quote["paragraph"], quote["text"] == text[quote["start"]:quote["end"]]
 ('review.txt', 1, True)

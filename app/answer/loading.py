@@ -89,3 +89,16 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
                                mmap=True)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     return Serving(assistant, corpus, built)
+
+
+def assistant_over_texts(folder: Path, texts: dict[str, str]) -> Assistant:
+    """An assistant over a few texts (name -> text), indexed in `folder` with the deterministic `HashEmbedder`
+    (no model): the small corpus of examples and tests."""
+    from app.answer.assistant import Assistant
+    from app.index.build import build_index
+    from app.index.embed import HashEmbedder
+    from app.index.ingest import document_from_text
+
+    documents = [document_from_text(name, text) for name, text in texts.items()]
+    build_index(folder / "index", HashEmbedder(), documents=documents)
+    return Assistant.load(folder / "index", embedder=HashEmbedder())

@@ -20,20 +20,21 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
 
 from app.answer.ranking import rank_documents_by_hits
 from app.answer.retrieve import FUSIONS, Retriever
 from app.errors import CorpusError
-from app.evaluation.benchmark import BenchmarkRun
+from app.evaluation.benchmark import BenchmarkRun, RunOptions
 from app.evaluation.ir_metrics import ndcg_at_k, recall_at_k
 from app.evaluation.uncertainty import bracket, mean_interval, paired_difference
 from app.files import read_jsonl
 from app.index.embed import Embedder
 from app.index.ingest import Document, document_from_text
 from app.index.lexical import tokenize_many
-from app.settings import RETRIEVAL_MODES, AnswerSettings, BuildSettings
+from app.settings import RETRIEVAL_MODES, BuildSettings
 
 log = logging.getLogger(__name__)
 
@@ -152,32 +153,21 @@ def score_queries(retriever: Retriever, embedder: Embedder, queries: list[tuple[
     return per_query, rows
 
 
-def run_beir(
-    data_dir: Path,
-    split: str = "train",
-    out_dir: Path | None = None,
-    cache_dir: Path | None = None,
-    limit: int | None = None,
-    *,
-    embedder: Embedder | None = None,
-    build_settings: BuildSettings | None = None,
-    answer_settings: AnswerSettings | None = None,
-    fusion: str = "relative",
-    candidates: int = CANDIDATES,
-    sweep: Sequence[tuple[str, float]] = (),
-) -> dict:
+def run_beir(data_dir: Path, split: str = "train", *, fusion: str = "relative", candidates: int = CANDIDATES,
+             sweep: Sequence[tuple[str, float]] = (), **options: Unpack[RunOptions]) -> dict:
     """nDCG@10 and Recall@100 of hybrid, BM25 and dense retrieval on one BEIR split.
 
     Hybrid uses the product's fusion (`fusion`, and `dense_weight` from `answer_settings`);
     `sweep` adds other hybrid configurations, e.g. `[("relative", 0.3), ("rrf", 0.0)]`, scored in the
-    same run and reported beside the default. `limit` keeps the first N judged queries.
+    same run and reported beside the default. `options` (see `RunOptions`): `limit` keeps the first N
+    judged queries, `out_dir` receives the files, `cache_dir` the index.
     Returns the figures and a "markdown" string; with `out_dir`, also writes them there.
     """
     if fusion not in FUSIONS:
         raise ValueError(f"fusion {fusion!r} is not one of {', '.join(FUSIONS)}")
-    run = BenchmarkRun.open("beir", data_dir, embedder, build_settings, answer_settings, BEIR_BUILD_SETTINGS)
-    queries, qrels = judged_queries(run.data, split, limit)
-    index = run.index(run.dataset, beir_documents(run.data), cache_dir)
+    run = BenchmarkRun.open("beir", data_dir, options, BEIR_BUILD_SETTINGS)
+    queries, qrels = judged_queries(run.data, split, run.limit)
+    index = run.index(run.dataset, beir_documents(run.data))
     t_index = run.seconds()
 
     weight = run.answer_settings.dense_weight
@@ -215,7 +205,7 @@ def run_beir(
         "index": str(index.path),
         "seconds": {"index": t_index},
     }
-    return run.finish(result, beir_markdown, out_dir, f"beir-{run.dataset}-{split}", rows)
+    return run.finish(result, beir_markdown, f"beir-{run.dataset}-{split}", rows)
 
 
 def beir_markdown(result: dict) -> str:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -33,9 +34,22 @@ DEFAULT_CACHE_ROOT = PROJECT_ROOT / ".cache" / "benchmarks"
 SAVE_EVERY = 2048  # texts embedded between saves of the vector cache
 
 
+class RunOptions(TypedDict, total=False):
+    """The options every suite takes (`run_beir`, `run_squad`, `run_squad2`), by keyword: where to write the
+    figures, where to cache the index, how many queries to keep, and the model and settings to use
+    (the product's when absent)."""
+
+    out_dir: Path | None
+    cache_dir: Path | None
+    limit: int | None
+    embedder: Embedder | None
+    build_settings: BuildSettings | None
+    answer_settings: AnswerSettings | None
+
+
 @dataclass
 class BenchmarkRun:
-    """The opening every suite shares: its data, model and settings (defaults filled in), and a clock.
+    """The opening every suite shares: its data, model, settings and options (defaults filled in), and a clock.
 
     `header()` is the keys every result starts with; `finish()` adds the total time and the markdown
     and writes the files."""
@@ -45,13 +59,22 @@ class BenchmarkRun:
     embedder: Embedder
     build_settings: BuildSettings
     answer_settings: AnswerSettings
+    out_dir: Path | None = None
+    cache_dir: Path | None = None
+    limit: int | None = None
     started: float = field(default_factory=time.perf_counter)
 
     @classmethod
-    def open(cls, suite: str, data: Path, embedder: Embedder | None, build_settings: BuildSettings | None,
-             answer_settings: AnswerSettings | None, default_build: BuildSettings | None = None) -> BenchmarkRun:
-        return cls(suite, Path(data), embedder or default_embedder(),
-                   build_settings or default_build or BuildSettings(), answer_settings or AnswerSettings())
+    def open(cls, suite: str, data: Path, options: RunOptions,
+             default_build: BuildSettings | None = None) -> BenchmarkRun:
+        unknown = sorted(set(options) - set(RunOptions.__annotations__))
+        if unknown:
+            known = ", ".join(RunOptions.__annotations__)
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; a suite takes {known}")
+        return cls(suite, Path(data), options.get("embedder") or default_embedder(),
+                   options.get("build_settings") or default_build or BuildSettings(),
+                   options.get("answer_settings") or AnswerSettings(),
+                   options.get("out_dir"), options.get("cache_dir"), options.get("limit"))
 
     @property
     def dataset(self) -> str:
@@ -66,14 +89,15 @@ class BenchmarkRun:
         return {"suite": self.suite, "data": str(self.data), "dataset": self.dataset}
 
     def index(self, name: str, documents: list[Document], cache_dir: Path | None = None) -> Index:
-        return benchmark_index(name, self.data, documents, self.embedder, self.build_settings, cache_dir)
+        """The suite's index of `documents`, cached under `cache_dir` (default: the run's)."""
+        return benchmark_index(name, self.data, documents, self.embedder, self.build_settings,
+                               cache_dir or self.cache_dir)
 
-    def finish(self, result: dict, markdown: Callable[[dict], str], out_dir: Path | None, stem: str,
-               rows: list[dict]) -> dict:
+    def finish(self, result: dict, markdown: Callable[[dict], str], stem: str, rows: list[dict]) -> dict:
         result["seconds"]["total"] = self.seconds()
         result["markdown"] = markdown(result)
-        if out_dir is not None:
-            write_outputs(Path(out_dir), stem, result, rows)
+        if self.out_dir is not None:
+            write_outputs(Path(self.out_dir), stem, result, rows)
         return result
 
 

@@ -19,6 +19,7 @@ real `Assistant` (product settings unless told otherwise), three quotes per answ
 
 >>> import shutil, tempfile
 >>> from app.index.embed import HashEmbedder  # a deterministic stand-in for the model
+>>> from app.settings import AnswerSettings
 >>> folder = Path(tempfile.mkdtemp())
 >>> first = "The inspectors counted 212 prisoners held in cells built for 150."
 >>> second = "Medical care was the main complaint. Prisoners waited nine days to see a doctor."
@@ -42,17 +43,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
 
 from app.answer.assistant import Assistant
 from app.errors import CorpusError
-from app.evaluation.benchmark import BenchmarkRun
+from app.evaluation.benchmark import BenchmarkRun, RunOptions
 from app.evaluation.span_metrics import first_span, span_summary
 from app.evaluation.uncertainty import bracket, rate_interval
 from app.index.embed import Embedder
 from app.index.ingest import Document, document_from_text
-from app.settings import RETRIEVAL_MODES, AnswerSettings, BuildSettings
+from app.settings import RETRIEVAL_MODES
 
 log = logging.getLogger(__name__)
 
@@ -256,37 +258,28 @@ def _summary(items: list[dict]) -> dict:
     }
 
 
-def run_squad(
-    data_file: Path,
-    out_dir: Path | None = None,
-    cache_dir: Path | None = None,
-    limit: int | None = None,
-    *,
-    embedder: Embedder | None = None,
-    build_settings: BuildSettings | None = None,
-    answer_settings: AnswerSettings | None = None,
-    modes: Sequence[str] = RETRIEVAL_MODES,
-) -> dict:
+def run_squad(data_file: Path, *, modes: Sequence[str] = RETRIEVAL_MODES, **options: Unpack[RunOptions]) -> dict:
     """Answer-in-quote, paragraph and faithfulness figures for every question of a SQuAD-format file.
 
-    The first of `modes` is the headline (hybrid: the product). `limit` keeps the first N questions.
+    The first of `modes` is the headline (hybrid: the product). `options` (see `RunOptions`): `limit` keeps
+    the first N questions, `out_dir` receives the files, `cache_dir` the index.
     Returns the figures and a "markdown" string; with `out_dir`, also writes them there.
     """
     for mode in modes:
         if mode not in RETRIEVAL_MODES:
             raise ValueError(f"mode {mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
-    run = BenchmarkRun.open("squad", data_file, embedder, build_settings, answer_settings)
+    run = BenchmarkRun.open("squad", data_file, options)
     data_file, answer_settings = run.data, run.answer_settings
     articles, questions = read_squad(data_file)
     unanswerable = sum(not q.answerable for q in questions)
     if unanswerable:
         raise CorpusError(f"{data_file} holds {unanswerable} unanswerable questions (SQuAD 2.0); "
                           "use `verbatim eval --suite squad2`")
-    if limit is not None:
-        questions = questions[:limit]
+    if run.limit is not None:
+        questions = questions[:run.limit]
     by_doc = {a.doc: a for a in articles}
     documents = squad_documents(articles)
-    index = run.index(run.dataset, documents, cache_dir)
+    index = run.index(run.dataset, documents)
     assistant = Assistant(index, QueryMemo(run.embedder, [q.question.strip() for q in questions]), answer_settings)
     t_index = run.seconds()
 
@@ -320,7 +313,7 @@ def run_squad(
         "index": str(index.path),
         "seconds": {"index": t_index},
     }
-    return run.finish(result, squad_markdown, out_dir, f"squad-{run.dataset}", rows)
+    return run.finish(result, squad_markdown, f"squad-{run.dataset}", rows)
 
 
 def _failure(row: dict, mode: str) -> dict:

@@ -28,10 +28,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Unpack
 
 from app.answer.assistant import VERDICTS, Answer, Assistant
 from app.answer.spans import trained_articles
-from app.evaluation.benchmark import BenchmarkRun
+from app.evaluation.benchmark import BenchmarkRun, RunOptions
 from app.evaluation.span_metrics import first_span, span_summary
 from app.evaluation.squad import (
     QUOTES,
@@ -45,8 +46,6 @@ from app.evaluation.squad import (
 )
 from app.evaluation.uncertainty import auc_interval, bracket, rate_interval, roc_auc
 from app.evaluation.verdicts import verdict_table
-from app.index.embed import Embedder
-from app.settings import AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
 
@@ -129,41 +128,31 @@ def summarize(judged: list[Judged]) -> dict:
     }
 
 
-def run_squad2(
-    data_file: Path,
-    out_dir: Path | None = None,
-    cache_dir: Path | None = None,
-    *,
-    articles: int | None = None,
-    limit: int | None = None,
-    embedder: Embedder | None = None,
-    build_settings: BuildSettings | None = None,
-    answer_settings: AnswerSettings | None = None,
-    span_weights: Mapping[str, str] | None = None,
-) -> dict:
+def run_squad2(data_file: Path, *, articles: int | None = None, span_weights: Mapping[str, str] | None = None,
+               **options: Unpack[RunOptions]) -> dict:
     """Verdict, confidence and quote figures for every question of a SQuAD 2.0 file.
 
     `span_weights` maps an article (doc name) to the span scorer its questions are answered with
     (a cross-validation by article: each fold's weights never saw that article); without it, the
     shipped weights, and every article they were trained on is listed under "trained_on".
 
-    `articles` keeps the first N articles, `limit` the first N questions. Each article's index is
-    cached (under `cache_dir/<article>` when given). Returns the figures and a "markdown" string;
-    with `out_dir`, also writes `squad2-<file stem>.json`, `.md` and `-items.jsonl` there.
+    `articles` keeps the first N articles; `options` (see `RunOptions`): `limit` the first N questions.
+    Each article's index is cached (under `cache_dir/<article>` when given). Returns the figures and a
+    "markdown" string; with `out_dir`, also writes `squad2-<file stem>.json`, `.md` and `-items.jsonl` there.
     """
-    run = BenchmarkRun.open("squad2", data_file, embedder, build_settings, answer_settings)
+    run = BenchmarkRun.open("squad2", data_file, options)
     data_file, answer_settings = run.data, run.answer_settings
     all_articles, questions = read_squad(data_file)
     kept = all_articles[:articles] if articles is not None else all_articles
     kept_docs = {a.doc for a in kept}
-    questions = [q for q in questions if q.doc in kept_docs][:limit]
+    questions = [q for q in questions if q.doc in kept_docs][:run.limit]
     asked = {q.doc for q in questions}
     kept = [a for a in kept if a.doc in asked]
     memo = QueryMemo(run.embedder, [q.question.strip() for q in questions])  # every question encoded once, in batches
     t_encode = run.seconds()
     assistants = {}
     for article, document in zip(kept, squad_documents(kept), strict=True):
-        cache = Path(cache_dir) / article.doc if cache_dir else None
+        cache = Path(run.cache_dir) / article.doc if run.cache_dir else None
         index = run.index(f"{run.dataset}-{article.doc}", [document], cache)
         weights = (span_weights or {}).get(article.doc, answer_settings.span_weights)
         assistants[article.doc] = Assistant(index, memo, replace(answer_settings, span_weights=weights))
@@ -195,7 +184,7 @@ def run_squad2(
     }
     if trained:
         result["unseen"] = summarize([j for j in judged if j.question.doc not in trained])
-    return run.finish(result, squad2_markdown, out_dir, f"squad2-{run.dataset}", [_row(j) for j in judged])
+    return run.finish(result, squad2_markdown, f"squad2-{run.dataset}", [_row(j) for j in judged])
 
 
 def _brief(judged: list[Judged]) -> dict:

@@ -7,14 +7,9 @@ dict of figures; `suite_output.write_suite` turns it into JSON, Markdown and two
 `calibration.calibrate` chooses the verdict thresholds from it.
 
 >>> import shutil, tempfile
->>> from app.answer.assistant import Assistant
->>> from app.index.embed import HashEmbedder  # a deterministic stand-in for the model
->>> from app.index.ingest import document_from_text
->>> from app.index.build import build_index
+>>> from app.answer.loading import assistant_over_texts
 >>> folder = Path(tempfile.mkdtemp())
->>> text = "The inspectors counted 212 prisoners held in cells built for 150."
->>> _ = build_index(folder / "index", HashEmbedder(), documents=[document_from_text("review.txt", text)])
->>> assistant = Assistant.load(folder / "index", embedder=HashEmbedder())
+>>> assistant = assistant_over_texts(folder, {"review.txt": "The inspectors counted 212 prisoners in the cells."})
 >>> asked = [Question("a1", "How many prisoners were counted?", True, ("212 prisoners",), ("212",))]
 >>> result = run_suite(assistant, asked, [], methods=("hybrid",))
 >>> result["counts"], result["methods"]["hybrid"]["faithfulness"], result["methods"]["hybrid"]["recall@1"]

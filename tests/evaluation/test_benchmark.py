@@ -59,3 +59,11 @@ def test_a_killed_build_resumes_from_the_vector_cache(tmp_path, monkeypatch):
     assert len(again.seen) == 3 + 2  # the three passages not saved before the crash, then two queries
     plain = run_beir(data, cache_dir=tmp_path / "plain", embedder=HashEmbedder(512))
     assert resumed["methods"] == plain["methods"]
+
+
+def test_a_misspelt_option_is_refused_by_name(tmp_path):
+    """The suites share `RunOptions`: a keyword outside it fails before any work, naming it."""
+    data = write_beir(tmp_path / "tiny")
+    with pytest.raises(TypeError, match=r"unknown option\(s\) cache_folder; a suite takes out_dir, cache_dir"):
+        run_beir(data, cache_folder=tmp_path / "cache", embedder=HashEmbedder(512))
+    assert not (tmp_path / "cache").exists()

@@ -39,7 +39,8 @@ def test_squad2_first_two_articles(tmp_path: Path):
     questions, 333 unanswerable), each its own index: every quote faithful, every question in the
     verdict table, an AUC, and a floor under today's answer-in-quote@3."""
     squad2 = need_benchmark("squad2/squad2.dev.json")
-    result = run_squad2(squad2, tmp_path / "out", tmp_path / "squad2", embedder=SentenceTransformerEmbedder(),
+    result = run_squad2(squad2, out_dir=tmp_path / "out", cache_dir=tmp_path / "squad2",
+                        embedder=SentenceTransformerEmbedder(),
                         articles=2)
     assert (result["articles"], result["questions"], result["unanswerable"]) == (2, 626, 333)
     assert result["faithfulness"] == 1.0

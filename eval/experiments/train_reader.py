@@ -241,6 +241,40 @@ def _checkpoint(model, ckpt: Path, step: int) -> None:
     (ckpt / "state.json").write_text(json.dumps({"step": step}))
 
 
+@torch.no_grad()
+def extract(full: Path, out: Path, rank: int = 32) -> None:
+    """A LoRA adapter from a fully fine-tuned reader, small enough to ship: each fine-tuned linear layer's change
+    to the base weights cut to its best rank-`rank` approximation (SVD), its biases, LayerNorms and span head
+    copied whole; the word-embedding changes are dropped."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForQuestionAnswering
+
+    tuned = dict(AutoModelForQuestionAnswering.from_pretrained(full).named_parameters())
+    cfg = LoraConfig(r=rank, lora_alpha=rank, lora_dropout=0.0, target_modules=["query", "key", "value", "dense"],
+                     modules_to_save=["qa_outputs", "LayerNorm"], bias="all")
+    model = get_peft_model(AutoModelForQuestionAnswering.from_pretrained(base_path()), cfg)
+    kept = []
+    for name, module in model.named_modules():
+        if hasattr(module, "lora_A") and "default" in getattr(module, "lora_A", {}):
+            key = name.replace("base_model.model.", "")
+            delta = tuned[f"{key}.weight"] - module.base_layer.weight
+            u, sv, vh = torch.linalg.svd(delta, full_matrices=False)
+            root = sv[:rank].sqrt()
+            module.lora_A["default"].weight.copy_(root[:, None] * vh[:rank])
+            module.lora_B["default"].weight.copy_(u[:, :rank] * root[None, :])
+            kept.append(float((sv[:rank] ** 2).sum() / (sv ** 2).sum()))
+    for name, p in model.named_parameters():
+        key = name.replace("base_model.model.", "").replace(".modules_to_save.default", "").replace(
+            ".original_module", "").replace(".base_layer", "")
+        if p.requires_grad and "lora_" not in name and key in tuned:
+            p.copy_(tuned[key])
+    print(f"rank {rank}: share of the weight changes' energy kept, median {np.median(kept):.3f}, "
+          f"min {min(kept):.3f}", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(full / "train.json", out / "train.json")
+
+
 def load_trained(out: Path):
     from transformers import AutoModelForQuestionAnswering
     if (out / "model.safetensors").exists():  # full fine-tuning
@@ -383,12 +417,14 @@ def evaluate(out: Path, held: list[dict], name: str, threshold: float | None = N
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["fold", "final", "report"])
+    parser.add_argument("what", choices=["fold", "final", "report", "extract"])
     parser.add_argument("k", nargs="?", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--full", action="store_true", help="fine-tune every weight instead of LoRA")
     parser.add_argument("--tag", default="", help="suffix of the output folder (experiments)")
+    parser.add_argument("--paragraph", action="store_true",
+                        help="train on whole paragraphs (windows of MAX_LEN) instead of one sentence per example")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (2 ran 4x slower than 1 on 2 cores shared with other work)")
     args = parser.parse_args()
@@ -399,13 +435,15 @@ def main() -> None:
         out = CACHE / f"fold-{args.k}{args.tag}"
         print(f"fold {args.k}: held out {held_titles}", flush=True)
         if not (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists():
-            train(sentence_examples([it for it in items if it["title"] not in held_titles]), out, args.epochs, args.lr,
-                  args.full)
+            kept = [it for it in items if it["title"] not in held_titles]
+            train(kept if args.paragraph else sentence_examples(kept), out, args.epochs, args.lr, args.full)
         evaluate(out, [it for it in items if it["title"] in held_titles], f"fold {args.k}")
     elif args.what == "final":
         if not (SHIP / "adapter_model.safetensors").exists():
             train(sentence_examples(items), SHIP, args.epochs, args.lr, args.full)
         finish_final(items)
+    elif args.what == "extract":  # extract K: .cache/reader/fold-K-full -> .cache/reader/fold-K
+        extract(CACHE / f"fold-{args.k}-full", CACHE / f"fold-{args.k}{args.tag}")
     else:
         report(items)
 

@@ -117,6 +117,10 @@ class AnswerSettings:
     passages: int = 3  # fused passages whose sentences compete for quotes
     mode: str = RETRIEVAL_MODES[0]  # one of RETRIEVAL_MODES
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
+    # across several documents, hybrid mixes each passage's score with its whole document's BM25 and its
+    # title's (app/answer/ranking.py); chosen on SciFact's "tune" queries (eval/experiments/doc_fusion.py)
+    doc_weight: float = 0.0
+    title_weight: float = 0.0
     threshold: float = field(default_factory=default_threshold)  # at or above: "answered"
     floor: float | None = field(default_factory=default_floor)  # below: "not_found"; between: "uncertain"
     max_question_chars: int = MAX_QUESTION_CHARS
@@ -130,5 +134,8 @@ class AnswerSettings:
             raise ValueError(f"mode {self.mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
         if not 1 <= self.k <= 50:
             raise ValueError(f"k {self.k} is not in 1..50")
+        if min(self.doc_weight, self.title_weight) < 0 or self.doc_weight + self.title_weight >= 1:
+            raise ValueError(f"doc_weight {self.doc_weight} and title_weight {self.title_weight} must be >= 0 "
+                             "and leave the passage a share (sum < 1)")
         if self.floor is None or self.floor > self.threshold:  # a lone threshold: two verdicts, as before
             object.__setattr__(self, "floor", self.threshold)

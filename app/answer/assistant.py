@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import unicodedata
@@ -35,6 +36,7 @@ from app.answer.followup import (
 from app.answer.intents import route
 from app.answer.per_document import MAX_DOCUMENTS, asks_each_document, best_per_document, topic
 from app.answer.quote import UNKNOWN_NAME_FACTOR, Quote, answer_type, score_sentences, select_quotes, unknown_names
+from app.answer.ranking import DocumentScorer
 from app.answer.retrieve import Hit, Retriever
 from app.errors import QuestionError
 from app.index.embed import Embedder, query_embedder_for
@@ -185,10 +187,30 @@ class Assistant:
         """Ranked passages before quoting."""
         text = validate_question(question, self.settings.max_question_chars)
         query = contextual_query(text, history)
-        hits = self.retriever.search(self._encode(query), tokenize(query), k or self.settings.passages,
-                                     mode or self.settings.mode, self.settings.candidates,
-                                     self.settings.dense_weight, docs=docs)
+        hits = self._retrieve(self._encode(query), tokenize(query), k or self.settings.passages, mode, docs)
         return SearchResult(text, hits)
+
+    def _retrieve(self, query_vec: np.ndarray, tokens: list[str], k: int, mode: str | None,
+                  docs: list[str] | None, timings: dict[str, float] | None = None) -> list[Hit]:
+        """The best `k` passages; in hybrid mode over several documents, each passage's score is mixed
+        with its document's whole-text and title BM25 (`doc_weight`, `title_weight`) before the cut."""
+        s = self.settings
+        mode = mode or s.mode
+        across = mode == "hybrid" and (s.doc_weight or s.title_weight) and self._in_scope(docs) > 1
+        pool = max(k, s.candidates) if across else k
+        hits = self.retriever.search(query_vec, tokens, pool, mode, s.candidates, s.dense_weight, docs=docs,
+                                     timings=timings)
+        if across:
+            hits = self._documents.rescore(hits, tokens, s.doc_weight, s.title_weight)
+        return hits[:k]
+
+    @functools.cached_property
+    def _documents(self) -> DocumentScorer:
+        """Whole-document and title BM25 of this index (built on first use: a corpus of one never needs it)."""
+        return DocumentScorer(self.index.documents)
+
+    def _in_scope(self, docs: list[str] | None) -> int:
+        return len(set(docs)) if docs else len(self.index.documents)
 
     def ask(self, question: str, k: int | None = None, docs: list[str] | None = None,
             history: list[str] | None = None, mode: str | None = None,
@@ -217,8 +239,7 @@ class Assistant:
         stages: dict[str, float] = {}
         plain = max(s.passages, k)
         pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
-        hits = self.retriever.search(query_vec, tokens, pool, mode or s.mode, s.candidates,
-                                     s.dense_weight, docs=docs, timings=stages)
+        hits = self._retrieve(query_vec, tokens, pool, mode, docs, timings=stages)
         t3 = time.perf_counter()
         factor = UNKNOWN_NAME_FACTOR if unknown_names(text, self.index.bm25.vocabulary) else 1.0
         kind = answer_type(text)
@@ -270,8 +291,7 @@ class Assistant:
     def _per_document(self, text: str, asked: bool | None, docs: list[str] | None) -> bool:
         """Whether to look for the best quote of each document: asked for (or worded so), over more than one."""
         wanted = asks_each_document(text) if asked is None else asked
-        in_scope = len(set(docs)) if docs else len(self.index.documents)
-        return wanted and in_scope > 1
+        return wanted and self._in_scope(docs) > 1
 
     # ---------------------------------------------------------------- the follow-up path (app/answer/followup.py)
 

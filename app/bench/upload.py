@@ -38,11 +38,17 @@ def _env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
 
+def _fresh(work: Path, side: str) -> tuple[Path, Path]:
+    """A new corpus folder and index path under `work`: nothing of an earlier repeat (an index, its
+    `.builds` folder with the embedding checkpoint) can be reused, so every repeat embeds the file."""
+    run = Path(tempfile.mkdtemp(prefix=f"{side}-", dir=work))
+    corpus = run / "corpus"
+    corpus.mkdir()
+    return corpus, run / "index"
+
+
 def _cli_build(file: Path, work: Path) -> float:
-    corpus, index = work / "cli-corpus", work / "cli-index"
-    shutil.rmtree(corpus, ignore_errors=True)
-    shutil.rmtree(index, ignore_errors=True)
-    corpus.mkdir(parents=True)
+    corpus, index = _fresh(work, "cli")
     (corpus / "seed.txt").write_text(SEED)
     shutil.copyfile(file, corpus / file.name)
     t0 = time.perf_counter()
@@ -53,10 +59,7 @@ def _cli_build(file: Path, work: Path) -> float:
 def _upload_to_answer(file: Path, question: str, work: Path, timeout: float) -> float:
     import httpx
 
-    corpus, index = work / "up-corpus", work / "up-index"
-    shutil.rmtree(corpus, ignore_errors=True)
-    shutil.rmtree(index, ignore_errors=True)
-    corpus.mkdir(parents=True)
+    corpus, index = _fresh(work, "upload")
     (corpus / "seed.txt").write_text(SEED)
     _run([*verbatim_cmd(), "index", "build", "--corpus", str(corpus), "--index", str(index)])
     port = free_port()

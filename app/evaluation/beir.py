@@ -24,7 +24,7 @@ from typing import Unpack
 
 import numpy as np
 
-from app.answer.ranking import rank_documents_by_hits
+from app.answer.ranking import DocumentScorer, rank_documents_by_hits
 from app.answer.retrieve import FUSIONS, Retriever
 from app.errors import CorpusError
 from app.evaluation.benchmark import BenchmarkRun, RunOptions
@@ -106,14 +106,24 @@ def query_half(query_id: str) -> str:
 
 
 
-def rank_documents(retriever: Retriever, query_vec: np.ndarray, tokens: list[str], mode: str, candidates: int,
-                   dense_weight: float, fusion: str, depth: int = RECALL_K) -> list[str]:
-    """Document ids, best first, each ranked by its best passage (the first hit that names it)."""
+BEST_PASSAGE = "hybrid, best passage only"  # the hybrid before documents were mixed in, for comparison
+Config = tuple[str, str, float, float, float]  # mode, fusion, dense weight, document weight, title weight
+
+
+def rank_documents(retriever: Retriever, query_vec: np.ndarray, tokens: list[str], config: Config, candidates: int,
+                   documents: DocumentScorer | None = None, depth: int = RECALL_K) -> list[str]:
+    """Document ids, best first, each ranked by its best passage (the first hit that names it); with a
+    document weight or a title weight, passages' scores are first mixed with their documents' BM25
+    (`DocumentScorer.rescore`, as the product's hybrid does)."""
+    mode, fusion, dense_weight, doc_weight, title_weight = config
     hits = retriever.search(query_vec, tokens, 2 * candidates, mode, candidates, dense_weight, fusion)
+    if documents is not None and (doc_weight or title_weight):
+        hits = documents.rescore(hits, tokens, doc_weight, title_weight)
     return rank_documents_by_hits(hits, depth)
 
 
-def _config_name(mode: str, fusion: str, dense_weight: float) -> str:
+def _config_name(config: Config) -> str:
+    mode, fusion, dense_weight, doc_weight, title_weight = config
     if mode != "hybrid":
         return mode
     return "hybrid rrf" if fusion == "rrf" else f"hybrid relative w={dense_weight:g}"
@@ -134,7 +144,8 @@ def judged_queries(data_dir: Path, split: str, limit: int | None = None) -> tupl
 
 
 def score_queries(retriever: Retriever, embedder: Embedder, queries: list[tuple[str, str]], qrels: dict,
-                  configs: list[tuple[str, str, float]], names: list[str], candidates: int) -> tuple[dict, list]:
+                  configs: list[Config], names: list[str], candidates: int,
+                  documents: DocumentScorer | None = None) -> tuple[dict, list]:
     """nDCG@10 and Recall@100 of each query under each configuration: per configuration, and one row a query."""
     texts = [q for _, q in queries]
     vectors = embedder.encode(texts, batch_size=64)
@@ -144,8 +155,8 @@ def score_queries(retriever: Retriever, embedder: Embedder, queries: list[tuple[
     for i, (qid, qtext) in enumerate(queries):
         relevant = qrels[qid]
         row = {"query_id": qid, "query": qtext, "relevant": sorted(relevant)}
-        for name, (mode, fus, weight) in zip(names, configs, strict=True):
-            ranked = rank_documents(retriever, vectors[i], tokens[i], mode, candidates, weight, fus)
+        for name, config in zip(names, configs, strict=True):
+            ranked = rank_documents(retriever, vectors[i], tokens[i], config, candidates, documents)
             scores = (ndcg_at_k(ranked, relevant, NDCG_K), recall_at_k(ranked, relevant, RECALL_K))
             per_query[name].append(scores)
             row[name] = {"ndcg@10": round(scores[0], 6), "recall@100": round(scores[1], 6), "top10": ranked[:10]}
@@ -170,11 +181,19 @@ def run_beir(data_dir: Path, split: str = "train", *, fusion: str = "relative", 
     index = run.index(run.dataset, beir_documents(run.data))
     t_index = run.seconds()
 
-    weight = run.answer_settings.dense_weight
-    configs = [(mode, fusion, weight) for mode in RETRIEVAL_MODES]
-    configs += [("hybrid", f, w) for f, w in sweep if ("hybrid", f, w) not in configs]
-    names = ["hybrid"] + [_config_name(*c) for c in configs[1:]]
-    per_query, rows = score_queries(Retriever(index), run.embedder, queries, qrels, configs, names, candidates)
+    settings = run.answer_settings
+    weight, doc_weights = settings.dense_weight, (settings.doc_weight, settings.title_weight)
+    configs: list[Config] = [("hybrid", fusion, weight, *doc_weights)]
+    configs += [(mode, fusion, weight, 0.0, 0.0) for mode in RETRIEVAL_MODES if mode != "hybrid"]
+    if any(doc_weights):  # the product's hybrid mixes in documents: also the hybrid of the best passage alone
+        configs.append(("hybrid", fusion, weight, 0.0, 0.0))
+    configs += [("hybrid", f, w, 0.0, 0.0) for f, w in sweep if ("hybrid", f, w, 0.0, 0.0) not in configs]
+    fixed = ["hybrid", "bm25", "dense"] + [BEST_PASSAGE] * any(doc_weights)
+    names = fixed + [_config_name(c) for c in configs[len(fixed):]]
+    documents = DocumentScorer(index.documents) if any(doc_weights) else None
+    per_query, rows = score_queries(Retriever(index), run.embedder, queries, qrels, configs, names, candidates,
+                                    documents)
+    compared = {"bm25": "bm25", "dense": "dense", **({"best_passage": BEST_PASSAGE} if any(doc_weights) else {})}
 
     ndcg = {name: [s[0] for s in vals] for name, vals in per_query.items()}
     recall = {name: [s[1] for s in vals] for name, vals in per_query.items()}
@@ -200,8 +219,10 @@ def run_beir(data_dir: Path, split: str = "train", *, fusion: str = "relative", 
         "methods": methods,
         "hybrid_minus_bm25": hybrid - methods["bm25"]["ndcg@10"],
         "hybrid_minus_dense": hybrid - methods["dense"]["ndcg@10"],
-        "differences": {f"hybrid_minus_{m}": {"ndcg@10": paired_difference(ndcg["hybrid"], ndcg[m])}
-                        for m in ("bm25", "dense")},
+        "doc_weight": doc_weights[0],
+        "title_weight": doc_weights[1],
+        "differences": {f"hybrid_minus_{key}": {"ndcg@10": paired_difference(ndcg["hybrid"], ndcg[name])}
+                        for key, name in compared.items()},
         "index": str(index.path),
         "seconds": {"index": t_index},
     }
@@ -218,7 +239,9 @@ def beir_markdown(result: dict) -> str:
         f"{result['queries']} queries, {result['documents']:,} documents in {result['passages']:,} passages "
         f"(chunks of at most {result['build_settings']['chunk_max_words']} words); model `{result['model']}`. "
         f"A document is ranked by its best passage; {result['candidates']} candidate passages per retriever. "
-        f"Hybrid uses {fusion}.",
+        f"Hybrid uses {fusion}" + (f", each passage's score mixed with its document's BM25 (weight "
+                                   f"{result['doc_weight']:g}) and its title's ({result['title_weight']:g})."
+                                   if result.get("doc_weight") or result.get("title_weight") else "."),
         "",
         "| method | nDCG@10 | Recall@100 |",
         "|---|---:|---:|",
@@ -235,5 +258,11 @@ def beir_markdown(result: dict) -> str:
 
     lines += ["", f"Hybrid minus BM25: {result['hybrid_minus_bm25']:+.4f}{interval('hybrid_minus_bm25')} nDCG@10; "
               f"hybrid minus dense: {result['hybrid_minus_dense']:+.4f}{interval('hybrid_minus_dense')} nDCG@10. "
-              "Brackets hold 95% intervals: a bootstrap over queries, paired for the differences.", ""]
+              + (f"hybrid minus its best passage alone: {_difference(diffs, 'hybrid_minus_best_passage'):+.4f}"
+                 f"{interval('hybrid_minus_best_passage')} nDCG@10. " if "hybrid_minus_best_passage" in diffs else "")
+              + "Brackets hold 95% intervals: a bootstrap over queries, paired for the differences.", ""]
     return "\n".join(lines)
+
+
+def _difference(diffs: dict, name: str) -> float:
+    return diffs[name]["ndcg@10"]["difference"]

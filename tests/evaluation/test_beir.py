@@ -104,3 +104,22 @@ def test_plain_queries_file_and_missing_parts(tmp_path):
         run_beir(tmp_path / "nowhere", cache_dir=tmp_path / "c3", embedder=HashEmbedder(512))
     with pytest.raises(ValueError, match="fusion"):
         run_beir(data, fusion="max", embedder=HashEmbedder(512))
+
+
+def test_the_products_document_mix_is_scored_beside_the_best_passage_alone(tmp_path):
+    """With a document weight in the answer settings, "hybrid" is the product's (passages mixed with their
+    documents' BM25) and "hybrid, best passage only" is the hybrid of a run without it, query by query."""
+    from app.evaluation.beir import BEST_PASSAGE
+    from app.settings import AnswerSettings
+
+    data = write_beir(tmp_path / "tiny")
+    kw = {"cache_dir": tmp_path / "cache", "embedder": HashEmbedder(512)}
+    plain = run_beir(data, **kw)
+    mixed = run_beir(data, answer_settings=AnswerSettings(doc_weight=0.3, title_weight=0.1), **kw)
+    assert BEST_PASSAGE not in plain["methods"] and "hybrid_minus_best_passage" not in plain["differences"]
+    assert list(mixed["methods"]) == ["hybrid", "bm25", "dense", BEST_PASSAGE]
+    assert mixed["methods"][BEST_PASSAGE]["ndcg@10"] == plain["methods"]["hybrid"]["ndcg@10"]
+    assert (mixed["doc_weight"], mixed["title_weight"]) == (0.3, 0.1)
+    difference = mixed["differences"]["hybrid_minus_best_passage"]["ndcg@10"]["difference"]
+    assert difference == pytest.approx(mixed["methods"]["hybrid"]["ndcg@10"] - plain["methods"]["hybrid"]["ndcg@10"])
+    assert "hybrid minus its best passage alone" in mixed["markdown"]

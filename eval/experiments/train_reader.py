@@ -382,7 +382,7 @@ def main() -> None:
     parser.add_argument("--paragraph", action="store_true",
                         help="train on whole paragraphs (windows of MAX_LEN) instead of one sentence per example")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (2 ran 4x slower than 1 on 2 cores shared with other work)")
+                        help="torch threads (2 ran 2.4-4.7x slower than 1 on 2 cores shared with other work)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     items = read(SQUAD2)

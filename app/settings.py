@@ -118,9 +118,10 @@ class AnswerSettings:
     mode: str = RETRIEVAL_MODES[0]  # one of RETRIEVAL_MODES
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
     # across several documents, hybrid mixes each passage's score with its whole document's BM25 and its
-    # title's (app/answer/ranking.py); chosen on SciFact's "tune" queries (eval/experiments/doc_fusion.py)
-    doc_weight: float = 0.0
-    title_weight: float = 0.0
+    # title's (app/answer/ranking.py): the best mix at dense weight 0.5 on SciFact's "tune" queries
+    # (eval/experiments/doc_fusion.py); on the "report" queries it neither gains nor loses (docs/benchmarks.md)
+    doc_weight: float = 0.3
+    title_weight: float = 0.05
     threshold: float = field(default_factory=default_threshold)  # at or above: "answered"
     floor: float | None = field(default_factory=default_floor)  # below: "not_found"; between: "uncertain"
     max_question_chars: int = MAX_QUESTION_CHARS

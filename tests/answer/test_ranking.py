@@ -32,7 +32,8 @@ def shelf(tmp_path_factory) -> Path:
 
 
 def _hits(index: Path, doc_weight: float) -> list:
-    assistant = Assistant.load(index, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=doc_weight))
+    settings = AnswerSettings(doc_weight=doc_weight, title_weight=0.0)
+    assistant = Assistant.load(index, embedder=HashEmbedder(), settings=settings)
     return assistant.search(QUESTION, k=10).hits
 
 
@@ -54,15 +55,15 @@ def test_the_document_that_matches_the_question_lifts_its_passage(shelf: Path):
 
 
 def test_one_document_in_scope_is_ranked_as_before(shelf: Path):
-    plain = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.0))
-    fused = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.5))
+    plain = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.0, title_weight=0.0))
+    fused = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.5, title_weight=0.1))
     for docs in (["apache.txt"], ["other.txt"]):
         assert fused.search(QUESTION, k=5, docs=docs).hits == plain.search(QUESTION, k=5, docs=docs).hits
 
 
 def test_only_hybrid_mixes_in_the_document(shelf: Path):
-    plain = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.0))
-    fused = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.5))
+    plain = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.0, title_weight=0.0))
+    fused = Assistant.load(shelf, embedder=HashEmbedder(), settings=AnswerSettings(doc_weight=0.5, title_weight=0.1))
     for mode in ("bm25", "dense"):
         assert fused.search(QUESTION, k=5, mode=mode).hits == plain.search(QUESTION, k=5, mode=mode).hits
 

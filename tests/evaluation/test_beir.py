@@ -114,7 +114,7 @@ def test_the_products_document_mix_is_scored_beside_the_best_passage_alone(tmp_p
 
     data = write_beir(tmp_path / "tiny")
     kw = {"cache_dir": tmp_path / "cache", "embedder": HashEmbedder(512)}
-    plain = run_beir(data, **kw)
+    plain = run_beir(data, answer_settings=AnswerSettings(doc_weight=0.0, title_weight=0.0), **kw)
     mixed = run_beir(data, answer_settings=AnswerSettings(doc_weight=0.3, title_weight=0.1), **kw)
     assert BEST_PASSAGE not in plain["methods"] and "hybrid_minus_best_passage" not in plain["differences"]
     assert list(mixed["methods"]) == ["hybrid", "bm25", "dense", BEST_PASSAGE]

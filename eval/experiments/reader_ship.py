@@ -166,8 +166,11 @@ def main() -> None:
     elif args.what == "extract":
         extract(CACHE / f"fold-{args.k}-full", CACHE / f"fold-{args.k}-extracted")
     else:
-        if not (SHIP / "adapter_model.safetensors").exists():
-            train(sentence_examples(items), SHIP, args.epochs, args.lr, args.full)
+        if not (SHIP / "adapter_model.safetensors").exists() and args.full:  # every weight, then a small adapter
+            train(sentence_examples(items), CACHE / "final-full", args.epochs, args.lr, True)
+            extract(CACHE / "final-full", SHIP)
+        elif not (SHIP / "adapter_model.safetensors").exists():
+            train(sentence_examples(items), SHIP, args.epochs, args.lr, False)
         finish_final(items)
 
 

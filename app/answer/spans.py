@@ -37,8 +37,6 @@ _STOP = frozenset("""a an the of in on at to for from by with and or but is are 
 has have had what which who whom whose when where why how that this these those it its as into than then there their
 they he she his her him them we our you your i me my not no so if about after before during over under between
 many much long old""".split())
-_LIGHT_VERBS = frozenset("be do have get make take go say call".split())  # verbs that name no relation of their own
-ASKED_VERB_HOPS = 3  # how far up the parse a candidate's governing words are looked for the question's verb
 ENTITY_LABELS = ("PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY",
                  "PERCENT", "ORDINAL", "OTHER_ENT", "NP", "NUM")
 KINDS_ONE_HOT = ("person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity",
@@ -73,7 +71,6 @@ class QuestionView:
     asked: Asked
     words: frozenset[str]  # stemmed content words
     text: str
-    verbs: frozenset[str] = frozenset()  # stemmed lemmas of the question's content verbs ("detained" -> detain)
 
 
 @dataclass(frozen=True)
@@ -87,8 +84,7 @@ class Span:
 def question_view(doc) -> QuestionView:
     """The parsed question as features need it."""
     words = frozenset(_norm(t.text) for t in doc if t.is_alpha or t.like_num) - {_norm(w) for w in _STOP}
-    verbs = frozenset(_norm(t.lemma_) for t in doc if t.pos_ == "VERB" and t.lemma_.lower() not in _LIGHT_VERBS)
-    return QuestionView(asked(doc), words, doc.text, verbs)
+    return QuestionView(asked(doc), words, doc.text)
 
 
 def sentence_from_doc(doc, offset: int) -> Sentence:
@@ -128,8 +124,7 @@ WH = ("what", "which", "who", "when", "where", "how many", "how much", "how long
 FEATURES = (("bias_typed", "type_match", "typed_mismatch", "in_question", "partly_in_question", "near_1", "near_3",
              "near_8", "window_overlap", "sentence_overlap", "words_1", "words_2_3", "words_4plus", "position",
              "head_near", "head_inside", "is_entity", "number_inside", "left_in_question", "right_in_question",
-             "governor_in_question", "governor2_in_question", "has_propn", "parsed",
-             "asked_verb_governs", "asked_verb_elsewhere")
+             "governor_in_question", "governor2_in_question", "has_propn", "parsed")
             + tuple(f"label_{x}" for x in ENTITY_LABELS) + tuple(f"kind_{k}" for k in KINDS_ONE_HOT)
             + tuple(f"root_pos_{x}" for x in ROOT_POS) + tuple(f"root_dep_{x}" for x in ROOT_DEP)
             + tuple(f"wh_{x}" for x in WH)
@@ -181,7 +176,6 @@ def features(q: QuestionView, sentence: Sentence, cands: list[tuple[int, int, st
         wh = q.asked.wh if q.asked.wh in WH else "other"
         f[f"wh_{wh}"] = 1.0
         _syntax(f, sentence.tokens, a, b, q.words, wh)
-        _asked_verb(f, sentence.tokens, a, b, q.verbs)
         rows[r] = [f[name] for name in FEATURES]
     return rows
 
@@ -204,25 +198,6 @@ def _syntax(f: dict, tokens: tuple, a: int, b: int, qwords: frozenset[str], wh: 
     f["governor_in_question"] = float(head != root and _norm(tokens[head][5]) in qwords)
     up = tokens[head][4]
     f["governor2_in_question"] = float(up != head and _norm(tokens[up][5]) in qwords)
-
-
-def _asked_verb(f: dict, tokens: tuple, a: int, b: int, verbs: frozenset[str]) -> None:
-    """Whether the question's verb governs the candidate ("over 130 had been detained" for "How many were
-    detained?"), or stands in the sentence governing something else ("about 16 who were arrested, while
-    ... detained"): the relation asked for, not only the type."""
-    inside = [i for i, t in enumerate(tokens) if t[0] >= a and t[1] <= b]
-    if not inside or not verbs:
-        return
-    root = next((i for i in inside if tokens[i][4] not in inside or tokens[i][4] == i), inside[0])
-    chain, node = set(), root
-    for _ in range(ASKED_VERB_HOPS):
-        node = tokens[node][4]
-        chain.add(node)
-        if tokens[node][4] == node:  # the sentence's root
-            break
-    asked_verbs = {i for i, t in enumerate(tokens) if t[2] == "VERB" and _norm(t[5]) in verbs}
-    f["asked_verb_governs"] = float(bool(asked_verbs & chain))
-    f["asked_verb_elsewhere"] = float(bool(asked_verbs) and not asked_verbs & chain)
 
 
 @dataclass(frozen=True)

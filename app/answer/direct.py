@@ -1,15 +1,17 @@
 """Direct answers at ask time: the best span of the sentences that can be quoted, and the check of what was asked.
 
 The question is parsed by spaCy without NER (it needs tags and dependencies); when it asks for a
-span, the best `RERANK` sentences are parsed too (their entities come from the index, their noun
-phrases from the parse), and each sentence gets its best span. A sentence's score then becomes
-`score + W_SPAN * p` (p: its best span's probability), so the sentence is chosen by its best span
-as well as by its topicality. A typed question (who, when, how many, ...) whose candidates hold no
-answer of the asked type outside the question cannot be `answered` (`typed_miss`).
+span, the best `RERANK` sentences are parsed too, each once per process (their entities come from
+the index, their noun phrases and tokens from the parse), and each sentence gets its best span. A
+sentence's score then becomes `score + W_SPAN * p` (p: its best span's probability), so the
+sentence is chosen by its best span as well as by its topicality. A typed question (who, when, how
+many, ...) whose candidates hold no answer of the asked type outside the question cannot be
+`answered` (`typed_miss`).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 from app.answer.answer_types import TYPED, Asked
@@ -28,6 +30,9 @@ from app.index.ner import LABELS, parse
 from app.index.store import Index
 
 RERANK = 3  # sentences parsed for noun phrases and scored for spans (each parse costs a few ms)
+PARSED_MAX = 4096  # sentence parses kept per process (a few kB each)
+_PARSED: dict[str, Sentence] = {}  # sentence text -> its parse at offset 0, oldest first
+_PARSED_LOCK = threading.Lock()
 W_SPAN = 0.2  # weight of the best span's probability in a sentence's score
 
 
@@ -42,11 +47,29 @@ class Direct:
     threshold: float = 1.0  # the span probability at which a span is shown
 
 
-def index_sentence(index: Index, row: int, doc) -> Sentence:
-    """A `Sentence` of the index: entities as stored, noun phrases from `doc` (a parse without NER)."""
+def index_sentence(index: Index, row: int, parsed: Sentence) -> Sentence:
+    """A `Sentence` of the index: entities as stored, noun phrases and tokens from `parsed` (its text parsed
+    without NER, at offset 0), moved to the sentence's document offset."""
     d, s, _ = (int(x) for x in index.sentences[row, :3])
     ents = tuple((int(a), int(b), LABELS[int(lab)]) for _, a, b, lab in index.sentence_entities(row).tolist())
-    return replace(sentence_from_doc(doc, s), entities=ents)
+    return replace(parsed, offset=s, entities=ents, phrases=tuple((a + s, b + s) for a, b in parsed.phrases))
+
+
+def parsed_sentences(texts: list[str]) -> list[Sentence]:
+    """Each text parsed without NER, as a `Sentence` at offset 0. A text is parsed once per process (the
+    sentences of an index never change; the questions of one corpus keep meeting the same ones): only
+    those not seen yet go to spaCy, in one batch."""
+    with _PARSED_LOCK:  # the chat answers several questions at once, in threads
+        known = {t: _PARSED[t] for t in texts if t in _PARSED}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    fresh = {t: sentence_from_doc(doc, 0) for t, doc in zip(missing, parse(missing, ner=False), strict=True)} \
+        if missing else {}
+    with _PARSED_LOCK:
+        for text, sentence in fresh.items():
+            while len(_PARSED) >= PARSED_MAX:
+                del _PARSED[next(iter(_PARSED))]  # the oldest first
+            _PARSED[text] = sentence
+    return [known.get(t) or fresh[t] for t in texts]
 
 
 def with_spans(index: Index, scored: list[ScoredSentence], question: str, enabled: bool = True,
@@ -65,7 +88,7 @@ def with_spans(index: Index, scored: list[ScoredSentence], question: str, enable
         d, s, e = (int(x) for x in index.sentences[cand.row, :3])
         texts.append(index.documents[d].text[s:e])
     model = load_model(weights)
-    sentences = [index_sentence(index, c.row, doc) for c, doc in zip(top, parse(texts, ner=False), strict=True)]
+    sentences = [index_sentence(index, c.row, p) for c, p in zip(top, parsed_sentences(texts), strict=True)]
     spans: dict[int, tuple[str, Span]] = {}
     rescored = []
     for cand, sent in zip(top, sentences, strict=True):

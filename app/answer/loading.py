@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+WARM_UP_QUESTION = "How many people does the report name, and when?"  # typed: it takes the span path too
+
 
 def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
     """The corpus to check the index against: the given one, else the one recorded at build time."""
@@ -88,6 +90,9 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
     assistant = Assistant.load(index_dir, BatchingEncoder(query_embedder_for(embedder.name)), corpus_dir=corpus,
                                mmap=True)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
+    # and everything else an answer loads on first use (spaCy's pipeline, the span weights, the language
+    # identifier): before `--workers` forks, so the workers share those pages instead of each loading its own
+    assistant.ask(WARM_UP_QUESTION)
     return Serving(assistant, corpus, built)
 
 

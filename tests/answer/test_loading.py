@@ -1,0 +1,28 @@
+"""Loading an assistant to serve (app/answer/loading.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.answer import loading
+from app.answer.assistant import Assistant
+from app.answer.spans import _load_model
+from app.index.ner import load_pipeline
+
+
+def test_serving_loads_what_answers_need_before_workers_fork(tmp_path: Path, monkeypatch):
+    """`verbatim serve --workers N` forks after `prepare_serving`: whatever an answer loads on first use
+    (spaCy's pipeline, the span weights) must be loaded by then, or every worker loads its own copy."""
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.txt").write_text("The inspectors counted 212 prisoners in 2019. They found the cells cold.\n")
+    load_pipeline.cache_clear()
+    _load_model.cache_clear()
+    asked: list[str] = []
+    real_ask = Assistant.ask
+    monkeypatch.setattr(Assistant, "ask", lambda self, q, *a, **kw: asked.append(q) or real_ask(self, q, *a, **kw))
+    serving = loading.prepare_serving(tmp_path / "index", corpus)
+    assert asked == [loading.WARM_UP_QUESTION]
+    assert load_pipeline.cache_info().currsize == 1 and _load_model.cache_info().currsize == 1
+    assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]

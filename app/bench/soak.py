@@ -69,7 +69,6 @@ def _total_rss(sample: dict[int, float]) -> float:
 def bench_soak(index_dir: Path, questions: Sequence[str], *, minutes: float = 10.0, workers: int = WORKERS) -> dict:
     """Per-window p50 / p95 / throughput, RSS over time, and the drift of both from the first window."""
     seconds = minutes * 60
-    window = min(60.0, seconds / 5)
     with tempfile.TemporaryDirectory(prefix="verbatim-soak-") as tmp:
         proc, url = start_server(Path(index_dir), workers, Path(tmp))
         try:
@@ -79,6 +78,16 @@ def bench_soak(index_dir: Path, questions: Sequence[str], *, minutes: float = 10
             stop_server(proc)
         served = "".join(f.read_text(errors="replace") for f in Path(tmp).glob("serve-*.log"))
     restarts = served.count("starting it again")  # a worker that died during the soak (app/web/workers.py)
+    return {"clients": CLIENTS, "workers": workers, "minutes": minutes,
+            **soak_figures(done, errors, rss, seconds), "worker_restarts": restarts, "goals": GOALS}
+
+
+def soak_figures(done: list[tuple[float, float]], errors: list[tuple[float, str]],
+                 rss: list[tuple[float, dict[int, float]]], seconds: float) -> dict:
+    """The soak's figures from its records: answers (time, latency), errors (time, message) and RSS samples
+    (time, {pid: MB}), all timed from the start. Windows of a minute (a fifth of a shorter run); RSS growth
+    is from the first sample after the first window to the last."""
+    window = min(60.0, seconds / 5)
     windows = []
     for w in range(int(seconds // window)):
         lat = [d for t, d in done if w * window <= t < (w + 1) * window]
@@ -89,10 +98,10 @@ def bench_soak(index_dir: Path, questions: Sequence[str], *, minutes: float = 10
                             "errors": sum(1 for t, _ in errors if w * window <= t < (w + 1) * window)})
     warm = next((r for t, r in rss if t >= window), rss[0][1] if rss else {})
     last = rss[-1][1] if rss else {}
-    out = {"clients": CLIENTS, "workers": workers, "minutes": minutes, "window_s": window, "windows": windows,
+    out = {"window_s": window, "windows": windows,
            "answered": len(done), "errors": len(errors), "first_errors": sorted({e for _, e in errors})[:3],
            "rss_mb_after_first_window": round(_total_rss(warm), 1), "rss_mb_at_end": round(_total_rss(last), 1),
-           "rss_per_process_at_end": [v for v in last.values()], "worker_restarts": restarts, "goals": GOALS}
+           "rss_per_process_at_end": list(last.values())}
     out["rss_growth"] = ratio(out["rss_mb_at_end"] - out["rss_mb_after_first_window"], out["rss_mb_after_first_window"])
     if len(windows) >= 2:
         out["p95_last_over_first"] = ratio(windows[-1]["p95_ms"], windows[0]["p95_ms"])

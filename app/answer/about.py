@@ -12,7 +12,8 @@ document, not about what it says. They are answered from the document's structur
 
 Where the document states none of these, the question goes the ordinary way (retrieval and
 quoting), so an unstated publication date is still not found. A quote found here is structural,
-not topical: its score is at least the "answered" threshold.
+not topical: its score is at least `STRUCTURAL_SCORE`, the top of the confidence scale, fixed rather
+than the "answered" threshold so that calibrating the threshold never sees its own value come back.
 
 >>> about_kind("What is the title of the report?"), about_kind("Who wrote the report?")
 ('title', 'author')
@@ -46,6 +47,7 @@ _DATE = (rf"\bwhen\s+(?:was|is|did)\s+{_DOC}\s+(?:published|written|released|iss
          rf"(?:published|written|released|issued|come out)\b"
          rf"|\b(?:date|year)\s+of\s+{_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+(?:publication\s+)?date\b")
 _ASKS = {kind: re.compile(pattern, re.I) for kind, pattern in (("title", _TITLE), ("author", _AUTHOR), ("date", _DATE))}
+STRUCTURAL_SCORE = 1.0  # a title, byline or date line the document states: answered, at full confidence
 LEAD_PARAGRAPHS = 3  # where a document introduces the work it discusses: just under its title
 
 
@@ -124,7 +126,7 @@ def _spans(index: Index, d: int, kind: str, noun: str) -> list[tuple[int, int, t
 
 
 def about_document(index: Index, question: str, hits: list[Hit], scored: list[ScoredSentence], k: int,
-                   min_score: float) -> list[Quote]:
+                   min_score: float = STRUCTURAL_SCORE) -> list[Quote]:
     """Quotes answering a question about the documents the hits come from (empty when it asks none
     or the documents do not state it). Each quote's score is its sentence's own, at least `min_score`."""
     kind = about_kind(question)

@@ -263,7 +263,7 @@ class Assistant:
         each = len({q.doc for q in each_quotes}) > 1  # one document answering: a plain answer from it
         quotes = each_quotes if each else select_quotes(self.index, scored, 1 if verdict == "not_found" else k,
                                                         s.max_quote_words, s.min_relative_score)
-        about = None if each else about_document(self.index, text, hits[:plain], scored, k, s.threshold)
+        about = None if each else about_document(self.index, text, hits[:plain], scored, k)
         if about:  # a question about the report itself: its title, byline or date (app/answer/about.py)
             quotes, top = about, about[0].score
             verdict = verdict_for(top, s.threshold, s.floor)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.answer.about import about_document, about_kind
+from app.answer.about import STRUCTURAL_SCORE, about_document, about_kind
 from app.answer.assistant import Assistant
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
@@ -132,3 +132,13 @@ def test_a_report_without_a_byline_takes_the_ordinary_path(tmp_path: Path):
     assert about_document(assistant.index, who, assistant.search(who).hits, [], 3, 0.3) == []
     title = assistant.ask("What is the report called?").to_dict()["quotes"]
     assert [(q["text"], q["start"], q["end"]) for q in title] == [("Prison Conditions Review", 0, 24)]
+
+
+def test_a_structural_answer_does_not_take_its_score_from_the_threshold(tmp_path: Path):
+    """Calibration chooses the threshold from the suite's scores: a title answer scored *at* the threshold
+    fed the old threshold back into the choice (each recalibration moved it a hair). Its score is fixed."""
+    html = (DATA / "structure" / "report.html").read_bytes()
+    assistant = _assistant(tmp_path, {"report.html": html})
+    for threshold in (0.3, 0.5):
+        out = assistant.with_settings(threshold=threshold, floor=0.2).ask("What is the title of the report?").to_dict()
+        assert (out["verdict"], out["quotes"][0]["score"], out["confidence"]) == ("answered", STRUCTURAL_SCORE, 1.0)

@@ -90,8 +90,8 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
     assistant = Assistant.load(index_dir, BatchingEncoder(query_embedder_for(embedder.name)), corpus_dir=corpus,
                                mmap=True)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
-    # and everything else an answer loads on first use (spaCy's pipeline, the span weights, the language
-    # identifier): before `--workers` forks, so the workers share those pages instead of each loading its own
+    # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`
+    # forks, so the workers share those pages instead of each loading its own
     assistant.ask(WARM_UP_QUESTION)
     return Serving(assistant, corpus, built)
 

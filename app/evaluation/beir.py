@@ -122,10 +122,7 @@ def rank_documents(retriever: Retriever, query_vec: np.ndarray, tokens: list[str
     return rank_documents_by_hits(hits, depth)
 
 
-def _config_name(config: Config) -> str:
-    mode, fusion, dense_weight, doc_weight, title_weight = config
-    if mode != "hybrid":
-        return mode
+def _sweep_name(fusion: str, dense_weight: float) -> str:
     return "hybrid rrf" if fusion == "rrf" else f"hybrid relative w={dense_weight:g}"
 
 
@@ -183,13 +180,14 @@ def run_beir(data_dir: Path, split: str = "train", *, fusion: str = "relative", 
 
     settings = run.answer_settings
     weight, doc_weights = settings.dense_weight, (settings.doc_weight, settings.title_weight)
-    configs: list[Config] = [("hybrid", fusion, weight, *doc_weights)]
-    configs += [(mode, fusion, weight, 0.0, 0.0) for mode in RETRIEVAL_MODES if mode != "hybrid"]
+    named: dict[str, Config] = {"hybrid": ("hybrid", fusion, weight, *doc_weights)}  # the product's
+    named |= {mode: (mode, fusion, weight, 0.0, 0.0) for mode in RETRIEVAL_MODES if mode != "hybrid"}
     if any(doc_weights):  # the product's hybrid mixes in documents: also the hybrid of the best passage alone
-        configs.append(("hybrid", fusion, weight, 0.0, 0.0))
-    configs += [("hybrid", f, w, 0.0, 0.0) for f, w in sweep if ("hybrid", f, w, 0.0, 0.0) not in configs]
-    fixed = ["hybrid", "bm25", "dense"] + [BEST_PASSAGE] * any(doc_weights)
-    names = fixed + [_config_name(c) for c in configs[len(fixed):]]
+        named[BEST_PASSAGE] = ("hybrid", fusion, weight, 0.0, 0.0)
+    for f, w in sweep:
+        if ("hybrid", f, w, 0.0, 0.0) not in named.values():
+            named[_sweep_name(f, w)] = ("hybrid", f, w, 0.0, 0.0)
+    names, configs = list(named), list(named.values())
     documents = DocumentScorer(index.documents) if any(doc_weights) else None
     per_query, rows = score_queries(Retriever(index), run.embedder, queries, qrels, configs, names, candidates,
                                     documents)

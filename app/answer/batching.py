@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -59,9 +59,12 @@ class _Item(Generic[T, R]):
 @dataclass
 class BatchStats:
     """What the batcher did, for tests and the bench: the sizes of the last batches run (bounded, so a
-    long-running server keeps no growing record), windows waited, items run again alone."""
+    long-running server keeps no growing record), how many batches of each size ran since start (at
+    most `max_batch` counters; the server's health reports them, the load bench diffs them), windows
+    waited, items run again alone."""
 
     batches: deque[int] = field(default_factory=lambda: deque(maxlen=STATS_KEPT))
+    sizes: Counter[int] = field(default_factory=Counter)
     windows_waited: int = 0
     retried_alone: int = 0
 
@@ -124,6 +127,7 @@ class Batcher(Generic[T, R]):
             self._cond.wait_for(lambda: len(self._queue) >= self.max_batch, timeout=deadline - time.monotonic())
         batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]  # the leader is the head
         self.stats.batches.append(len(batch))
+        self.stats.sizes[len(batch)] += 1
         return batch
 
     def _execute(self, batch: list[_Item[T, R]]) -> None:

@@ -312,9 +312,19 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name,
                 "documents": len(assistant.index.documents),
                 "chunks": counts.get("chunks", len(assistant.index.chunks)),
-                "built": assistant.index.manifest.get("created_at")}
+                "built": assistant.index.manifest.get("created_at"), "batches": batch_counts(assistant)}
 
     return api
+
+
+def batch_counts(assistant: Assistant) -> dict[str, dict[str, int]]:
+    """How many batches of each size this process's batching queues ran since it started: the question
+    parse (`parse`) and, when the query encoder batches, the encoder (`encode`). JSON keys: the sizes."""
+    from app.answer.direct import QUESTION_PARSES
+
+    queues = {"encode": getattr(assistant.embedder, "batcher", None), "parse": QUESTION_PARSES}
+    return {name: {str(size): n for size, n in sorted(q.stats.sizes.items())}
+            for name, q in queues.items() if q is not None}
 
 
 def _declare_documents(api: FastAPI, current: Callable[[], Assistant]) -> None:

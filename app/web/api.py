@@ -256,6 +256,7 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
     """The API as a FastAPI app, to mount at `API_PREFIX` (`app/web/chat.py` mounts it on the chat's server)."""
     import anyio
     from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
     from app import __version__
 
@@ -277,11 +278,13 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         call = assistant.ask if kind == "ask" else assistant.search
         extra = {"per_document": query.per_document} if kind == "ask" else {}
         try:
-            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
-                        **extra).to_dict()
+            result = call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
+                          **extra).to_dict()
         except QuestionError as exc:
             over = len(query.question.strip()) > assistant.settings.max_question_chars
             return _error(413 if over else 400, str(exc))
+        # the JSON as FastAPI would write the dict, without its jsonable_encoder walk (plain JSON types already)
+        return JSONResponse(result)
 
     async def run(kind: str, query: Query):
         return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)

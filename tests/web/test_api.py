@@ -68,6 +68,8 @@ def test_ask_and_search_equal_the_cli_json(api, question):
         rest = post(url, command, {"question": question})
         assert rest.status_code == 200 and rest.headers["content-type"] == "application/json"
         assert rest.json() == json.loads(cli.output)
+        # byte for byte what FastAPI wrote for the dict: compact, UTF-8, keys in the contract's order
+        assert rest.content == json.dumps(json.loads(cli.output), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def test_rest_carries_the_answer_span_verbatim(api):

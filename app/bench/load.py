@@ -285,6 +285,7 @@ def budget(level: dict, cores: int, capacity: float, batch_cpu_ms: dict) -> None
     server, client = level.get("server_cpu_ms_per_answer"), level.get("client_cpu_ms_per_answer")
     if server is not None and client is not None:
         level["efficiency_bound"] = efficiency_bound(cores, server, client, capacity)
+        level["efficiency_bound_without_clients"] = efficiency_bound(cores, server, 0.0, capacity)  # clients elsewhere
     for queue, sizes in level.get("batches", {}).items():
         counts = {int(k): n for k, n in sizes.items()}
         costs = {int(k): v for k, v in batch_cpu_ms.get(queue, {}).items()}
@@ -346,7 +347,8 @@ def budget_rows(w: str, r: dict, ip: dict) -> list[Row]:
     rows: list[Row] = [(f"rest {w}w {r['clients']} clients CPU ms per answer",
                         f"server {r['server_cpu_ms_per_answer']} + clients {r['client_cpu_ms_per_answer']}",
                         f"in-process ask {ip['cpu_seconds_per_ask'] * 1000:.2f}",
-                        f"efficiency <= {r.get('efficiency_bound')}", "")]
+                        f"efficiency <= {r.get('efficiency_bound')}",
+                        f"<= {r.get('efficiency_bound_without_clients')} with the clients elsewhere")]
     for queue in ("encode", "parse"):
         if r.get(f"{queue}_mean_batch") is not None:
             rows.append((f"rest {w}w {r['clients']} clients {queue} batches", f"{r[f'{queue}_mean_batch']} per batch",

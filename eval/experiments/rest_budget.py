@@ -1,14 +1,14 @@
-"""The CPU budget of a REST answer at 20 clients, this tree against a baseline revision, interleaved.
+"""The CPU budget of a REST answer at 20 clients, this tree against earlier revisions, interleaved.
 
-For each run, each worker count and each revision (the baseline first, then this tree): `verbatim
+For each run, each worker count and each revision (the named ones in order, then this tree): `verbatim
 serve` from that revision's code on the same index, one REST level of `--clients` closed-loop
 clients (app/bench/clients.py), charged its CPU (app/bench/budget.py: the server's process tree and
 this process, the clients, per answer) and the batches the server formed. Then medians per
 revision and worker count, and the bound on efficiency each budget sets. Capacity is the warm
 in-process ask of *this* tree (app/bench/load.py), measured once at the start.
 
-    git worktree add /tmp/baseline main      # the revision to compare against
-    nice -n 10 python eval/experiments/rest_budget.py --index index/default --baseline /tmp/baseline \\
+    mkdir /tmp/main && git archive main | tar -x -C /tmp/main     # a revision to compare against
+    nice -n 10 python eval/experiments/rest_budget.py --index index/default --revision main=/tmp/main \\
         --runs 3 --out rest-budget.json
 """
 
@@ -46,7 +46,8 @@ def serve_from(root: Path | None, index: Path, workers: int, work: Path):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path, required=True)
-    ap.add_argument("--baseline", type=Path, help="a checkout of the revision to compare against")
+    ap.add_argument("--revision", action="append", default=[], metavar="NAME=PATH",
+                    help="a checkout of a revision to compare against (repeatable; run in the order given)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--requests", type=int, default=1000)
@@ -62,7 +63,8 @@ def main() -> None:
     assistant = Assistant.load(args.index, mmap=True)
     result: dict = {"load_average_at_start": os.getloadavg(), "in_process": in_process(assistant, questions),
                     "runs": {}}
-    revisions = {"baseline": args.baseline, "this": None} if args.baseline else {"this": None}
+    revisions: dict[str, Path | None] = {n: Path(p) for n, p in (r.split("=", 1) for r in args.revision)}
+    revisions["this"] = None
     levels: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="rest-budget-") as tmp:
         for r in range(args.runs):
@@ -87,8 +89,8 @@ def main() -> None:
             budget(level, ip["cores"], ip["capacity_per_s"], costs)
         med = {f: median([x[f] for x in runs if x.get(f) is not None] or [0.0]) for f in (
             "throughput_per_s", "server_cpu_ms_per_answer", "client_cpu_ms_per_answer", "efficiency_bound",
-            "p50_ms", "encode_mean_batch", "parse_mean_batch", "encode_cpu_ms_per_question",
-            "parse_cpu_ms_per_question")}
+            "efficiency_bound_without_clients", "p50_ms", "encode_mean_batch", "parse_mean_batch",
+            "encode_cpu_ms_per_question", "parse_cpu_ms_per_question")}
         med["efficiency"] = round(med["throughput_per_s"] / ip["capacity_per_s"], 4)
         result["runs"][key] = {"median": med, "levels": runs}
         print(f"{key}: " + ", ".join(f"{k} {v:.3f}" for k, v in med.items()))

@@ -35,7 +35,8 @@ class Boosted:
             y, mask = labels(it)
             xs.append(it["x"][mask])
             ys.append(y[mask])
-        self.clf = HistGradientBoostingClassifier(**{**SETTINGS, **settings}).fit(np.concatenate(xs), np.concatenate(ys))
+        self.clf = HistGradientBoostingClassifier(**{**SETTINGS, **settings})
+        self.clf.fit(np.concatenate(xs), np.concatenate(ys))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         return self.clf.predict_proba(x)[:, 1]

@@ -22,28 +22,21 @@ minutes on two idle cores the first time). Writes JSON to --out.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
+from scifact_half import open_half
 
 from app.answer.ranking import DocumentScorer
 from app.answer.retrieve import Retriever
 from app.evaluation.beir import (
-    BEIR_BUILD_SETTINGS,
     CANDIDATES,
     NDCG_K,
-    beir_documents,
-    judged_queries,
-    query_half,
     rank_documents,
 )
-from app.evaluation.benchmark import benchmark_index
 from app.evaluation.ir_metrics import ndcg_at_k
 from app.evaluation.uncertainty import mean_interval, paired_difference
-from app.index.embed import default_embedder
 from app.index.lexical import BM25Index, join_hyphenated, tokenize_many
 from app.index.store import Index
 from app.index.store_write import make_faiss_index
@@ -77,15 +70,8 @@ def with_context(index: Index, rows: list[int], texts: list[str], vectors: np.nd
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact")
-    parser.add_argument("--half", choices=("tune", "report"), default="tune")
-    parser.add_argument("--out", type=Path, default=Path("eval/results/contextual_chunks.json"))
-    args = parser.parse_args()
-    embedder = default_embedder()
-    queries, qrels = judged_queries(args.data, "train")
-    queries = [q for q in queries if query_half(q[0]) == args.half]
-    index = benchmark_index(args.data.name, args.data, beir_documents(args.data), embedder, BEIR_BUILD_SETTINGS)
+    run = open_half("eval/results/contextual_chunks.json")
+    embedder, queries, qrels, index = run.embedder, run.queries, run.qrels, run.index
     rows, texts = contextual_texts(index)
     cache = PROJECT_ROOT / ".cache" / "experiments" / f"contextual-{index.path.name}.npy"
     if cache.is_file():
@@ -109,12 +95,12 @@ def main() -> None:
                 ranked = rank_documents(retriever, query_vectors[i], tokens[i], cfg, CANDIDATES, scorer)
                 ndcg.setdefault(name + suffix, []).append(ndcg_at_k(ranked, qrels[qid], NDCG_K))
     result = {
-        "half": args.half, "queries": len(queries), "contextual_chunks": len(rows), "chunks": len(index.chunks),
+        "half": run.half, "queries": len(queries), "contextual_chunks": len(rows), "chunks": len(index.chunks),
         "ndcg@10": {n: {"mean": float(np.mean(v)), "interval": list(mean_interval(v))} for n, v in ndcg.items()},
         "minus_today": {n: paired_difference(v, ndcg["today"]) for n, v in ndcg.items() if n != "today"},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    run.out.parent.mkdir(parents=True, exist_ok=True)
+    run.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 
 

@@ -18,22 +18,19 @@ Choices are made on the "tune" half (`app.evaluation.beir.query_half`) only. Wri
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
+from scifact_half import open_half
 
 from app.answer.ranking import DocumentScorer
 from app.answer.retrieve import Hit, Retriever
-from app.evaluation.beir import BEIR_BUILD_SETTINGS, CANDIDATES, NDCG_K, beir_documents, judged_queries, query_half
-from app.evaluation.benchmark import benchmark_index
+from app.evaluation.beir import CANDIDATES, NDCG_K
 from app.evaluation.ir_metrics import ndcg_at_k
 from app.evaluation.uncertainty import mean_interval, paired_difference
-from app.index.embed import default_embedder
 from app.index.lexical import BM25Index, tokenize_many
-from app.settings import PROJECT_ROOT, AnswerSettings
+from app.settings import AnswerSettings
 
 PRF = [(k, b) for k in (3, 5, 10) for b in (0.25, 0.5, 1.0)]
 SECOND = (0.1, 0.2, 0.3, 0.5)
@@ -64,15 +61,8 @@ def ranked(hits: list[Hit], depth: int = 100) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact")
-    parser.add_argument("--half", choices=("tune", "report"), default="tune")
-    parser.add_argument("--out", type=Path, default=Path("eval/results/doc_evidence.json"))
-    args = parser.parse_args()
-    embedder = default_embedder()
-    queries, qrels = judged_queries(args.data, "train")
-    queries = [q for q in queries if query_half(q[0]) == args.half]
-    index = benchmark_index(args.data.name, args.data, beir_documents(args.data), embedder, BEIR_BUILD_SETTINGS)
+    run = open_half("eval/results/doc_evidence.json")
+    embedder, queries, qrels, index = run.embedder, run.queries, run.qrels, run.index
     retriever, scorer = Retriever(index), DocumentScorer(index.documents)
     s = AnswerSettings()
     vectors = embedder.encode([q for _, q in queries], batch_size=64)
@@ -102,12 +92,12 @@ def main() -> None:
             hits = doc_scorer.rescore(hits, tokens[i], s.doc_weight, s.title_weight)
             ndcg.setdefault(f"bm25 {k1:g} {b:g}", []).append(ndcg_at_k(ranked(hits), qrels[qid], NDCG_K))
     result = {
-        "half": args.half, "queries": len(queries),
+        "half": run.half, "queries": len(queries),
         "ndcg@10": {n: {"mean": float(np.mean(v)), "interval": list(mean_interval(v))} for n, v in ndcg.items()},
         "minus_today": {n: paired_difference(v, ndcg["today"]) for n, v in ndcg.items() if n != "today"},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    run.out.parent.mkdir(parents=True, exist_ok=True)
+    run.out.write_text(json.dumps(result, indent=1) + "\n")
     for n, d in sorted(result["minus_today"].items(), key=lambda kv: -kv[1]["difference"]):
         print(f"{n:14} {result['ndcg@10'][n]['mean']:.4f} {d}")
     print("today", result["ndcg@10"]["today"])

@@ -142,3 +142,12 @@ def test_a_typeset_pdf_keeps_the_spaces_it_never_stored(tmp_path: Path):
     assert ("This document may be used under the terms of the GNU General Public License version 2 or higher."
             in doc.text)
     assert doc.title == "Debian New Maintainers' Guide"
+
+
+def test_a_broken_pdf_is_a_one_line_error_naming_the_file(tmp_path: Path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not a real PDF body")
+    with pytest.raises(CorpusError) as error:
+        read_document(tmp_path / "broken.pdf", tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'broken.pdf'}: cannot read this PDF (")
+    assert message.endswith("); repair or remove it") and "\n" not in message

@@ -32,7 +32,7 @@ browser: ## Install Debian's headless chromium for the browser tests (needs root
 
 # Debian documentation packages for the shelf test (tests/answer/test_shelf.py; tests/data/shelf/documents.json).
 SHELF_PACKAGES = bash-doc libgcrypt20-doc debian-policy libtasn1-doc libidn2-doc gsasl-doc diffutils-doc aspell-doc \
-	developers-reference gettext-doc git libglib2.0-0
+	developers-reference gettext-doc git libglib2.0-0 maint-guide
 shelf-docs: ## Install the Debian documentation packages of the shelf test (needs root and apt)
 	@dpkg -s $(SHELF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(SHELF_PACKAGES) >/dev/null)
 

@@ -44,7 +44,7 @@ class BuildSettings:
     """What an index is built with; any change makes older indexes stale."""
 
     model_name: str = MODEL_NAME
-    chunker_version: int = 7  # bump when chunk or sentence boundaries change: stored vectors go stale
+    chunker_version: int = 8  # bump when chunk or sentence boundaries or extracted text change (8: PDF text by PDFium)
     chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
     chunk_overlap_sentences: int = 1
     embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding

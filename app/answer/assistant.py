@@ -268,7 +268,7 @@ class Assistant:
             quotes, top = about, about[0].score
             verdict = verdict_for(top, s.threshold, s.floor)
         elif verdict != "not_found":
-            quotes = mark_answers(quotes, direct)
+            quotes = mark_answers(quotes, direct, per_document=each)
         t4 = time.perf_counter()
         if verdict == "answered":
             message = _readable(quotes, each)

@@ -114,12 +114,19 @@ def with_spans(index: Index, scored: list[ScoredSentence], question: str, enable
     return Direct(rescored + scored[RERANK:], spans, view, typed_miss, model.threshold)
 
 
-def mark_answers(quotes: list[Quote], direct: Direct) -> list[Quote]:
-    """Each quote with its sentence's best span as `answer` when the scorer is confident enough."""
-    out = []
+def mark_answers(quotes: list[Quote], direct: Direct, per_document: bool = False) -> list[Quote]:
+    """The first quote with its sentence's best span as `answer` when the scorer is confident enough.
+
+    Only the first quote may carry one (with `per_document`, the first of each document: each is its
+    document's best): the quotes are ranked with their spans counted, so a confident span in a later
+    quote that the first lacks answers a neighbouring question ("about 16" arrested, beside "as many
+    as 700" detained), and a wrong bold answer is worse than none."""
+    out, seen = [], set()
     for q in quotes:
+        first = (q.doc if per_document else None) not in seen
+        seen.add(q.doc if per_document else None)
         span = next((s for doc, s in direct.spans.values() if doc == q.doc and q.start <= s.start and s.end <= q.end),
-                    None)
+                    None) if first else None
         if span is not None and span.score >= direct.threshold:
             q = replace(q, answer=(span.start, span.end))
         out.append(q)

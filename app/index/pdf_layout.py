@@ -1,6 +1,6 @@
 """PDF layout: where a page's text lines end paragraphs, and which lines are page furniture.
 
-pypdf gives a page as lines with no blank line between paragraphs. A typeset manual also repeats a
+PDFium gives a page as lines with no blank line between paragraphs. A typeset manual also repeats a
 running header or footer on every page ("Chapter 4: Function reference 9"), prints page numbers
 alone on a line, and opens with a table of contents of dot leaders. Those lines are furniture: they
 stay in the document text (offsets stay exact) but become paragraphs of their own that are never

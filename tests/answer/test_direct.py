@@ -131,3 +131,41 @@ def test_with_spans_parses_the_question_through_the_shared_queue(monkeypatch):
     found = direct.with_spans(None, [], "Who wrote the report?")  # no candidates: only the question is parsed
     assert gate.calls == [["Who wrote the report?"]] and dict(queue.stats.sizes) == {1: 1}
     assert found.question == direct.question_view(parse(["Who wrote the report?"], ner=False)[0])
+
+
+# ---------------------------------------------------------------- the answer span on the first quote
+
+
+def _quote(n: int, doc: str, start: int, end: int):
+    from app.answer.quote import Quote
+
+    return Quote(n, "x" * (end - start), doc, start, end, 1, None, 0.5)
+
+
+def _direct(spans: dict, threshold: float = 0.3):
+    from app.answer.answer_types import Asked
+    from app.answer.spans import QuestionView
+
+    return direct.Direct([], spans, QuestionView(Asked("count"), frozenset(), "How many?"), False, threshold)
+
+
+def test_only_the_first_quote_carries_an_answer():
+    # both quotes hold a confident span; the second answers a neighbouring question
+    quotes = [_quote(1, "a.txt", 0, 50), _quote(2, "a.txt", 60, 120)]
+    found = _direct({0: ("a.txt", direct.Span(10, 20, "CARDINAL", 0.4)),
+                     1: ("a.txt", direct.Span(70, 78, "CARDINAL", 0.9))})
+    assert [q.answer for q in direct.mark_answers(quotes, found)] == [(10, 20), None]
+
+
+def test_a_later_quote_never_answers_for_a_first_without_a_confident_span():
+    quotes = [_quote(1, "a.txt", 0, 50), _quote(2, "a.txt", 60, 120)]
+    found = _direct({0: ("a.txt", direct.Span(10, 20, "CARDINAL", 0.2)),
+                     1: ("a.txt", direct.Span(70, 78, "CARDINAL", 0.9))})
+    assert [q.answer for q in direct.mark_answers(quotes, found)] == [None, None]
+
+
+def test_per_document_answers_carry_one_answer_per_document():
+    quotes = [_quote(1, "a.txt", 0, 50), _quote(2, "b.txt", 0, 40), _quote(3, "b.txt", 60, 90)]
+    found = _direct({0: ("a.txt", direct.Span(5, 9, "DATE", 0.5)), 1: ("b.txt", direct.Span(30, 35, "DATE", 0.6)),
+                     2: ("b.txt", direct.Span(61, 70, "DATE", 0.8))})
+    assert [q.answer for q in direct.mark_answers(quotes, found, per_document=True)] == [(5, 9), (30, 35), None]

@@ -1,9 +1,17 @@
+import shutil
 from pathlib import Path
 
 import pytest
 
 from app.errors import CorpusError
-from app.index.ingest import corpus_files, document_from_text, find_paragraphs, load_corpus, read_document
+from app.index.ingest import (
+    corpus_files,
+    document_from_text,
+    find_paragraphs,
+    load_corpus,
+    pdf_page_text,
+    read_document,
+)
 
 
 def test_txt_text_is_the_decoded_file_unchanged(tiny_corpus: Path):
@@ -92,3 +100,54 @@ def test_a_link_to_a_file_outside_the_corpus_is_refused(tmp_path: Path):
     (corpus / "leak.txt").symlink_to(tmp_path / "secret.txt")
     with pytest.raises(CorpusError, match=r"leak\.txt links to .*secret\.txt, outside the corpus folder"):
         corpus_files(corpus)
+
+
+class _FakeTextPage:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def get_text_range(self) -> str:
+        return self.text
+
+    def close(self) -> None:
+        pass
+
+
+class _FakePage:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def get_textpage(self) -> _FakeTextPage:
+        return _FakeTextPage(self.text)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_pdf_page_reads_as_printed():
+    # PDFium ends lines with \r\n and marks a word it joined across a line end with U+FFFE
+    raw = "Rules (DER) manip\ufffeulation.  \r\nNext line\rlast\r\n"
+    assert pdf_page_text(_FakePage(raw)) == "Rules (DER) manip-\nulation.\nNext line\nlast"
+
+
+MAINT_GUIDE = Path("/usr/share/doc/maint-guide/maint-guide.en.pdf")
+
+
+@pytest.mark.shelf
+@pytest.mark.skipif(not MAINT_GUIDE.exists(), reason="needs the Debian package maint-guide: make shelf-docs")
+def test_a_typeset_pdf_keeps_the_spaces_it_never_stored(tmp_path: Path):
+    # its fonts position words without space characters: pypdf read "Thisdocumentmaybeusedunder..."
+    shutil.copyfile(MAINT_GUIDE, tmp_path / "guide.pdf")
+    doc = read_document(tmp_path / "guide.pdf", tmp_path)
+    assert ("This document may be used under the terms of the GNU General Public License version 2 or higher."
+            in doc.text)
+    assert doc.title == "Debian New Maintainers' Guide"
+
+
+def test_a_broken_pdf_is_a_one_line_error_naming_the_file(tmp_path: Path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not a real PDF body")
+    with pytest.raises(CorpusError) as error:
+        read_document(tmp_path / "broken.pdf", tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'broken.pdf'}: cannot read this PDF (")
+    assert message.endswith("); repair or remove it") and "\n" not in message

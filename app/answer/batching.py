@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -53,15 +53,18 @@ class _Item(Generic[T, R]):
     done: threading.Event = field(default_factory=threading.Event)
     result: R | None = None
     error: BaseException | None = None
-    lead: bool = False  # set when this waiting item is chosen to run the next batch
+    wake: threading.Event = field(default_factory=threading.Event)  # set once: answered, or to lead the next batch
 
 
 @dataclass
 class BatchStats:
     """What the batcher did, for tests and the bench: the sizes of the last batches run (bounded, so a
-    long-running server keeps no growing record), windows waited, items run again alone."""
+    long-running server keeps no growing record), how many batches of each size ran since start (at
+    most `max_batch` counters; the server's health reports them, the load bench diffs them), windows
+    waited, items run again alone."""
 
     batches: deque[int] = field(default_factory=lambda: deque(maxlen=STATS_KEPT))
+    sizes: Counter[int] = field(default_factory=Counter)
     windows_waited: int = 0
     retried_alone: int = 0
 
@@ -94,12 +97,12 @@ class Batcher(Generic[T, R]):
             self._queue.append(item)
             if self.window > 0:
                 self._cond.notify_all()  # a leader waiting for its batch to fill counts again
-            if self._running:  # a batch is running: wait to be answered, or to lead the next batch
-                self._cond.wait_for(lambda: item.done.is_set() or item.lead)
-                if item.done.is_set():
-                    return self._outcome(item)
-            else:
-                self._running = True
+            queued, self._running = self._running, True
+        if queued:  # a batch is running: wait to be answered, or to lead the next batch
+            item.wake.wait()  # each waiter is woken once, by its own event (no herd woken per batch)
+            if item.done.is_set():
+                return self._outcome(item)
+        with self._cond:
             batch = self._take()
         try:
             self._execute(batch)
@@ -109,11 +112,12 @@ class Batcher(Generic[T, R]):
                     if not i.done.is_set():
                         i.error = i.error or RuntimeError("the batch was interrupted; ask again")
                         i.done.set()
-                if self._queue:  # the first waiting caller leads the next batch
-                    self._queue[0].lead = True
-                else:
-                    self._running = False
-                self._cond.notify_all()
+                head = self._queue[0] if self._queue else None  # the first waiting caller leads the next batch
+                self._running = head is not None
+            for i in batch:
+                i.wake.set()
+            if head is not None:
+                head.wake.set()
         return self._outcome(item)
 
     def _take(self) -> list[_Item[T, R]]:
@@ -124,6 +128,7 @@ class Batcher(Generic[T, R]):
             self._cond.wait_for(lambda: len(self._queue) >= self.max_batch, timeout=deadline - time.monotonic())
         batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]  # the leader is the head
         self.stats.batches.append(len(batch))
+        self.stats.sizes[len(batch)] += 1
         return batch
 
     def _execute(self, batch: list[_Item[T, R]]) -> None:

@@ -8,6 +8,10 @@ queue as the page asks (`sse`: join the queue, read the event stream, asyncio + 
 is bounded by a request count and a time limit. Beside them, in the same run: warm in-process
 `Assistant.ask` on the same index: seconds per ask, and capacity = cores / that (what the machine
 answers one question at a time with no HTTP); each level's efficiency = its throughput / capacity.
+Each REST level is charged its CPU (app/bench/budget.py): the server's process tree and this
+process (the clients) per answer, and the batches the server's queues formed; beside them the
+encoder's and the question parse's CPU per question at those batch sizes, and the highest
+efficiency the two cores allow with the clients on them (`efficiency_bound`).
 Then the memory of every server process (RSS, PSS, private), and what the second worker adds. A
 sweep of the chat queue's concurrency limit (20 `sse` sessions beside REST's p50 on the same
 server) gives the curve the default is chosen from. The clients share the machine with the
@@ -16,15 +20,28 @@ server: on 2 cores the figures include the load generator's own CPU.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.bench.budget import (
+    batch_cpu,
+    efficiency_bound,
+    formed,
+    health_counts,
+    mean_batch,
+    merged,
+    own_cpu,
+    per_answer,
+    per_question,
+    process_cpu,
+)
 from app.bench.clients import chat_level, rest_level, sse_level
 from app.bench.common import Row, free_port, ms, ratio, summarize
 from app.settings import PROJECT_ROOT
@@ -134,11 +151,8 @@ def memory_of(pid: int) -> dict:
             "private_mb": round(private, 1)}
 
 
-def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> dict:
+def in_process(assistant, questions: Sequence[str], repeats: int = 2) -> dict:
     """Warm `Assistant.ask` in this process, on the index the server loads, with the same query encoder."""
-    from app.answer.assistant import Assistant
-
-    assistant = Assistant.load(index_dir, mmap=True)  # the query encoder the index's model names
     for q in questions[:5]:
         assistant.ask(q)
     times = []
@@ -158,6 +172,38 @@ def in_process(index_dir: Path, questions: Sequence[str], repeats: int = 2) -> d
             "capacity_per_s": round(cores / per_ask, 1)}
 
 
+def charged(proc: subprocess.Popen, url: str, workers: int, level: Callable[[], dict]) -> dict:
+    """`level()` (a REST level), with the CPU seconds the server's process tree and this process (the
+    clients) used during it, per answer, and the batches each of the server's queues formed."""
+    before = merged(health_counts(url, workers))
+    pids = process_tree(proc.pid)
+    server0, client0 = sum(process_cpu(p) for p in pids), own_cpu()
+    out = level()
+    client1, after_pids = own_cpu(), process_tree(proc.pid)
+    server1 = sum(process_cpu(p) for p in after_pids)
+    out["server_cpu_ms_per_answer"] = per_answer(server1 - server0, out["answered"])
+    out["client_cpu_ms_per_answer"] = per_answer(client1 - client0, out["answered"])
+    if sorted(pids) != sorted(after_pids):  # a worker restarted: its CPU before the restart is lost
+        out["server_processes_changed"] = True
+    out["batches"] = {q: {str(k): n for k, n in sizes.items()}
+                      for q, sizes in formed(before, merged(health_counts(url, workers))).items()}
+    return out
+
+
+def batch_costs(assistant, questions: Sequence[str], result: dict) -> dict:
+    """The encoder's and the question parse's CPU ms for one batch of each size the server formed (and 1)."""
+    from app.answer.direct import parse_questions
+
+    seen = {1}
+    for run in result["runs"].values():
+        for level in run["rest"]:
+            for sizes in level.get("batches", {}).values():
+                seen |= {int(k) for k in sizes}
+    inner = getattr(assistant.embedder, "inner", assistant.embedder)
+    encode = {"encode": lambda batch: inner.encode(batch, batch_size=len(batch)), "parse": parse_questions}
+    return {q: {str(k): v for k, v in batch_cpu(run, questions, sorted(seen)).items()} for q, run in encode.items()}
+
+
 # ---------------------------------------------------------------- the section
 
 
@@ -165,8 +211,11 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
                clients: Sequence[int] = CLIENTS, seconds: float = LEVEL_SECONDS, sweep: Sequence[int] = (),
                work_dir: Path | None = None) -> dict:
     """REST and gradio_client levels for each worker count, memory per worker, and the queue sweep."""
+    from app.answer.assistant import Assistant
+
     questions = list(questions)
-    out: dict = {"in_process": in_process(Path(index_dir), questions), "runs": {}, "goals": GOALS,
+    assistant = Assistant.load(Path(index_dir), mmap=True)  # the query encoder the index's model names
+    out: dict = {"in_process": in_process(assistant, questions), "runs": {}, "goals": GOALS,
                  "note": "clients run on the same machine as the server (loopback); other engineers' jobs "
                          "share the CPU: see machine.load_average"}
     with tempfile.TemporaryDirectory(prefix="verbatim-load-") as tmp:
@@ -177,7 +226,8 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
                 run: dict = {"rest": [], "chat": [], "sse": []}
                 for c in clients:
                     log.info("load: %d worker(s), %d REST clients", w, c)
-                    run["rest"].append(rest_level(url, questions, c, REST_REQUESTS.get(c, 10 * c), seconds))
+                    run["rest"].append(charged(proc, url, w, functools.partial(
+                        rest_level, url, questions, c, REST_REQUESTS.get(c, 10 * c), seconds)))
                 for c in clients:
                     log.info("load: %d worker(s), %d gradio_client users", w, c)
                     run["chat"].append(chat_level(url, questions, c, CHAT_REQUESTS.get(c, 3 * c), seconds))
@@ -202,6 +252,7 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
                      if "p50_ms" in chat and "p50_ms" in rest else None})
             finally:
                 stop_server(proc)
+    out["batch_cpu_ms"] = batch_costs(assistant, questions, out)
     return derive(out)
 
 
@@ -212,6 +263,9 @@ def derive(out: dict) -> dict:
     for run in out["runs"].values():
         for level in run["rest"] + run["chat"] + run.get("sse", []):
             level["efficiency"] = ratio(level["throughput_per_s"] or 0.0, capacity)
+        for level in run["rest"]:
+            if "server_cpu_ms_per_answer" in level:  # charged (app/bench/budget.py)
+                budget(level, out["in_process"]["cores"], capacity, out.get("batch_cpu_ms", {}))
         rest20 = _at(run["rest"], 20)
         for kind in ("chat", "sse"):
             chat20 = _at(run.get(kind, []), 20)
@@ -223,6 +277,22 @@ def derive(out: dict) -> dict:
         out["second_worker_adds_mb"] = round(added, 1)
         out["second_worker_share"] = ratio(added, one["total_pss_mb"])
     return out
+
+
+def budget(level: dict, cores: int, capacity: float, batch_cpu_ms: dict) -> None:
+    """A charged REST level's highest possible efficiency, and the encoder's and the parse's CPU per
+    question at the batch sizes it formed (from one batch of each size, `batch_cpu_ms`)."""
+    server, client = level.get("server_cpu_ms_per_answer"), level.get("client_cpu_ms_per_answer")
+    if server is not None and client is not None:
+        level["efficiency_bound"] = efficiency_bound(cores, server, client, capacity)
+        level["efficiency_bound_without_clients"] = efficiency_bound(cores, server, 0.0, capacity)  # clients elsewhere
+    for queue, sizes in level.get("batches", {}).items():
+        counts = {int(k): n for k, n in sizes.items()}
+        costs = {int(k): v for k, v in batch_cpu_ms.get(queue, {}).items()}
+        level[f"{queue}_mean_batch"] = mean_batch(counts)
+        if counts and set(counts) <= set(costs):
+            level[f"{queue}_cpu_ms_per_question"] = per_question(counts, costs)
+            level[f"{queue}_cpu_ms_alone"] = costs.get(1)
 
 
 def _at(levels: list[dict], clients: int) -> dict:
@@ -251,6 +321,8 @@ def load_rows(result: dict) -> list[Row]:
                 rows.append((f"{kind} {w}w {r['clients']} clients p50 / p95 ms", value,
                              f"{r['throughput_per_s']}/s, {r['errors']} errors",
                              f"efficiency {r.get('efficiency')}", goal))
+                if kind == "rest" and r.get("server_cpu_ms_per_answer") is not None:
+                    rows += budget_rows(w, r, ip)
         for kind in ("chat", "sse"):
             if f"{kind}_p50_over_rest_p50_at_20" in run:
                 rows.append((f"{kind} / REST p50 at 20, {w}w", f"{run[f'{kind}_p50_over_rest_p50_at_20']}x", "", "",
@@ -266,4 +338,20 @@ def load_rows(result: dict) -> list[Row]:
         rows.append((f"sse 20 sessions, concurrency {r['concurrency_limit']}", ms(r) if "p50_ms" in r else "n/a",
                      f"{r['throughput_per_s']}/s, {r['errors']} errors",
                      f"REST p50 {r.get('rest_p50_ms')} ms" if r.get("rest_p50_ms") else "", ""))
+    return rows
+
+
+def budget_rows(w: str, r: dict, ip: dict) -> list[Row]:
+    """A charged REST level's CPU per answer (server, clients) against the in-process ask, the bound it
+    sets on efficiency, and the batches its queues formed."""
+    rows: list[Row] = [(f"rest {w}w {r['clients']} clients CPU ms per answer",
+                        f"server {r['server_cpu_ms_per_answer']} + clients {r['client_cpu_ms_per_answer']}",
+                        f"in-process ask {ip['cpu_seconds_per_ask'] * 1000:.2f}",
+                        f"efficiency <= {r.get('efficiency_bound')}",
+                        f"<= {r.get('efficiency_bound_without_clients')} with the clients elsewhere")]
+    for queue in ("encode", "parse"):
+        if r.get(f"{queue}_mean_batch") is not None:
+            rows.append((f"rest {w}w {r['clients']} clients {queue} batches", f"{r[f'{queue}_mean_batch']} per batch",
+                         f"CPU ms per question alone {r.get(f'{queue}_cpu_ms_alone')}",
+                         f"batched {r.get(f'{queue}_cpu_ms_per_question')}", ""))
     return rows

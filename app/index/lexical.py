@@ -45,11 +45,28 @@ def tokenize(text: str) -> list[str]:
     return tokenize_many([text])[0]
 
 
-def tokenize_many(texts: list[str]) -> list[list[str]]:
-    import bm25s
+# bm25s.tokenize's default token pattern: words of two or more word characters
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
-    texts = [join_hyphenated(t) for t in texts]
-    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS  # what bm25s.tokenize(stopwords="en_plus") removes
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+def tokenize_many(texts: list[str]) -> list[list[str]]:
+    """Each text's tokens: exactly what `bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=Snowball,
+    return_ids=False)` returns (lower-case, split on its pattern, stop words out, each word stemmed;
+    tests/index/test_lexical.py holds them equal), without the three progress bars bm25s builds on
+    every call even when hidden: ~60% of a question's tokenizing, and a lock every server thread
+    shared (`verbatim bench --sections load`, docs/performance.md)."""
+    stop = _stopwords()
+    words = [[w for w in _TOKEN.findall(join_hyphenated(t).lower()) if w not in stop] for t in texts]
+    unique = list(dict.fromkeys(w for ws in words for w in ws))
+    stems = dict(zip(unique, _stemmer().stemWords(unique), strict=True))
+    return [[stems[w] for w in ws] for ws in words]
 
 
 class BM25Index:

@@ -256,6 +256,7 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
     """The API as a FastAPI app, to mount at `API_PREFIX` (`app/web/chat.py` mounts it on the chat's server)."""
     import anyio
     from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
     from app import __version__
 
@@ -277,11 +278,13 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         call = assistant.ask if kind == "ask" else assistant.search
         extra = {"per_document": query.per_document} if kind == "ask" else {}
         try:
-            return call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
-                        **extra).to_dict()
+            result = call(query.question, k=query.k, docs=query.docs or None, history=list(query.history or []),
+                          **extra).to_dict()
         except QuestionError as exc:
             over = len(query.question.strip()) > assistant.settings.max_question_chars
             return _error(413 if over else 400, str(exc))
+        # the JSON as FastAPI would write the dict, without its jsonable_encoder walk (plain JSON types already)
+        return JSONResponse(result)
 
     async def run(kind: str, query: Query):
         return await anyio.to_thread.run_sync(answer, kind, query, limiter=limiter)
@@ -312,9 +315,19 @@ def create_api(source: Callable[[], Assistant], *, max_waiting: int = MAX_WAITIN
         return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name,
                 "documents": len(assistant.index.documents),
                 "chunks": counts.get("chunks", len(assistant.index.chunks)),
-                "built": assistant.index.manifest.get("created_at")}
+                "built": assistant.index.manifest.get("created_at"), "batches": batch_counts(assistant)}
 
     return api
+
+
+def batch_counts(assistant: Assistant) -> dict[str, dict[str, int]]:
+    """How many batches of each size this process's batching queues ran since it started: the question
+    parse (`parse`) and, when the query encoder batches, the encoder (`encode`). JSON keys: the sizes."""
+    from app.answer.direct import QUESTION_PARSES
+
+    queues = {"encode": getattr(assistant.embedder, "batcher", None), "parse": QUESTION_PARSES}
+    return {name: {str(size): n for size, n in sorted(q.stats.sizes.items())}
+            for name, q in queues.items() if q is not None}
 
 
 def _declare_documents(api: FastAPI, current: Callable[[], Assistant]) -> None:

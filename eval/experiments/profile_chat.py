@@ -1,12 +1,13 @@
 """Where the chat's time goes: py-spy on `verbatim serve` (1 worker) while 20 clients ask, as in
 docs/performance.md ("Where the chat's time went").
 
-    .venv/bin/python eval/experiments/profile_chat.py [OUT_DIR] [sse|gradio_client]
+    .venv/bin/python eval/experiments/profile_chat.py [OUT_DIR] [sse|gradio_client|rest]
 
 Records the server (and, for gradio_client, this process: the clients) with `py-spy record
 --format raw --threads` for 18 s while 20 sessions ask the report's questions, then prints the
 functions holding the most busy (not waiting) samples, inclusive. Needs py-spy (dev extra) and the
-index of the bundled report (`verbatim index build`).
+index of the bundled report (`verbatim index build`; `VERBATIM_INDEX` names another). `rest`
+records the JSON API's path (`POST /api/v1/ask`, asyncio + httpx clients) and the clients too.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.bench.clients import chat_level, sse_level
+from app.bench.clients import chat_level, rest_level, sse_level
 from app.bench.common import question_variants, read_questions
 from app.bench.load import start_server, stop_server
+from app.settings import DEFAULT_INDEX_DIR
 
 IDLE = ("Condition.wait", "EpollSelector.select", "SyncStream.read", "block_thread", "_wait_for_tstate_lock",
         "Popen._try_wait", "Event.wait", "time.sleep")
@@ -49,9 +51,9 @@ def main() -> None:
     kind = sys.argv[2] if len(sys.argv) > 2 else "sse"
     out.mkdir(parents=True, exist_ok=True)
     questions = question_variants(read_questions())
-    proc, url = start_server(Path("index/default"), 1, out)
+    proc, url = start_server(DEFAULT_INDEX_DIR, 1, out)
     try:
-        level = sse_level if kind == "sse" else chat_level
+        level = {"sse": sse_level, "rest": rest_level}.get(kind, chat_level)
         level(url, questions, 1, 10, 5)  # warm: the first events of a process
         spies = [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", "18", "--rate", "200",
                                    "--format", "raw", "--threads", "-o", str(out / f"{name}.txt")],

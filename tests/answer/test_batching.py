@@ -6,6 +6,7 @@ other callers are queued behind it, so the second batch is exactly those callers
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -13,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.answer import direct
 from app.answer.assistant import Assistant
 from app.answer.batching import Batcher, BatchingEncoder
 from app.index.embed import HashEmbedder
 from app.settings import AnswerSettings
+from tests.answer.test_direct import GatedParse, parse_behind_a_blocked_batch
 
 
 class GatedEmbedder(HashEmbedder):
@@ -98,6 +101,7 @@ def test_max_batch_splits_the_queue_in_arrival_order():
     encoder = BatchingEncoder(gate, max_batch=2)
     run_behind_a_blocked_batch(encoder, gate, "q0", ["q1", "q2", "q3", "q4", "q5"], lambda t: encoder.encode([t]))
     assert list(encoder.batcher.stats.batches) == [1, 2, 2, 1]
+    assert dict(encoder.batcher.stats.sizes) == {1: 2, 2: 2}  # the counts since start that health reports
 
 
 def test_a_lone_question_does_not_wait_for_the_window():
@@ -105,6 +109,7 @@ def test_a_lone_question_does_not_wait_for_the_window():
     assert batcher.submit(21) == 42
     assert batcher.submit(5) == 10
     assert list(batcher.stats.batches) == [1, 1] and batcher.stats.windows_waited == 0
+    assert dict(batcher.stats.sizes) == {1: 2}
 
 
 def test_the_window_is_waited_only_when_others_are_queued_and_ends_when_the_batch_is_full():
@@ -144,3 +149,20 @@ def test_under_load_a_window_lets_a_short_batch_wait_for_more():
     out = run_behind_a_blocked_batch(encoder, gate, "q0", ["q1", "q2"], lambda t: encoder.encode([t]))
     assert list(encoder.batcher.stats.batches) == [1, 2] and encoder.batcher.stats.windows_waited == 1
     assert all(np.array_equal(out[t][0], HashEmbedder(64).encode([t])[0]) for t in ("q0", "q1", "q2"))
+
+
+def test_concurrent_asks_with_the_question_parse_batched_are_byte_identical_to_unbatched_asks(
+        tiny_index: Path, tiny_corpus: Path, monkeypatch):
+    settings = AnswerSettings(threshold=0.2, floor=0.2)
+    plain = Assistant.load(tiny_index, embedder=HashEmbedder(), settings=settings)
+    questions = ["How many prisoners were held?", "Who wrote the report?", "What did the inspectors count?",
+                 "Where were the cells?", "When was the visit?"]
+    expected = {q: json.dumps(plain.ask(q).to_dict(), ensure_ascii=False) for q in questions}  # one at a time
+    gate = GatedParse()
+    queue = Batcher(gate)
+    monkeypatch.setattr(direct, "QUESTION_PARSES", queue)
+    batched = Assistant.load(tiny_index, embedder=BatchingEncoder(HashEmbedder()), settings=settings)
+    out = parse_behind_a_blocked_batch(queue, gate, questions[0], questions[1:],
+                                       lambda q: json.dumps(batched.ask(q).to_dict(), ensure_ascii=False))
+    assert [len(c) for c in gate.calls] == [1, 4]  # four questions parsed in one batch
+    assert [out[i] for i in range(len(questions))] == [expected[q] for q in questions]

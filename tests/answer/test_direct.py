@@ -1,10 +1,15 @@
-"""Direct answers at ask time (app/answer/direct.py): sentences parsed once per process."""
+"""Direct answers at ask time (app/answer/direct.py): sentences parsed once per process, questions parsed
+in batches across callers, each as alone."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 import pytest
 
 from app.answer import direct
+from app.answer.batching import Batcher
 from app.answer.spans import sentence_from_doc
 from app.index.ner import parse
 
@@ -40,6 +45,95 @@ def test_the_store_keeps_at_most_its_size_oldest_out_first(counted, monkeypatch)
     assert list(direct._PARSED) == ["Two dogs ran.", "Three birds sang."]
     direct.parsed_sentences(["One cat sat."])
     assert counted[-1] == ["One cat sat."] and list(direct._PARSED) == ["Three birds sang.", "One cat sat."]
+
+
+# ---------------------------------------------------------------- the question parse, batched across callers
+
+
+def signature(doc) -> list:
+    """What a parse says of each token (and its noun phrases): what `question_view` reads."""
+    return [(t.text, t.tag_, t.pos_, t.dep_, t.head.i, t.lemma_, t.is_sent_start, str(t.morph)) for t in doc] + \
+        [[(c.start, c.end) for c in doc.noun_chunks]]
+
+
+class GatedParse:
+    """`parse_questions` whose first call waits for `release`; records every batch it is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[list] = []
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, questions: list) -> list:
+        self.calls.append(list(questions))
+        if len(self.calls) == 1:
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the first batch"
+        return direct.parse_questions(questions)
+
+
+def parse_behind_a_blocked_batch(batcher: Batcher, gate: GatedParse, first, rest: list, call=None) -> dict:
+    """`call` (default `batcher.submit`) of `first` (blocked inside the parse), then of each of `rest`, queued
+    behind it; {position: result or exception}."""
+    out: dict = {}
+    call = call or batcher.submit
+
+    def one(i: int, x) -> None:
+        try:
+            out[i] = call(x)
+        except Exception as exc:  # noqa: BLE001 - the caller's own error is the result checked
+            out[i] = exc
+
+    leader = threading.Thread(target=one, args=(0, first))
+    leader.start()
+    assert gate.entered.wait(30)
+    followers = [threading.Thread(target=one, args=(i + 1, x)) for i, x in enumerate(rest)]
+    for t in followers:
+        t.start()
+    deadline = time.monotonic() + 30
+    while batcher.waiting < len(rest):
+        assert time.monotonic() < deadline, "the callers never queued"
+        time.sleep(0.005)
+    gate.release.set()
+    for t in [leader, *followers]:
+        t.join(30)
+    return out
+
+
+def test_questions_queued_together_are_parsed_in_one_batch_each_as_alone():
+    questions = ["Who is Aron Atabek?", "How many people were detained in Almaty?", "When did the siege end?",
+                 "What did the inspectors count in the cells?", "Is the prison overcrowded?"]
+    gate = GatedParse()
+    batcher = Batcher(gate)
+    out = parse_behind_a_blocked_batch(batcher, gate, questions[0], questions[1:])
+    assert [len(c) for c in gate.calls] == [1, 4] and sorted(gate.calls[1]) == sorted(questions[1:])
+    assert dict(batcher.stats.sizes) == {1: 1, 4: 1}
+    for i, q in enumerate(questions):
+        assert out[i].text == q
+        assert signature(out[i]) == signature(parse([q], ner=False)[0])  # the caller's own parse, as alone
+
+
+def test_a_bad_question_in_a_parse_batch_gets_spacys_error_and_the_others_their_parses():
+    gate = GatedParse()
+    batcher = Batcher(gate)
+    rest = ["Who wrote the report?", 42, "Where were the cells?"]  # 42: not text, which spaCy refuses
+    out = parse_behind_a_blocked_batch(batcher, gate, "How long did they wait?", rest)
+    assert isinstance(out[2], ValueError) and "[E1041] Expected a string" in str(out[2])
+    for i, q in ((0, "How long did they wait?"), (1, rest[0]), (3, rest[2])):
+        assert signature(out[i]) == signature(parse([q], ner=False)[0])
+    assert batcher.stats.retried_alone == 3  # the batch of three failed, then each ran alone
+
+
+def test_with_spans_parses_the_question_through_the_shared_queue(monkeypatch):
+    gate = GatedParse()
+    gate.release.set()  # nothing to hold back here: one caller
+    queue = Batcher(gate)
+    monkeypatch.setattr(direct, "QUESTION_PARSES", queue)
+    found = direct.with_spans(None, [], "Who wrote the report?")  # no candidates: only the question is parsed
+    assert gate.calls == [["Who wrote the report?"]] and dict(queue.stats.sizes) == {1: 1}
+    assert found.question == direct.question_view(parse(["Who wrote the report?"], ner=False)[0])
+
+
+# ---------------------------------------------------------------- the answer span on the first quote
 
 
 def _quote(n: int, doc: str, start: int, end: int):

@@ -68,6 +68,8 @@ def test_ask_and_search_equal_the_cli_json(api, question):
         rest = post(url, command, {"question": question})
         assert rest.status_code == 200 and rest.headers["content-type"] == "application/json"
         assert rest.json() == json.loads(cli.output)
+        # byte for byte what FastAPI wrote for the dict: compact, UTF-8, keys in the contract's order
+        assert rest.content == json.dumps(json.loads(cli.output), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def test_rest_carries_the_answer_span_verbatim(api):
@@ -114,8 +116,26 @@ def test_documents_and_health(api):
          "chunks": 1}]}
     health = httpx.get(f"{url}/api/v1/health", timeout=10)
     assert health.status_code == 200
-    assert health.json() == {"status": "ready", "worker_pid": os.getpid(), "model": "test/hash-embedder-64",
-                             "documents": 2, "chunks": 2, "built": assistant.index.manifest["created_at"]}
+    body = health.json()
+    assert set(body.pop("batches")) == {"parse"}  # the hash embedder does not batch: no "encode" queue
+    assert body == {"status": "ready", "worker_pid": os.getpid(), "model": "test/hash-embedder-64",
+                    "documents": 2, "chunks": 2, "built": assistant.index.manifest["created_at"]}
+
+
+def test_health_counts_the_batches_of_each_queue(tiny_index: Path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from app.answer import direct
+    from app.answer.batching import Batcher, BatchingEncoder
+
+    monkeypatch.setattr(direct, "QUESTION_PARSES", Batcher(direct.parse_questions))  # counts from zero
+    assistant = Assistant.load(tiny_index, BatchingEncoder(HashEmbedder()))
+    client = TestClient(create_api(lambda: assistant))
+    assert client.get("/health").json()["batches"] == {"encode": {}, "parse": {}}
+    for question in ("How many prisoners were held?", "Who wrote the report?"):
+        assert client.post("/ask", json={"question": question}).status_code == 200
+    # one after the other: each question encoded and parsed alone, one batch of one each
+    assert client.get("/health").json()["batches"] == {"encode": {"1": 2}, "parse": {"1": 2}}
 
 
 def test_openapi_page_and_schema(api):

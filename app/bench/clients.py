@@ -23,9 +23,14 @@ class Refused(RuntimeError):
 
 def _closed_loop(url: str, clients: int, total: int, seconds: float, connections: int,
                  ask_once: Callable[[Any, int, int, dict], Awaitable[None]]) -> dict:
-    """`clients` concurrent askers sharing one keep-alive httpx client, each asking again as soon as it is
-    answered, until `total` are asked or `seconds` are up. `ask_once(http, client, n, state)` asks one
-    question and raises on a failed answer; `state` is the client's own dict (a session, say)."""
+    """`clients` concurrent askers, each with its own keep-alive httpx client of `connections`
+    connections (as each user has its own browser), each asking again as soon as it is answered, until
+    `total` are asked or `seconds` are up. `ask_once(http, client, n, state)` asks one question and
+    raises on a failed answer; `state` is the client's own dict (a session, say).
+
+    One client per asker, not one pool shared by all: one shared pool of 100 connections cost the bench
+    15-16 ms of CPU per answer at 100 askers (2.2 ms at 20), a client each 2.9-3.6 ms, and the 100-client
+    levels measured the bench (docs/performance.md, "The bench's own clients")."""
     import httpx
 
     async def run() -> tuple[list[float], list[str], float]:
@@ -34,8 +39,9 @@ def _closed_loop(url: str, clients: int, total: int, seconds: float, connections
         counter = iter(range(total))
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
-            async def client(i: int) -> None:
+
+        async def client(i: int) -> None:
+            async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
                 state: dict = {}
                 for n in counter:
                     if time.perf_counter() > deadline:
@@ -50,9 +56,10 @@ def _closed_loop(url: str, clients: int, total: int, seconds: float, connections
                         errors.append(repr(exc)[:100])
                         continue
                     latencies.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            await asyncio.gather(*(client(i) for i in range(clients)))
-            return latencies, errors, time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        return latencies, errors, time.perf_counter() - t0
 
     latencies, errors, wall = asyncio.run(run())
     return _level(clients, latencies, errors, wall)
@@ -66,7 +73,7 @@ def rest_level(url: str, questions: Sequence[str], clients: int, total: int, sec
         if r.status_code != 200 or "quotes" not in r.json():
             raise Refused(f"{r.status_code}: {r.text[:100]}")
 
-    return _closed_loop(url, clients, total, seconds, clients, ask_once)
+    return _closed_loop(url, clients, total, seconds, 1, ask_once)
 
 
 def chat_level(url: str, questions: Sequence[str], clients: int, total: int, seconds: float) -> dict:
@@ -155,7 +162,7 @@ def sse_level(url: str, questions: Sequence[str], clients: int, total: int, seco
         if "quotes" not in answer:
             raise RuntimeError(str(answer)[:80])
 
-    return _closed_loop(url, clients, total, seconds, 2 * clients, ask_once)
+    return _closed_loop(url, clients, total, seconds, 2, ask_once)
 
 
 def _level(clients: int, latencies: list[float], errors: list[str], wall: float) -> dict:

@@ -72,6 +72,12 @@ def start_server(index_dir: Path, workers: int, work_dir: Path, concurrency: int
 
 
 CLASH = ("address already in use", "cannot find empty port")  # what serve says when its port was taken
+RESTARTED = "starting it again"  # what the parent of `serve --workers N` logs when a worker died (app/web/workers.py)
+
+
+def worker_restarts(work_dir: Path) -> int:
+    """How many worker deaths the servers whose logs lie in `work_dir` (serve-<port>.log) reported."""
+    return sum(f.read_text(errors="replace").count(RESTARTED) for f in Path(work_dir).glob("serve-*.log"))
 
 
 def serve_process(args: Sequence[str], work_dir: Path, env: dict[str, str] | None = None,
@@ -221,6 +227,7 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
     with tempfile.TemporaryDirectory(prefix="verbatim-load-") as tmp:
         work = Path(work_dir or tmp)
         for w in workers:
+            restarted = worker_restarts(work)
             proc, url = start_server(Path(index_dir), w, work)
             try:
                 run: dict = {"rest": [], "chat": [], "sse": []}
@@ -240,6 +247,8 @@ def bench_load(index_dir: Path, questions: Sequence[str], *, workers: Sequence[i
                 out["runs"][str(w)] = run
             finally:
                 stop_server(proc)
+            if str(w) in out["runs"]:  # a worker that died under load: its levels' figures carry the restart
+                out["runs"][str(w)]["worker_restarts"] = worker_restarts(work) - restarted
         for limit in sweep:
             proc, url = start_server(Path(index_dir), 1, work, concurrency=limit)
             try:
@@ -331,6 +340,8 @@ def load_rows(result: dict) -> list[Row]:
         pss = ", ".join(f"{m['pss_mb']}" for m in run["memory"])
         rows.append((f"memory {w}w RSS per worker MB", rss, f"PSS per process {pss}",
                      f"total PSS {run['total_pss_mb']}", ""))
+        if "worker_restarts" in run:
+            rows.append((f"worker restarts {w}w", f"{run['worker_restarts']}", "", "", ""))
     if "second_worker_share" in result:
         rows.append(("second worker adds (PSS)", f"{result['second_worker_adds_mb']} MB", "first worker's total",
                      f"{result['second_worker_share']}x", f"<= {GOALS['second_worker_memory_share']}x"))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.bench.common import Row, ratio, summarize
-from app.bench.load import memory_of, process_tree, start_server, stop_server
+from app.bench.load import memory_of, process_tree, start_server, stop_server, worker_restarts
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,7 @@ def bench_soak(index_dir: Path, questions: Sequence[str], *, minutes: float = 10
             done, errors, rss = asyncio.run(_soak(url, list(questions), proc.pid, seconds))
         finally:
             stop_server(proc)
-        served = "".join(f.read_text(errors="replace") for f in Path(tmp).glob("serve-*.log"))
-    restarts = served.count("starting it again")  # a worker that died during the soak (app/web/workers.py)
+        restarts = worker_restarts(Path(tmp))  # a worker that died during the soak
     return {"clients": CLIENTS, "workers": workers, "minutes": minutes,
             **soak_figures(done, errors, rss, seconds), "worker_restarts": restarts, "goals": GOALS}
 

@@ -121,10 +121,11 @@ def mark_answers(quotes: list[Quote], direct: Direct, per_document: bool = False
     document's best): the quotes are ranked with their spans counted, so a confident span in a later
     quote that the first lacks answers a neighbouring question ("about 16" arrested, beside "as many
     as 700" detained), and a wrong bold answer is worse than none."""
-    out, seen = [], set()
+    out, past = [], set()  # the documents whose first quote is past (a plain answer: one key, None)
     for q in quotes:
-        first = (q.doc if per_document else None) not in seen
-        seen.add(q.doc if per_document else None)
+        key = q.doc if per_document else None
+        first = key not in past
+        past.add(key)
         span = next((s for doc, s in direct.spans.values() if doc == q.doc and q.start <= s.start and s.end <= q.end),
                     None) if first else None
         if span is not None and span.score >= direct.threshold:

@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.bench.budget import (
     batch_cpu,
@@ -45,6 +46,9 @@ from app.bench.budget import (
 from app.bench.clients import chat_level, rest_level, sse_level
 from app.bench.common import Row, free_port, ms, ratio, summarize
 from app.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from app.answer.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +161,7 @@ def memory_of(pid: int) -> dict:
             "private_mb": round(private, 1)}
 
 
-def in_process(assistant, questions: Sequence[str], repeats: int = 2) -> dict:
+def in_process(assistant: Assistant, questions: Sequence[str], repeats: int = 2) -> dict:
     """Warm `Assistant.ask` in this process, on the index the server loads, with the same query encoder."""
     for q in questions[:5]:
         assistant.ask(q)
@@ -196,7 +200,7 @@ def charged(proc: subprocess.Popen, url: str, workers: int, level: Callable[[], 
     return out
 
 
-def batch_costs(assistant, questions: Sequence[str], result: dict) -> dict:
+def batch_costs(assistant: Assistant, questions: Sequence[str], result: dict) -> dict:
     """The encoder's and the question parse's CPU ms for one batch of each size the server formed (and 1)."""
     from app.answer.direct import parse_questions
 

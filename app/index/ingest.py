@@ -185,17 +185,16 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
     import pypdfium2 as pdfium
 
     with _PDFIUM:
+        pdf = None
         try:
             pdf = pdfium.PdfDocument(raw)
-        except pdfium.PdfiumError as exc:
-            raise CorpusError(f"{path}: cannot read this PDF ({exc}); repair or remove it") from None
-        try:
             page_texts = [pdf_page_text(pdf[i]) for i in range(len(pdf))]
             title = " ".join(str(pdf.get_metadata_dict().get("Title") or "").split())
         except pdfium.PdfiumError as exc:
             raise CorpusError(f"{path}: cannot read this PDF ({exc}); repair or remove it") from None
         finally:
-            pdf.close()
+            if pdf is not None:
+                pdf.close()
     parts: list[str] = []
     pages: list[Span] = []
     pos = 0
@@ -210,7 +209,8 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
 
 
 def pdf_page_text(page) -> str:
-    """One page's text: lines end with "\n", a hyphen PDFium joined across lines is printed again."""
+    """One page's text: lines end with "\n", a hyphen PDFium joined across lines is printed again.
+    The page is closed once read (the caller holds `_PDFIUM`)."""
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()

@@ -25,6 +25,7 @@ from app.settings import (
     DEFAULT_INDEX_DIR,
     INDEX_TYPES,
     MAX_BATCH_QUESTIONS,
+    MAX_K,
     RETRIEVAL_MODES,
     BuildSettings,
 )
@@ -35,7 +36,7 @@ index_option = click.option("--index", "index_dir", type=click.Path(path_type=Pa
                             show_default=True, envvar="VERBATIM_INDEX", help="Index folder.")
 corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
                              help="Corpus folder [default: the one the index was built from].")
-k_option = click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="How many quotes or passages.")
+k_option = click.option("-k", "k", type=click.IntRange(1, MAX_K), default=None, help="How many quotes or passages.")
 mode_option = click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default=RETRIEVAL_MODES[0],
                            show_default=True, help="Retrieval: fused, BM25 only or FAISS only.")
 
@@ -183,14 +184,14 @@ def _emit(obj: dict) -> None:
 
 def run_batch(path: Path, answer_one) -> None:
     """Answer every line in order; a bad question yields an object with an "error", not an abort."""
-    from app.answer.assistant import Answer
+    from app.answer.answer import Answer
 
     for qid, question in read_batch(path):
         try:
             obj = answer_one(question)
         except QuestionError as exc:
             text = question if isinstance(question, str) else str(question)
-            obj = {**Answer(text, False, str(exc), []).to_dict(), "error": str(exc)}  # the contract, plus why
+            obj = {**Answer(text, str(exc), []).to_dict(), "error": str(exc)}  # the contract, plus why
         if qid is not None:
             obj = {"id": qid, **obj}
         _emit(obj)

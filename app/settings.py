@@ -24,9 +24,11 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 
 # Limits that keep bad input from hurting the service (all overridable through the settings).
 MAX_QUESTION_CHARS = 2_000
+MAX_K = 50  # quotes or passages one question may ask for
+MAX_HISTORY = 20  # earlier questions a follow-up may carry
 MAX_BATCH_QUESTIONS = 10_000
 # chat questions answered at once, and waiting, per server process: measured (docs/performance.md):
-# questions answered at once share the batching encoder (app/answer/batching.py), and at 20 sessions 4 at
+# questions answered at once share the batching encoder (app/batching.py), and at 20 sessions 4 at
 # once gave the lowest p50 and the most answers per second of 1, 2, 4, 8, 16 (as in an earlier bench-alone
 # sweep); 64 waiting is a few seconds
 CHAT_CONCURRENCY = 4
@@ -133,8 +135,8 @@ class AnswerSettings:
     def __post_init__(self) -> None:
         if self.mode not in RETRIEVAL_MODES:
             raise ValueError(f"mode {self.mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
-        if not 1 <= self.k <= 50:
-            raise ValueError(f"k {self.k} is not in 1..50")
+        if not 1 <= self.k <= MAX_K:
+            raise ValueError(f"k {self.k} is not in 1..{MAX_K}")
         if min(self.doc_weight, self.title_weight) < 0 or self.doc_weight + self.title_weight >= 1:
             raise ValueError(f"doc_weight {self.doc_weight} and title_weight {self.title_weight} must be >= 0 "
                              "and leave the passage a share (sum < 1)")

@@ -93,6 +93,7 @@ def recorded_serve(monkeypatch) -> dict:
     """`verbatim serve` with the hash embedder and no server: the app it builds is recorded
     (`["assistant"]`, `["ui"]`) and closed after the test; `launch` does nothing."""
     import app.web.chat
+    import app.web.server
 
     served: dict = {}
     original = app.web.chat.build_app
@@ -103,7 +104,7 @@ def recorded_serve(monkeypatch) -> dict:
         return served["ui"]
 
     monkeypatch.setattr(app.web.chat, "build_app", recording_build_app)
-    monkeypatch.setattr(app.web.chat, "launch", lambda ui, host, port, **kw: None)
+    monkeypatch.setattr(app.web.server, "launch", lambda ui, host, port, **kw: None)
     monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
     yield served
     if "ui" in served:

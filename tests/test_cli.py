@@ -105,13 +105,13 @@ def test_non_utf8_corpus_file_fails_the_build_naming_it(cli, tmp_path: Path, tin
 
 
 def test_print_answer_marks_the_answer_span_inside_the_quote(capsys):
-    from app.answer.assistant import Answer
+    from app.answer.answer import Answer
     from app.answer.quote import Quote
     from app.cli import print_answer
 
     quote = Quote(1, "there were about 16 people who were arrested", "r.txt", 900, 944, 8, None, 0.6, (917, 919))
     assert quote.to_dict()["answer"] == {"text": "16", "start": 917, "end": 919}
-    print_answer(Answer("How many were arrested?", True, "[1] x", [quote], verdict="answered", confidence=0.8))
+    print_answer(Answer("How many were arrested?", "[1] x", [quote], verdict="answered", confidence=0.8))
     out = capsys.readouterr().out
     assert "[1] \u201cthere were about \u00bb16\u00ab people who were arrested\u201d" in out
     assert "verdict: answered (confidence 0.80)" in out

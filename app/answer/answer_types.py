@@ -5,7 +5,8 @@ Kinds: person, organisation, place, date, duration, count, money, percent, quant
 none (why, how, describe, explain, "who is <name>": no short span answers them). Each kind names the entity labels
 (OntoNotes, as `app.index.ner.LABELS` spells them) that can answer it.
 
->>> from app.index.ner import parse
+>>> from app.runtime import Runtime
+>>> parse = Runtime().parse
 >>> [asked(d).kind for d in parse(["Who wrote Hamlet?", "How many people were detained?", "Why did it fail?"])]
 ['person', 'count', 'none']
 >>> q = asked(parse(["Which river flows through Paris?"])[0]); (q.kind, q.head)

@@ -1,7 +1,7 @@
 """Direct answers at ask time: the best span of the sentences that can be quoted, and the check of what was asked.
 
 The question is parsed by spaCy without NER (it needs tags and dependencies), through a batching
-queue (`QUESTION_PARSES`, app/answer/batching.py): questions asked at once by a server's threads
+queue (`QUESTION_PARSES`, app/batching.py): questions asked at once by a server's threads
 are parsed in one `nlp.pipe` batch, a lone question at once; each gets the parse it gets alone
 (tests/answer/test_direct.py). When it asks for a
 span, the best `RERANK` sentences are parsed too, each once per process (their entities come from
@@ -14,39 +14,27 @@ many, ...) whose candidates hold no answer of the asked type outside the questio
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 
 from app.answer.answer_types import TYPED, Asked
-from app.answer.batching import Batcher
 from app.answer.quote import Quote, ScoredSentence
 from app.answer.spans import (
     QuestionView,
     Sentence,
     Span,
+    SpanModel,
     best_span,
     holds_asked_type,
     load_model,
     question_view,
     sentence_from_doc,
 )
-from app.index.ner import LABELS, parse
+from app.index.ner import LABELS
 from app.index.store import Index
+from app.runtime import Runtime
 
 RERANK = 3  # sentences parsed for noun phrases and scored for spans (each parse costs a few ms)
-PARSED_MAX = 4096  # sentence parses kept per process (a few kB each)
-_PARSED: dict[str, Sentence] = {}  # sentence text -> its parse at offset 0, oldest first
-_PARSED_LOCK = threading.Lock()
 W_SPAN = 0.2  # weight of the best span's probability in a sentence's score
-
-
-def parse_questions(questions: list[str]) -> list:
-    """Questions parsed without NER, in one batch (the work `QUESTION_PARSES` hands a batch of callers)."""
-    return parse(questions, ner=False)
-
-
-# a parse costs 2.8 ms of CPU alone, 1.3-1.5 ms per question in batches of 4-16 (verbatim bench --sections load)
-QUESTION_PARSES: Batcher[str, object] = Batcher(parse_questions)
 
 
 @dataclass(frozen=True)
@@ -68,31 +56,26 @@ def index_sentence(index: Index, row: int, parsed: Sentence) -> Sentence:
     return replace(parsed, offset=s, entities=ents, phrases=tuple((a + s, b + s) for a, b in parsed.phrases))
 
 
-def parsed_sentences(texts: list[str]) -> list[Sentence]:
-    """Each text parsed without NER, as a `Sentence` at offset 0. A text is parsed once per process (the
-    sentences of an index never change; the questions of one corpus keep meeting the same ones): only
-    those not seen yet go to spaCy, in one batch."""
-    with _PARSED_LOCK:  # the chat answers several questions at once, in threads
-        known = {t: _PARSED[t] for t in texts if t in _PARSED}
-    missing = [t for t in dict.fromkeys(texts) if t not in known]
-    fresh = {t: sentence_from_doc(doc, 0) for t, doc in zip(missing, parse(missing, ner=False), strict=True)} \
-        if missing else {}
-    with _PARSED_LOCK:
-        for text, sentence in fresh.items():
-            while len(_PARSED) >= PARSED_MAX:
-                del _PARSED[next(iter(_PARSED))]  # the oldest first
-            _PARSED[text] = sentence
-    return [known.get(t) or fresh[t] for t in texts]
+def parsed_sentences(runtime: Runtime, texts: list[str]) -> list[Sentence]:
+    """Each text parsed without NER, as a `Sentence` at offset 0, once per runtime: only those not seen yet
+    go to spaCy, in one batch."""
+    return runtime.parsed(texts, lambda missing: [sentence_from_doc(doc, 0)
+                                                 for doc in runtime.parse(missing, ner=False)])
 
 
-def with_spans(index: Index, scored: list[ScoredSentence], question: str, enabled: bool = True,
+def span_model(runtime: Runtime, weights: str = "") -> SpanModel:
+    """The span scorer at `weights` (default: the shipped one), read once per runtime."""
+    return runtime.memo(("span-model", weights), lambda: load_model(weights))
+
+
+def with_spans(runtime: Runtime, index: Index, scored: list[ScoredSentence], question: str, enabled: bool = True,
                weights: str = "") -> Direct:
     """Rescore the best sentences with their best spans (see the module docstring); nothing when not `enabled`."""
     if not enabled:
         return Direct(scored, {}, QuestionView(Asked("none"), frozenset(), question), False)
     # no NER: the question needs tags and dependencies only, the sentences' entities are stored. The
     # sentences are parsed only when the question asks for a span (why/how/yes-no questions do not).
-    view = question_view(QUESTION_PARSES.submit(question))
+    view = question_view(runtime.question_parses.submit(question))
     if view.asked.kind == "none" or not scored:
         return Direct(scored, {}, view, False)
     top = scored[:RERANK]
@@ -100,8 +83,8 @@ def with_spans(index: Index, scored: list[ScoredSentence], question: str, enable
     for cand in top:
         d, s, e = (int(x) for x in index.sentences[cand.row, :3])
         texts.append(index.documents[d].text[s:e])
-    model = load_model(weights)
-    sentences = [index_sentence(index, c.row, p) for c, p in zip(top, parsed_sentences(texts), strict=True)]
+    model = span_model(runtime, weights)
+    sentences = [index_sentence(index, c.row, p) for c, p in zip(top, parsed_sentences(runtime, texts), strict=True)]
     spans: dict[int, tuple[str, Span]] = {}
     rescored = []
     for cand, sent in zip(top, sentences, strict=True):

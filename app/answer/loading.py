@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import IndexNotFoundError, VerbatimError
+from app.runtime import Runtime
 from app.settings import DEFAULT_CORPUS_DIR, RETRIEVAL_MODES, AnswerSettings, BuildSettings
 
 if TYPE_CHECKING:
@@ -37,14 +38,15 @@ def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
     return Path(recorded) if recorded and Path(recorded).is_dir() else None
 
 
-def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = RETRIEVAL_MODES[0]) -> Assistant:
+def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = RETRIEVAL_MODES[0],
+                   runtime: Runtime | None = None) -> Assistant:
     """The assistant of an existing index for a command, checked against its corpus (given or recorded)."""
     from app.answer.assistant import Assistant
 
     if not (index_dir / "manifest.json").exists():
         raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
     return Assistant.load(index_dir, settings=AnswerSettings(mode=mode),
-                          corpus_dir=resolve_corpus(index_dir, corpus_dir))
+                          corpus_dir=resolve_corpus(index_dir, corpus_dir), runtime=runtime)
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,11 @@ def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
     return recorded or DEFAULT_CORPUS_DIR
 
 
-def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
-    """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up."""
+def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime | None = None) -> Serving:
+    """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up,
+    on `runtime` (default: a new one), which the build and every later answer share."""
     from app.answer.assistant import Assistant
-    from app.answer.batching import BatchingEncoder
+    from app.batching import BatchingEncoder
     from app.index.build import ensure_index
     from app.index.embed import default_embedder, query_embedder_for
     from app.index.store import read_manifest
@@ -85,10 +88,11 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None) -> Serving:
             settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
-    built = ensure_index(index_dir, corpus, embedder, settings)
-    # concurrent questions are encoded together (app/answer/batching.py)
+    runtime = runtime or Runtime()
+    built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime)
+    # concurrent questions are encoded together (app/batching.py)
     assistant = Assistant.load(index_dir, BatchingEncoder(query_embedder_for(embedder.name)), corpus_dir=corpus,
-                               mmap=True)
+                               mmap=True, runtime=runtime)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`
     # forks, so the workers share those pages instead of each loading its own

@@ -7,7 +7,8 @@ what the question asks, how near it lies to the question's words, whether the qu
 holds it, its length and place) and a probability from a logistic regression whose weights ship
 in `span_weights.json`, trained by `eval/experiments/train_spans.py` on the SQuAD 2.0 dev half only.
 
->>> from app.index.ner import parse
+>>> from app.runtime import Runtime
+>>> parse = Runtime().parse
 >>> q = parse(["How many people were detained?"])[0]
 >>> s = "Police said as many as 700 people were detained in Almaty."
 >>> sent = sentence_from_doc(parse([s])[0], 0)
@@ -18,7 +19,6 @@ in `span_weights.json`, trained by `eval/experiments/train_spans.py` on the SQuA
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ import numpy as np
 
 from app.answer.answer_types import TYPED, Asked, asked
 from app.errors import VerbatimError
+from app.index.lexical import stem
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "span_weights.json"
 MAX_CANDIDATE_WORDS = 8
@@ -43,15 +44,8 @@ KINDS_ONE_HOT = ("person", "organisation", "place", "date", "duration", "count",
                  "thing")
 
 
-@functools.cache
-def _stem():
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWord
-
-
 def _norm(word: str) -> str:
-    return _stem()(word.lower())
+    return stem(word.lower())
 
 
 @dataclass(frozen=True)
@@ -220,21 +214,9 @@ class SpanModel:
 
 
 def load_model(path: Path | str = "") -> SpanModel:
-    """The span scorer at `path` (default: the shipped one); a missing file or one for other features is a
-    one-line error."""
-    return _load_model(Path(path) if path else WEIGHTS_FILE)
-
-
-def trained_articles(path: Path | str = "") -> list[str]:
-    """The articles (SQuAD document names) the weights at `path` were trained on, as their file records."""
-    try:
-        return list(json.loads((Path(path) if path else WEIGHTS_FILE).read_text(encoding="utf-8")).get("articles", []))
-    except (OSError, ValueError, AttributeError):
-        return []
-
-
-@functools.cache
-def _load_model(path: Path) -> SpanModel:
+    """The span scorer at `path` (default: the shipped one), read anew (a `Runtime` keeps the one in use); a
+    missing file or one for other features is a one-line error."""
+    path = Path(path) if path else WEIGHTS_FILE
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data["features"] != list(FEATURES):
@@ -244,6 +226,14 @@ def _load_model(path: Path) -> SpanModel:
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise VerbatimError(f"{path} is missing or unusable ({exc}); restore it from git or run "
                             "`python eval/experiments/train_spans.py`") from None
+
+
+def trained_articles(path: Path | str = "") -> list[str]:
+    """The articles (SQuAD document names) the weights at `path` were trained on, as their file records."""
+    try:
+        return list(json.loads((Path(path) if path else WEIGHTS_FILE).read_text(encoding="utf-8")).get("articles", []))
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def scored_spans(q: QuestionView, sentence: Sentence, model: SpanModel) -> list[Span]:

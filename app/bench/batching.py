@@ -101,7 +101,7 @@ def bench_batching(index_dir: Path, questions: Sequence[str], *, seconds: float 
                    windows_ms: Sequence[float] = WINDOWS_MS) -> dict:
     """The encoder's batch curve, batched-vs-alone identity, and the (max_batch, window) sweep."""
     from app.answer.assistant import Assistant
-    from app.answer.batching import BatchingEncoder
+    from app.batching import BatchingEncoder
     from app.index.embed import query_embedder_for
     from app.index.store import read_manifest
 

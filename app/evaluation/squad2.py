@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Unpack
 
-from app.answer.assistant import VERDICTS, Answer, Assistant
+from app.answer.answer import VERDICTS, Answer
+from app.answer.assistant import Assistant
 from app.answer.spans import trained_articles
 from app.evaluation.benchmark import BenchmarkRun, RunOptions
 from app.evaluation.span_metrics import first_span, span_summary

@@ -39,6 +39,7 @@ from app.index.ner import entity_rows, model_record
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
 from app.index.verify import stale_reasons
+from app.runtime import Runtime
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
 log = logging.getLogger(__name__)
@@ -200,14 +201,16 @@ def _rebased(entities: np.ndarray, shift: int) -> np.ndarray:
     return out
 
 
-def find_entities(documents: list[Document], sentences: np.ndarray, plan: _Plan, settings: BuildSettings) -> np.ndarray:
+def find_entities(documents: list[Document], sentences: np.ndarray, plan: _Plan, settings: BuildSettings,
+                  runtime: Runtime) -> np.ndarray:
     """The entity rows of every sentence, sorted by sentence row: the reused documents' as stored, NER over
     the rest (in this process, also on Ray builds: the NER runs beside the driver's planning, see build_ray)."""
     if not settings.entities:
         return np.zeros((0, 4), np.int64)
     rows = plan.ner_rows
     texts = [documents[int(sentences[r, 0])].text[int(sentences[r, 1]):int(sentences[r, 2])] for r in rows]
-    found = entity_rows(texts, [int(sentences[r, 1]) for r in rows], rows) if rows else np.zeros((0, 4), np.int64)
+    found = entity_rows(runtime.nlp, texts, [int(sentences[r, 1]) for r in rows], rows) if rows \
+        else np.zeros((0, 4), np.int64)
     allrows = np.concatenate([*plan.entities, found]) if plan.entities else found
     return allrows[np.lexsort((allrows[:, 1], allrows[:, 0]))] if len(allrows) else allrows.reshape(-1, 4)
 
@@ -220,13 +223,15 @@ def build_index(
     documents: list[Document] | None = None,
     progress: bool = False,
     engine: Engine | None = None,
+    runtime: Runtime | None = None,
 ) -> BuildSummary:
     """Build (or rebuild) the index at `index_dir` from a corpus folder or from documents.
 
     Documents whose content hash and chunking settings match the previous build reuse its
     chunks and vectors; texts an interrupted build already embedded come from its checkpoint;
     only the rest is embedded, by `engine` (default: in this process with `embedder`, whose name
-    and dimension the index records either way).
+    and dimension the index records either way). NER runs on `runtime`'s pipeline (default: a new
+    `Runtime`, which loads spaCy's pipeline if any sentence needs it).
     """
     settings = settings or BuildSettings()
     engine = engine or InProcessEngine(embedder)
@@ -242,7 +247,8 @@ def build_index(
         raise IndexBuildError(f"{len(problems)} chunk/sentence offset problem(s), first: {'; '.join(problems[:3])}. "
                               f"Nothing was written; the index at {index_dir} is unchanged")
     checkpoint = Checkpoint.open(builds_dir(index_dir), embedder.name, embedder.dim, settings.fingerprint())
-    t_ner, entities = time.perf_counter(), find_entities(documents, plan.sentences, plan, settings)  # NER timed
+    t_ner = time.perf_counter()  # NER timed
+    entities = find_entities(documents, plan.sentences, plan, settings, runtime or Runtime())
     t_plan = time.perf_counter()
     todo = [(k, t) for k, t in plan.pending.items() if k not in checkpoint]
     resumed = len(plan.pending) - len(todo)
@@ -262,7 +268,24 @@ def build_index(
     faiss_index, faiss_info = make_faiss_index(plan.chunk_matrix, settings.index_type, settings.hnsw_threshold)
     bm25 = BM25Index.build([c.text for c in plan.chunks])
     n_docs, reused = len(documents), plan.reused_documents
-    manifest = {
+    times = {"plan_seconds": round(t_plan - t0, 3), "ner_seconds": round(t_plan - t_ner, 3),
+             "embed_seconds": round(t_embed - t_plan, 3), "seconds_before_write": round(time.perf_counter() - t0, 3)}
+    manifest = build_manifest(embedder, settings, corpus_dir, documents, plan, len(entities), faiss_info, engine,
+                              {"texts_embedded": embedded, "texts_resumed": resumed, **times})
+    briefing = rank_documents(documents, plan.sentences, plan.sentence_matrix)  # every build: cheap, per document
+    write_build(index_dir, manifest, documents, plan.chunks, plan.chunk_matrix, plan.sentences,
+                plan.sentence_matrix, faiss_index, bm25, briefing, entities)
+    remove_checkpoints(builds_dir(index_dir))  # the swapped-in build supersedes them
+    return BuildSummary(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
+                        time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed,
+                        t_plan - t_ner)
+
+
+def build_manifest(embedder: Embedder, settings: BuildSettings, corpus_dir: Path | None, documents: list[Document],
+                   plan: _Plan, entities: int, faiss_info: dict, engine: Engine, build: dict) -> dict:
+    """What the index knows of its making: formats, model, settings, documents' hashes, counts, the build's figures."""
+    n_docs, reused = len(documents), plan.reused_documents
+    return {
         "format_version": INDEX_FORMAT_VERSION,
         "package": "verbatim",
         "package_version": __version__,
@@ -276,22 +299,10 @@ def build_index(
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,
         "documents": {d.doc: d.sha256 for d in documents},
         "counts": {"documents": n_docs, "chunks": len(plan.chunks), "sentences": len(plan.sentences),
-                   "entities": len(entities),
-                   "embedded_documents": n_docs - reused, "reused_documents": reused},
-        "build": {"engine": engine.name, "workers": engine.workers, "texts_embedded": embedded,
-                  "texts_resumed": resumed, "plan_seconds": round(t_plan - t0, 3),
-                  "ner_sentences": len(plan.ner_rows), "ner_seconds": round(t_plan - t_ner, 3),
-                  "embed_seconds": round(t_embed - t_plan, 3),
-                  "seconds_before_write": round(time.perf_counter() - t0, 3),
+                   "entities": entities, "embedded_documents": n_docs - reused, "reused_documents": reused},
+        "build": {"engine": engine.name, "workers": engine.workers, "ner_sentences": len(plan.ner_rows), **build,
                   "engine_stats": getattr(engine, "stats", {})},
     }
-    briefing = rank_documents(documents, plan.sentences, plan.sentence_matrix)  # every build: cheap, per document
-    write_build(index_dir, manifest, documents, plan.chunks, plan.chunk_matrix, plan.sentences,
-                plan.sentence_matrix, faiss_index, bm25, briefing, entities)
-    remove_checkpoints(builds_dir(index_dir))  # the swapped-in build supersedes them
-    return BuildSummary(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
-                        time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed,
-                        t_plan - t_ner)
 
 
 def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, resumed: int, progress: bool) -> int:
@@ -313,7 +324,8 @@ def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, 
 
 
 def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
-                 progress: bool = False, engine: Engine | None = None) -> BuildSummary | None:
+                 progress: bool = False, engine: Engine | None = None,
+                 runtime: Runtime | None = None) -> BuildSummary | None:
     """Build the index if it is missing, unreadable or stale; return the build summary, or None if fresh.
 
     A damaged index (unreadable manifest, missing or altered files) is first moved aside by `set_aside`
@@ -337,4 +349,5 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
         log.warning("the index at %s is damaged (%s): moved it to %s and rebuilding from %s",
                     index_dir, damage, aside, corpus_dir)
     log.info("building the index at %s from %s", index_dir, corpus_dir)
-    return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress, engine=engine)
+    return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress, engine=engine,
+                       runtime=runtime)

@@ -40,6 +40,15 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+def stem(word: str) -> str:
+    """A word's English Snowball stem, as the BM25 index stems it (one stemmer for search and spans).
+
+    >>> stem("detained")
+    'detain'
+    """
+    return _stemmer().stemWord(word)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-word-free, Snowball-stemmed word tokens (line-end hyphens joined)."""
     return tokenize_many([text])[0]

@@ -5,15 +5,15 @@ licence, NER F 0.843 on OntoNotes as its meta.json states). `load_pipeline` refu
 in one line that names the package; there is no fallback without the model.
 
 At build time only the NER component runs (`entity_rows`, over every sentence); at ask time the
-question is parsed (`parse`), and quoted sentences may be parsed for their noun phrases.
+question is parsed, and quoted sentences may be parsed for their noun phrases (`app.runtime.Runtime.parse`).
+The loaded pipeline is kept by the process's `Runtime`, not here.
 
->>> entity_rows(["Verbatim was written in Paris in 2026."], [100])[:, 1:3].tolist()
+>>> entity_rows(load_pipeline(), ["Verbatim was written in Paris in 2026."], [100])[:, 1:3].tolist()
 [[124, 129], [133, 137]]
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 
@@ -37,9 +37,8 @@ class ModelMissingError(VerbatimError):
     """The spaCy model is not installed, or is not the one Verbatim pins."""
 
 
-@functools.cache
 def load_pipeline():
-    """The checked spaCy pipeline (loaded once per process; never at import time)."""
+    """The checked spaCy pipeline, loaded anew on each call (a `Runtime` keeps one; never at import time)."""
     try:
         import spacy
 
@@ -71,11 +70,10 @@ def model_record() -> dict:
     return {"package": NER_PACKAGE, **{k: NER_META[k] for k in ("name", "version")}, "components": ["ner"]}
 
 
-def entity_rows(texts: Sequence[str], offsets: Sequence[int], sentence_rows: Sequence[int] | None = None) -> np.ndarray:
-    """Entities of each text as int64 rows (sentence row, start, end, label), offsets moved by `offsets`.
-
-    `sentence_rows[i]` (default i) is written in the first column of text i's entities."""
-    nlp = load_pipeline()
+def entity_rows(nlp, texts: Sequence[str], offsets: Sequence[int],
+                sentence_rows: Sequence[int] | None = None) -> np.ndarray:
+    """Entities of each text, found by the pipeline `nlp`, as int64 rows (sentence row, start, end, label),
+    offsets moved by `offsets`. `sentence_rows[i]` (default i) is written in the first column of text i's entities."""
     rows: list[tuple[int, int, int, int]] = []
     sentence_rows = range(len(texts)) if sentence_rows is None else sentence_rows
     # `disable` per call, not `select_pipes`: the shared pipeline is never changed, so threads may share it
@@ -86,7 +84,3 @@ def entity_rows(texts: Sequence[str], offsets: Sequence[int], sentence_rows: Seq
                 rows.append((srow, off + ent.start_char, off + ent.end_char, LABELS.index(ent.label_)))
     return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
-
-def parse(texts: Sequence[str], ner: bool = True) -> list:
-    """Full spaCy parses (tags, dependencies, lemmas; entities unless `ner` is False) of a few short texts."""
-    return list(load_pipeline().pipe(texts, batch_size=NER_BATCH, disable=[] if ner else ["ner"]))

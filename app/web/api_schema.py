@@ -2,7 +2,7 @@
 
 - `QUESTION_PATTERN`, with the length 1..`MAX_QUESTION_CHARS` (owned by app/settings.py): a question
   holds at least one character that is not white space, and no control character but tab and line
-  breaks, the rule of `app.answer.assistant.validate_question`.
+  breaks, the rule of `app.answer.question.validate_question`.
 - `ErrorBody` and `error_responses(...)`: every error's JSON body, `{"error": "<one line>", "status": N}`,
   declared once for every route (a new route adds `responses=error_responses(400, 503)`).
 - `question_status`: the status and message a question that breaks the schema gets (400 or 413,
@@ -24,8 +24,6 @@ from app.settings import MAX_QUESTION_CHARS
 _CONTROL = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
 # white space that is not a control character, then one visible character, then anything but controls
 QUESTION_PATTERN = f"^[^\\S{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
-MAX_K = 50
-MAX_HISTORY = 20
 
 
 class ErrorBody(BaseModel):
@@ -38,16 +36,28 @@ class ErrorBody(BaseModel):
 _ERRORS = {
     400: ("empty question, control characters or an unknown document",
           "the question is empty; type a question about the report"),
-    404: ("no such route", "Not Found"),
+    401: ("uploads: the upload token is missing or wrong", "a valid upload token is required (X-Upload-Token header)"),
+    404: ("no such route, or no such document", "Not Found"),
     405: ("method not allowed on this route (the Allow header lists the allowed ones)", "Method Not Allowed"),
     413: ("question over the length limit, or body over 64 KB",
           f"the question is {MAX_QUESTION_CHARS + 1:,} characters; the limit is {MAX_QUESTION_CHARS:,}. "
           "Shorten it and ask again"),
+    409: ("uploads: the same file or name is already there, or the last document cannot be removed",
+          "report.pdf: the same file is already in the corpus as report.pdf"),
+    415: ("uploads: not a PDF, HTML, Markdown or UTF-8 text file",
+          "x.bin: binary content (NUL bytes), not a PDF, HTML, Markdown or text file"),
     422: ("malformed body: not JSON, a missing or unknown key, a wrong type, a number out of range",
           "malformed request body (question: Field required)"),
     503: ("loading, swapping in a new build, or busy: retry after Retry-After seconds",
           "the server is busy; try again in a moment"),
 }
+
+
+# POST /documents: one file in the multipart field `file` (app/web/uploads.py)
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "A PDF, HTML, Markdown or UTF-8 text file, at most 50 MiB."}}}}}}}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:
@@ -73,7 +83,7 @@ def question_status(question: object, max_chars: int = MAX_QUESTION_CHARS) -> tu
     >>> question_status("x" * 2001)[0], question_status("Who?")
     (413, None)
     """
-    from app.answer.assistant import validate_question
+    from app.answer.question import validate_question
 
     if not isinstance(question, str):
         return None  # a wrong type is a malformed body (422)

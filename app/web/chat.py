@@ -1,11 +1,10 @@
 """The web chat: ask the report in a browser and see every quote in its place.
 
 `build_app` receives an already-loaded `Assistant` (or a `LiveAssistant` that follows rebuilds) and
-returns a `ChatPage`: the Gradio `Blocks` plus what `launch` mounts beside it (the JSON API of
-app/web/api.py at /api/v1 and the document viewer). Nothing here loads a model or an index.
-`verbatim serve` (app/web/serve.py) builds the index if it is missing or stale, loads the
-assistant, and launches the page on http://127.0.0.1:7860. What the page says is app/web/page.py;
-what it does on each event, app/web/events.py.
+returns a `ChatPage`: the Gradio `Blocks`, the assistant answering now and the upload routes, which
+app/web/server.py mounts on one FastAPI app with the JSON API and the document viewer. Nothing here
+loads a model or an index. What the page says is app/web/page.py; what it does on each event,
+app/web/events.py.
 
 The page offers two endpoints: `chat` (the streamed, rendered conversation) and `ask`, which
 returns exactly the JSON object of `verbatim ask --json` (tests/web/test_chat.py calls both).
@@ -25,10 +24,10 @@ from app.web.page import HOW_IT_WORKS, STATIC, TITLE, BuildView, chat_examples
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
     from app.web.events import ChatEvents
+    from app.web.uploads import UploadRoutes
 
 
 CONCURRENCY_ID = "assistant"  # the chat's two endpoints (chat, ask) share one concurrency limit; the API has its own
-PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the chat takes no files
 
 
 # ---------------------------------------------------------------- the page
@@ -36,15 +35,18 @@ PAGE_MAX_BODY_BYTES = 256 * 1024  # a question is at most 2,000 characters; the 
 
 @dataclass
 class ChatPage:
-    """A built page: the Gradio `Blocks`, the assistant answering now (for the document viewer), and
-    the JSON API that `launch` mounts beside it."""
+    """A built page: the Gradio `Blocks`, the assistant answering now (for the API and the document
+    viewer), and the upload routes when uploads are on. `server` is set once it is launched."""
 
     blocks: Any  # gradio.Blocks
     assistant: Callable[[], Assistant]  # raises `Unavailable` while a new build loads
-    api: Any  # fastapi.FastAPI
-    uploads: Any = None  # app.web.uploads.UploadRoutes when `serve --allow-uploads`
+    uploads: UploadRoutes | None = None  # `serve --allow-uploads`
+    server: Any = None  # app.web.server.Served, while it runs
 
     def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
         self.blocks.close()
 
 
@@ -67,28 +69,27 @@ class Parts:
 
 def build_app(assistant: Assistant | LiveAssistant, feedback_path: Path, *, examples: list[str] | None = None,
               title: str = TITLE, concurrency_limit: int = CHAT_CONCURRENCY,
-              max_queue: int = CHAT_MAX_QUEUE, uploads: str | None = None) -> ChatPage:
+              max_queue: int = CHAT_MAX_QUEUE, uploads: UploadRoutes | None = None) -> ChatPage:
     """The chat page, queued; launch it with `launch(page, ...)`.
 
     With several documents a selector limits the search (`docs=`); follow-ups pass the earlier
     questions as `history=`; likes and dislikes go to `feedback_path` as JSON lines. Given a
     `LiveAssistant`, each question is answered, and its sources shown, from one build: the newest;
     the header, documents panel, selector and examples follow it on page load and after an answer.
-    `uploads` ("open" or "token", see app/web/uploads.py) adds the panel that adds and removes documents.
+    `uploads` (app/web/uploads.py) adds the routes and the panel that add and remove documents.
     """
     import gradio as gr
 
-    from app.web.api import create_api
     from app.web.events import ChatEvents
     from app.web.page import build_view
 
     events = ChatEvents(assistant, feedback_path, examples, title)
     with gr.Blocks(title=title, analytics_enabled=False) as blocks:
-        parts = lay_out(build_view(current_assistant(assistant), examples, title), uploads)
+        parts = lay_out(build_view(current_assistant(assistant), examples, title), uploads and uploads.mode)
         wire(blocks, parts, events, concurrency_limit)
     blocks.queue(max_size=max_queue, default_concurrency_limit=concurrency_limit)
     answering = lambda: current_assistant(assistant, wait=False)  # noqa: E731
-    return ChatPage(blocks, answering, create_api(answering))
+    return ChatPage(blocks, answering, uploads)
 
 
 def lay_out(first: BuildView, uploads: str | None = None) -> Parts:
@@ -176,28 +177,3 @@ def page_options() -> dict:
     js = "() => {\n" + "".join(f"({script}\n)();\n" for script in scripts) + "}"  # each file is one function
     return {"theme": theme, "css_paths": [STATIC / "web.css"], "js": js,
             "footer_links": ["api"], "show_error": False, "max_file_size": 0}
-
-
-def server_parts(page: ChatPage) -> dict:
-    """FastAPI arguments that put the JSON API at /api/v1, the document viewer's HTML at /vb/document, and
-    the body and upload limits in front of the chat."""
-    from starlette.middleware import Middleware
-    from starlette.routing import Mount, Route
-
-    from app.web.api import API_PREFIX, Limits
-    from app.web.viewer import DOCUMENT_ROUTE, document_response
-
-    uploads = page.uploads.routes(API_PREFIX) if page.uploads is not None else []  # before the API's mount
-    routes = [*uploads, Mount(API_PREFIX, page.api),
-              Route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])]
-    large = (f"{API_PREFIX}/documents",) if page.uploads is not None else ()
-    return {"routes": routes, "middleware": [Middleware(Limits, max_body=PAGE_MAX_BODY_BYTES, max_waiting=None,
-                                                        refuse=("/gradio_api/upload", "/upload"), large=large)]}
-
-
-def launch(page: ChatPage, host: str = "127.0.0.1", port: int | None = 7860, **kwargs):
-    """Launch with the page's look and the JSON API, no share link, no analytics; returns Gradio's
-    (app, local_url, share_url). With `port=None`, Gradio takes the first free port from 7860 up
-    and reports it in local_url."""
-    return page.blocks.launch(server_name=host, server_port=port, share=False, app_kwargs=server_parts(page),
-                              **page_options(), **kwargs)

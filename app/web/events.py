@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from app.answer.assistant import validate_question
+from app.answer.question import validate_question
 from app.errors import QuestionError, VerbatimError
 from app.web.feedback import FeedbackLog
 from app.web.live import current_assistant

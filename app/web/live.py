@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import VerbatimError
+from app.web.http import Unavailable
 
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
@@ -61,8 +62,6 @@ class LiveAssistant:
         if target in (loaded, self._refused):
             return assistant
         if not self._loading.acquire(blocking=wait):
-            from app.web.api import Unavailable
-
             raise Unavailable("a new build of the index is being loaded; try again in a moment")
         try:
             return self._switch(target)
@@ -76,7 +75,8 @@ class LiveAssistant:
         if target in (loaded, self._refused):  # another thread got here first
             return old
         try:
-            fresh = Assistant.load(Path(target), old.embedder, old.settings, self.corpus_dir, mmap=True)
+            fresh = Assistant.load(Path(target), old.embedder, old.settings, self.corpus_dir, mmap=True,
+                                  runtime=old.runtime)
         except VerbatimError as exc:
             log.warning("still answering from %s; the new build is refused: %s", loaded, exc)
             self._refused = target

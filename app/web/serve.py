@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from app.errors import VerbatimError
+from app.runtime import Runtime
 from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE, DEFAULT_INDEX_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     from app.answer.loading import prepare_serving
     from app.web import chat as web
     from app.web.live import LiveAssistant
+    from app.web.server import launch
     from app.web.uploads import token_problem
 
     if allow_uploads and (problem := token_problem(is_loopback(host), upload_token)):
@@ -112,7 +114,8 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
     settle_gradio()
-    serving = prepare_serving(index_dir, corpus_dir)
+    runtime = Runtime()  # this process's models and caches, shared by every answer and build
+    serving = prepare_serving(index_dir, corpus_dir, runtime)
     if serving.built is not None:
         click.echo(serving.built.summary(), err=True)
     examples = read_examples(examples_file)
@@ -123,26 +126,22 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
                err=True)
     queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
     if workers == 1:
-        mode = ("token" if upload_token else "open") if allow_uploads else None
-        page = web.build_app(live, feedback_path, examples=examples, uploads=mode, **queue)
-        if allow_uploads:
-            page.uploads = upload_routes(index_dir, serving.corpus_dir, upload_token)
-        web.launch(page, host, port, quiet=True)
+        uploads = upload_routes(index_dir, serving.corpus_dir, upload_token, runtime) if allow_uploads else None
+        launch(web.build_app(live, feedback_path, examples=examples, uploads=uploads, **queue), host, port)
         return
     from app.web.workers import run_workers
 
     run_workers(lambda: web.build_app(live, feedback_path, examples=examples, **queue), host, port, workers)
 
 
-def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None):
+def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None, runtime: Runtime):
     """The upload routes over the served corpus: builds embed with the model the index was built with."""
-    from functools import lru_cache
-
     from app.index.embed import default_embedder
     from app.index.store import read_manifest
     from app.settings import BuildSettings
     from app.web.uploads import Shelf, UploadRoutes
 
     index_type = read_manifest(index_dir)["build_settings"].get("index_type", "auto")
-    shelf = Shelf(corpus_dir, index_dir, lru_cache(maxsize=1)(default_embedder), BuildSettings(index_type=index_type))
+    shelf = Shelf(corpus_dir, index_dir, lambda: runtime.memo(("build-encoder",), default_embedder),
+                  BuildSettings(index_type=index_type), runtime=runtime)
     return UploadRoutes(shelf, token)

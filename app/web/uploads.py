@@ -27,7 +27,9 @@ from app.errors import VerbatimError
 from app.files import write_atomic
 from app.index.embed import Embedder
 from app.index.ingest import corpus_files, document_from_bytes, sha256_bytes
+from app.runtime import Runtime
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES, BuildSettings
+from app.web.http import error_response
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +125,11 @@ class Shelf:
     "failed: <reason>"."""
 
     def __init__(self, corpus_dir: Path, index_dir: Path, embedder: Callable[[], Embedder],
-                 settings: BuildSettings | None = None, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> None:
+                 settings: BuildSettings | None = None, max_bytes: int = MAX_CORPUS_FILE_BYTES,
+                 runtime: Runtime | None = None) -> None:
         self.corpus_dir, self.index_dir = Path(corpus_dir), Path(index_dir)
         self.embedder, self.settings, self.max_bytes = embedder, settings, max_bytes
+        self.runtime = runtime or Runtime()  # the builds' NER pipeline
         self._lock = threading.Lock()  # one change of the corpus folder at a time
         self._wake = threading.Condition()
         self._changes = 0  # corpus changes made; the builder compares it with the last one it built
@@ -185,7 +189,8 @@ class Shelf:
                 self._wake.wait_for(lambda: self._changes > self._built)
                 target, pending = self._changes, [n for n, s in self._status.items() if s == "indexing"]
             try:
-                report = build_index(self.index_dir, self.embedder(), self.settings, corpus_dir=self.corpus_dir)
+                report = build_index(self.index_dir, self.embedder(), self.settings, corpus_dir=self.corpus_dir,
+                                     runtime=self.runtime)
                 log.info("uploads: %s", report.summary())
                 outcome = "ready"
             except Exception as exc:  # the thread must outlive a failed build; the reason goes to the status
@@ -223,7 +228,7 @@ def upload_panel(mode: str) -> str:
             '<button type="button" id="vb-remove">Remove</button></form>')
 
 
-# ---------------------------------------------------------------- the REST routes (mounted by app/web/chat.py)
+# ---------------------------------------------------------------- the REST routes (declared by app/web/api.py)
 
 UPLOAD_FIELD = "file"
 TOKEN_HEADER = "x-upload-token"
@@ -248,29 +253,23 @@ class UploadRoutes:
     def __init__(self, shelf: Shelf, token: str | None = None) -> None:
         self.shelf, self.token = shelf, token
 
-    def routes(self, prefix: str) -> list:
-        from starlette.routing import Route
-
-        return [Route(f"{prefix}/documents", self.upload, methods=["POST"]),
-                Route(f"{prefix}/documents/{{name:path}}", self.delete, methods=["DELETE"]),
-                Route(f"{prefix}/uploads", self.status, methods=["GET"])]
+    @property
+    def mode(self) -> str:
+        """How the page's upload panel asks: "token" or "open" (`upload_panel`)."""
+        return "token" if self.token else "open"
 
     def _refusal(self, request) -> object | None:
         import hmac
-
-        from app.web.api import _error
 
         if self.token is None:
             return None
         given = request.headers.get(TOKEN_HEADER) or request.headers.get("authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return _error(401, "a valid upload token is required (X-Upload-Token header)")
+            return error_response(401, "a valid upload token is required (X-Upload-Token header)")
         return None
 
     async def upload(self, request):
         import anyio
-
-        from app.web.api import _error
 
         refused = self._refusal(request)
         if refused is not None:
@@ -278,23 +277,21 @@ class UploadRoutes:
         try:
             form = await request.form(max_files=1, max_fields=1, max_part_size=1024)
         except Exception as exc:  # a body that is not multipart, or too many parts
-            return _error(400, f"send the file as multipart/form-data in the field {UPLOAD_FIELD!r} ({exc})")
+            return error_response(400, f"send the file as multipart/form-data in the field {UPLOAD_FIELD!r} ({exc})")
         upload = form.get(UPLOAD_FIELD)
         if upload is None or not hasattr(upload, "read"):
-            return _error(400, f"no file in the multipart field {UPLOAD_FIELD!r}")
+            return error_response(400, f"no file in the multipart field {UPLOAD_FIELD!r}")
         data = await upload.read(self.shelf.max_bytes + 1)
         name = upload.filename or "document"
         await form.close()
         try:
             added = await anyio.to_thread.run_sync(self.shelf.add, name, data)
         except UploadRefused as exc:
-            return _error(exc.status, str(exc))
+            return error_response(exc.status, str(exc))
         return _json(added, 202)
 
     async def delete(self, request):
         import anyio
-
-        from app.web.api import _error
 
         refused = self._refusal(request)
         if refused is not None:
@@ -302,7 +299,7 @@ class UploadRoutes:
         try:
             removed = await anyio.to_thread.run_sync(self.shelf.remove, request.path_params["name"])
         except UploadRefused as exc:
-            return _error(exc.status, str(exc))
+            return error_response(exc.status, str(exc))
         return _json(removed, 202)
 
     async def status(self, request):

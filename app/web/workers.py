@@ -40,7 +40,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from app.web.api import replaying
+from app.web.http import replaying
+from app.web.server import create_server, listening_socket, uvicorn_config
 
 if TYPE_CHECKING:
     from app.web.chat import ChatPage
@@ -54,11 +55,6 @@ CRASH_WINDOW_SECONDS = 10.0  # a worker that dies this soon after starting died 
 MAX_QUICK_DEATHS = 5  # quick deaths in a row of one worker before the server stops (not a restart loop)
 BACKOFF_SECONDS = (0.0, 0.5, 1.0, 2.0, 4.0)  # pause before restarting after the 1st, 2nd, ... quick death
 RETRY_SECONDS = 10.0  # how long a passed-on request waits for its worker to come back
-# An idle keep-alive connection is closed by the server after this long. uvicorn's default (5 s) equals
-# httpx's pool expiry (5 s): a client reusing a connection just as the server closes it got a reset
-# (httpx.ReadError: 1 in 25,198 requests of a 10-minute soak; docs/performance.md). Longer than the
-# clients' expiry, the client always drops an idle connection first.
-KEEP_ALIVE_SECONDS = 30
 
 
 class CrashGuard:
@@ -209,37 +205,11 @@ class Affinity:
             await response.aclose()
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it
-    # a keep-alive client waits ~40 ms for each reply (Nagle and delayed ACKs)
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def build_root(page: ChatPage, host: str, port: int):
-    """The chat and the JSON API on one FastAPI app, built once in the parent so workers share it."""
-    import gradio as gr
-    from fastapi import FastAPI
-
-    from app.web.chat import page_options, server_parts
-
-    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **server_parts(page))
-    gr.mount_gradio_app(root, page.blocks, path="/", server_name=host, server_port=port, **page_options())
-    return root
-
-
 def _serve_worker(me: int, root, shared: socket.socket, private: socket.socket, ports: list[int]) -> None:
     """One worker: serve the app on the shared socket and on its own, passing other workers' sessions on."""
     import uvicorn
 
-    config = uvicorn.Config(Affinity(root, me, ports), log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_SECONDS)
-    uvicorn.Server(config).run(sockets=[shared, private])
+    uvicorn.Server(uvicorn_config(Affinity(root, me, ports))).run(sockets=[shared, private])
 
 
 def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, workers: int) -> None:
@@ -250,9 +220,9 @@ def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, worker
     import httpx  # noqa: F401 - imported before the fork, so its pages are shared too
     import uvicorn  # noqa: F401
 
-    root = build_root(build_page(), host, port)
-    shared = _listen(host, port)
-    private = [_listen("127.0.0.1", 0) for _ in range(workers)]
+    root = create_server(build_page(), host, port)
+    shared = listening_socket(host, port)
+    private = [listening_socket("127.0.0.1", 0) for _ in range(workers)]
     ports = [s.getsockname()[1] for s in private]
     gc.collect()
     gc.freeze()  # what the parent loaded stays out of the children's garbage collections: shared pages stay shared

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.answer.answer_types import LABELS_FOR, TYPED, asked
-from app.index.ner import parse
+from app.runtime import Runtime
+
+parse = Runtime().parse  # one pipeline for the module
 
 
 @pytest.mark.parametrize("question, kind, head", [

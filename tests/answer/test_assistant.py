@@ -2,8 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from app.answer.assistant import NOT_ANSWERED, Answer, Assistant, validate_question
+from app.answer.answer import NOT_ANSWERED, Answer
+from app.answer.assistant import Assistant
 from app.answer.followup import contextual_query, leans_on_previous
+from app.answer.question import validate_question
 from app.answer.retrieve import fuse_relative, fuse_rrf
 from app.errors import IndexStaleError, QuestionError
 from app.settings import AnswerSettings
@@ -142,7 +144,9 @@ def test_three_verdicts_follow_the_two_thresholds(tiny_assistant):
     assert answered.confidence == pytest.approx(2 / 3) and refused.confidence < 1 / 3 < uncertain.confidence < 2 / 3
 
 
-def test_answer_rejects_a_verdict_that_disagrees_with_answered():
-    with pytest.raises(ValueError, match="disagrees with verdict 'uncertain'"):
-        Answer("q", True, "m", [], verdict="uncertain")
-    assert Answer("q", False, "m", []).to_dict()["verdict"] == "not_found"
+def test_answered_follows_the_verdict_and_an_unknown_verdict_is_refused():
+    assert [Answer("q", "m", [], verdict=v).to_dict()["answered"] for v in ("answered", "uncertain", "not_found")] \
+        == [True, False, False]
+    assert Answer("q", "m", []).to_dict()["verdict"] == "not_found"
+    with pytest.raises(ValueError, match="verdict 'maybe' is not one of answered, uncertain, not_found"):
+        Answer("q", "m", [], verdict="maybe")

@@ -1,4 +1,4 @@
-"""Direct answers at ask time (app/answer/direct.py): sentences parsed once per process, questions parsed
+"""Direct answers at ask time (app/answer/direct.py): sentences parsed once per runtime, questions parsed
 in batches across callers, each as alone."""
 
 from __future__ import annotations
@@ -6,45 +6,50 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from app.answer import direct
-from app.answer.batching import Batcher
 from app.answer.spans import sentence_from_doc
-from app.index.ner import parse
+from app.batching import Batcher
+from app.index.ner import load_pipeline
+from app.runtime import Runtime
+
+NLP = load_pipeline()
 
 
-@pytest.fixture()
-def counted(monkeypatch):
-    """`direct.parse` with a record of every batch it is given, and an empty store of parses."""
-    batches: list[list[str]] = []
-
-    def parse_and_count(texts, ner=True):
-        batches.append(list(texts))
-        return parse(texts, ner=ner)
-
-    monkeypatch.setattr(direct, "parse", parse_and_count)
-    monkeypatch.setattr(direct, "_PARSED", {})
-    return batches
+def parse(texts, ner=True):
+    return list(NLP.pipe(texts, disable=[] if ner else ["ner"]))
 
 
-def test_a_sentence_is_parsed_once_and_only_the_new_ones_go_to_spacy(counted):
+class CountingRuntime(Runtime):
+    """A runtime on the shared pipeline that records every batch it parses."""
+
+    def __init__(self, parsed_max: int = 4096) -> None:
+        super().__init__(nlp=lambda: NLP, parsed_max=parsed_max)
+        self.batches: list[list[str]] = []
+
+    def parse(self, texts, ner=True):
+        self.batches.append(list(texts))
+        return super().parse(texts, ner=ner)
+
+
+def test_a_sentence_is_parsed_once_and_only_the_new_ones_go_to_spacy():
+    runtime = CountingRuntime()
     first = "Police said as many as 700 people were detained in Almaty."
     second = "The siege lasted eleven months before the city fell."
-    one = direct.parsed_sentences([first, second])
-    two = direct.parsed_sentences([second, "The bridge cost $2 million.", first])
-    assert counted == [[first, second], ["The bridge cost $2 million."]]
+    one = direct.parsed_sentences(runtime, [first, second])
+    two = direct.parsed_sentences(runtime, [second, "The bridge cost $2 million.", first])
+    assert runtime.batches == [[first, second], ["The bridge cost $2 million."]]
     assert two[0] is one[1] and two[2] is one[0]
     # what is kept is what a fresh parse gives
     assert one[0] == sentence_from_doc(parse([first], ner=False)[0], 0)
 
 
-def test_the_store_keeps_at_most_its_size_oldest_out_first(counted, monkeypatch):
-    monkeypatch.setattr(direct, "PARSED_MAX", 2)
-    direct.parsed_sentences(["One cat sat.", "Two dogs ran.", "Three birds sang."])
-    assert list(direct._PARSED) == ["Two dogs ran.", "Three birds sang."]
-    direct.parsed_sentences(["One cat sat."])
-    assert counted[-1] == ["One cat sat."] and list(direct._PARSED) == ["Three birds sang.", "One cat sat."]
+def test_the_store_keeps_at_most_its_size_oldest_out_first():
+    runtime = CountingRuntime(parsed_max=2)
+    direct.parsed_sentences(runtime, ["One cat sat.", "Two dogs ran.", "Three birds sang."])
+    assert runtime.parsed_texts() == ["Two dogs ran.", "Three birds sang."]
+    direct.parsed_sentences(runtime, ["One cat sat."])
+    assert runtime.batches[-1] == ["One cat sat."]
+    assert runtime.parsed_texts() == ["Three birds sang.", "One cat sat."]
 
 
 # ---------------------------------------------------------------- the question parse, batched across callers
@@ -68,7 +73,7 @@ class GatedParse:
         if len(self.calls) == 1:
             self.entered.set()
             assert self.release.wait(30), "the test never released the first batch"
-        return direct.parse_questions(questions)
+        return parse(questions, ner=False)
 
 
 def parse_behind_a_blocked_batch(batcher: Batcher, gate: GatedParse, first, rest: list, call=None) -> dict:
@@ -123,13 +128,10 @@ def test_a_bad_question_in_a_parse_batch_gets_spacys_error_and_the_others_their_
     assert batcher.stats.retried_alone == 3  # the batch of three failed, then each ran alone
 
 
-def test_with_spans_parses_the_question_through_the_shared_queue(monkeypatch):
-    gate = GatedParse()
-    gate.release.set()  # nothing to hold back here: one caller
-    queue = Batcher(gate)
-    monkeypatch.setattr(direct, "QUESTION_PARSES", queue)
-    found = direct.with_spans(None, [], "Who wrote the report?")  # no candidates: only the question is parsed
-    assert gate.calls == [["Who wrote the report?"]] and dict(queue.stats.sizes) == {1: 1}
+def test_with_spans_parses_the_question_through_the_runtimes_queue():
+    runtime = CountingRuntime()
+    found = direct.with_spans(runtime, None, [], "Who wrote the report?")  # no candidates: only the question parsed
+    assert runtime.batches == [["Who wrote the report?"]] and dict(runtime.question_parses.stats.sizes) == {1: 1}
     assert found.question == direct.question_view(parse(["Who wrote the report?"], ner=False)[0])
 
 

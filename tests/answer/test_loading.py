@@ -6,8 +6,7 @@ from pathlib import Path
 
 from app.answer import loading
 from app.answer.assistant import Assistant
-from app.answer.spans import _load_model
-from app.index.ner import load_pipeline
+from app.runtime import Runtime
 
 
 def test_serving_loads_what_answers_need_before_workers_fork(tmp_path: Path, monkeypatch):
@@ -17,12 +16,12 @@ def test_serving_loads_what_answers_need_before_workers_fork(tmp_path: Path, mon
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "note.txt").write_text("The inspectors counted 212 prisoners in 2019. They found the cells cold.\n")
-    load_pipeline.cache_clear()
-    _load_model.cache_clear()
     asked: list[str] = []
+    runtime = Runtime()
     real_ask = Assistant.ask
     monkeypatch.setattr(Assistant, "ask", lambda self, q, *a, **kw: asked.append(q) or real_ask(self, q, *a, **kw))
-    serving = loading.prepare_serving(tmp_path / "index", corpus)
+    serving = loading.prepare_serving(tmp_path / "index", corpus, runtime)
     assert asked == [loading.WARM_UP_QUESTION]
-    assert load_pipeline.cache_info().currsize == 1 and _load_model.cache_info().currsize == 1
+    assert runtime.nlp_loaded and runtime.loaded(("span-model", ""))
+    assert serving.assistant.runtime is runtime
     assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]

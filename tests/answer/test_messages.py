@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from app.answer.assistant import validate_question
+from app.answer.question import validate_question
 from app.cli import index, main
 from app.errors import QuestionError
 

@@ -23,8 +23,10 @@ from app.errors import VerbatimError
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
-from app.index.ner import parse
+from app.runtime import Runtime
 from app.settings import AnswerSettings
+
+parse = Runtime().parse  # one pipeline for the module
 
 # (question, sentence, the answer a reader would mark): one per answer type
 CASES = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.answer.assistant import Answer
+from app.answer.answer import Answer
 from app.answer.quote import Quote
 from app.errors import CorpusError
 from app.evaluation.squad import QueryMemo, faithful, read_squad, run_squad, score_answer
@@ -69,7 +69,7 @@ def test_score_answer_by_offsets_and_by_text(tmp_path):
     p2 = text.index(P2)
     gold = quote(1, p2, p2 + len(P2))
     other = quote(2, 0, len(P1))
-    answer = Answer(q2.question, True, "", [other, gold])
+    answer = Answer(q2.question, "", [other, gold], verdict="answered")
     item = score_answer(q2, by_doc, answer, hits=[])
     assert (item["answer_in_quote@1"], item["answer_in_quote@3"]) == (False, True)
     assert (item["answer_text_in_quote@1"], item["answer_text_in_quote@3"]) == (False, True)
@@ -78,22 +78,22 @@ def test_score_answer_by_offsets_and_by_text(tmp_path):
 
     # the gold span lies outside the quote, though its text occurs inside it: counts by text only
     shifted = replace(q2, answers=((len(text) - 1, len(text), "."),))  # the "." ending P2; P1 has one too
-    item = score_answer(shifted, by_doc, Answer(q2.question, True, "", [other]), hits=[])
+    item = score_answer(shifted, by_doc, Answer(q2.question, "", [other], verdict="answered"), hits=[])
     assert item["answer_in_quote@1"] is False and item["answer_text_in_quote@1"] is True
 
     # the annotated span is outside the quote, but the same answer text also occurs in the gold
     # paragraph inside the quote: a miss by the annotated offset, a hit by paragraph occurrence
     twice = replace(q2, answers=((0, 3, "The"),), occurrences=((0, 3), (p2 + 10, p2 + 13)))
-    item = score_answer(twice, by_doc, Answer(q2.question, True, "", [gold]), hits=[])
+    item = score_answer(twice, by_doc, Answer(q2.question, "", [gold], verdict="answered"), hits=[])
     assert item["answer_in_quote@1"] is False and item["answer_in_paragraph_quote@1"] is True
 
     # "not_found" shows nothing: no hit, no paragraph, and its closest quote adds no words
-    item = score_answer(q2, by_doc, Answer(q2.question, False, "", [gold]), hits=[])
+    item = score_answer(q2, by_doc, Answer(q2.question, "", [gold]), hits=[])
     assert not any(item[k] for k in ("answer_in_quote@1", "answer_in_quote@3", "paragraph@1", "answered", "offered"))
     assert item["verdict"] == "not_found" and item["quote_words"] == [] and item["faithful"] is True
 
     # "uncertain" offers its quotes: they count, though the answer is not "answered"
-    item = score_answer(q2, by_doc, Answer(q2.question, False, "", [gold], {}, "uncertain", 0.5), hits=[])
+    item = score_answer(q2, by_doc, Answer(q2.question, "", [gold], {}, "uncertain", 0.5), hits=[])
     assert item["answer_in_quote@1"] and item["offered"] and not item["answered"]
     assert item["quote_words"] == [len(P2.split())]
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score
 
-from app.answer.assistant import Answer
+from app.answer.answer import Answer
 from app.answer.quote import Quote
 from app.cli import main
 from app.errors import CorpusError
@@ -32,7 +32,7 @@ P2_AT = len(P1) + 2  # the articles' paragraphs are joined by a blank line
 
 
 def answer(verdict: str, confidence: float, quotes: list[Quote]) -> Answer:
-    return Answer("?", verdict == "answered", "", quotes, {}, verdict, confidence)
+    return Answer("?", "", quotes, {}, verdict, confidence)
 
 
 def test_read_squad_reads_unanswerable_questions_and_plausible_answers():

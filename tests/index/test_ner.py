@@ -16,6 +16,7 @@ from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
 from app.index.store import load_index
 from app.index.verify import verify_index
+from app.runtime import Runtime
 from app.settings import BuildSettings
 from tests.conftest import REPO
 
@@ -28,7 +29,7 @@ def _entities(index_dir: Path) -> list[list]:
 
 
 def test_entity_rows_are_document_offsets_of_each_sentence():
-    rows = ner.entity_rows([FIRST, SECOND], [10, 200], [4, 7]).tolist()
+    rows = ner.entity_rows(ner.load_pipeline(), [FIRST, SECOND], [10, 200], [4, 7]).tolist()
     label = ner.LABELS.index
     assert rows == [[4, 10, 23, label("PERSON")], [4, 41, 55, label("ORG")], [4, 59, 64, label("GPE")],
                     [4, 68, 78, label("DATE")], [7, 220, 230, label("MONEY")], [7, 232, 248, label("PERCENT")]]
@@ -60,19 +61,19 @@ def test_verify_reports_an_entity_whose_text_differs(tmp_path: Path):
     assert verify_index(tmp_path / "i") == ["entity 'London' at a.txt:49-54 reads 'Paris' in the document"]
 
 
-def test_unchanged_documents_keep_their_entities_without_ner(tmp_path: Path, monkeypatch):
+def test_unchanged_documents_keep_their_entities_without_ner(tmp_path: Path):
     docs = [document_from_text("a.txt", FIRST), document_from_text("b.txt", SECOND)]
-    build_index(tmp_path / "i", HashEmbedder(), documents=docs)
+    nlp = ner.load_pipeline()
+    build_index(tmp_path / "i", HashEmbedder(), documents=docs, runtime=Runtime(nlp=lambda: nlp))
     seen: list[str] = []
-    real = ner.entity_rows
 
-    def counting(texts, offsets, rows=None):
-        seen.extend(texts)
-        return real(texts, offsets, rows)
+    class Counting:
+        def pipe(self, texts, **options):
+            seen.extend(texts)
+            return nlp.pipe(texts, **options)
 
-    monkeypatch.setattr("app.index.build.entity_rows", counting)
     changed = document_from_text("b.txt", "Rome fell in September 476.")
-    build_index(tmp_path / "i", HashEmbedder(), documents=[docs[0], changed])
+    build_index(tmp_path / "i", HashEmbedder(), documents=[docs[0], changed], runtime=Runtime(nlp=Counting))
     assert seen == ["Rome fell in September 476."]
     assert [(e[0], e[3], e[4]) for e in _entities(tmp_path / "i")][-2:] == [(1, "GPE", "Rome"),
                                                                             (1, "DATE", "September 476")]

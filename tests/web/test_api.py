@@ -22,8 +22,9 @@ from app.answer.assistant import Assistant
 from app.bench.load import serve_process, stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
-from app.web.api import BUSY, MAX_BODY_BYTES, Slot, create_api
+from app.web.api import create_api
 from app.web.chat import build_app
+from app.web.http import BUSY, MAX_BODY_BYTES
 from app.web.live import LiveAssistant
 
 from .test_chat import HOSTILE, PRISONS, make_assistant, start, write_corpus
@@ -122,14 +123,12 @@ def test_documents_and_health(api):
                     "documents": 2, "chunks": 2, "built": assistant.index.manifest["created_at"]}
 
 
-def test_health_counts_the_batches_of_each_queue(tiny_index: Path, monkeypatch):
+def test_health_counts_the_batches_of_each_queue(tiny_index: Path):
     from fastapi.testclient import TestClient
 
-    from app.answer import direct
-    from app.answer.batching import Batcher, BatchingEncoder
+    from app.batching import BatchingEncoder
 
-    monkeypatch.setattr(direct, "QUESTION_PARSES", Batcher(direct.parse_questions))  # counts from zero
-    assistant = Assistant.load(tiny_index, BatchingEncoder(HashEmbedder()))
+    assistant = Assistant.load(tiny_index, BatchingEncoder(HashEmbedder()))  # a new runtime: counts from zero
     client = TestClient(create_api(lambda: assistant))
     assert client.get("/health").json()["batches"] == {"encode": {}, "parse": {}}
     for question in ("How many prisoners were held?", "Who wrote the report?"):
@@ -238,24 +237,6 @@ def test_an_unexpected_failure_is_a_json_500_without_a_trace(tiny_assistant):
 
 
 # ---------------------------------------------------------------- 503: loading, a new build, busy
-
-
-def test_health_turns_ready_once_loaded(tiny_assistant):
-    from fastapi.testclient import TestClient
-
-    slot = Slot()
-    client = TestClient(create_api(slot))
-    loading = {"error": "the index and model are still loading; try again in a few seconds", "status": 503}
-    for path in ("/health", "/documents"):
-        response = client.get(path)
-        assert (response.status_code, response.json(), response.headers["retry-after"]) == (503, loading, "1")
-    response = client.post("/ask", json={"question": "Who?"})
-    assert (response.status_code, response.json()) == (503, loading)
-    slot.fill(lambda: tiny_assistant)
-    health = client.get("/health")
-    assert health.status_code == 200 and health.json()["status"] == "ready"
-    question = "How many prisoners were held?"
-    assert client.post("/ask", json={"question": question}).json() == tiny_assistant.ask(question).to_dict()
 
 
 def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):

@@ -445,8 +445,8 @@ def test_upload_watch_progress_ask_and_remove(browser, tmp_path):
     corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
     build_index(index, HashEmbedder(), corpus_dir=corpus)
     first = Assistant.load(index, embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3), corpus_dir=corpus)
-    app = build_app(LiveAssistant(first, index, corpus), tmp_path / "feedback.jsonl", uploads="token")
-    app.uploads = UploadRoutes(Shelf(corpus, index, HashEmbedder), "let-me-in")
+    app = build_app(LiveAssistant(first, index, corpus), tmp_path / "feedback.jsonl",
+                    uploads=UploadRoutes(Shelf(corpus, index, HashEmbedder), "let-me-in"))
     url = start(app)
     pdf = tmp_path / "Harbour report.pdf"
     pdf.write_bytes(make_pdf("The harbour inspection counted 47 fishing boats with broken radios."))

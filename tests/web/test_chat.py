@@ -63,11 +63,10 @@ def make_assistant(base: Path) -> Assistant:
 
 
 def start(page) -> str:
-    """Launch `page` in this process; Gradio takes a free port (the next one on a clash) and reports it."""
-    from app.web.chat import launch
+    """Launch `page` on a free port, on a thread of this process; its URL (`page.close()` stops it)."""
+    from app.web.server import launch
 
-    _, url, _ = launch(page, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
-    return url
+    return launch(page, "127.0.0.1", None, block=False).url
 
 
 @pytest.fixture(scope="module")
@@ -361,11 +360,12 @@ def test_feedback_row_shape(tmp_path):
 def test_serve_builds_a_missing_index_and_warns_off_loopback(tmp_path, monkeypatch):
     import app.index.embed
     import app.web.chat
+    import app.web.server
     from app.cli import main
 
     launched = {}
     monkeypatch.setattr(app.index.embed, "SentenceTransformerEmbedder", HashEmbedder)
-    monkeypatch.setattr(app.web.chat, "launch",
+    monkeypatch.setattr(app.web.server, "launch",
                         lambda ui, host, port, **kw: launched.update(host=host, port=port, ui=ui))
     corpus = write_corpus(tmp_path / "corpus")
     index = tmp_path / "index"

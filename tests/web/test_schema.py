@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.answer.assistant import Assistant
-from app.answer.batching import BatchingEncoder
+from app.batching import BatchingEncoder
 from app.index.embed import HashEmbedder
-from app.settings import MAX_QUESTION_CHARS
+from app.settings import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS
 from app.web.api import create_api
-from app.web.api_schema import MAX_HISTORY, MAX_K, QUESTION_PATTERN
+from app.web.api_schema import QUESTION_PATTERN
 
 from .test_chat import make_assistant, start
 

@@ -26,9 +26,8 @@ def serve_page(base: Path, uploads: bool, token: str | None = None) -> tuple[str
     make_assistant(base)
     served = Assistant.load(base / "index", HashEmbedder(), corpus_dir=base / "corpus", mmap=True)  # as serve does
     live = LiveAssistant(served, base / "index", base / "corpus")
-    page = build_app(live, base / "feedback.jsonl", examples=["Q?"])
-    if uploads:
-        page.uploads = UploadRoutes(Shelf(base / "corpus", base / "index", HashEmbedder), token)
+    routes = UploadRoutes(Shelf(base / "corpus", base / "index", HashEmbedder), token) if uploads else None
+    page = build_app(live, base / "feedback.jsonl", examples=["Q?"], uploads=routes)
     return start(page).rstrip("/"), page, base / "corpus"
 
 

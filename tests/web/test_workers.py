@@ -47,7 +47,7 @@ def test_crash_guard_restarts_with_backoff_and_stops_only_after_repeated_quick_d
 
 def test_the_server_keeps_idle_connections_longer_than_an_httpx_client_does():
     """Equal timeouts race: the server closing an idle connection as the client reuses it resets the request."""
-    from app.web.workers import KEEP_ALIVE_SECONDS
+    from app.web.server import KEEP_ALIVE_SECONDS
 
     assert KEEP_ALIVE_SECONDS > httpx.Limits().keepalive_expiry
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.answer import direct
 from app.answer.assistant import Assistant
-from app.answer.batching import Batcher, BatchingEncoder
+from app.batching import Batcher, BatchingEncoder
 from app.index.embed import HashEmbedder
+from app.runtime import Runtime
 from app.settings import AnswerSettings
 from tests.answer.test_direct import GatedParse, parse_behind_a_blocked_batch
 
@@ -152,16 +152,16 @@ def test_under_load_a_window_lets_a_short_batch_wait_for_more():
 
 
 def test_concurrent_asks_with_the_question_parse_batched_are_byte_identical_to_unbatched_asks(
-        tiny_index: Path, tiny_corpus: Path, monkeypatch):
+        tiny_index: Path, tiny_corpus: Path):
     settings = AnswerSettings(threshold=0.2, floor=0.2)
     plain = Assistant.load(tiny_index, embedder=HashEmbedder(), settings=settings)
     questions = ["How many prisoners were held?", "Who wrote the report?", "What did the inspectors count?",
                  "Where were the cells?", "When was the visit?"]
     expected = {q: json.dumps(plain.ask(q).to_dict(), ensure_ascii=False) for q in questions}  # one at a time
     gate = GatedParse()
-    queue = Batcher(gate)
-    monkeypatch.setattr(direct, "QUESTION_PARSES", queue)
-    batched = Assistant.load(tiny_index, embedder=BatchingEncoder(HashEmbedder()), settings=settings)
+    runtime = Runtime()
+    runtime.question_parses = queue = Batcher(gate)  # this runtime's question parses pass the gate
+    batched = Assistant.load(tiny_index, embedder=BatchingEncoder(HashEmbedder()), settings=settings, runtime=runtime)
     out = parse_behind_a_blocked_batch(queue, gate, questions[0], questions[1:],
                                        lambda q: json.dumps(batched.ask(q).to_dict(), ensure_ascii=False))
     assert [len(c) for c in gate.calls] == [1, 4]  # four questions parsed in one batch

@@ -35,8 +35,6 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from app.index.embed import Embedder
-
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -168,7 +166,7 @@ class BatchingEncoder:
 
     Calls with several texts (a build, a bench) go straight to the wrapped encoder."""
 
-    def __init__(self, inner: Embedder, max_batch: int = MAX_BATCH, window: float = WINDOW_SECONDS) -> None:
+    def __init__(self, inner, max_batch: int = MAX_BATCH, window: float = WINDOW_SECONDS) -> None:
         self.inner = inner
         self.name, self.dim = inner.name, inner.dim
         self.batcher: Batcher[str, np.ndarray] = Batcher(self._encode_many, max_batch, window)

@@ -1,0 +1,242 @@
+"""The path of a question, as stages: route -> retrieve -> score -> decide -> render.
+
+Each stage is a function with a typed input and output; `Assistant.ask` (app/answer/assistant.py) is
+their list. A `Stopwatch` charges the time between laps to the stage named, so an answer's
+`timings` add up to its wall time:
+
+- route: a question that is not a search of the report (help, the briefing) is answered at once;
+- retrieve: the question (with a follow-up's context) encoded and the best passages found;
+- score: the passages' sentences scored, and each of the best by its answer span;
+- decide: the verdict, and which sentences to quote (a follow-up moves past what it already showed);
+- render: the message and the `Answer`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from app.answer.about import about_document
+from app.answer.answer import (
+    CLOSEST_NOTE,
+    NOT_ANSWERED,
+    TIMINGS,
+    UNCERTAIN_NOTE,
+    Answer,
+    confidence_for,
+    readable,
+    verdict_for,
+)
+from app.answer.direct import Direct, mark_answers, with_spans
+from app.answer.followup import (
+    contextual_query,
+    leans_on_previous,
+    prefer_unquoted,
+    previous_question,
+    quoted_spans,
+    repeat_note,
+)
+from app.answer.intents import Routed
+from app.answer.per_document import MAX_DOCUMENTS, asks_each_document, best_per_document, topic
+from app.answer.question import Question
+from app.answer.quote import (
+    UNKNOWN_NAME_FACTOR,
+    Quote,
+    ScoredSentence,
+    answer_type,
+    score_sentences,
+    select_quotes,
+    unknown_names,
+)
+from app.answer.retrieve import Hit
+from app.errors import QuestionError
+from app.index.embed import Embedder
+from app.index.lexical import tokenize
+from app.index.store import Index
+from app.runtime import Runtime
+from app.settings import AnswerSettings
+
+Span = tuple[str, int, int]  # (document, start, end) of a quoted sentence
+
+
+class Answerer(Protocol):
+    """What the stages read of the assistant: its index, encoder, settings, runtime and retrieval."""
+
+    index: Index
+    embedder: Embedder
+    settings: AnswerSettings
+    runtime: Runtime
+
+    def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, mode: str | None, docs: list[str] | None,
+                 timings: dict[str, float] | None = None) -> list[Hit]: ...
+
+    def ask(self, question: str | Question, **options) -> Answer: ...
+
+    def scope(self, docs: list[str] | None) -> int: ...
+
+
+class Stopwatch:
+    """Charges the time since the last lap to a stage name (`TIMINGS`)."""
+
+    def __init__(self) -> None:
+        self.laps = dict.fromkeys(TIMINGS, 0.0)
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] += now - self._last
+        self._last = now
+
+    def add(self, parts: Mapping[str, float]) -> None:
+        """Figures a stage measured inside itself (the retriever's dense, bm25 and fusion)."""
+        for stage, seconds in parts.items():
+            self.laps[stage] += seconds
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The retrieve stage's output: what was searched with, and the passages found."""
+
+    query: str  # the text encoded and tokenized (a follow-up's carries the previous question)
+    vector: np.ndarray
+    tokens: list[str]
+    hits: list[Hit]  # best first; the plain answer reads the first `plain`, per document every one
+    plain: int
+    k: int  # quotes wanted
+    each: bool  # per document: the best quote of each document that answers is wanted
+    k_each: int
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The score stage's output: the sentences, best first, each counted with its best answer span."""
+
+    direct: Direct
+    kind: str | None  # the answer type the question's wording asks for (app/answer/quote.py)
+    factor: float  # the damping for a question naming what the corpus never mentions
+
+    @property
+    def sentences(self) -> list[ScoredSentence]:
+        return self.direct.scored
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decide stage's output: the verdict, its score, the quotes, and what a follow-up repeats."""
+
+    verdict: str
+    top: float | None
+    quotes: list[Quote]
+    per_document: bool
+    repeated: frozenset[Span]  # the previous answer's quotes, for a follow-up leaning on it
+
+
+def routed_answer(question: Question, routed: Routed, watch: Stopwatch) -> Answer:
+    """A question answered without a search (help, the briefing)."""
+    watch.lap("prepare")
+    return Answer(question.text, routed.message, routed.quotes, watch.laps, routed.verdict, language=routed.language)
+
+
+def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
+    """Encode the question (a follow-up with its context) and find the passages its quotes may come from."""
+    s = a.settings
+    wanted = asks_each_document(q.text) if q.per_document is None else q.per_document
+    each = wanted and a.scope(q.docs) > 1
+    k_each, k = q.k or MAX_DOCUMENTS, q.k or s.k
+    query = contextual_query(topic(q.text) if each else q.text, q.history)
+    watch.lap("prepare")
+    vector = a.embedder.encode([query])[0]
+    watch.lap("encode")
+    tokens, inner = tokenize(query), {}
+    plain = max(s.passages, k)
+    pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
+    hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner)
+    watch.lap("retrieve")
+    watch.add(inner)
+    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each)
+
+
+def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
+    """Score the sentences of the best passages, then each of the best again with its answer span."""
+    factor = UNKNOWN_NAME_FACTOR if unknown_names(q.text, a.index.bm25.vocabulary) else 1.0
+    kind = answer_type(q.text)
+    sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, q.text, factor)
+    watch.lap("quote")
+    direct = with_spans(a.runtime, a.index, sentences, q.text, a.settings.spans, a.settings.span_weights)
+    watch.lap("spans")
+    return Scored(direct, kind, factor)
+
+
+def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch) -> Decision:
+    """The verdict from the best sentence's score (a typed question without an answer of its type is at
+    most "uncertain"), and the quotes: the best sentences, the best of each document, or the report's
+    own title, byline or date for a question about the report itself."""
+    s = a.settings
+    sentences = sc.sentences
+    top = sentences[0].score if sentences else None
+    verdict = verdict_for(top, s.threshold, s.floor)
+    if verdict == "answered" and sc.direct.typed_miss:
+        verdict, top = "uncertain", min(top, s.threshold - 1e-6)
+    repeated = previously_quoted(a, q, r.k)
+    if repeated:
+        sentences = prefer_unquoted(sentences, [sentence_span(a.index, x.row) for x in sentences], repeated)
+    each_quotes = [] if not r.each or verdict == "not_found" else best_per_document(
+        a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, sc.kind, q.text, sc.factor), r.k_each, s.floor,
+        s.max_quote_words)
+    each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
+    quotes = each_quotes if each else select_quotes(a.index, sentences, 1 if verdict == "not_found" else r.k,
+                                                    s.max_quote_words, s.min_relative_score)
+    about = None if each else about_document(a.index, q.text, r.hits[:r.plain], sentences, r.k)
+    if about:  # a question about the report itself: its title, byline or date (app/answer/about.py)
+        quotes, top = about, about[0].score
+        verdict = verdict_for(top, s.threshold, s.floor)
+    elif verdict != "not_found":
+        quotes = mark_answers(quotes, sc.direct, per_document=each)
+    watch.lap("quote")
+    return Decision(verdict, top, quotes, each, repeated)
+
+
+def render(a: Answerer, q: Question, d: Decision, watch: Stopwatch) -> Answer:
+    """The message (the quotes, numbered, after the verdict's note) and the `Answer`."""
+    if d.verdict == "answered":
+        message = readable(d.quotes, d.per_document)
+    elif d.verdict == "uncertain":
+        message = f"{UNCERTAIN_NOTE}\n{readable(d.quotes, d.per_document)}"
+    else:
+        message = f"{NOT_ANSWERED} {CLOSEST_NOTE}" if d.quotes else NOT_ANSWERED
+    note = repeat_note([x.to_dict() for x in d.quotes], d.repeated) if d.repeated and d.verdict != "not_found" \
+        else None
+    if note:  # a follow-up that quotes the previous answer again says so
+        message = f"{note}\n{message}"
+    watch.lap("quote")
+    s = a.settings
+    return Answer(q.text, message, d.quotes, watch.laps, d.verdict, confidence_for(d.top, s.threshold, s.floor),
+                  per_document=d.per_document)
+
+
+def sentence_span(index: Index, row: int) -> Span:
+    d, start, end = (int(x) for x in index.sentences[row, :3])
+    return index.documents[d].doc, start, end
+
+
+def previously_quoted(a: Answerer, q: Question, k: int) -> frozenset[Span]:
+    """The spans the previous answer quoted, when `q` is a follow-up leaning on it (else empty).
+
+    Without `q.previous`, the previous question is answered again (with the one before it as its
+    history, one level deep)."""
+    last = previous_question(q.history)
+    if not last or not leans_on_previous(q.text):
+        return frozenset()
+    previous = q.previous
+    if previous is None:
+        earlier = [h for h in q.history or [] if h and h.strip()][:-1][-1:]
+        try:
+            answer = a.ask(last, k=k, docs=q.docs, history=earlier, mode=q.mode, previous=())
+        except QuestionError:  # an earlier question that was never answered leaves nothing to move on from
+            return frozenset()
+        previous = [x.to_dict() for x in answer.quotes]
+    return quoted_spans(previous)

@@ -20,6 +20,7 @@ import click
 
 from app.answer.loading import load_assistant, resolve_corpus
 from app.errors import CorpusError, QuestionError, VerbatimError
+from app.index.encoders import DEFAULT_MODEL, MODELS
 from app.settings import (
     DEFAULT_CORPUS_DIR,
     DEFAULT_INDEX_DIR,
@@ -91,15 +92,21 @@ def index() -> None:
               help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT [default: start a local Ray runtime].")
 @click.option("--workers", type=click.IntRange(1, 4096), default=None,
               help="Ray actors, one model and one CPU each [default: 2].")
+@click.option("--model", default=None, envvar="VERBATIM_MODEL",
+              help=f"Encoder: {' or '.join(MODELS)} [default: {DEFAULT_MODEL}; all-MiniLM-L6-v2 is faster, "
+                   "English only].")
 def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str, address: str | None,
-                workers: int | None) -> None:
+                workers: int | None, model: str | None) -> None:
     """Build or refresh the index; unchanged documents are not re-embedded, an interrupted build resumes."""
     from app.index.build import build_index
-    from app.index.embed import default_build_embedder
+    from app.index.encoders import encoder
 
     if engine != "ray" and (address is not None or workers is not None):
         raise click.UsageError("--address and --workers apply to --engine ray")
-    embedder = default_build_embedder()
+    try:
+        embedder = encoder(model or DEFAULT_MODEL, "build")
+    except VerbatimError:
+        raise click.BadParameter(f"{model!r} is not one of {', '.join(MODELS)}", param_hint="--model") from None
     runner = None
     if engine == "ray":
         from app.index.build_ray import RayEngine, default_factory, require_ray
@@ -116,6 +123,8 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 @index_option
 def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     """Say whether the index matches the corpus (exit 1 if not)."""
+    from app.index.calibration import index_calibration
+    from app.index.encoders import default_model
     from app.index.store import read_manifest
     from app.index.verify import stale_reasons
 
@@ -124,9 +133,12 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     counts = manifest["counts"]
     click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
                f"model {manifest['model']['name']}, FAISS {manifest['faiss']['type']}, built {manifest['created_at']}")
+    calibration = index_calibration(index_dir, manifest)
+    click.echo(f"calibration: {calibration.source} (threshold {calibration.threshold:g}, floor {calibration.floor:g}"
+               f"{'; chosen on ' + calibration.chosen_on if calibration.chosen_on else ''})")
     if corpus is None:
         raise CorpusError("the corpus the index was built from is gone; pass --corpus DIR")
-    reasons = stale_reasons(manifest, corpus, BuildSettings())
+    reasons = stale_reasons(manifest, corpus, BuildSettings(), default_model())
     if reasons:
         raise click.ClickException(f"stale against {corpus}: {'; '.join(reasons)}. "
                                    f"Run `verbatim index build --corpus {corpus} --index {index_dir}`")

@@ -69,6 +69,12 @@ class Runtime:
                 self._memo[key] = load()
             return self._memo[key]
 
+    def encoder(self, model: str, role: str) -> Any:
+        """The encoder of `model` for `role` (app/index/encoders.py), made once per runtime."""
+        from app.index.encoders import encoder
+
+        return self.memo(("encoder", model, role), lambda: encoder(model, role))
+
     def loaded(self, key: Hashable) -> bool:
         with self._lock:
             return key in self._memo

@@ -9,13 +9,10 @@ is stale. `AnswerSettings` only shapes query time and can change without a rebui
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
-
-from app.errors import VerbatimError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_FORMAT_VERSION = 3  # 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities)
@@ -38,14 +35,12 @@ MAX_CORPUS_FILE_BYTES = 50 * 1024 * 1024
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS_DIR = Path(os.environ.get("VERBATIM_CORPUS", PROJECT_ROOT / "corpus"))
 DEFAULT_INDEX_DIR = Path(os.environ.get("VERBATIM_INDEX", PROJECT_ROOT / "index" / "default"))
-CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 
 
 @dataclass(frozen=True)
 class BuildSettings:
     """What an index is built with; any change makes older indexes stale."""
 
-    model_name: str = MODEL_NAME
     chunker_version: int = 8  # bump when chunk or sentence boundaries or extracted text change (8: PDF text by PDFium)
     chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
     chunk_overlap_sentences: int = 1
@@ -80,33 +75,6 @@ class BuildSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def read_calibration(path: Path | None = None) -> dict[str, Any]:
-    """The verdict thresholds chosen by `verbatim eval --calibrate` (app/calibration.json).
-
-    "threshold": a top score at or above it is "answered"; "floor": below it, "not_found"; between
-    the two, "uncertain". A missing or broken file is an error, never a silent default."""
-    path = path or CALIBRATION_FILE
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-        threshold, floor = float(record["threshold"]), float(record.get("floor", record["threshold"]))
-    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise VerbatimError(f"{path} is missing or unreadable ({type(exc).__name__}); restore it from git or run "
-                            "`verbatim eval --calibrate`") from None
-    if not floor <= threshold:
-        raise VerbatimError(f"{path}: floor {floor} is above threshold {threshold}; run `verbatim eval --calibrate`")
-    return {**record, "threshold": threshold, "floor": floor}
-
-
-def default_threshold() -> float:
-    """The score at or above which an answer is "answered" (from app/calibration.json)."""
-    return read_calibration()["threshold"]
-
-
-def default_floor() -> float:
-    """The score below which a question is "not_found" (from app/calibration.json)."""
-    return read_calibration()["floor"]
-
-
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")  # fused (the product's), BM25 only, FAISS only
 
 
@@ -124,8 +92,10 @@ class AnswerSettings:
     # (eval/experiments/doc_fusion.py); on the "report" queries it neither gains nor loses (docs/benchmarks.md)
     doc_weight: float = 0.3
     title_weight: float = 0.05
-    threshold: float = field(default_factory=default_threshold)  # at or above: "answered"
-    floor: float | None = field(default_factory=default_floor)  # below: "not_found"; between: "uncertain"
+    # verdicts: "answered" at or above `threshold`, "not_found" below `floor`, "uncertain" between; None:
+    # the index's calibration (app/index/calibration.py), filled in when an assistant loads it
+    threshold: float | None = None
+    floor: float | None = None
     max_question_chars: int = MAX_QUESTION_CHARS
     max_quote_words: int = 60  # a second sentence joins a quote only while it stays this short
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
@@ -140,5 +110,16 @@ class AnswerSettings:
         if min(self.doc_weight, self.title_weight) < 0 or self.doc_weight + self.title_weight >= 1:
             raise ValueError(f"doc_weight {self.doc_weight} and title_weight {self.title_weight} must be >= 0 "
                              "and leave the passage a share (sum < 1)")
-        if self.floor is None or self.floor > self.threshold:  # a lone threshold: two verdicts, as before
+        if self.threshold is not None and self.floor is not None and self.floor > self.threshold:
             object.__setattr__(self, "floor", self.threshold)
+
+    def calibrated(self, threshold: float, floor: float) -> AnswerSettings:
+        """These settings with the verdict scores they leave open (None) taken from a calibration; a floor
+        is never above the threshold.
+
+        >>> s = AnswerSettings(threshold=0.3).calibrated(0.5, 0.2)
+        >>> (s.threshold, s.floor)
+        (0.3, 0.2)
+        """
+        chosen = self.threshold if self.threshold is not None else threshold
+        return replace(self, threshold=chosen, floor=min(self.floor if self.floor is not None else floor, chosen))

@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from app.answer.quote import Quote
 from app.answer.retrieve import Hit
 
-NOT_ANSWERED = "The report does not appear to answer this question."
-CLOSEST_NOTE = "The closest passage is shown below; it is not an answer."
-UNCERTAIN_NOTE = "The report mentions this, but may not answer it exactly:"
 VERDICTS = ("answered", "uncertain", "not_found")
 TIMINGS = ("prepare", "encode", "retrieve", "quote", "spans", "dense", "bm25", "fusion")  # the stages an answer times
 

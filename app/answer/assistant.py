@@ -24,11 +24,14 @@ import numpy as np
 from app.answer.answer import Answer, SearchResult
 from app.answer.followup import contextual_query
 from app.answer.intents import route
+from app.answer.language import asked_in, text_language
 from app.answer.pipeline import Stopwatch, decide, render, retrieve, routed_answer, score
 from app.answer.question import Question
 from app.answer.ranking import DocumentScorer
 from app.answer.retrieve import Hit, Retriever
-from app.index.embed import Embedder, query_embedder_for
+from app.index.calibration import index_calibration
+from app.index.embed import Embedder
+from app.index.encoders import encoder
 from app.index.lexical import tokenize
 from app.index.store import Index, load_index, read_manifest
 from app.index.verify import ensure_fresh
@@ -46,7 +49,8 @@ class Assistant:
                  runtime: Runtime | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.settings = settings or AnswerSettings()
+        self.calibration = index_calibration(index.path, index.manifest)  # app/index/calibration.py
+        self.settings = (settings or AnswerSettings()).calibrated(self.calibration.threshold, self.calibration.floor)
         self.runtime = runtime or Runtime()
         self.retriever = Retriever(index)
 
@@ -56,7 +60,7 @@ class Assistant:
         """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus. With `mmap`
         (servers), vectors are memory-mapped read-only, so processes on one build share its pages."""
         if embedder is None:
-            embedder = query_embedder_for(read_manifest(Path(index_dir))["model"]["name"])
+            embedder = encoder(read_manifest(Path(index_dir))["model"]["name"], "query")
         index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=mmap)
         if corpus_dir is not None:
             ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
@@ -70,10 +74,20 @@ class Assistant:
         return self.index.build_settings
 
     def question(self, question: str | Question, **options) -> Question:
-        """`question` validated (`Question.of`) unless it already is a `Question`."""
-        if isinstance(question, Question):
-            return question
-        return Question.of(question, self.settings.max_question_chars, **options)
+        """`question` validated (`Question.of`) unless it already is a `Question`, with its language read."""
+        q = question if isinstance(question, Question) else Question.of(question, self.settings.max_question_chars,
+                                                                         **options)
+        return q if q.language else replace(q, language=asked_in(q.text))
+
+    def languages(self) -> dict[str, str]:
+        """Each document's language (ISO 639-1), read once per build of the index."""
+        key = ("document-languages", str(self.index.path), self.index.manifest.get("created_at"))
+        return self.runtime.memo(key, lambda: {d.doc: text_language(d.text) for d in self.index.documents})
+
+    def lexical(self, language: str) -> frozenset[str] | None:
+        """The documents written in `language`, where words shared with a question mean something (None: all)."""
+        same = frozenset(doc for doc, lang in self.languages().items() if lang == language)
+        return None if len(same) == len(self.index.documents) else same
 
     def search(self, question: str | Question, k: int | None = None, docs: list[str] | None = None,
                history: list[str] | None = None, mode: str | None = None) -> SearchResult:
@@ -81,19 +95,21 @@ class Assistant:
         q = self.question(question, k=k, docs=docs, history=history, mode=mode)
         query = contextual_query(q.text, q.history)
         hits = self.retrieve(self.embedder.encode([query])[0], tokenize(query), q.k or self.settings.passages, q.mode,
-                             q.docs)
+                             q.docs, lexical=self.lexical(q.language))
         return SearchResult(q.text, hits)
 
     def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, mode: str | None,
-                 docs: list[str] | None, timings: dict[str, float] | None = None) -> list[Hit]:
+                 docs: list[str] | None, timings: dict[str, float] | None = None,
+                 lexical: frozenset[str] | None = None) -> list[Hit]:
         """The best `k` passages; in hybrid mode over several documents, each passage's score is mixed
-        with its document's whole-text and title BM25 (`doc_weight`, `title_weight`) before the cut."""
+        with its document's whole-text and title BM25 (`doc_weight`, `title_weight`) before the cut.
+        `lexical`: the documents BM25 may score (those in the question's language; None: all)."""
         s = self.settings
         mode = mode or s.mode
-        across = mode == "hybrid" and (s.doc_weight or s.title_weight) and self.scope(docs) > 1
+        across = mode == "hybrid" and (s.doc_weight or s.title_weight) and self.scope(docs) > 1 and lexical is None
         pool = max(k, s.candidates) if across else k
         hits = self.retriever.search(vector, tokens, pool, mode, s.candidates, s.dense_weight, docs=docs,
-                                     timings=timings)
+                                     timings=timings, lexical=lexical)
         if across:
             hits = self._documents.rescore(hits, tokens, s.doc_weight, s.title_weight)
         return hits[:k]

@@ -2,10 +2,12 @@
 
 - "Summarize the report", "What is this report about?", "key points", "main findings" and close
   variants: the briefing (app/answer/briefing.py), verdict "answered".
-- Greetings and questions about the assistant ("hi", "help", "what can you do?"): a short help text
-  with example questions, verdict "not_found" and no quote (nothing of the report answers them).
-- A question in another language: verdict "not_found", its ISO 639-1 code, and a message naming
-  the language (app/answer/language.py); no closest passage.
+- Greetings and questions about the assistant ("hi", "help", "what can you do?", "привет", "hilfe"...):
+  a short help text in the asker's language (app/answer/messages.py) with example questions, verdict
+  "not_found" and no quote (nothing of the report answers them).
+
+A question in another language is not routed: it is searched like any other (the encoder is
+multilingual), and its answer's lines are in its language.
 
 A pattern must match the whole question (less punctuation and "please"), so "What are the main
 findings about torture?" is a search, not a request for the briefing.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 from app.answer.briefing import BRIEFING_NOTE, DEFAULT_WORDS, briefing
 from app.answer.examples import default_examples
-from app.answer.language import detect_language, language_name
+from app.answer.messages import greetings, line
 from app.answer.quote import Quote
 from app.index.store import Index
 
@@ -68,34 +70,34 @@ def is_summary(question: str) -> bool:
     return bool(_SUMMARY.fullmatch(_normalise(question)))
 
 
+def help_language(question: str) -> str | None:
+    """The language of a question that greets or asks about the assistant itself ("en" for English);
+    None for any other question. A greeting names its language better than an identifier can."""
+    text = _normalise(question)
+    if _HELP.fullmatch(text):
+        return "en"
+    return next((lang for lang, words in greetings().items() if re.fullmatch(words, text)), None)
+
+
 def is_help(question: str) -> bool:
-    """Whether the question greets or asks about the assistant itself."""
-    return bool(_HELP.fullmatch(_normalise(question)))
+    """Whether the question greets or asks about the assistant itself, in any language of the messages."""
+    return help_language(question) is not None
 
 
-def help_text(index: Index) -> str:
-    """What the assistant does, and example questions for this index."""
+def help_text(index: Index, language: str | None = None) -> str:
+    """What the assistant does, and example questions for this index, in `language` (None: English)."""
     examples = "\n".join(f"- {q}" for q in default_examples(index, 4))
-    return ("I answer questions about the report by quoting it word for word, with a citation for every quote; "
-            "when the report has no answer, I say so.\nTry, for example:\n"
-            f"{examples}\n- Summarize the report (its key passages)")
-
-
-def language_message(code: str) -> str:
-    return (f"This question looks like it is written in {language_name(code)}. The report is searched in English: "
-            "please ask in English.")
+    return f"{line(language, 'help')}\n{line(language, 'try')}\n{examples}\n- {line(language, 'summarize')}"
 
 
 def route(index: Index, question: str, docs: Sequence[str] | None = None) -> Routed | None:
     """The answer to a question that is not a search of the report, or None (search it)."""
-    if is_help(question):
-        return Routed("not_found", help_text(index), [])
+    greeted = help_language(question)
+    if greeted is not None:
+        return Routed("not_found", help_text(index, greeted), [], greeted)
     if is_summary(question):
         points = briefing(index, words=DEFAULT_WORDS, docs=docs).points
         if points:
             readable = "\n".join(f"[{q.n}] \u201c{q.text}\u201d" for q in points)
             return Routed("answered", f"{BRIEFING_NOTE}\n{readable}", points)
-    language = detect_language(question)
-    if language is not None:
-        return Routed("not_found", language_message(language), [], language)
     return None

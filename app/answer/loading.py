@@ -77,11 +77,11 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
     from app.answer.assistant import Assistant
     from app.batching import BatchingEncoder
     from app.index.build import ensure_index
-    from app.index.embed import default_embedder, query_embedder_for
+    from app.index.encoders import default_model, encoder
     from app.index.store import read_manifest
 
     corpus = serving_corpus(index_dir, corpus_dir)
-    embedder = default_embedder()  # all-MiniLM-L6-v2 unless VERBATIM_MODEL says otherwise (tests)
+    embedder = encoder(default_model(), "build")  # multilingual-e5-small unless VERBATIM_MODEL says otherwise
     settings = None
     if (index_dir / "manifest.json").exists():
         try:
@@ -91,7 +91,7 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
     runtime = runtime or Runtime()
     built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime)
     # concurrent questions are encoded together (app/batching.py)
-    assistant = Assistant.load(index_dir, BatchingEncoder(query_embedder_for(embedder.name)), corpus_dir=corpus,
+    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=corpus,
                                mmap=True, runtime=runtime)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`

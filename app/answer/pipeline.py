@@ -22,10 +22,7 @@ import numpy as np
 
 from app.answer.about import about_document
 from app.answer.answer import (
-    CLOSEST_NOTE,
-    NOT_ANSWERED,
     TIMINGS,
-    UNCERTAIN_NOTE,
     Answer,
     confidence_for,
     readable,
@@ -41,6 +38,8 @@ from app.answer.followup import (
     repeat_note,
 )
 from app.answer.intents import Routed
+from app.answer.language import language_name
+from app.answer.messages import line
 from app.answer.per_document import MAX_DOCUMENTS, asks_each_document, best_per_document, topic
 from app.answer.question import Question
 from app.answer.quote import (
@@ -72,7 +71,11 @@ class Answerer(Protocol):
     runtime: Runtime
 
     def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, mode: str | None, docs: list[str] | None,
-                 timings: dict[str, float] | None = None) -> list[Hit]: ...
+                 timings: dict[str, float] | None = None, lexical: frozenset[str] | None = None) -> list[Hit]: ...
+
+    def lexical(self, language: str) -> frozenset[str] | None: ...
+
+    def languages(self) -> dict[str, str]: ...
 
     def ask(self, question: str | Question, **options) -> Answer: ...
 
@@ -109,6 +112,7 @@ class Retrieved:
     k: int  # quotes wanted
     each: bool  # per document: the best quote of each document that answers is wanted
     k_each: int
+    lexical: frozenset[str] | None  # the documents in the question's language (None: all)
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,8 @@ class Decision:
 def routed_answer(question: Question, routed: Routed, watch: Stopwatch) -> Answer:
     """A question answered without a search (help, the briefing)."""
     watch.lap("prepare")
-    return Answer(question.text, routed.message, routed.quotes, watch.laps, routed.verdict, language=routed.language)
+    language = None if routed.language in (None, "en") else routed.language
+    return Answer(question.text, routed.message, routed.quotes, watch.laps, routed.verdict, language=language)
 
 
 def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
@@ -151,22 +156,23 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
     watch.lap("prepare")
     vector = a.embedder.encode([query])[0]
     watch.lap("encode")
-    tokens, inner = tokenize(query), {}
+    tokens, inner, lexical = tokenize(query), {}, a.lexical(q.language)
     plain = max(s.passages, k)
     pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
-    hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner)
+    hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner, lexical=lexical)
     watch.lap("retrieve")
     watch.add(inner)
-    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each)
+    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each, lexical)
 
 
 def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
     """Score the sentences of the best passages, then each of the best again with its answer span."""
     factor = UNKNOWN_NAME_FACTOR if unknown_names(q.text, a.index.bm25.vocabulary) else 1.0
     kind = answer_type(q.text)
-    sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, q.text, factor)
+    sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, q.text, factor, r.lexical)
     watch.lap("quote")
-    direct = with_spans(a.runtime, a.index, sentences, q.text, a.settings.spans, a.settings.span_weights)
+    english = q.language == "en" and r.lexical is None  # the span scorer reads English parses only
+    direct = with_spans(a.runtime, a.index, sentences, q.text, a.settings.spans and english, a.settings.span_weights)
     watch.lap("spans")
     return Scored(direct, kind, factor)
 
@@ -185,8 +191,8 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
     if repeated:
         sentences = prefer_unquoted(sentences, [sentence_span(a.index, x.row) for x in sentences], repeated)
     each_quotes = [] if not r.each or verdict == "not_found" else best_per_document(
-        a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, sc.kind, q.text, sc.factor), r.k_each, s.floor,
-        s.max_quote_words)
+        a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, sc.kind, q.text, sc.factor, r.lexical), r.k_each,
+        s.floor, s.max_quote_words)
     each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
     quotes = each_quotes if each else select_quotes(a.index, sentences, 1 if verdict == "not_found" else r.k,
                                                     s.max_quote_words, s.min_relative_score)
@@ -201,13 +207,17 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
 
 
 def render(a: Answerer, q: Question, d: Decision, watch: Stopwatch) -> Answer:
-    """The message (the quotes, numbered, after the verdict's note) and the `Answer`."""
+    """The message (the quotes, numbered, after the verdict's note, in the asker's language) and the `Answer`."""
+    lang = q.language
     if d.verdict == "answered":
         message = readable(d.quotes, d.per_document)
     elif d.verdict == "uncertain":
-        message = f"{UNCERTAIN_NOTE}\n{readable(d.quotes, d.per_document)}"
+        message = f"{line(lang, 'uncertain')}\n{readable(d.quotes, d.per_document)}"
     else:
-        message = f"{NOT_ANSWERED} {CLOSEST_NOTE}" if d.quotes else NOT_ANSWERED
+        message = f"{line(lang, 'not_answered')} {line(lang, 'closest')}" if d.quotes else line(lang, "not_answered")
+    quoted_in = sorted({a.languages().get(x.doc, lang) for x in d.quotes} - {lang})
+    if quoted_in:  # the report's own words, in another language than the question's: say so in the asker's
+        message = f"{line(lang, 'quoted_in').format(language=', '.join(map(language_name, quoted_in)))}\n{message}"
     note = repeat_note([x.to_dict() for x in d.quotes], d.repeated) if d.repeated and d.verdict != "not_found" \
         else None
     if note:  # a follow-up that quotes the previous answer again says so
@@ -215,7 +225,7 @@ def render(a: Answerer, q: Question, d: Decision, watch: Stopwatch) -> Answer:
     watch.lap("quote")
     s = a.settings
     return Answer(q.text, message, d.quotes, watch.laps, d.verdict, confidence_for(d.top, s.threshold, s.floor),
-                  per_document=d.per_document)
+                  per_document=d.per_document, language=None if lang == "en" else lang)
 
 
 def sentence_span(index: Index, row: int) -> Span:

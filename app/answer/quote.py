@@ -185,11 +185,14 @@ def is_quotable(index: Index, row: int) -> bool:
 
 
 def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str],
-                    kind: str | None = None, question: str = "", factor: float = 1.0) -> list[ScoredSentence]:
+                    kind: str | None = None, question: str = "", factor: float = 1.0,
+                    lexical: frozenset[str] | None = None) -> list[ScoredSentence]:
     """Every sentence inside the hits, scored, best first (ties by document order).
 
     `kind` is the answer type the question asks for (see `answer_type`); `factor` scales every
-    score (below 1 when the question names something the corpus never mentions)."""
+    score (below 1 when the question names something the corpus never mentions). `lexical`: the
+    documents written in the question's language (None: all); in the others a shared word means
+    nothing, so a sentence's lexical share goes to its two vector scores instead."""
     passage_cos: dict[int, float] = {}
     for hit in hits:
         lo, hi = index.chunk_sentences[hit.row]
@@ -217,8 +220,11 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     base: dict[int, float] = {}
     focus: dict[int, float] = {}  # how far the answer type and the relation asked for fit each sentence
     for i, row in enumerate(rows):
-        base[row] = (W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
-                     + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i])))
+        dense = W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
+        if lexical is None or index.documents[int(index.sentences[row, 0])].doc in lexical:
+            base[row] = dense + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i]))
+        else:
+            base[row] = dense * (1.0 + W_LEXICAL / (W_SENTENCE + W_PASSAGE))
         focus[row] = ((1.0 if has_answer_type(texts[i], kind, question) else TYPE_MISMATCH_FACTOR) * factor
                       * (RELATION_MISS_FACTOR if relation_tokens and not relation_tokens & set(tokens[i]) else 1.0))
     best = {row: base[row] * focus[row] for row in rows if is_quotable(index, row)}

@@ -107,8 +107,10 @@ class Retriever:
 
     def search(self, query_vec: np.ndarray, tokens: list[str], k: int, mode: str = "hybrid",
                candidates: int = 50, dense_weight: float = 0.5, fusion: str = "relative",
-               docs: list[str] | None = None, timings: dict[str, float] | None = None) -> list[Hit]:
-        """Top-k chunks for a query. `docs` limits the search to those documents.
+               docs: list[str] | None = None, timings: dict[str, float] | None = None,
+               lexical: frozenset[str] | None = None) -> list[Hit]:
+        """Top-k chunks for a query. `docs` limits the search to those documents; `lexical` the BM25 side
+        to these (the documents in the question's language; None: all, empty: dense only).
 
         With `timings`, the seconds spent in each stage are stored there under "dense" (FAISS),
         "bm25" (scoring and top candidates) and "fusion" (both raw scores, fusion, de-duplication).
@@ -116,6 +118,10 @@ class Retriever:
         if fusion not in FUSIONS:
             raise ValueError(f"fusion {fusion!r} is not one of {', '.join(FUSIONS)}")
         t0 = time.perf_counter()
+        if lexical is not None:
+            lexical = lexical & set(docs) if docs else lexical
+            if not lexical:
+                mode = "dense" if mode == "hybrid" else mode  # no document shares the question's language
         allowed = self.allowed_rows(docs)
         if allowed is not None and len(allowed) == 0:
             return []
@@ -125,9 +131,11 @@ class Retriever:
         t1 = time.perf_counter()
         bm25_all = self.index.bm25.scores(tokens) if mode != "dense" else None
         if mode != "dense":
-            masked = bm25_all if allowed is None else np.full_like(bm25_all, -1.0)
-            if allowed is not None:
-                masked[allowed] = bm25_all[allowed]
+            keep = allowed if not lexical else self.allowed_rows(sorted(lexical))
+            masked = bm25_all if keep is None else np.full_like(bm25_all, -1.0)
+            if keep is not None:
+                bm25_all = np.where(np.isin(np.arange(len(bm25_all)), keep), bm25_all, 0.0)
+                masked[keep] = bm25_all[keep]
             dense_rows = set(rows)
             rows += [int(r) for r in top_rows(masked, candidates) if masked[r] > 0 and int(r) not in dense_rows]
         t2 = time.perf_counter()

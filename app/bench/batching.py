@@ -102,11 +102,11 @@ def bench_batching(index_dir: Path, questions: Sequence[str], *, seconds: float 
     """The encoder's batch curve, batched-vs-alone identity, and the (max_batch, window) sweep."""
     from app.answer.assistant import Assistant
     from app.batching import BatchingEncoder
-    from app.index.embed import query_embedder_for
+    from app.index.encoders import encoder
     from app.index.store import read_manifest
 
     questions = list(questions)
-    inner = query_embedder_for(read_manifest(Path(index_dir))["model"]["name"])
+    inner = encoder(read_manifest(Path(index_dir))["model"]["name"], "query")
     plain = Assistant.load(Path(index_dir), inner, mmap=True)
     for q in questions[:5]:
         plain.ask(q)

@@ -74,11 +74,12 @@ def bench_builds(documents: list, model_name: str, work_dir: Path, workers: tupl
     """In-process and Ray builds of the same documents: passages/s, ratio to in-process, driver memory."""
     from app.index.build import InProcessEngine, build_index
     from app.index.build_ray import RayEngine, default_factory
-    from app.index.embed import SentenceTransformerEmbedder, build_embedder_for
+    from app.index.embed import SentenceTransformerEmbedder
+    from app.index.encoders import encoder
     from app.index.store import read_manifest
     from app.settings import MODEL_NAME
 
-    embedder = build_embedder_for(model_name)
+    embedder = encoder(model_name, "build")
     embedder.encode(["warm-up"])
     engines: dict[str, Callable[[], object]] = {"in-process": lambda: InProcessEngine(embedder, batch_texts)}
     if model_name == MODEL_NAME:  # the encoder builds used before ONNX, measured in the same run
@@ -145,9 +146,9 @@ class _StopAfter:
 def bench_resume(documents: list, model_name: str, work_dir: Path, batch_texts: int = 256) -> dict:
     """A full build, then a build stopped at ~50% of its batches and finished by a second run."""
     from app.index.build import InProcessEngine, build_index
-    from app.index.embed import build_embedder_for
+    from app.index.encoders import encoder
 
-    embedder = build_embedder_for(model_name)
+    embedder = encoder(model_name, "build")
     embedder.encode(["warm-up"])
     t0 = time.perf_counter()
     full = build_index(work_dir / "resume-full", embedder, documents=documents,

@@ -23,7 +23,8 @@ from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from app.files import write_atomic
 from app.index.briefing import ranking_settings
 from app.index.build import build_index
-from app.index.embed import Embedder, default_embedder
+from app.index.embed import Embedder
+from app.index.encoders import default_model, encoder
 from app.index.ingest import Document
 from app.index.store import Index, load_index, read_manifest
 from app.settings import PROJECT_ROOT, AnswerSettings, BuildSettings
@@ -71,7 +72,7 @@ class BenchmarkRun:
         if unknown:
             known = ", ".join(RunOptions.__annotations__)
             raise TypeError(f"unknown option(s) {', '.join(unknown)}; a suite takes {known}")
-        return cls(suite, Path(data), options.get("embedder") or default_embedder(),
+        return cls(suite, Path(data), options.get("embedder") or encoder(default_model(), "build"),
                    options.get("build_settings") or default_build or BuildSettings(),
                    options.get("answer_settings") or AnswerSettings(),
                    options.get("out_dir"), options.get("cache_dir"), options.get("limit"))

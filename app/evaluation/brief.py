@@ -44,7 +44,8 @@ from app.evaluation.benchmark import benchmark_index, write_outputs
 from app.evaluation.squad import read_squad, squad_documents
 from app.evaluation.uncertainty import bracket, mean_interval, paired_difference
 from app.index.briefing import DAMPING, candidates
-from app.index.embed import Embedder, default_embedder
+from app.index.embed import Embedder
+from app.index.encoders import default_model, encoder
 from app.index.store import Index
 from app.settings import BuildSettings
 
@@ -170,7 +171,7 @@ def run_brief(data_file: Path, out_dir: Path | None = None, cache_dir: Path | No
     """QA coverage of the briefing and both baselines on every article of a SQuAD-format file."""
     t0 = time.perf_counter()
     data_file = Path(data_file)
-    embedder = embedder or default_embedder()
+    embedder = embedder or encoder(default_model(), "build")
     articles, questions = read_squad(data_file)
     index = benchmark_index(data_file.stem, data_file, squad_documents(articles), embedder, BuildSettings(),
                             cache_dir)

@@ -1,8 +1,8 @@
-"""Calibration: choose the verdict thresholds on a report-suite run and store them where answers read them.
+"""Calibration: choose the verdict thresholds on a report-suite run, for the index it ran on.
 
 `calibrate` applies the objective of `verdicts.choose_verdict_thresholds` to one run's questions
-and adds a leave-one-out estimate; `write_calibration` writes `app/calibration.json` atomically;
-`threshold_source` finds the record behind a threshold in use.
+and adds a leave-one-out estimate; `calibration_record` is what `verbatim eval --calibrate` stores
+beside the index (app/index/calibration.py).
 
 >>> run = {"threshold": 0.5, "questions": {"hybrid": [{"score": s, "answerable": a} for s, a in
 ...        [(0.9, True), (0.6, True), (0.5, False), (0.4, True), (0.3, False), (0.1, False)]]}}
@@ -14,23 +14,10 @@ and adds a leave-one-out estimate; `write_calibration` writes `app/calibration.j
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
-from pathlib import Path
 
 from app.evaluation.metrics import abstention_scores
 from app.evaluation.verdicts import choose_verdict_thresholds
-from app.files import write_atomic
-from app.settings import CALIBRATION_FILE
-
-
-def threshold_source(threshold: float, path: Path = CALIBRATION_FILE) -> dict | None:
-    """The calibration record behind `threshold`, when it came from `app/calibration.json`."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-        return record if abs(float(record["threshold"]) - threshold) < 1e-9 else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def calibrate(result: Mapping, method: str = "hybrid") -> dict:
@@ -59,8 +46,8 @@ def calibrate(result: Mapping, method: str = "hybrid") -> dict:
                 sum(nf and not u for nf, u in zip(loo_not_found, unanswerable, strict=True)) / n_pos}
 
 
-def write_calibration(choice: Mapping, path: Path, chosen_on: str) -> dict:
-    """Store the threshold where the answerer reads it (`app/calibration.json`), atomically."""
+def calibration_record(choice: Mapping, chosen_on: str) -> dict:
+    """The index's calibration as stored (app/index/calibration.py): the thresholds and how they were chosen."""
     record = {"threshold": choice["threshold"], "floor": choice["floor"],
               "objective": f"floor: at most {choice['max_false_refusal']:.0%} of answerable questions not_found; "
                            "threshold: most answerable minus unanswerable answered, with at most "
@@ -72,5 +59,4 @@ def write_calibration(choice: Mapping, path: Path, chosen_on: str) -> dict:
               "false_refusal_rate": round(choice["false_refusal_rate"], 6),
               "leave_one_out_f1": round(choice["leave_one_out_f1"], 6),
               "date": dt.date.today().isoformat()}
-    write_atomic(Path(path), json.dumps(record, indent=2) + "\n")
     return record

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from app.settings import CALIBRATION_FILE, DEFAULT_INDEX_DIR
+from app.settings import DEFAULT_INDEX_DIR
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,10 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
                 dialogues_file: Path | None, thresholds: dict[str, float]) -> tuple[dict, str]:
     from app.answer.loading import load_assistant
     from app.evaluation.calibration import calibrate as choose
-    from app.evaluation.calibration import write_calibration
+    from app.evaluation.calibration import calibration_record
     from app.evaluation.suite import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_suite
     from app.evaluation.suite_output import write_suite
+    from app.index.calibration import write_calibration
 
     qfile = data or QUESTIONS_FILE
     if qfile.is_dir():
@@ -123,15 +124,15 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
     if calibrate:
         choice = choose(result)
         n, a = len(questions), sum(q.answerable for q in questions)
-        record = write_calibration(choice, CALIBRATION_FILE,
-                                   f"{qfile.name}: {n} questions ({a} answerable, {n - a} unanswerable), "
-                                   f"{choice['method']}, model {result['model']}")
+        record = calibration_record(choice, f"{qfile.name}: {n} questions ({a} answerable, {n - a} unanswerable), "
+                                            f"{choice['method']}, model {result['model']}")
+        stored = write_calibration(index_dir, assistant.embedder.name, record)
         click.echo(f"calibrated: floor {record['floor']:.4f}, threshold {record['threshold']:.4f} "
                    f"(was {choice['previous_threshold']:.4f}); hard false refusals "
                    f"{choice['hard_false_refusal_rate']:.3f}, unanswerable answered "
                    f"{choice['unanswerable_answered_rate']:.3f}, abstention F1 {choice['f1']:.3f}; leave-one-out: "
                    f"hard false refusals {choice['leave_one_out_hard_false_refusal_rate']:.3f}, F1 "
-                   f"{choice['leave_one_out_f1']:.3f}; written to {CALIBRATION_FILE}")
+                   f"{choice['leave_one_out_f1']:.3f}; written to {stored}")
         result = run_suite(assistant.with_settings(threshold=choice["threshold"], floor=choice["floor"]),
                             questions, dialogues, data=labels)
     paths = write_suite(result, out_dir, choice)
@@ -158,11 +159,12 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
 @click.option("--fail-under", "gates", multiple=True, metavar="METRIC=VALUE",
               help="Exit 1 if METRIC (hybrid, or method.METRIC) is below VALUE; repeatable.")
 @click.option("--calibrate", is_flag=True,
-              help="report: choose the abstention threshold on these questions and store it in app/calibration.json.")
+              help="report: choose the verdict thresholds on these questions and store them beside the index "
+                   "(<index>.builds/calibration.json).")
 @click.option("--threshold", type=float, default=None,
-              help="report: answer at or above this score instead of app/calibration.json's threshold.")
+              help="report: answer at or above this score instead of the index's calibrated threshold.")
 @click.option("--floor", type=float, default=None,
-              help="report: not_found below this score instead of app/calibration.json's floor.")
+              help="report: not_found below this score instead of the index's calibrated floor.")
 @click.option("--json", "as_json", is_flag=True,
               help="Benchmark suites: print the figures as JSON instead of Markdown.")
 @click.option("--span-folds", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

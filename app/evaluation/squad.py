@@ -304,7 +304,7 @@ def run_squad(data_file: Path, *, modes: Sequence[str] = RETRIEVAL_MODES, **opti
         "questions": len(questions),
         "model": run.embedder.name,
         "build_settings": run.build_settings.to_dict(),
-        "answer_settings": {k: getattr(answer_settings, k) for k in
+        "answer_settings": {k: getattr(assistant.settings, k) for k in
                             ("k", "candidates", "passages", "dense_weight", "threshold", "floor",
                              "max_quote_words", "min_relative_score")},
         "headline_mode": head,

@@ -171,7 +171,7 @@ def run_squad2(data_file: Path, *, articles: int | None = None, span_weights: Ma
         "paragraphs": sum(len(a.paragraph_spans) for a in kept),
         "model": run.embedder.name,
         "build_settings": run.build_settings.to_dict(),
-        "answer_settings": {k: getattr(answer_settings, k, None) for k in
+        "answer_settings": {k: getattr(next(iter(assistants.values())).settings, k, None) for k in
                             ("k", "mode", "candidates", "passages", "dense_weight", "threshold", "floor")},
         "trained_on": trained,
         "span_folds": bool(span_weights),  # each article's spans from weights trained without it

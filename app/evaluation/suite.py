@@ -26,9 +26,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.errors import VerbatimError
-from app.evaluation.calibration import threshold_source
 from app.evaluation.metrics import (
     RETRIEVAL_KS,
     abstention_scores,
@@ -46,6 +46,9 @@ from app.evaluation.span_metrics import first_span, report_span_summary, span_ma
 from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 from app.evaluation.verdicts import verdict_summary
 from app.settings import PROJECT_ROOT, RETRIEVAL_MODES
+
+if TYPE_CHECKING:
+    from app.answer.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +328,14 @@ def code_version(root: Path = PROJECT_ROOT) -> dict[str, object]:
     return {"commit": commit, "app_modified": None if status is None else bool(status)}
 
 
+def threshold_source(assistant: Assistant) -> dict | None:
+    """Where the verdict thresholds in use came from, when they are the index's calibration."""
+    c, s = assistant.calibration, assistant.settings
+    if (c.threshold, c.floor) != (s.threshold, s.floor):
+        return None  # given by hand (--threshold, --floor)
+    return {"source": c.source, "chosen_on": c.chosen_on}
+
+
 def run_suite(assistant, questions: Sequence[Question], dialogues: Sequence[Dialogue],
                methods: Sequence[str] = RETRIEVAL_MODES, corpus_dir: Path | None = None,
                data: Mapping[str, str] | None = None) -> dict:
@@ -362,7 +373,7 @@ def run_suite(assistant, questions: Sequence[Question], dialogues: Sequence[Dial
         "floor": s.floor,
         "methods": summaries,
         "differences": compare_methods(per_question, methods[0]),
-        "threshold_source": threshold_source(s.threshold),
+        "threshold_source": threshold_source(assistant),
         "questions": per_question,
         "dialogues": per_dialogue,
         "seconds": round(time.perf_counter() - t0, 1),

@@ -119,10 +119,9 @@ def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequ
               "a bootstrap over questions for means and F1 (stratified by answerability for F1)."]
     source = result.get("threshold_source")
     if source:
-        lines += ["", f"The verdict thresholds were chosen on {source.get('chosen_on', 'these questions')} "
-                  f"(`verbatim eval --calibrate`, {source.get('date', '')}): abstention figures on those "
-                  "questions are in-sample; its leave-one-out estimate there was F1 "
-                  f"{source.get('leave_one_out_f1', 0):.3f}."]
+        lines += ["", f"The verdict thresholds are the index's {source['source']}, chosen by `verbatim eval "
+                  f"--calibrate` on {source['chosen_on'] or 'questions not recorded'}: abstention figures on "
+                  "those questions are in-sample."]
     if result.get("differences"):
         lines += ["", "## Differences between methods", "",
                   "Paired over the same answerable questions; an interval that holds 0 means these questions "

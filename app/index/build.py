@@ -32,6 +32,7 @@ from app.index.briefing import rank_documents, ranking_settings
 from app.index.checkpoint import Checkpoint, remove_checkpoints, text_key
 from app.index.chunk import Chunk, chunk_document
 from app.index.embed import Embedder
+from app.index.encoders import encoder_record
 from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
 from app.index.lexical import BM25Index, join_hyphenated
@@ -290,7 +291,7 @@ def build_manifest(embedder: Embedder, settings: BuildSettings, corpus_dir: Path
         "package": "verbatim",
         "package_version": __version__,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model": {"name": embedder.name, "dim": embedder.dim, "normalized": True, "metric": "inner_product"},
+        "model": encoder_record(embedder),
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
         "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en_plus"},

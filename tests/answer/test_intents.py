@@ -8,6 +8,7 @@ from app.answer.assistant import Assistant
 from app.answer.briefing import BRIEFING_NOTE, briefing
 from app.answer.examples import default_examples
 from app.answer.intents import is_help, is_summary
+from app.answer.messages import line
 from tests.conftest import assert_quotes_verbatim
 
 SUMMARY = ["Summarize the report", "Summarise the report.", "What is this report about?", "What's the report about?",
@@ -66,16 +67,27 @@ def test_the_help_answer_lists_example_questions_and_quotes_nothing(tiny_assista
     assert "language" not in answer
 
 
-@pytest.mark.parametrize(("question", "code", "name"), [
-    ("Сколько заключённых было в камерах?", "ru", "Russian"), ("Қанша тұтқын болды?", "kk", "Kazakh"),
-    ("¿Cuántos presos había en las celdas?", "es", "Spanish")])
-def test_a_question_in_another_language_is_told_plainly(tiny_assistant: Assistant, question: str, code: str,
-                                                        name: str):
+@pytest.mark.parametrize(("question", "code"), [
+    ("Сколько заключённых было в камерах?", "ru"), ("Қанша тұтқын болды?", "kk"),
+    ("¿Cuántos presos había en las celdas?", "es")])
+def test_a_question_in_another_language_is_searched_and_framed_in_its_language(tiny_assistant: Assistant,
+                                                                             question: str, code: str):
+    """Never turned away: the report's English quotes, framed by lines in the asker's language."""
     answer = tiny_assistant.ask(question).to_dict()
     assert list(answer) == ["question", "answered", "verdict", "confidence", "message", "quotes", "language"]
+    assert answer["language"] == code and answer["quotes"]
+    first, rest = answer["message"].split("\n", 1)
+    assert first == line(code, "quoted_in").format(language="English")
+    verdict_line = {"answered": "", "uncertain": line(code, "uncertain"),
+                    "not_found": f"{line(code, 'not_answered')} {line(code, 'closest')}"}[answer["verdict"]]
+    assert rest.startswith(verdict_line)
+
+
+@pytest.mark.parametrize(("greeting", "code"), [("Привет!", "ru"), ("Hilfe", "de"), ("你好", "zh"), ("Сәлем", "kk")])
+def test_a_greeting_gets_the_help_in_its_language(tiny_assistant: Assistant, greeting: str, code: str):
+    answer = tiny_assistant.ask(greeting).to_dict()
     assert (answer["verdict"], answer["quotes"], answer["language"]) == ("not_found", [], code)
-    assert answer["message"] == (f"This question looks like it is written in {name}. The report is searched in "
-                                 "English: please ask in English.")
+    assert answer["message"].splitlines()[:2] == [line(code, "help"), line(code, "try")]
 
 
 def test_an_english_question_with_names_is_searched(tiny_assistant: Assistant):

@@ -1,16 +1,11 @@
-"""The real model on the real report (marked `model`: a few seconds to load all-MiniLM-L6-v2)."""
-
-import json
+"""The default encoder (multilingual-e5-small) on the real report (marked `model`: about a minute to build)."""
 
 import pytest
 
-from app import settings
 from app.answer.assistant import Assistant
-from app.errors import VerbatimError
 from app.index.build import build_index
-from app.index.embed import SentenceTransformerEmbedder
+from app.index.encoders import DEFAULT_MODEL, MODELS, encoder
 from app.index.verify import verify_index
-from app.settings import CALIBRATION_FILE, AnswerSettings
 from tests.conftest import REPORT, assert_quotes_verbatim
 
 pytestmark = pytest.mark.model
@@ -21,7 +16,7 @@ def report_assistant(tmp_path_factory) -> Assistant:
     corpus = tmp_path_factory.mktemp("corpus")
     (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
     index_dir = tmp_path_factory.mktemp("index") / "report"
-    build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
+    build_index(index_dir, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
     assert verify_index(index_dir) == []
     return Assistant.load(index_dir, corpus_dir=corpus)
 
@@ -78,37 +73,26 @@ def test_every_mode_stays_verbatim(report_assistant: Assistant):
         assert_quotes_verbatim(answer, report_assistant)
 
 
-def test_answers_use_the_thresholds_stored_in_calibration_json(report_assistant: Assistant):
-    stored = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    s = report_assistant.settings
-    assert (s.threshold, s.floor) == (stored["threshold"], stored["floor"])
-    assert stored["floor"] < stored["threshold"]  # three verdicts in use, not a lone threshold
-
-
-@pytest.mark.parametrize("content", ["", "{", '{"floor": 0.1}', '{"threshold": "high"}',
-                                     '{"threshold": 0.2, "floor": 0.3}'])
-def test_a_missing_or_broken_calibration_is_an_error_not_a_default(tmp_path, monkeypatch, content: str):
-    path = tmp_path / "calibration.json"
-    if content:
-        path.write_text(content, encoding="utf-8")
-    monkeypatch.setattr(settings, "CALIBRATION_FILE", path)
-    with pytest.raises(VerbatimError, match="calibration.json"):
-        AnswerSettings()
+def test_a_fresh_index_answers_with_its_models_calibration(report_assistant: Assistant):
+    card = MODELS[DEFAULT_MODEL]
+    c, s = report_assistant.calibration, report_assistant.settings
+    assert (c.source, c.threshold, c.floor) == ("model default", card.threshold, card.floor)
+    assert (s.threshold, s.floor) == (card.threshold, card.floor) and card.floor < card.threshold
 
 
 def test_questions_are_encoded_on_onnxruntime_with_the_torch_vectors(monkeypatch):
-    from app.index.embed import HashEmbedder, SentenceTransformerEmbedder, query_embedder_for
+    from app.index.embed import HashEmbedder, SentenceTransformerEmbedder
     from app.index.embed_onnx import OnnxEmbedder
     from app.settings import MODEL_NAME
 
-    onnx = query_embedder_for(MODEL_NAME)
+    onnx = encoder(MODEL_NAME, "query")
     assert isinstance(onnx, OnnxEmbedder) and onnx.name == MODEL_NAME
     questions = ["How many people were arrested?", "Who is Aron Atabek and why is he in prison?"]
     cosines = (onnx.encode(questions) * SentenceTransformerEmbedder().encode(questions)).sum(axis=1)
     assert cosines.min() > 0.9999
     monkeypatch.setenv("VERBATIM_QUERY_ENCODER", "torch")
-    assert isinstance(query_embedder_for(MODEL_NAME), SentenceTransformerEmbedder)
-    assert isinstance(query_embedder_for("test/hash-embedder-16"), HashEmbedder)
+    assert isinstance(encoder(MODEL_NAME, "query"), SentenceTransformerEmbedder)
+    assert isinstance(encoder("test/hash-embedder-16", "query"), HashEmbedder)
 
 
 def test_the_reports_120_word_briefing(report_assistant: Assistant):

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from app.cli import main
 from app.evaluation.calibration import calibrate
 from app.index.build import build_index
-from app.index.embed import SentenceTransformerEmbedder
+from app.index.calibration import calibration_path
+from app.index.encoders import DEFAULT_MODEL, encoder
 from tests.conftest import REPORT
 
 # A report small enough to count by hand: four one-sentence paragraphs (one chunk), each with words
@@ -37,7 +38,7 @@ DIALOGUES = [
     {"id": "d1", "turns": ["How many walruses did inspectors count?", "How many were there?"],
      "evidence": ["Inspectors counted 212 walruses inside cramped enclosures."], "facts": ["212"]},
 ]
-# Explicit verdict thresholds, not app/calibration.json's: answered at or above 0.08, not_found below.
+# Explicit verdict thresholds, not the index's calibration: answered at or above 0.08, not_found below.
 # The answerable questions share their content words with their evidence and score well above it,
 # the unanswerable ones share none and score at or below 0; `test_report_suite_figures_counted_by_hand`
 # checks these verdicts and quotes first, then every figure that follows from them by counting.
@@ -75,7 +76,6 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 @pytest.fixture
 def cli(monkeypatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
-    monkeypatch.setattr("app.evaluation.cli.CALIBRATION_FILE", tmp_path / "calibration.json")
     return CliRunner()
 
 
@@ -185,7 +185,8 @@ def test_calibrate_stores_the_threshold_and_reports_it(cli, built, eval_data, tm
     result = cli.invoke(main, ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(out),
                                "--calibrate"])
     assert result.exit_code == 0, result.output
-    stored = json.loads((tmp_path / "calibration.json").read_text())
+    stored = json.loads(calibration_path(built).read_text())
+    assert stored["model"] == "test/hash-embedder-64"
     assert set(stored) >= {"threshold", "floor", "objective", "hard_false_refusal_rate", "chosen_on", "f1",
                            "false_refusal_rate", "date"}
     assert "report_questions.jsonl: 5 questions (3 answerable, 2 unanswerable)" in stored["chosen_on"]
@@ -221,7 +222,7 @@ def test_calibrating_on_held_out_questions_is_refused(cli, built, tmp_path):
     result = cli.invoke(main, ["eval", "--data", str(folder), "--index", str(built), "--calibrate"])
     assert result.exit_code == 2
     assert f"{folder / 'report_questions.jsonl'} is held out: thresholds are never chosen on it" in result.output
-    assert not (tmp_path / "calibration.json").exists()
+    assert not calibration_path(built).exists()
 
 
 def test_benchmark_suites_need_data(cli):
@@ -232,20 +233,17 @@ def test_benchmark_suites_need_data(cli):
 
 
 @pytest.mark.model
-def test_real_report_suite_is_faithful(tmp_path: Path, monkeypatch):
-    """What CI runs: the report suite with all-MiniLM-L6-v2 and the faithfulness gate."""
-    monkeypatch.setattr("app.evaluation.cli.CALIBRATION_FILE", tmp_path / "calibration.json")
+def test_real_report_suite_is_faithful(tmp_path: Path):
+    """What CI runs: the report suite with the default encoder and the faithfulness gate."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
     index_dir = tmp_path / "index"
-    build_index(index_dir, SentenceTransformerEmbedder(), corpus_dir=corpus)
+    build_index(index_dir, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
     out = tmp_path / "out"
-    # Gates: faithfulness 1.0, and regression floors under what was measured at this commit (hit@3 over
-    # answered and uncertain 0.922, nDCG@10 0.933, follow-up hit@3 0.833), so a change that loses answers
-    # fails CI. No gate on answerable_not_refused_rate: the floor is chosen on these very questions to keep
-    # it >= 0.98, so it passes by construction.
-    gates = ["faithfulness=1.0", "hit@3_answered_or_uncertain=0.85", "ndcg@10=0.9", "followup_hit@3=0.7"]
+    # The gate is exact: every quote equals the corpus at its offsets. Quality figures are benchmarks
+    # (`verbatim eval`, docs/figures.md), not floors recorded at a commit.
+    gates = ["faithfulness=1.0"]
     result = CliRunner().invoke(main, ["eval", "--index", str(index_dir), "--out", str(out),
                                        *[arg for g in gates for arg in ("--fail-under", g)]])
     assert result.exit_code == 0, result.output

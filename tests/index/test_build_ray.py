@@ -197,13 +197,13 @@ def test_without_ray_the_engine_says_how_to_install_it(tmp_path: Path, tiny_corp
 
 @pytest.mark.model
 def test_the_real_model_through_ray_matches_the_in_process_build(cluster, tmp_path: Path, tiny_corpus: Path):
-    from app.index.embed import build_embedder_for
+    from app.index.encoders import encoder
     from app.settings import MODEL_NAME
 
     local = tmp_path / "in-process"
-    build_index(local, build_embedder_for(MODEL_NAME), SETTINGS, corpus_dir=tiny_corpus)
+    build_index(local, encoder(MODEL_NAME, "build"), SETTINGS, corpus_dir=tiny_corpus)
     engine = RayEngine(default_factory(MODEL_NAME), workers=2, batch_texts=8)
-    build_index(tmp_path / "ray", build_embedder_for(MODEL_NAME), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
+    build_index(tmp_path / "ray", encoder(MODEL_NAME, "build"), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
     assert_same_index(tmp_path / "ray", local, atol=1e-5)
     assert read_manifest(tmp_path / "ray")["model"]["name"] == MODEL_NAME
     assert verify_index(tmp_path / "ray") == []

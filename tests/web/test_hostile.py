@@ -86,9 +86,8 @@ def test_any_question_gets_a_one_line_refusal_or_the_contract(assistant, questio
         return
     assert refusal is None, (question, refusal)
     result = answer.to_dict()
-    if "language" in result:  # a question read as another language: told so, nothing quoted
-        assert list(result) == [*CONTRACT, "language"] and len(result["language"]) == 2
-        assert (result["verdict"], result["quotes"]) == ("not_found", [])
+    if "language" in result:  # a question read as another language: answered, its lines in that language
+        assert list(result) == [*CONTRACT, "language"] and len(result["language"]) == 2 and result["language"] != "en"
     else:
         assert list(result) == CONTRACT
     assert result["question"] == question.strip()

@@ -157,7 +157,7 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
     vector = a.embedder.encode([query])[0]
     watch.lap("encode")
     tokens, inner, lexical = tokenize(query), {}, a.lexical(q.language)
-    plain = max(s.passages, k)
+    plain = max(s.passages * (1 if lexical is None else 2), k)  # across languages, passage vectors rank worse
     pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
     hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner, lexical=lexical)
     watch.lap("retrieve")
@@ -167,7 +167,10 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
 
 def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
     """Score the sentences of the best passages, then each of the best again with its answer span."""
-    factor = UNKNOWN_NAME_FACTOR if unknown_names(q.text, a.index.bm25.vocabulary) else 1.0
+    # a name the corpus never mentions lowers every score; read only in the documents' own language (German
+    # capitalises every noun, and a name is spelled in each language's way)
+    same = r.lexical is None and q.language == a.languages().get(a.index.documents[0].doc, "en")
+    factor = UNKNOWN_NAME_FACTOR if same and unknown_names(q.text, a.index.bm25.vocabulary) else 1.0
     kind = answer_type(q.text)
     sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, q.text, factor, r.lexical)
     watch.lap("quote")

@@ -5,6 +5,7 @@
     verbatim eval --calibrate                       choose the abstention threshold, store it
     verbatim eval --suite beir --data ../shared/benchmarks/scifact --split train
     verbatim eval --suite squad --data ../shared/benchmarks/xquad/dev.json
+    verbatim eval --suite squad --data xquad.en.dev.json --questions xquad.ru.dev.json   questions in another language
     verbatim eval --suite squad2 --data ../shared/benchmarks/squad2/squad2.dev.json [--json]
     verbatim eval --suite brief --data ../shared/benchmarks/xquad/xquad.en.dev.json   briefing QA coverage
     verbatim eval --suite squad2 --data ... --span-folds .cache/spans/folds.json   spans cross-validated by article
@@ -167,12 +168,17 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
               help="report: not_found below this score instead of the index's calibrated floor.")
 @click.option("--json", "as_json", is_flag=True,
               help="Benchmark suites: print the figures as JSON instead of Markdown.")
+@click.option("--questions", "question_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="squad: ask these files' questions (matched by id) against --data's paragraphs, one language "
+                   "per file, and report answer-in-quote per language; repeatable.")
 @click.option("--span-folds", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="squad2: answer each article with the span scorer of its cross-validation fold ({article: "
                    "weights file} JSON, written by eval/experiments/train_spans.py).")
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
                  out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, threshold: float | None,
-                 floor: float | None, as_json: bool, span_folds: Path | None) -> None:
+                 floor: float | None, as_json: bool, span_folds: Path | None,
+                 question_files: tuple[Path, ...] = ()) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
     from app.evaluation.suite import RESULTS_DIR
 
@@ -180,6 +186,8 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
     out_dir = out_dir or RESULTS_DIR
     if span_folds and suite != "squad2":
         raise click.UsageError("--span-folds works on the squad2 suite only")
+    if question_files and suite != "squad":
+        raise click.UsageError("--questions works on the squad suite only")
     if calibrate and suite != "report":
         raise click.UsageError("--calibrate works on the report suite only")
     if (threshold is not None or floor is not None) and (suite != "report" or calibrate):
@@ -206,6 +214,10 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
 
             folds = json.loads(span_folds.read_text(encoding="utf-8")) if span_folds else None
             result = run_squad2(data, out_dir=out_dir, span_weights=folds)
+        elif question_files:
+            from app.evaluation.crosslingual import run_crosslingual
+
+            result = run_crosslingual(data, list(question_files), out_dir=out_dir)
         else:
             from app.evaluation.squad import run_squad
 

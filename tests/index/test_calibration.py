@@ -55,3 +55,16 @@ def test_a_broken_calibration_is_an_error_not_a_default(index: Path, content: st
     calibration_path(index).write_text(content, encoding="utf-8")
     with pytest.raises(VerbatimError, match="calibration"):
         index_calibration(index, read_manifest(index))
+
+
+def test_an_index_built_with_another_encoder_is_stale_and_rebuilt(tmp_path: Path):
+    """What `make serve` does when the default encoder changed: ensure_index rebuilds with the new one."""
+    from app.index.build import ensure_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The inspectors counted 212 men.\n", encoding="utf-8")
+    assert ensure_index(tmp_path / "i", corpus, HashEmbedder(64)) is not None
+    assert ensure_index(tmp_path / "i", corpus, HashEmbedder(64)) is None  # fresh: nothing to do
+    assert ensure_index(tmp_path / "i", corpus, HashEmbedder(32)) is not None  # another encoder: stale
+    assert read_manifest(tmp_path / "i")["model"]["name"] == "test/hash-embedder-32"

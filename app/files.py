@@ -70,3 +70,31 @@ def read_jsonl(path: Path, error: type[Exception] = ValueError) -> list[dict]:
             except json.JSONDecodeError as exc:
                 raise error(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove that line") from None
     return rows
+
+
+FIGURES_HEADER = ("# Figures\n\nGenerated: each section is written by the command named in it (with "
+                  "`--figures docs/figures.md`), on the machine and at the commit it names. Do not edit by hand.\n")
+
+
+def publish_section(path: Path, name: str, markdown: str) -> None:
+    """Write `markdown` as the section `name` of the generated page at `path`, replacing that section
+    and keeping the others, atomically.
+
+    >>> import tempfile
+    >>> page = Path(tempfile.mkdtemp()) / "figures.md"
+    >>> publish_section(page, "eval report", "## Report\\n1")
+    >>> publish_section(page, "bench", "## Bench\\n2")
+    >>> publish_section(page, "eval report", "## Report\\n3")
+    >>> [line for line in page.read_text().splitlines() if line.startswith("## ") or line.isdigit()]
+    ['## Report', '3', '## Bench', '2']
+    """
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.exists() else FIGURES_HEADER
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = old.rstrip("\n") + "\n\n" + block + "\n"
+    write_atomic(path, text)

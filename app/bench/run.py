@@ -309,6 +309,8 @@ def format_table(result: dict) -> str:
 @click.command("bench")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("bench.json"),
               show_default=True, help="Where the JSON figures go.")
+@click.option("--figures", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the table as the bench's section of a generated page (docs/figures.md).")
 @click.option("--quick", is_flag=True, help="Fewer repeats and passages: a smoke run of a few minutes.")
 @click.option("--repeats", type=click.IntRange(1, 50), default=None, help="Runs per figure [default: 3, quick 1].")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX_DIR, show_default=True,
@@ -331,7 +333,8 @@ def format_table(result: dict) -> str:
               help="upload section: the first question asked of the uploaded document.")
 def bench(out_path: Path, quick: bool, repeats: int | None, index_dir: Path, scifact_dir: Path, sections: str,
           build_passages: int | None, engine_passages: int, soak_minutes: float, scale_sizes: str | None,
-          upload_file: Path | None = None, upload_question: str = "What is this document about?") -> None:
+          upload_file: Path | None = None, upload_question: str = "What is this document about?",
+          figures: Path | None = None) -> None:
     """Measure ask latency, build throughput, rebuild, start-up, ONNX and load against their floors."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -352,5 +355,23 @@ def bench(out_path: Path, quick: bool, repeats: int | None, index_dir: Path, sci
 
         result["scale"] = run_scale([int(s) for s in scale_sizes.split(",")], quick=quick)
     write_json(result, out_path)
-    click.echo(format_table(result))
+    table = format_table(result)
+    click.echo(table)
     click.echo(f"\nwrote {out_path}")
+    if figures is not None:
+        publish_bench(figures, chosen, table)
+
+
+def publish_bench(page: Path, sections: list[str], table: str) -> None:
+    """The bench's table as its section of the generated page, under the command, the date and the code."""
+    import datetime as dt
+    import sys
+
+    from app.evaluation.suite import code_version
+    from app.evaluation.suite_output import code_note
+    from app.files import publish_section
+
+    provenance = (f"`verbatim {' '.join(sys.argv[1:])}` ({dt.date.today().isoformat()}, "
+                  f"code {code_note(code_version())})")
+    publish_section(page, f"bench {','.join(sections)}", f"## Bench: {', '.join(sections)}\n\n{provenance}\n\n"
+                    f"```\n{table}\n```")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -144,6 +145,24 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
     return result, f"wrote {', '.join(str(p) for p in paths)}"
 
 
+def publish_figures(page: Path, suite: str, data: Path | None, question_files: tuple[Path, ...], result: dict,
+                    out_dir: Path) -> None:
+    """This run's figures as its section of the generated page, under the command, the date and the code."""
+    import datetime as dt
+    import re
+
+    from app.evaluation.suite import code_version
+    from app.evaluation.suite_output import code_note
+    from app.files import publish_section
+
+    text = result.get("markdown") or (out_dir / "report.md").read_text(encoding="utf-8")
+    text = re.sub(r"^(#+) ", lambda m: "#" * max(len(m.group(1)) + 1, 2) + " ", text, flags=re.M)  # page's sections
+    name = " ".join(["eval", suite, data.name if data else "eval/", *(q.name for q in question_files)])
+    when = dt.date.today().isoformat()
+    provenance = f"`verbatim {' '.join(sys.argv[1:])}` ({when}, code {code_note(code_version())})"
+    publish_section(page, name, f"{provenance}\n\n{text}")
+
+
 @click.command("eval")
 @click.option("--suite", type=click.Choice(SUITES), default="report", show_default=True,
               help="The report's own questions, or a public benchmark.")
@@ -168,6 +187,8 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
               help="report: not_found below this score instead of the index's calibrated floor.")
 @click.option("--json", "as_json", is_flag=True,
               help="Benchmark suites: print the figures as JSON instead of Markdown.")
+@click.option("--figures", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the figures as this run's section of a generated page (docs/figures.md).")
 @click.option("--questions", "question_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="squad: ask these files' questions (matched by id) against --data's paragraphs, one language "
@@ -178,7 +199,7 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
                  out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, threshold: float | None,
                  floor: float | None, as_json: bool, span_folds: Path | None,
-                 question_files: tuple[Path, ...] = ()) -> None:
+                 question_files: tuple[Path, ...] = (), figures: Path | None = None) -> None:
     """Measure whether answers and their citations can be trusted; write JSON, Markdown and plots."""
     from app.evaluation.suite import RESULTS_DIR
 
@@ -228,6 +249,8 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
             click.echo(result["markdown"])
         note = f"wrote results into {out_dir}"
     click.echo(note, err=as_json)
+    if figures is not None:
+        publish_figures(figures, suite, data, question_files, result, out_dir)
     failed = check_gates(result, parsed)
     for line in failed:
         click.echo(f"gate failed: {line}", err=True)

@@ -92,7 +92,7 @@ def _failure_lines(r: dict, threshold: float) -> list[str]:
     return lines
 
 
-def _code_note(code: Mapping) -> str:
+def code_note(code: Mapping) -> str:
     if not code.get("commit"):
         return "outside git"
     return code["commit"] + (" with uncommitted changes in app/" if code.get("app_modified") else "")
@@ -107,7 +107,7 @@ def to_markdown(result: Mapping, calibration: Mapping | None = None, plots: Sequ
              f"{c['dialogues']} two-turn dialogues on {', '.join(result['documents'])}; model {result['model']}; "
              f"verdict floor {result.get('floor', result['threshold']):.4f} and threshold {result['threshold']:.4f}; "
              f"quotes checked against {result['checked_against']}; "
-             f"code {_code_note(result.get('code', {}))}.",
+             f"code {code_note(result.get('code', {}))}.",
              "", "| Metric | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
     for key, label, fmt in METRIC_ROWS:
         lines.append(f"| {label} | " + " | ".join(_cell(result["methods"][m], key, fmt) for m in methods) + " |")

@@ -257,3 +257,16 @@ def test_real_report_suite_is_faithful(tmp_path: Path):
     answerable = report["counts"]["answerable"]
     assert round(choice["leave_one_out_hard_false_refusal_rate"] * answerable) <= 2, choice
     assert report["checked_against"].startswith("corpus files")
+
+
+def test_figures_go_to_their_own_section_of_the_generated_page(cli, built, eval_data, tmp_path):
+    page = tmp_path / "figures.md"
+    page.write_text("# Figures\n\n<!-- begin bench ask -->\n## Bench\nkept\n<!-- end bench ask -->\n", encoding="utf-8")
+    args = ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(tmp_path / "o"), "--figures", str(page)]
+    for _ in range(2):  # a second run replaces its section, it does not add one
+        assert cli.invoke(main, args).exit_code == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<!-- begin eval report evalset -->") == 1 and "## Bench\nkept" in text
+    section = text.split("<!-- begin eval report evalset -->\n", 1)[1]
+    assert section.startswith("`verbatim ") and ", code " in section.splitlines()[0]  # the command, date and code
+    assert "\n## Report suite\n" in section and "| Faithfulness (quote == text at its offsets) | 100.0% |" in section

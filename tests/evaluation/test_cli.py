@@ -262,7 +262,8 @@ def test_real_report_suite_is_faithful(tmp_path: Path):
 def test_figures_go_to_their_own_section_of_the_generated_page(cli, built, eval_data, tmp_path):
     page = tmp_path / "figures.md"
     page.write_text("# Figures\n\n<!-- begin bench ask -->\n## Bench\nkept\n<!-- end bench ask -->\n", encoding="utf-8")
-    args = ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(tmp_path / "o"), "--figures", str(page)]
+    args = ["eval", "--data", str(eval_data), "--index", str(built), "--out", str(tmp_path / "o"),
+            "--figures", str(page)]
     for _ in range(2):  # a second run replaces its section, it does not add one
         assert cli.invoke(main, args).exit_code == 0
     text = page.read_text(encoding="utf-8")

@@ -17,11 +17,11 @@ $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,ray]'
+	$(BIN)/pip install -q -e '.[dev,eval,ray]'
 	@if $(BIN)/pip list 2>/dev/null | grep -qi '^nvidia-'; then echo "error: a CUDA package was installed" >&2; exit 1; fi
 	touch $@
 
-install: $(BIN)/.installed ## Create .venv: the CPU torch, Verbatim and its dev and ray extras (again when pyproject.toml changes)
+install: $(BIN)/.installed ## Create .venv: the CPU torch, Verbatim and its dev, eval and ray extras (again when pyproject.toml changes)
 
 serve: install ## The web chat on the bundled report at http://127.0.0.1:7860 (builds the index if needed)
 	$(BIN)/verbatim serve

@@ -212,10 +212,10 @@ def run_batch(path: Path, answer_one) -> None:
 def print_answer(answer) -> None:
     click.echo(f"Q: {answer.question}")
     click.echo(f"verdict: {answer.verdict.replace('_', ' ')} (confidence {answer.confidence:.2f})")
-    if answer.verdict == "not_found":
-        click.echo(f"\n{answer.message}")
-    elif answer.verdict == "uncertain" or not answer.message.startswith("[1] "):  # its plain line (a briefing's)
-        click.echo(f"\n{answer.message.splitlines()[0]}")
+    # the message's own lines, before its numbered quotes: the verdict's note, a briefing's, the quotes' language
+    notes = answer.message.split("[1] \u201c", 1)[0].strip() if answer.verdict != "not_found" else answer.message
+    if notes:
+        click.echo(f"\n{notes}")
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
         label = "closest passage (not an answer)" if answer.verdict == "not_found" else f"[{q.n}]"

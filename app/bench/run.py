@@ -228,28 +228,9 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
                                         [d.text for d in docs[:200]])
         if "start" in sections:
             result["start"] = bench_start(Path(index_dir), questions[0], start_repeats)
-        if "engines" in sections and scifact_dir:
-            from app.bench.engines import bench_engines
-
-            result["engines"] = bench_engines(scifact_documents(scifact_dir, engine_passages), embedder.name, work_dir,
-                                              repeats=repeats)
-        if "batching" in sections:
-            from app.bench.batching import bench_batching
-
-            result["batching"] = bench_batching(Path(index_dir), questions, passes=2 * repeats)
-        if "soak" in sections:
-            from app.bench.soak import bench_soak
-
-            result["soak"] = bench_soak(Path(index_dir), questions, minutes=soak_minutes)
-        if "upload" in sections and upload is not None:
-            from app.bench.upload import bench_upload
-
-            result["upload"] = bench_upload(upload[0], upload[1], repeats)
-        if "load" in sections:
-            from app.bench.load import CONCURRENCY_SWEEP, LEVEL_SECONDS, bench_load
-
-            result["load"] = bench_load(Path(index_dir), questions, seconds=load_seconds or LEVEL_SECONDS,
-                                        sweep=CONCURRENCY_SWEEP if repeats > 1 else ())
+        run_serving_sections(result, sections, Path(index_dir), questions, repeats, scifact_dir, embedder.name,
+                             work_dir, engine_passages=engine_passages, soak_minutes=soak_minutes, upload=upload,
+                             load_seconds=load_seconds)
     finally:
         if own_tmp:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -260,6 +241,34 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
 
 
 # ---------------------------------------------------------------- output
+
+
+def run_serving_sections(result: dict, sections: Sequence[str], index_dir: Path, questions: list[str], repeats: int,
+                         scifact_dir: Path | None, model: str, work_dir: Path, *, engine_passages: int,
+                         soak_minutes: float, upload: tuple[Path, str] | None, load_seconds: float | None) -> None:
+    """The sections that build engines or start servers (engines, batching, soak, upload, load), into `result`."""
+    if "engines" in sections and scifact_dir:
+        from app.bench.engines import bench_engines
+
+        result["engines"] = bench_engines(scifact_documents(scifact_dir, engine_passages), model, work_dir,
+                                          repeats=repeats)
+    if "batching" in sections:
+        from app.bench.batching import bench_batching
+
+        result["batching"] = bench_batching(index_dir, questions, passes=2 * repeats)
+    if "soak" in sections:
+        from app.bench.soak import bench_soak
+
+        result["soak"] = bench_soak(index_dir, questions, minutes=soak_minutes)
+    if "upload" in sections and upload is not None:
+        from app.bench.upload import bench_upload
+
+        result["upload"] = bench_upload(upload[0], upload[1], repeats)
+    if "load" in sections:
+        from app.bench.load import CONCURRENCY_SWEEP, LEVEL_SECONDS, bench_load
+
+        result["load"] = bench_load(index_dir, questions, seconds=load_seconds or LEVEL_SECONDS,
+                                    sweep=CONCURRENCY_SWEEP if repeats > 1 else ())
 
 
 def format_table(result: dict) -> str:

@@ -8,7 +8,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install serve test test-fast browser shelf-docs lint
+.PHONY: help install serve test test-fast browser shelf-docs lint span-weights
 
 help: ## List the targets (this text)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,11 +37,14 @@ shelf-docs: ## Install the Debian documentation packages of the shelf test (need
 	@dpkg -s $(SHELF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(SHELF_PACKAGES) >/dev/null)
 
 test: install browser shelf-docs ## Lint, then every test: real model, browser, load (what CI runs)
-	$(BIN)/ruff check app tests
+	$(BIN)/ruff check app tests training
 	$(BIN)/python -m pytest
 
 test-fast: install ## Unit tests only: hash embedder, no real model, browser, load or Ray test
 	$(BIN)/python -m pytest -m "not model and not browser and not load and not ray"
 
-lint: install ## ruff over app/ and tests/
-	$(BIN)/ruff check app tests
+lint: install ## ruff over app/, tests/ and training/
+	$(BIN)/ruff check app tests training
+
+span-weights: install ## Train the answer-span scorer on ../shared/benchmarks (SQuAD 2.0 dev half) into app/answer/span_weights.json
+	OMP_NUM_THREADS=1 $(BIN)/python -m training.train_spans --write

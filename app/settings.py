@@ -89,7 +89,7 @@ class AnswerSettings:
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
     # across several documents, hybrid mixes each passage's score with its whole document's BM25 and its
     # title's (app/answer/ranking.py): the best mix at dense weight 0.5 on SciFact's "tune" queries
-    # (eval/experiments/doc_fusion.py); on the "report" queries it neither gains nor loses (docs/benchmarks.md)
+    # (docs/experiments/README.md, doc_fusion.py); on the "report" queries it neither gains nor loses
     doc_weight: float = 0.3
     title_weight: float = 0.05
     # verdicts: "answered" at or above `threshold`, "not_found" below `floor`, "uncertain" between; None:

@@ -4,7 +4,7 @@ The report is searched in English (the model and BM25's stemmer are English), so
 Russian or Kazakh finds nothing it asks about. `detect_language` returns the ISO 639-1 code of a
 question that is not English, or None.
 
-The rule (measured by `eval/experiments/language_id.py`; the figures are in docs/evaluation.md):
+The rule (measured by language_id.py; its record is in docs/experiments/README.md):
 
 1. Names and numbers say nothing about the language ("Who is Aron Atabek?", "Zhanaozen?"): words
    written with a capital inside the question, words with digits, and punctuation are set aside.

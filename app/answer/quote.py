@@ -37,7 +37,7 @@ from app.index.store import Index
 
 W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3
 SHORT_SENTENCE_WORDS = 15  # a quoted sentence shorter than this takes the next one along
-TYPE_MISMATCH_FACTOR = 0.5  # chosen on eval/ by eval/experiments/answer_focus.py (0.7 before)
+TYPE_MISMATCH_FACTOR = 0.5  # chosen on eval/ by answer_focus.py (docs/experiments/README.md)
 RELATION_MISS_FACTOR = 0.5  # a sentence that lacks the relation a count question asks about (answer_focus.py)
 UNKNOWN_NAME_FACTOR = 0.7
 

@@ -5,7 +5,7 @@ phrases of a parse of the sentence (made at ask time, for the few sentences that
 and the numbers a regular expression finds. Each candidate gets plain features (does its label fit
 what the question asks, how near it lies to the question's words, whether the question already
 holds it, its length and place) and a probability from a logistic regression whose weights ship
-in `span_weights.json`, trained by `eval/experiments/train_spans.py` on the SQuAD 2.0 dev half only.
+in `span_weights.json`, trained by `training/train_spans.py` (`make span-weights`) on the SQuAD 2.0 dev half only.
 
 >>> from app.runtime import Runtime
 >>> parse = Runtime().parse
@@ -225,7 +225,7 @@ def load_model(path: Path | str = "") -> SpanModel:
                          np.array(data["coef"], np.float32), float(data["intercept"]), float(data["threshold"]))
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise VerbatimError(f"{path} is missing or unusable ({exc}); restore it from git or run "
-                            "`python eval/experiments/train_spans.py`") from None
+                            "`make span-weights`") from None
 
 
 def trained_articles(path: Path | str = "") -> list[str]:

@@ -195,7 +195,7 @@ def publish_figures(page: Path, suite: str, data: Path | None, question_files: t
                    "per file, and report answer-in-quote per language; repeatable.")
 @click.option("--span-folds", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="squad2: answer each article with the span scorer of its cross-validation fold ({article: "
-                   "weights file} JSON, written by eval/experiments/train_spans.py).")
+                   "weights file} JSON, written by training/train_spans.py).")
 def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, split: str, index_dir: Path,
                  out_dir: Path | None, gates: tuple[str, ...], calibrate: bool, threshold: float | None,
                  floor: float | None, as_json: bool, span_folds: Path | None,

@@ -5,7 +5,7 @@ and stored in the index (`briefing.npy`: sentence rows and words, `briefing_scor
 relevance), so
 cutting it at any word budget at ask time is a slice (`app.answer.briefing`).
 
-The method (parameters chosen on SQuAD 2.0 dev by `eval/experiments/briefing_params.py`, XQuAD held out):
+The method (parameters chosen on SQuAD 2.0 dev by briefing_params.py, docs/experiments/README.md; XQuAD held out):
 
 1. Candidates: the document's sentences (furniture is never a sentence) less headings, questions,
    every sentence of an interviewer's turn (`Document.prompts`, app/index/structure.py) and of any
@@ -44,7 +44,7 @@ from app.index.ingest import Document
 DAMPING = 0.85
 MAX_GRAPH = 2_000  # candidates above this use degree centrality (linear) instead of PageRank (quadratic)
 MAX_RANKED = 256  # sentences ranked per document; a budget of ~2,000 words never reads further
-# chosen on SQuAD 2.0 dev by eval/experiments/briefing_params.py (XQuAD dev held out)
+# chosen on SQuAD 2.0 dev by briefing_params.py (docs/experiments/README.md; XQuAD dev held out)
 POSITION_WEIGHT = 0.25
 POSITION_SCALE = 30.0
 MMR_LAMBDA = 0.4

@@ -180,7 +180,7 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
 
     PDFium (pypdfium2) places the spaces a typeset PDF never stores as characters, where pypdf
     returned "ThisdocumentmaybeusedunderthetermsoftheGNU..." for some manuals, and reads 10-15x
-    faster (`eval/experiments/pdf_text.py`: Debian's maint-guide, 92 words of 20+ letters per
+    faster (pdf_text.py, docs/experiments/README.md: Debian's maint-guide, 92 words of 20+ letters per
     thousand with pypdf, 0.04 with PDFium; 1.78 s against 0.13 s)."""
     import pypdfium2 as pdfium
 

@@ -5,7 +5,7 @@ index's sentences (`app.index.chunk`); every sentence and every question is pars
 pipeline (`app.index.ner`, all components) and stored as `Doc.to_json()`. The span scorer's
 training (`train_spans.py`) reads them back with `Doc(vocab).from_json(...)`.
 
-    OMP_NUM_THREADS=1 nice -n 10 python eval/experiments/spacy_cache.py ../shared/benchmarks/squad2/squad2.dev.json
+    OMP_NUM_THREADS=1 nice -n 10 python -m training.spacy_cache ../shared/benchmarks/squad2/squad2.dev.json
 """
 
 from __future__ import annotations
@@ -16,26 +16,25 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from app.evaluation.squad import read_squad, squad_documents
+from app.index.chunk import chunk_document
+from app.index.ner import NER_META
+from app.runtime import Runtime
+from app.settings import PROJECT_ROOT, BuildSettings
 
-from app.evaluation.squad import read_squad, squad_documents  # noqa: E402
-from app.index.chunk import chunk_document  # noqa: E402
-from app.index.ner import NER_META, parse  # noqa: E402
-from app.settings import BuildSettings  # noqa: E402
-
-CACHE = ROOT / ".cache" / "spacy"
+CACHE = PROJECT_ROOT / ".cache" / "spacy"
 
 
-def cache_path(data_file: Path) -> Path:
+def cache_path(data_file: Path, cache: Path = CACHE) -> Path:
     digest = hashlib.sha256(Path(data_file).read_bytes()).hexdigest()[:12]
     settings = BuildSettings()
-    return CACHE / f"{Path(data_file).stem}-{digest}-c{settings.chunker_version}-{NER_META['version']}.json"
+    return cache / f"{Path(data_file).stem}-{digest}-c{settings.chunker_version}-{NER_META['version']}.json"
 
 
-def build_cache(data_file: Path) -> dict:
+def build_cache(data_file: Path, runtime: Runtime | None = None, cache: Path = CACHE) -> dict:
     """{"sentences": {doc: [[start, end, doc_json], ...]}, "questions": {id: doc_json}}, cached."""
-    path = cache_path(data_file)
+    path = cache_path(data_file, cache)
+    parse = (runtime or Runtime()).parse
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     articles, questions = read_squad(data_file)

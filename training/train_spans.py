@@ -11,33 +11,29 @@ given the gold paragraph (the end-to-end figures come from `verbatim eval --suit
 The threshold for showing a span is chosen on the SQuAD 2.0 cross-validation: the lowest
 probability at which the spans given have F1 >= 0.70 and at most 35% of unanswerable questions get one.
 
-    OMP_NUM_THREADS=1 nice -n 10 python eval/experiments/train_spans.py [--write]
+    OMP_NUM_THREADS=1 nice -n 10 python -m training.train_spans [--write]      (make span-weights)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+from spacy.tokens import Doc
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "eval" / "experiments"))
+from app.answer.spans import FEATURES, WEIGHTS_FILE, SpanModel, candidates, features, question_view, sentence_from_doc
+from app.evaluation.span_metrics import exact_match, f1_score, span_summary
+from app.evaluation.squad import read_squad
+from app.index.ner import load_pipeline
+from app.settings import PROJECT_ROOT
+from training.spacy_cache import CACHE, build_cache
 
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-from sklearn.model_selection import GroupKFold  # noqa: E402
-from spacy.tokens import Doc  # noqa: E402
-from spacy_cache import build_cache  # noqa: E402
-
-from app.answer.spans import FEATURES, WEIGHTS_FILE, SpanModel, candidates, features, question_view, sentence_from_doc  # noqa: E402,E501
-from app.evaluation.span_metrics import exact_match, f1_score, span_summary  # noqa: E402
-from app.evaluation.squad import read_squad  # noqa: E402
-from app.index.ner import load_pipeline  # noqa: E402
-
+ROOT = PROJECT_ROOT
 BENCH = ROOT.parent / "shared" / "benchmarks"
 SQUAD2 = BENCH / "squad2" / "squad2.dev.json"
 XQUAD = BENCH / "xquad" / "xquad.en.dev.json"
@@ -45,9 +41,9 @@ TARGET_F1_WHEN_GIVEN, MAX_UNANSWERABLE_GIVEN = 0.70, 0.35
 FOLDS = ROOT / ".cache" / "spans"
 
 
-def load(data_file: Path) -> list[dict]:
+def load(data_file: Path, cache_dir: Path = CACHE) -> list[dict]:
     """Per question: its view, answerability, gold texts, article number, and candidate rows of its paragraph."""
-    cache = build_cache(data_file)
+    cache = build_cache(data_file, cache=cache_dir)
     vocab = load_pipeline().vocab
     articles, questions = read_squad(data_file)
     spans = {a.doc: a.paragraph_spans for a in articles}

@@ -153,6 +153,14 @@ class Retriever:
             fused = fuse_rrf(dense, bm25)
         else:
             fused = fuse_relative(dense, bm25, dense_weight)
+        hits = self.distinct_hits(rows, fused, dense, bm25, k)
+        if timings is not None:
+            timings["fusion"] = time.perf_counter() - t2
+        return hits
+
+    def distinct_hits(self, rows: list[int], fused: list[float], dense: list[float], bm25: list[float],
+                      k: int) -> list[Hit]:
+        """The best `k` rows by fused score (ties by row), the same text in several documents counted once."""
         hits: list[Hit] = []
         seen: set[str] = set()
         for i in sorted(range(len(rows)), key=lambda i: (-fused[i], rows[i])):
@@ -164,6 +172,4 @@ class Retriever:
             hits.append(Hit(rows[i], chunk, float(fused[i]), float(dense[i]), float(bm25[i])))
             if len(hits) == k:
                 break
-        if timings is not None:
-            timings["fusion"] = time.perf_counter() - t2
         return hits

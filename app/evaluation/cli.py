@@ -163,6 +163,22 @@ def publish_figures(page: Path, suite: str, data: Path | None, question_files: t
     publish_section(page, name, f"{provenance}\n\n{text}")
 
 
+def refuse_mixed_options(suite: str, span_folds: bool, questions: bool, calibrate: bool, thresholds: bool,
+                         as_json: bool) -> None:
+    """A usage error for an option given to a suite that does not take it."""
+    if span_folds and suite != "squad2":
+        raise click.UsageError("--span-folds works on the squad2 suite only")
+    if questions and suite != "squad":
+        raise click.UsageError("--questions works on the squad suite only")
+    if calibrate and suite != "report":
+        raise click.UsageError("--calibrate works on the report suite only")
+    if thresholds and (suite != "report" or calibrate):
+        raise click.UsageError("--threshold and --floor work on the report suite, without --calibrate")
+    if as_json and suite == "report":
+        raise click.UsageError("--json works on the benchmark suites; the report suite writes its JSON "
+                               "into the output folder")
+
+
 @click.command("eval")
 @click.option("--suite", type=click.Choice(SUITES), default="report", show_default=True,
               help="The report's own questions, or a public benchmark.")
@@ -205,17 +221,8 @@ def eval_command(suite: str, data: Path | None, dialogues_file: Path | None, spl
 
     parsed = [parse_gate(g) for g in gates]
     out_dir = out_dir or RESULTS_DIR
-    if span_folds and suite != "squad2":
-        raise click.UsageError("--span-folds works on the squad2 suite only")
-    if question_files and suite != "squad":
-        raise click.UsageError("--questions works on the squad suite only")
-    if calibrate and suite != "report":
-        raise click.UsageError("--calibrate works on the report suite only")
-    if (threshold is not None or floor is not None) and (suite != "report" or calibrate):
-        raise click.UsageError("--threshold and --floor work on the report suite, without --calibrate")
-    if as_json and suite == "report":
-        raise click.UsageError("--json works on the benchmark suites; the report suite writes its JSON "
-                               "into the output folder")
+    refuse_mixed_options(suite, span_folds is not None, bool(question_files), calibrate,
+                         threshold is not None or floor is not None, as_json)
     if suite == "report":
         thresholds = {k: v for k, v in (("threshold", threshold), ("floor", floor)) if v is not None}
         result, note = _run_question_suite(data, index_dir, out_dir, calibrate, dialogues_file, thresholds)

@@ -293,14 +293,20 @@ def squad2_markdown(result: dict) -> str:
         lines.append(f"| {a['doc']} | {a['questions']} | {a['unanswerable']} | {a_auc} | "
                      f"{a['answer_in_quote@3']:.3f} | {a['hard_false_refusal_rate']:.3f} | "
                      f"{a['unanswerable_answered_rate']:.3f} |")
+    lines += example_lines(result["examples"])
+    lines.append("")
+    return "\n".join(lines)
+
+
+def example_lines(examples: dict) -> list[str]:
+    """The unanswerable questions answered most confidently and the answerable ones refused, as Markdown."""
     titles = {"unanswerable_answered": "Unanswerable questions answered most confidently",
               "hard_false_refusals": "Answerable questions refused (lowest confidence first)"}
+    lines: list[str] = []
     for key, title in titles.items():
-        examples = result["examples"][key]
-        if examples:
+        if examples[key]:
             lines += ["", f"### {title}", ""]
             lines += [f"- {e['question']} (confidence {e['confidence']:.3f}; expected "
                       f"{' | '.join(dict.fromkeys(e['expected']))!r}) quoted \u201c{e['quote']}\u201d"
-                      for e in examples]
-    lines.append("")
-    return "\n".join(lines)
+                      for e in examples[key]]
+    return lines

@@ -258,13 +258,7 @@ def build_index(
     log.info("embedding %d texts on %s (%d worker(s))", len(todo), engine.name, engine.workers)
     embedded = _embed(engine, todo, checkpoint, resumed, progress)
     t_embed = time.perf_counter()
-    missing = sum(k not in checkpoint for k in plan.pending)
-    if missing:
-        raise IndexBuildError(f"the {engine.name} engine returned no vector for {missing} of {len(todo)} texts; "
-                              f"the index at {index_dir} is unchanged; run the build again to resume")
-    checkpoint.fill(plan.fresh["chunk"], plan.chunk_matrix, plan.fresh["chunk_rows"])
-    if plan.sentence_matrix is not None:
-        checkpoint.fill(plan.fresh["sentence"], plan.sentence_matrix, plan.fresh["sentence_rows"])
+    fill_vectors(plan, checkpoint, engine.name, len(todo), index_dir)
 
     faiss_index, faiss_info = make_faiss_index(plan.chunk_matrix, settings.index_type, settings.hnsw_threshold)
     bm25 = BM25Index.build([c.text for c in plan.chunks])
@@ -280,6 +274,17 @@ def build_index(
     return BuildSummary(n_docs, len(plan.chunks), len(plan.sentences), n_docs - reused, reused,
                         time.perf_counter() - t0, index_dir, engine.name, engine.workers, embedded, resumed,
                         t_plan - t_ner)
+
+
+def fill_vectors(plan: _Plan, checkpoint: Checkpoint, engine: str, asked: int, index_dir: Path) -> None:
+    """The plan's vector matrices filled from the checkpoint; a text the engine left out fails the build."""
+    missing = sum(k not in checkpoint for k in plan.pending)
+    if missing:
+        raise IndexBuildError(f"the {engine} engine returned no vector for {missing} of {asked} texts; "
+                              f"the index at {index_dir} is unchanged; run the build again to resume")
+    checkpoint.fill(plan.fresh["chunk"], plan.chunk_matrix, plan.fresh["chunk_rows"])
+    if plan.sentence_matrix is not None:
+        checkpoint.fill(plan.fresh["sentence"], plan.sentence_matrix, plan.fresh["sentence_rows"])
 
 
 def build_manifest(embedder: Embedder, settings: BuildSettings, corpus_dir: Path | None, documents: list[Document],

@@ -229,15 +229,8 @@ def check_files(index_dir: Path, manifest: dict, full: bool) -> list[str]:
     return problems
 
 
-def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: bool = True,
-               mmap: bool = False) -> Index:
-    """Load an index folder, refusing one that is missing, corrupt, or built by another model.
-
-    With `mmap`, the vectors and the FAISS index's stored vectors are memory-mapped read-only, so
-    server processes reading one build share its pages instead of holding a copy each."""
-    import faiss
-
-    index_dir = Path(index_dir)
+def checked_manifest(index_dir: Path, embedder_name: str | None, verify_files: bool) -> dict:
+    """The manifest of an index built by `embedder_name` (when given) whose files match it (when `verify_files`)."""
     manifest = read_manifest(index_dir)
     if embedder_name is not None and manifest["model"]["name"] != embedder_name:
         raise IndexStaleError(f"index at {index_dir} was built with {manifest['model']['name']}, not "
@@ -247,6 +240,19 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         if problems:
             raise IndexCorruptError(f"index at {index_dir} is damaged ({'; '.join(problems[:3])}); "
                                     f"{rebuild_hint(index_dir)}")
+    return manifest
+
+
+def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: bool = True,
+               mmap: bool = False) -> Index:
+    """Load an index folder, refusing one that is missing, corrupt, or built by another model.
+
+    With `mmap`, the vectors and the FAISS index's stored vectors are memory-mapped read-only, so
+    server processes reading one build share its pages instead of holding a copy each."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    manifest = checked_manifest(index_dir, embedder_name, verify_files)
     try:
         docs = [document_from_row(r) for r in read_jsonl(index_dir / DOCUMENTS)]
         chunks = [Chunk.from_dict(r) for r in read_jsonl(index_dir / CHUNKS)]

@@ -223,21 +223,40 @@ def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, worker
     root = create_server(build_page(), host, port)
     shared = listening_socket(host, port)
     private = [listening_socket("127.0.0.1", 0) for _ in range(workers)]
-    ports = [s.getsockname()[1] for s in private]
     gc.collect()
     gc.freeze()  # what the parent loaded stays out of the children's garbage collections: shared pages stay shared
-    children: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
-    stopping = False
-    guard = CrashGuard()
+    supervisor = Supervisor(root, shared, private)
+    previous = {s: signal.signal(s, supervisor.stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for me in range(workers):
+            supervisor.spawn(me)
+        log.info("%d workers on %s:%d (private ports %s)", workers, host, port, supervisor.ports)
+        supervisor.watch()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for sock in (shared, *private):
+            sock.close()
 
-    def spawn(me: int) -> None:
+
+class Supervisor:
+    """The parent of the workers: starts them, restarts one that dies (`CrashGuard`), stops them all."""
+
+    def __init__(self, root, shared: socket.socket, private: list[socket.socket]) -> None:
+        self.root, self.shared, self.private = root, shared, private
+        self.ports = [s.getsockname()[1] for s in private]
+        self.children: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
+        self.stopping = False
+        self.guard = CrashGuard()
+
+    def spawn(self, me: int) -> None:
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
-                _serve_worker(me, root, shared, private[me], ports)
+                _serve_worker(me, self.root, self.shared, self.private[me], self.ports)
             except KeyboardInterrupt:
                 pass
             except BaseException:  # noqa: BLE001 - log it; the parent decides what happens next
@@ -245,48 +264,39 @@ def run_workers(build_page: Callable[[], ChatPage], host: str, port: int, worker
                 code = 1
             finally:
                 os._exit(code)
-        children[pid] = (me, time.monotonic())
+        self.children[pid] = (me, time.monotonic())
 
-    def stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in list(children):
+    def stop(self, signum, frame) -> None:
+        self.stopping = True
+        for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for me in range(workers):
-            spawn(me)
-        log.info("%d workers on %s:%d (private ports %s)", workers, host, port, ports)
-        while children:
+    def watch(self) -> None:
+        """Wait for workers to exit; start each again after `CrashGuard`'s pause, until stopped."""
+        while self.children:
             try:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
             except InterruptedError:
                 continue
-            me, started = children.pop(pid, (None, 0.0))
-            if me is None or stopping:
+            me, started = self.children.pop(pid, (None, 0.0))
+            if me is None or self.stopping:
                 continue
             lived = time.monotonic() - started
-            pause = guard.exited(me, lived)
+            pause = self.guard.exited(me, lived)
             if pause is None:
                 log.error("worker %d exited %s right after starting %d times in a row; stopping", me, status,
-                          guard.limit)
-                stop(signal.SIGTERM, None)
+                          self.guard.limit)
+                self.stop(signal.SIGTERM, None)
                 continue
             log.warning("worker %d exited (status %s) after %.1f s; starting it again%s", me, status, lived,
                         f" in {pause:g} s" if pause else "")
             deadline = time.monotonic() + pause
-            while not stopping and time.monotonic() < deadline:
+            while not self.stopping and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if not stopping:
-                spawn(me)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for sock in (shared, *private):
-            sock.close()
+            if not self.stopping:
+                self.spawn(me)

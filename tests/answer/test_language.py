@@ -7,9 +7,7 @@ import json
 import pytest
 
 from app.answer.language import content_words, detect_language, language_name
-from tests.conftest import REPO
-
-XQUAD = REPO.parent / "shared" / "benchmarks" / "xquad" / "xquad.en.dev.json"
+from tests.conftest import REPO, need_benchmark
 
 # one short question per language, each written by hand (not taken from the detector's output)
 FOREIGN = [
@@ -54,9 +52,8 @@ def test_language_names():
     assert (language_name("kk"), language_name("ru"), language_name("xx")) == ("Kazakh", "Russian", "xx")
 
 
-@pytest.mark.skipif(not XQUAD.is_file(), reason=f"no XQuAD data at {XQUAD}")
 def test_no_xquad_english_question_is_flagged():
-    data = json.loads(XQUAD.read_text(encoding="utf-8"))["data"]
+    data = json.loads(need_benchmark("xquad/xquad.en.dev.json").read_text(encoding="utf-8"))["data"]
     questions = [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]]
     assert len(questions) == 612
     assert [q for q in questions if detect_language(q) is not None] == []

@@ -12,6 +12,7 @@ from app.index.ingest import (
     pdf_page_text,
     read_document,
 )
+from tests.conftest import need_path
 
 
 def test_txt_text_is_the_decoded_file_unchanged(tiny_corpus: Path):
@@ -134,8 +135,8 @@ MAINT_GUIDE = Path("/usr/share/doc/maint-guide/maint-guide.en.pdf")
 
 
 @pytest.mark.shelf
-@pytest.mark.skipif(not MAINT_GUIDE.exists(), reason="needs the Debian package maint-guide: make shelf-docs")
 def test_a_typeset_pdf_keeps_the_spaces_it_never_stored(tmp_path: Path):
+    need_path(MAINT_GUIDE, "needs the Debian package maint-guide: make shelf-docs")
     # its fonts position words without space characters: pypdf read "Thisdocumentmaybeusedunder..."
     shutil.copyfile(MAINT_GUIDE, tmp_path / "guide.pdf")
     doc = read_document(tmp_path / "guide.pdf", tmp_path)

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-import pytest
-
 from app.index.chunk import split_sentences
 from app.index.ingest import pdf_document, read_document
 from app.index.pdf_layout import analyse
+from tests.conftest import need_path
 
 WRAPPED = ("so anybody may redistribute this library, as they wish, under the\n"
            "terms of the GNU Lesser General Public License.")
@@ -74,8 +73,8 @@ def test_a_line_short_of_the_full_width_ends_its_paragraph_unless_it_ends_in_a_h
 TASN1 = Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf")
 
 
-@pytest.mark.skipif(not TASN1.exists(), reason="needs Debian's libtasn1-doc (apt-get install libtasn1-doc)")
 def test_the_libtasn1_manuals_licence_sentence_is_whole_and_its_headers_are_furniture(tmp_path: Path):
+    need_path(TASN1, "needs Debian's libtasn1-doc: make shelf-docs")
     (tmp_path / "libtasn1.pdf").write_bytes(TASN1.read_bytes())
     doc = read_document(tmp_path / "libtasn1.pdf", tmp_path)
     sentences = [doc.text[s.start:s.end] for s in split_sentences(doc, 100)]

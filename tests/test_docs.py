@@ -1,0 +1,45 @@
+"""The docs tell the truth: every `$ verbatim ask ...` block in docs/examples.md, run on the bundled report
+with the default encoder, prints exactly the output written under it (marked `model`: one e5 build)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.index.build import build_index
+from app.index.encoders import DEFAULT_MODEL, encoder
+from tests.conftest import REPO, REPORT
+
+pytestmark = pytest.mark.model
+
+EXAMPLES = REPO / "docs" / "examples.md"
+BLOCK = re.compile(r"```\n\$ (verbatim ask [^\n]+)\n(.*?)```", re.S)
+
+
+def examples() -> list[tuple[str, str]]:
+    return BLOCK.findall(EXAMPLES.read_text(encoding="utf-8"))
+
+
+def test_the_examples_are_there():
+    assert len(examples()) >= 3
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Path:
+    corpus = tmp_path_factory.mktemp("corpus")
+    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
+    folder = tmp_path_factory.mktemp("index") / "report"
+    build_index(folder, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
+    return folder
+
+
+@pytest.mark.parametrize(("command", "expected"), examples(), ids=[c for c, _ in examples()])
+def test_each_example_prints_what_the_docs_say(index: Path, command: str, expected: str):
+    result = CliRunner().invoke(main, [*shlex.split(command)[1:], "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert result.output == expected

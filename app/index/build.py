@@ -210,7 +210,8 @@ def find_entities(documents: list[Document], sentences: np.ndarray, plan: _Plan,
         return np.zeros((0, 4), np.int64)
     rows = plan.ner_rows
     texts = [documents[int(sentences[r, 0])].text[int(sentences[r, 1]):int(sentences[r, 2])] for r in rows]
-    found = entity_rows(runtime.nlp, texts, [int(sentences[r, 1]) for r in rows], rows) if rows \
+    owners = [documents[int(sentences[r, 0])].doc for r in rows]  # each document has its own NER budget
+    found = entity_rows(runtime.nlp, texts, [int(sentences[r, 1]) for r in rows], rows, owners) if rows \
         else np.zeros((0, 4), np.int64)
     allrows = np.concatenate([*plan.entities, found]) if plan.entities else found
     return allrows[np.lexsort((allrows[:, 1], allrows[:, 0]))] if len(allrows) else allrows.reshape(-1, 4)

@@ -71,8 +71,10 @@ def serving_corpus(index_dir: Path, corpus_dir: Path | None) -> Path:
     return recorded or DEFAULT_CORPUS_DIR
 
 
-def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime | None = None) -> Serving:
-    """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up,
+def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime | None = None,
+                    defer_corpus_changes: bool = False) -> Serving:
+    """Build the index if it is missing, damaged or stale (with `defer_corpus_changes`, not for corpus changes
+    alone: the upload shelf builds those in the background), then load it with the query encoder, warmed up,
     on `runtime` (default: a new one), which the build and every later answer share."""
     from app.answer.assistant import Assistant
     from app.batching import BatchingEncoder
@@ -89,7 +91,8 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     runtime = runtime or Runtime()
-    built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime)
+    built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime,
+                         defer_corpus_changes=defer_corpus_changes)
     # concurrent questions are encoded together (app/batching.py)
     assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=corpus,
                                mmap=True, runtime=runtime)

@@ -39,7 +39,7 @@ from app.index.lexical import BM25Index, join_hyphenated
 from app.index.ner import entity_rows, model_record
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
-from app.index.verify import stale_reasons
+from app.index.verify import corpus_changes, stale_reasons
 from app.runtime import Runtime
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
@@ -327,8 +327,11 @@ def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, 
 
 def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
                  progress: bool = False, engine: Engine | None = None,
-                 runtime: Runtime | None = None) -> BuildSummary | None:
+                 runtime: Runtime | None = None, defer_corpus_changes: bool = False) -> BuildSummary | None:
     """Build the index if it is missing, unreadable or stale; return the build summary, or None if fresh.
+
+    With `defer_corpus_changes`, an index stale only because corpus documents were added, removed or
+    changed counts as fresh: a server with uploads answers from it at once and builds in the background.
 
     A damaged index (unreadable manifest, missing or altered files) is first moved aside by `set_aside`
     and the move is logged, so the rebuild starts from the corpus and the damage stays for a look.
@@ -338,7 +341,8 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
     damage = None
     try:
         manifest = read_manifest(index_dir)
-        fresh = not stale_reasons(manifest, corpus_dir, settings, embedder.name)
+        reasons = stale_reasons(manifest, corpus_dir, settings, embedder.name)
+        fresh = len(reasons) == len(corpus_changes(manifest, corpus_dir) if defer_corpus_changes else [])
         damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None
         if fresh and damage is None:
             return None

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from app.errors import CorpusError, VerbatimError
+from app.errors import DocumentRefused, VerbatimError
 from app.index.guard import guard
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,6 @@ def ner_budget(chars: int) -> float:
     16.0
     """
     return NER_BASE_SECONDS + chars / NER_MIN_CHARS_PER_SECOND
-
-
-class DocumentRefused(CorpusError):
-    """One document of the corpus cannot be indexed (`doc` names it); the rest can."""
-
-    def __init__(self, doc: str, message: str) -> None:
-        super().__init__(message)
-        self.doc = doc
 
 
 class ModelMissingError(VerbatimError):
@@ -94,14 +86,15 @@ def model_record() -> dict:
 
 
 def entity_rows(nlp, texts: Sequence[str], offsets: Sequence[int], sentence_rows: Sequence[int] | None = None,
-                owners: Sequence[str] | None = None, budget: Callable[[int], float] = ner_budget,
+                owners: Sequence[str] | None = None, budget: Callable[[int], float] | None = None,
                 clock: Callable[[], float] = time.perf_counter) -> np.ndarray:
     """Entities of each text, found by the pipeline `nlp`, as int64 rows (sentence row, start, end, label),
     offsets moved by `offsets`. `sentence_rows[i]` (default i) is written in the first column of text i's entities.
 
     The texts of one owner (`owners[i]`, a document's name; default: one owner) are parsed together, in
-    guarded copies (app/index/guard.py), within `budget(their characters)` seconds of `clock`: past it,
-    `DocumentRefused` names the owner. It is checked as each parse comes out (a batch is not interrupted)."""
+    guarded copies (app/index/guard.py), within `budget(their characters)` seconds of `clock` (default:
+    `ner_budget`): past it, `DocumentRefused` names the owner. It is checked as each parse comes out (a
+    batch is not interrupted)."""
     rows: list[tuple[int, int, int, int]] = []
     sentence_rows = range(len(texts)) if sentence_rows is None else sentence_rows
     owners = [""] * len(texts) if owners is None else owners
@@ -110,7 +103,7 @@ def entity_rows(nlp, texts: Sequence[str], offsets: Sequence[int], sentence_rows
         groups.setdefault(owner, []).append(i)
     for owner, members in groups.items():
         guarded = [guard(texts[i]) for i in members]
-        allowed, t0 = budget(sum(len(texts[i]) for i in members)), clock()
+        allowed, t0 = (budget or ner_budget)(sum(len(texts[i]) for i in members)), clock()
         # `disable` per call, not `select_pipes`: the shared pipeline is never changed, so threads may share it
         docs = nlp.pipe([g.text for g in guarded], batch_size=NER_BATCH, disable=list(NON_NER))
         for doc, g, i in zip(docs, guarded, members, strict=True):

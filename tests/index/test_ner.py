@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from app.errors import DocumentRefused
 from app.index import ner
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
@@ -135,7 +136,7 @@ class _Clock:
 def test_a_document_over_its_ner_budget_is_refused_by_name():
     clock = _Clock(step=4.0)
     texts = ["a" * 10, "b" * 10, "c" * 10]
-    with pytest.raises(ner.DocumentRefused) as exc:  # x.txt: 2 texts, 8 s; y.txt: 1 text, 4 s over its 3 s
+    with pytest.raises(DocumentRefused) as exc:  # x.txt: 2 texts, 8 s; y.txt: 1 text, 4 s over its 3 s
         ner.entity_rows(clock, texts, [0, 0, 0], owners=["x.txt", "x.txt", "y.txt"],
                         budget=lambda chars: 3.0 if chars == 10 else 100.0, clock=clock)
     assert exc.value.doc == "y.txt"

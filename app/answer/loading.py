@@ -94,7 +94,8 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
     built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime,
                          defer_corpus_changes=defer_corpus_changes)
     # concurrent questions are encoded together (app/batching.py)
-    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=corpus,
+    checked = None if defer_corpus_changes else corpus  # deferred: the index may lack the newest uploads
+    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=checked,
                                mmap=True, runtime=runtime)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`

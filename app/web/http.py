@@ -61,8 +61,10 @@ class Limits:
 
     def __init__(self, app, *, api_prefix: str = API_PREFIX, api_max_body: int = MAX_BODY_BYTES,
                  page_max_body: int = PAGE_MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
-                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = ()) -> None:
+                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = (),
+                 upload_max_body: int = UPLOAD_MAX_BODY_BYTES) -> None:
         self.app, self.api_prefix, self.refuse, self.large = app, api_prefix, refuse, large
+        self.upload_max_body = upload_max_body
         self.api_max_body, self.page_max_body, self.max_waiting = api_max_body, page_max_body, max_waiting
         self.in_flight = 0
         self._lock = threading.Lock()
@@ -120,8 +122,9 @@ class Limits:
 
     async def _upload(self, scope, receive, send) -> None:
         """A document upload: a declared length over the limit is refused unread; the body is streamed
-        to the route (Starlette's form parser spools it), counted, and cut off past the limit."""
-        limit = UPLOAD_MAX_BODY_BYTES
+        to the route (Starlette's form parser spools it), counted, and cut off past the limit with 413
+        (a chunked body has no declared length: whatever the route answers then is replaced)."""
+        limit = self.upload_max_body
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await error_response(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
@@ -136,4 +139,10 @@ class Limits:
                 raise ValueError(f"the upload is over {limit:,} bytes")
             return message
 
-        await self.app(scope, counted, send)
+        async def told(message) -> None:
+            if seen <= limit:
+                await send(message)
+            elif message["type"] == "http.response.start":  # the route's answer to a cut body: 413 instead
+                await error_response(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
+
+        await self.app(scope, counted, told)

@@ -35,6 +35,7 @@ from app.web.statuses import read_statuses, statuses_path, write_statuses
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 100
+STORED_MODE = 0o644  # an uploaded file, as the bundled documents are
 BUILD_ATTEMPTS = 5  # builds in a row, each without a document the one before refused
 _BINARY_MAGIC = {b"PK\x03\x04": "a zip archive", b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-zip archive",
                  b"Rar!": "a RAR archive", b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
@@ -153,10 +154,11 @@ class Shelf:
                 rel = path.relative_to(self.corpus_dir).as_posix()
                 if sha256_bytes(path.read_bytes()) == digest:
                     raise UploadRefused(f"{name}: the same file is already in the corpus as {rel}", 409)
-                if rel == safe:
-                    raise UploadRefused(f"{name}: another document is already named {safe}; "
+                if rel.casefold() == safe.casefold():  # one document on a case-insensitive file system too
+                    raise UploadRefused(f"{name}: another document is already named {rel}; "
                                         "rename the file or remove that document first", 409)
             write_atomic(self.corpus_dir / safe, data)
+            (self.corpus_dir / safe).chmod(STORED_MODE)
             self._changed(safe, "indexing")
         return {"doc": safe, "status": "indexing"}
 
@@ -312,7 +314,7 @@ class UploadRoutes:
 
         if self.token is None:
             return None
-        given = request.headers.get(TOKEN_HEADER) or request.headers.get("authorization", "").removeprefix("Bearer ")
+        given = request.headers.get(TOKEN_HEADER) or bearer(request.headers.get("authorization", ""))
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             return error_response(401, "a valid upload token is required (X-Upload-Token header)")
         return None
@@ -354,6 +356,16 @@ class UploadRoutes:
     async def status(self, request):
         refused = self._refusal(request)
         return refused if refused is not None else _json({"documents": self.shelf.status()}, 200)
+
+
+def bearer(authorization: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header; "" for any other scheme or a bare token.
+
+    >>> bearer("Bearer s3cret"), bearer("bearer s3cret"), bearer("s3cret"), bearer("Basic czM=")
+    ('s3cret', 's3cret', '', '')
+    """
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _json(body: dict, status: int):

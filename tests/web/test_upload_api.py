@@ -83,6 +83,8 @@ def test_refusals_over_rest_store_nothing(with_token):
         ({"file": ("notes.txt", b"Fine words.")}, {}, 401, "a valid upload token is required (X-Upload-Token header)"),
         ({"file": ("notes.txt", b"Fine words.")}, {"X-Upload-Token": "wrong"}, 401,
          "a valid upload token is required (X-Upload-Token header)"),
+        ({"file": ("notes.txt", b"Fine words.")}, {"Authorization": TOKEN}, 401,  # a bare token: no scheme
+         "a valid upload token is required (X-Upload-Token header)"),
         ({"other": ("notes.txt", b"Fine words.")}, headers, 400, "no file in the multipart field 'file'"),
     ]
     for files, head, status, error in cases:

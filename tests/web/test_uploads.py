@@ -211,3 +211,17 @@ def test_an_upload_over_its_ner_budget_is_taken_out_and_the_rest_is_built(shelf:
                                          "the document is refused (remove or split it)", "small.txt": "ready"}
     assert listing(shelf.corpus_dir) == ["first.txt", "small.txt"]
     assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt", "small.txt"]
+
+
+def test_an_upload_is_stored_readable_by_all_like_the_bundled_documents(shelf: Shelf):
+    shelf.add("notes.txt", b"Plain words.\n")
+    assert (shelf.corpus_dir / "notes.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_name_differing_only_in_case_is_the_same_document(shelf: Shelf):
+    with pytest.raises(UploadRefused) as exc:
+        shelf.add("FIRST.TXT", b"Other words.\n")
+    assert exc.value.status == 409
+    assert str(exc.value) == ("FIRST.TXT: another document is already named first.txt; "
+                              "rename the file or remove that document first")
+    assert listing(shelf.corpus_dir) == ["first.txt"]

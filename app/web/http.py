@@ -22,6 +22,16 @@ RETRY_AFTER_SECONDS = 1
 BUSY = "the server is busy; try again in a moment"
 
 
+def too_big(limit: int, api: bool) -> str:
+    """The 413 message of a body over `limit`, naming whose limit it is (the API's and the page's differ).
+
+    >>> too_big(MAX_BODY_BYTES, True)
+    "the request body is over 65,536 bytes (64 KiB, the JSON API's limit)"
+    """
+    whose = "the JSON API's" if api else "the chat page's"
+    return f"the request body is over {limit:,} bytes ({limit // 1024} KiB, {whose} limit)"
+
+
 class Unavailable(VerbatimError):
     """The index is loading, or a new build is being swapped in: the client should retry (503)."""
 
@@ -84,7 +94,7 @@ class Limits:
         limit = self.api_max_body if api else self.page_max_body
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            await error_response(413, f"the request body is over {limit:,} bytes")(scope, receive, send)
+            await error_response(413, too_big(limit, api))(scope, receive, send)
             return
         if api and not self._enter():
             await error_response(503, BUSY, **{"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
@@ -105,6 +115,7 @@ class Limits:
 
     async def _pass(self, scope, receive, send, limit: int) -> None:
         """Read a (small) body first, refusing it as soon as it is over `limit`; then hand it on."""
+        api = scope["path"].startswith(self.api_prefix)
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
@@ -116,7 +127,7 @@ class Limits:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > limit:
-                await error_response(413, f"the request body is over {limit:,} bytes")(scope, receive, send)
+                await error_response(413, too_big(limit, api))(scope, receive, send)
                 return
         await self.app(scope, replaying(receive, body), send)
 

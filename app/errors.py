@@ -14,6 +14,14 @@ class CorpusError(VerbatimError):
     """A corpus folder or file is missing, unreadable, undecodable or too large."""
 
 
+class DocumentRefused(CorpusError):
+    """One document of the corpus cannot be read or indexed (`doc`: its corpus-relative name); the rest can."""
+
+    def __init__(self, doc: str, message: str) -> None:
+        super().__init__(message)
+        self.doc = doc
+
+
 class IndexNotFoundError(VerbatimError):
     """No index exists where one was expected."""
 

@@ -29,6 +29,7 @@ from app.answer.spans import (
     question_view,
     sentence_from_doc,
 )
+from app.index.guard import Guarded, guard
 from app.index.ner import LABELS
 from app.index.store import Index
 from app.runtime import Runtime
@@ -58,9 +59,22 @@ def index_sentence(index: Index, row: int, parsed: Sentence) -> Sentence:
 
 def parsed_sentences(runtime: Runtime, texts: list[str]) -> list[Sentence]:
     """Each text parsed without NER, as a `Sentence` at offset 0, once per runtime: only those not seen yet
-    go to spaCy, in one batch."""
-    return runtime.parsed(texts, lambda missing: [sentence_from_doc(doc, 0)
-                                                 for doc in runtime.parse(missing, ner=False)])
+    go to spaCy, in one batch, as guarded copies (app/index/guard.py) whose offsets are mapped back."""
+    def parse(missing: list[str]) -> list[Sentence]:
+        guarded = [guard(t) for t in missing]
+        docs = runtime.parse([g.text for g in guarded], ner=False)
+        return [unguarded(sentence_from_doc(doc, 0), g, t) for doc, g, t in zip(docs, guarded, missing, strict=True)]
+
+    return runtime.parsed(texts, parse)
+
+
+def unguarded(parsed: Sentence, g: Guarded, text: str) -> Sentence:
+    """`parsed`, a parse of the guarded copy `g` of `text`, with every offset moved back onto `text`."""
+    if not g.inserted:
+        return parsed
+    return replace(parsed, text=text, entities=tuple((*g.span(a, b), lab) for a, b, lab in parsed.entities),
+                   phrases=tuple(g.span(a, b) for a, b in parsed.phrases),
+                   tokens=tuple((*g.span(a, b), *rest) for a, b, *rest in parsed.tokens))
 
 
 def span_model(runtime: Runtime, weights: str = "") -> SpanModel:

@@ -65,8 +65,10 @@ class Serving:
     built: BuildSummary | None  # the build it made, if any
 
 
-def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime | None = None) -> Serving:
-    """Build the index if it is missing, damaged or stale, then load it with the query encoder, warmed up,
+def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime | None = None,
+                    defer_corpus_changes: bool = False) -> Serving:
+    """Build the index if it is missing, damaged or stale (with `defer_corpus_changes`, not for corpus changes
+    alone: the upload shelf builds those in the background), then load it with the query encoder, warmed up,
     on `runtime` (default: a new one), which the build and every later answer share."""
     from app.answer.assistant import Assistant
     from app.batching import BatchingEncoder
@@ -83,9 +85,11 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     runtime = runtime or Runtime()
-    built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime)
+    built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime,
+                         defer_corpus_changes=defer_corpus_changes)
     # concurrent questions are encoded together (app/batching.py)
-    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=corpus,
+    checked = None if defer_corpus_changes else corpus  # deferred: the index may lack the newest uploads
+    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=checked,
                                mmap=True, runtime=runtime)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`

@@ -39,7 +39,7 @@ from app.index.lexical import BM25Index, join_hyphenated
 from app.index.ner import entity_rows, model_record
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
-from app.index.verify import stale_reasons
+from app.index.verify import corpus_changes, stale_reasons
 from app.runtime import Runtime
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
@@ -210,7 +210,8 @@ def find_entities(documents: list[Document], sentences: np.ndarray, plan: _Plan,
         return np.zeros((0, 4), np.int64)
     rows = plan.ner_rows
     texts = [documents[int(sentences[r, 0])].text[int(sentences[r, 1]):int(sentences[r, 2])] for r in rows]
-    found = entity_rows(runtime.nlp, texts, [int(sentences[r, 1]) for r in rows], rows) if rows \
+    owners = [documents[int(sentences[r, 0])].doc for r in rows]  # each document has its own NER budget
+    found = entity_rows(runtime.nlp, texts, [int(sentences[r, 1]) for r in rows], rows, owners) if rows \
         else np.zeros((0, 4), np.int64)
     allrows = np.concatenate([*plan.entities, found]) if plan.entities else found
     return allrows[np.lexsort((allrows[:, 1], allrows[:, 0]))] if len(allrows) else allrows.reshape(-1, 4)
@@ -331,8 +332,11 @@ def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, 
 
 def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
                  progress: bool = False, engine: Engine | None = None,
-                 runtime: Runtime | None = None) -> BuildSummary | None:
+                 runtime: Runtime | None = None, defer_corpus_changes: bool = False) -> BuildSummary | None:
     """Build the index if it is missing, unreadable or stale; return the build summary, or None if fresh.
+
+    With `defer_corpus_changes`, an index stale only because corpus documents were added, removed or
+    changed counts as fresh: a server with uploads answers from it at once and builds in the background.
 
     A damaged index (unreadable manifest, missing or altered files) is first moved aside by `set_aside`
     and the move is logged, so the rebuild starts from the corpus and the damage stays for a look.
@@ -342,7 +346,8 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
     damage = None
     try:
         manifest = read_manifest(index_dir)
-        fresh = not stale_reasons(manifest, corpus_dir, settings, embedder.name)
+        reasons = stale_reasons(manifest, corpus_dir, settings, embedder.name)
+        fresh = len(reasons) == len(corpus_changes(manifest, corpus_dir) if defer_corpus_changes else [])
         damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None
         if fresh and damage is None:
             return None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from app.errors import CorpusError
+from app.errors import CorpusError, DocumentRefused
 from app.index import pdf_layout
 from app.index.furniture import furniture_spans, html_main_content
 from app.index.structure import front_matter, prompt_paragraphs, title_span
@@ -241,7 +241,7 @@ def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES
             raise CorpusError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit per corpus file")
         raw = path.read_bytes()
     except OSError as exc:
-        raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+        raise DocumentRefused(rel, f"{path}: cannot read ({exc.strerror})") from None
     return document_from_bytes(rel, raw, path)
 
 

@@ -27,19 +27,18 @@ from app.index.store import (
 from app.settings import BuildSettings
 
 
+def corpus_changes(manifest: dict, corpus_dir: Path) -> list[str]:
+    """The documents added, removed or changed in the corpus folder since the index was built."""
+    built, current = manifest.get("documents", {}), file_hashes(corpus_dir)
+    return [*(f"{doc} is new" for doc in sorted(set(current) - set(built))),
+            *(f"{doc} was removed" for doc in sorted(set(built) - set(current))),
+            *(f"{doc} has changed" for doc in sorted(set(built) & set(current)) if built[doc] != current[doc])]
+
+
 def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | None = None,
                   embedder_name: str | None = None) -> list[str]:
     """Why an index no longer matches the corpus folder and settings (empty list: it matches)."""
-    reasons = []
-    built = manifest.get("documents", {})
-    current = file_hashes(corpus_dir)
-    for doc in sorted(set(current) - set(built)):
-        reasons.append(f"{doc} is new")
-    for doc in sorted(set(built) - set(current)):
-        reasons.append(f"{doc} was removed")
-    for doc in sorted(set(built) & set(current)):
-        if built[doc] != current[doc]:
-            reasons.append(f"{doc} has changed")
+    reasons = corpus_changes(manifest, corpus_dir)
     if manifest.get("briefing") != ranking_settings():
         reasons.append("the briefing ranking changed")
     if settings is not None and not settings.matches(manifest["build_settings"]):

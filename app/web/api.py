@@ -159,7 +159,7 @@ async def remove_document(name: str, request: Request):
 
 
 async def upload_statuses(request: Request):
-    """Each document added or removed since the server started, with its status."""
+    """Each document added or removed, with its status (kept across restarts, app/web/statuses.py)."""
     return await request.app.state.uploads.status(request)
 
 
@@ -204,7 +204,7 @@ def declare_uploads(api: FastAPI, uploads: UploadRoutes) -> None:
     api.add_api_route("/documents/{name:path}", remove_document, methods=["DELETE"], status_code=202,
                       responses=error_responses(*token, 404, 405, 409, 503), summary="Remove a document")
     api.add_api_route("/uploads", upload_statuses, methods=["GET"], responses=error_responses(*token, 405),
-                      summary="The status of each document added or removed since the server started")
+                      summary="The status of each document added or removed (kept across restarts)")
 
 
 def declare_documents(api: FastAPI, source: Callable[[], Assistant]) -> None:

@@ -22,6 +22,16 @@ RETRY_AFTER_SECONDS = 1
 BUSY = "the server is busy; try again in a moment"
 
 
+def too_big(limit: int, api: bool) -> str:
+    """The 413 message of a body over `limit`, naming whose limit it is (the API's and the page's differ).
+
+    >>> too_big(MAX_BODY_BYTES, True)
+    "the request body is over 65,536 bytes (64 KiB, the JSON API's limit)"
+    """
+    whose = "the JSON API's" if api else "the chat page's"
+    return f"the request body is over {limit:,} bytes ({limit // 1024} KiB, {whose} limit)"
+
+
 class Unavailable(VerbatimError):
     """The index is loading, or a new build is being swapped in: the client should retry (503)."""
 
@@ -61,8 +71,10 @@ class Limits:
 
     def __init__(self, app, *, api_prefix: str = API_PREFIX, api_max_body: int = MAX_BODY_BYTES,
                  page_max_body: int = PAGE_MAX_BODY_BYTES, max_waiting: int | None = MAX_WAITING,
-                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = ()) -> None:
+                 refuse: tuple[str, ...] = (), large: tuple[str, ...] = (),
+                 upload_max_body: int = UPLOAD_MAX_BODY_BYTES) -> None:
         self.app, self.api_prefix, self.refuse, self.large = app, api_prefix, refuse, large
+        self.upload_max_body = upload_max_body
         self.api_max_body, self.page_max_body, self.max_waiting = api_max_body, page_max_body, max_waiting
         self.in_flight = 0
         self._lock = threading.Lock()
@@ -82,7 +94,7 @@ class Limits:
         limit = self.api_max_body if api else self.page_max_body
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            await error_response(413, f"the request body is over {limit:,} bytes")(scope, receive, send)
+            await error_response(413, too_big(limit, api))(scope, receive, send)
             return
         if api and not self._enter():
             await error_response(503, BUSY, **{"Retry-After": str(RETRY_AFTER_SECONDS)})(scope, receive, send)
@@ -103,6 +115,7 @@ class Limits:
 
     async def _pass(self, scope, receive, send, limit: int) -> None:
         """Read a (small) body first, refusing it as soon as it is over `limit`; then hand it on."""
+        api = scope["path"].startswith(self.api_prefix)
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
@@ -114,14 +127,15 @@ class Limits:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > limit:
-                await error_response(413, f"the request body is over {limit:,} bytes")(scope, receive, send)
+                await error_response(413, too_big(limit, api))(scope, receive, send)
                 return
         await self.app(scope, replaying(receive, body), send)
 
     async def _upload(self, scope, receive, send) -> None:
         """A document upload: a declared length over the limit is refused unread; the body is streamed
-        to the route (Starlette's form parser spools it), counted, and cut off past the limit."""
-        limit = UPLOAD_MAX_BODY_BYTES
+        to the route (Starlette's form parser spools it), counted, and cut off past the limit with 413
+        (a chunked body has no declared length: whatever the route answers then is replaced)."""
+        limit = self.upload_max_body
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await error_response(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
@@ -136,4 +150,10 @@ class Limits:
                 raise ValueError(f"the upload is over {limit:,} bytes")
             return message
 
-        await self.app(scope, counted, send)
+        async def told(message) -> None:
+            if seen <= limit:
+                await send(message)
+            elif message["type"] == "http.response.start":  # the route's answer to a cut body: 413 instead
+                await error_response(413, f"the upload is over {limit:,} bytes")(scope, receive, send)
+
+        await self.app(scope, counted, told)

@@ -116,7 +116,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
     settle_gradio()
     runtime = Runtime()  # this process's models and caches, shared by every answer and build
-    serving = prepare_serving(index_dir, corpus_dir, runtime)
+    serving = prepare_serving(index_dir, corpus_dir, runtime, defer_corpus_changes=allow_uploads)
     if serving.built is not None:
         click.echo(serving.built.summary(), err=True)
     examples = read_examples(examples_file)

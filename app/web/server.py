@@ -61,11 +61,18 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: Any, **options: Any) -> Any:
-    """uvicorn's settings for this server: quiet, lifespan on (Gradio's queue starts with it)."""
+    """uvicorn's settings for this server: quiet, lifespan on (Gradio's queue starts with it), deadlines on
+    receiving requests, 503 past the connection cap. Raises this process's soft open-file limit to the hard
+    one and quiets resource errors to one line a minute (app/web/deadlines.py)."""
     import uvicorn
 
-    return uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3,
-                          timeout_keep_alive=KEEP_ALIVE_SECONDS, **options)
+    from app.web.deadlines import DeadlineProtocol, connection_cap, quiet_resource_errors, raise_file_limit
+
+    quiet_resource_errors()
+    settings = {"log_level": "warning", "lifespan": "on", "timeout_graceful_shutdown": 3,
+                "timeout_keep_alive": KEEP_ALIVE_SECONDS, "http": DeadlineProtocol,
+                "limit_concurrency": connection_cap(raise_file_limit())}
+    return uvicorn.Config(app, **{**settings, **options})
 
 
 @dataclass

@@ -23,17 +23,20 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from app.errors import VerbatimError
+from app.errors import DocumentRefused, VerbatimError
 from app.files import write_atomic
 from app.index.embed import Embedder
 from app.index.ingest import corpus_files, document_from_bytes, sha256_bytes
 from app.runtime import Runtime
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES, BuildSettings
 from app.web.http import error_response
+from app.web.statuses import read_statuses, statuses_path, write_statuses
 
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 100
+STORED_MODE = 0o644  # an uploaded file, as the bundled documents are
+BUILD_ATTEMPTS = 5  # builds in a row, each without a document the one before refused
 _BINARY_MAGIC = {b"PK\x03\x04": "a zip archive", b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-zip archive",
                  b"Rar!": "a RAR archive", b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
                  b"GIF8": "a GIF image", b"\x7fELF": "a program", b"MZ": "a program",
@@ -121,8 +124,11 @@ class Shelf:
     """The corpus folder, changed by uploads and removals, and one background thread that rebuilds
     the index after each change (several changes in a row make one build).
 
-    `status()` maps each document added or removed since start to "indexing", "ready", "removed" or
-    "failed: <reason>"."""
+    `status()` maps each document added or removed to "indexing", "ready", "removed" or "failed: <reason>"
+    (app/web/statuses.py), kept beside the index so that a restart reports them. A restart with an upload
+    still "indexing", or a corpus that differs from the index, builds at once in the background. A build
+    that refuses one document is built again without it: a document that vanished (a removal raced the
+    build) is left out, an upload being indexed is taken out of the corpus and marked failed."""
 
     def __init__(self, corpus_dir: Path, index_dir: Path, embedder: Callable[[], Embedder],
                  settings: BuildSettings | None = None, max_bytes: int = MAX_CORPUS_FILE_BYTES,
@@ -132,9 +138,10 @@ class Shelf:
         self.runtime = runtime or Runtime()  # the builds' NER pipeline
         self._lock = threading.Lock()  # one change of the corpus folder at a time
         self._wake = threading.Condition()
-        self._changes = 0  # corpus changes made; the builder compares it with the last one it built
+        self._status: dict[str, str] = read_statuses(statuses_path(self.index_dir))
+        # corpus changes made; the builder compares it with the last one it built
+        self._changes = int("indexing" in self._status.values() or self._corpus_changed())
         self._built = 0
-        self._status: dict[str, str] = {}
         self._thread = threading.Thread(target=self._run, name="verbatim-uploads", daemon=True)
         self._thread.start()
 
@@ -147,10 +154,11 @@ class Shelf:
                 rel = path.relative_to(self.corpus_dir).as_posix()
                 if sha256_bytes(path.read_bytes()) == digest:
                     raise UploadRefused(f"{name}: the same file is already in the corpus as {rel}", 409)
-                if rel == safe:
-                    raise UploadRefused(f"{name}: another document is already named {safe}; "
+                if rel.casefold() == safe.casefold():  # one document on a case-insensitive file system too
+                    raise UploadRefused(f"{name}: another document is already named {rel}; "
                                         "rename the file or remove that document first", 409)
             write_atomic(self.corpus_dir / safe, data)
+            (self.corpus_dir / safe).chmod(STORED_MODE)
             self._changed(safe, "indexing")
         return {"doc": safe, "status": "indexing"}
 
@@ -175,34 +183,77 @@ class Shelf:
         with self._wake:
             return self._wake.wait_for(lambda: self._built >= self._changes, timeout)
 
+    def _corpus_changed(self) -> bool:
+        from app.index.store import read_manifest
+        from app.index.verify import corpus_changes
+
+        try:
+            return bool(corpus_changes(read_manifest(self.index_dir), self.corpus_dir))
+        except VerbatimError:  # no index yet, or a damaged one: the next change builds it
+            return False
+
     def _changed(self, name: str, state: str) -> None:
         with self._wake:
             self._changes += 1
             self._status[name] = state
+            self._save()
             self._wake.notify_all()
 
-    def _run(self) -> None:
-        from app.index.build import build_index
+    def _save(self) -> None:
+        """Keep the statuses beside the index (the caller holds `_wake`); a failed write is logged, not raised."""
+        try:
+            write_statuses(statuses_path(self.index_dir), self._status)
+        except OSError as exc:
+            log.warning("uploads: cannot keep the statuses (%s)", exc)
 
+    def _run(self) -> None:
         while True:
             with self._wake:
                 self._wake.wait_for(lambda: self._changes > self._built)
                 target, pending = self._changes, [n for n, s in self._status.items() if s == "indexing"]
-            try:
-                report = build_index(self.index_dir, self.embedder(), self.settings, corpus_dir=self.corpus_dir,
-                                     runtime=self.runtime)
-                log.info("uploads: %s", report.summary())
-                outcome = "ready"
-            except Exception as exc:  # the thread must outlive a failed build; the reason goes to the status
-                log.warning("uploads: the rebuild failed: %s", exc)
-                outcome = f"failed: {exc}"
+            outcome = self._build()
             with self._wake:
                 for name in pending:
                     if self._status.get(name) == "indexing" and (outcome != "ready"
                                                                  or (self.corpus_dir / name).exists()):
                         self._status[name] = outcome
                 self._built = max(self._built, target)
+                self._save()
                 self._wake.notify_all()
+
+    def _build(self) -> str:
+        """Build until a build lands ("ready") or fails for more than one document ("failed: <reason>")."""
+        from app.index.build import build_index
+
+        for _ in range(BUILD_ATTEMPTS):
+            try:
+                report = build_index(self.index_dir, self.embedder(), self.settings, corpus_dir=self.corpus_dir,
+                                     runtime=self.runtime)
+                log.info("uploads: %s", report.summary())
+                return "ready"
+            except DocumentRefused as exc:
+                if not self._drop(exc):
+                    log.warning("uploads: the rebuild failed: %s", exc)
+                    return f"failed: {exc}"
+            except Exception as exc:  # the thread must outlive a failed build; the reason goes to the status
+                log.warning("uploads: the rebuild failed: %s", exc)
+                return f"failed: {exc}"
+        return f"failed: {BUILD_ATTEMPTS} builds in a row each refused a document; see the log"
+
+    def _drop(self, exc: DocumentRefused) -> bool:
+        """After a build refused `exc.doc`: whether to build again without it (see the class docstring)."""
+        path = self.corpus_dir / exc.doc
+        with self._lock, self._wake:
+            if not path.exists():
+                log.info("uploads: %s vanished during a build; building again without it", exc.doc)
+                return True
+            if self._status.get(exc.doc) != "indexing":
+                return False
+            path.unlink()
+            self._status[exc.doc] = f"failed: {exc}"
+            self._save()
+        log.warning("uploads: %s was refused and taken out of the corpus: %s", exc.doc, exc)
+        return True
 
 
 # ---------------------------------------------------------------- the page's panel (app/static/uploads.js)
@@ -263,7 +314,7 @@ class UploadRoutes:
 
         if self.token is None:
             return None
-        given = request.headers.get(TOKEN_HEADER) or request.headers.get("authorization", "").removeprefix("Bearer ")
+        given = request.headers.get(TOKEN_HEADER) or bearer(request.headers.get("authorization", ""))
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             return error_response(401, "a valid upload token is required (X-Upload-Token header)")
         return None
@@ -305,6 +356,16 @@ class UploadRoutes:
     async def status(self, request):
         refused = self._refusal(request)
         return refused if refused is not None else _json({"documents": self.shelf.status()}, 200)
+
+
+def bearer(authorization: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header; "" for any other scheme or a bare token.
+
+    >>> bearer("Bearer s3cret"), bearer("bearer s3cret"), bearer("s3cret"), bearer("Basic czM=")
+    ('s3cret', 's3cret', '', '')
+    """
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _json(body: dict, status: int):

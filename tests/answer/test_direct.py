@@ -52,6 +52,18 @@ def test_the_store_keeps_at_most_its_size_oldest_out_first():
     assert runtime.parsed_texts() == ["Three birds sang.", "One cat sat."]
 
 
+def test_a_sentence_with_a_long_symbol_run_is_parsed_guarded_with_offsets_on_its_own_text():
+    runtime = CountingRuntime()
+    text = "The " + "=" * 3000 + " bridge at Almaty cost two million tenge."
+    sentence = direct.parsed_sentences(runtime, [text])[0]
+    assert runtime.batches[0][0].split()[:3] == ["The", "=" * 30, "=" * 30]  # spaCy sees the guarded copy
+    assert sentence.text == text
+    words = [text[a:b] for a, b, *_ in sentence.tokens]
+    assert words == [t.text for t in parse(runtime.batches[0], ner=False)[0]]  # each token, cut from the original
+    assert words[-8:] == "bridge at Almaty cost two million tenge .".split()
+    assert "Almaty" in [text[a:b] for a, b in sentence.phrases]
+
+
 # ---------------------------------------------------------------- the question parse, batched across callers
 
 

@@ -25,3 +25,17 @@ def test_serving_loads_what_answers_need_before_workers_fork(tmp_path: Path, mon
     assert runtime.nlp_loaded and runtime.loaded(("span-model", ""))
     assert serving.assistant.runtime is runtime
     assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]
+
+
+def test_serving_with_uploads_answers_from_the_last_good_index_when_only_the_corpus_changed(tmp_path: Path,
+                                                                                            monkeypatch):
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.txt").write_text("The inspectors counted 212 prisoners in 2019.\n")
+    loading.prepare_serving(tmp_path / "index", corpus)
+    built = (tmp_path / "index").resolve()
+    (corpus / "late.txt").write_text("An upload stored just before the server was killed.\n")
+    serving = loading.prepare_serving(tmp_path / "index", corpus, defer_corpus_changes=True)
+    assert serving.built is None and (tmp_path / "index").resolve() == built  # no build before serving
+    assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]

@@ -33,3 +33,12 @@ def test_ensure_index_builds_when_missing_and_skips_when_fresh(tmp_path: Path, t
     index_dir = tmp_path / "idx"
     assert ensure_index(index_dir, tiny_corpus, HashEmbedder()).chunks == 4
     assert ensure_index(index_dir, tiny_corpus, HashEmbedder()) is None
+
+
+def test_ensure_index_can_leave_corpus_changes_to_a_background_build(tmp_path: Path, tiny_corpus: Path):
+    index_dir = tmp_path / "idx"
+    ensure_index(index_dir, tiny_corpus, HashEmbedder())
+    (tiny_corpus / "late.txt").write_text("An upload stored before the server was killed.\n")
+    assert ensure_index(index_dir, tiny_corpus, HashEmbedder(), defer_corpus_changes=True) is None
+    assert ensure_index(index_dir, tiny_corpus, HashEmbedder(), BuildSettings(chunk_max_words=30),
+                        defer_corpus_changes=True) is not None  # other settings: built before serving

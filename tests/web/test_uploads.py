@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from app.index import ingest, ner
+from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.index.store import load_index
+from app.web.statuses import statuses_path, write_statuses
 from app.web.uploads import Shelf, UploadRefused, check_upload, safe_name, sniff
 
 FIRST = "The first report found that prisoners waited six weeks to see a doctor.\n"
@@ -152,3 +156,72 @@ def test_twenty_uploads_at_once_are_all_built_none_half(shelf: Shelf):
     for i in range(20):  # every document is whole in the index: its chunk covers its text
         assert index.document(f"note-{i}.txt").text == f"Note number {i} says the visit on day {i} went well.\n"
         assert any(c.doc == f"note-{i}.txt" for c in index.chunks)
+
+
+# ---------------------------------------------------------------- statuses that tell the truth and survive a restart
+
+
+def test_statuses_are_kept_beside_the_index_and_read_again_by_a_restarted_shelf(shelf: Shelf):
+    shelf.add("second.txt", b"The second report counted 212 prisoners.\n")
+    assert shelf.wait_idle(120)
+    path = statuses_path(shelf.index_dir)
+    assert path == shelf.index_dir.parent / "index.uploads.json"
+    assert json.loads(path.read_text()) == {"format": 1, "documents": {"second.txt": "ready"}}
+    again = Shelf(shelf.corpus_dir, shelf.index_dir, HashEmbedder)
+    assert again.status() == {"second.txt": "ready"} and again.wait_idle(0)  # nothing pending: no build
+
+
+def test_a_restart_builds_a_pending_upload_in_the_background(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "first.txt").write_text(FIRST)
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
+    (corpus / "late.txt").write_text("The late report was stored before the server was killed.\n")
+    write_statuses(statuses_path(tmp_path / "index"), {"late.txt": "indexing"})
+    shelf = Shelf(corpus, tmp_path / "index", HashEmbedder)
+    assert shelf.wait_idle(120)
+    assert shelf.status() == {"late.txt": "ready"}
+    assert [d.doc for d in load_index(tmp_path / "index").documents] == ["first.txt", "late.txt"]
+
+
+def test_a_removal_racing_a_build_leaves_the_upload_ready_not_failed(shelf: Shelf, monkeypatch):
+    (shelf.corpus_dir / "gone.txt").write_text("This document is removed while the build reads the corpus.\n")
+    real = ingest.read_document
+    raced = []
+
+    def racing(path, root, max_bytes=ingest.MAX_CORPUS_FILE_BYTES):
+        if path.name == "gone.txt" and not raced:  # listed by the build, then removed before it is read
+            raced.append(shelf.remove("gone.txt"))
+        return real(path, root, max_bytes)
+
+    monkeypatch.setattr(ingest, "read_document", racing)
+    shelf.add("new.txt", b"The new report arrived on a Tuesday.\n")
+    assert shelf.wait_idle(120)
+    assert raced == [{"doc": "gone.txt", "status": "removed"}]
+    assert shelf.status() == {"gone.txt": "removed", "new.txt": "ready"}
+    assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt", "new.txt"]
+
+
+def test_an_upload_over_its_ner_budget_is_taken_out_and_the_rest_is_built(shelf: Shelf, monkeypatch):
+    monkeypatch.setattr(ner, "ner_budget", lambda chars: -1.0 if chars > 1000 else 1e9)  # refuse > 1,000 chars
+    shelf.add("big.txt", " ".join(f"Sentence {i} is about the harbour." for i in range(60)).encode())
+    shelf.add("small.txt", b"A short note about the harbour.\n")
+    assert shelf.wait_idle(120)
+    assert shelf.status() == {"big.txt": "failed: big.txt: named-entity recognition took over its -1 s budget; "
+                                         "the document is refused (remove or split it)", "small.txt": "ready"}
+    assert listing(shelf.corpus_dir) == ["first.txt", "small.txt"]
+    assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt", "small.txt"]
+
+
+def test_an_upload_is_stored_readable_by_all_like_the_bundled_documents(shelf: Shelf):
+    shelf.add("notes.txt", b"Plain words.\n")
+    assert (shelf.corpus_dir / "notes.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_name_differing_only_in_case_is_the_same_document(shelf: Shelf):
+    with pytest.raises(UploadRefused) as exc:
+        shelf.add("FIRST.TXT", b"Other words.\n")
+    assert exc.value.status == 409
+    assert str(exc.value) == ("FIRST.TXT: another document is already named first.txt; "
+                              "rename the file or remove that document first")
+    assert listing(shelf.corpus_dir) == ["first.txt"]

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-INDEX_FORMAT_VERSION = 3  # 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities)
+# 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities); 4: documents' declared metadata
+INDEX_FORMAT_VERSION = 4
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 

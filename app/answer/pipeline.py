@@ -20,7 +20,6 @@ from typing import Protocol
 
 import numpy as np
 
-from app.answer.about import about_document
 from app.answer.answer import (
     TIMINGS,
     Answer,
@@ -29,6 +28,7 @@ from app.answer.answer import (
     verdict_for,
 )
 from app.answer.direct import Direct, mark_answers, with_spans
+from app.answer.facts import about_answer
 from app.answer.followup import (
     contextual_query,
     leans_on_previous,
@@ -137,6 +137,7 @@ class Decision:
     quotes: list[Quote]
     per_document: bool
     repeated: frozenset[Span]  # the previous answer's quotes, for a follow-up leaning on it
+    note: str | None = None  # a plain sentence before the quotes (a question about the document itself)
 
 
 def routed_answer(question: Question, routed: Routed, watch: Stopwatch) -> Answer:
@@ -196,20 +197,26 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
     each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
     quotes = each_quotes if each else select_quotes(a.index, sentences, 1 if verdict == "not_found" else r.k,
                                                     s.max_quote_words, s.min_relative_score)
-    about = None if each else about_document(a.index, q.text, r.hits[:r.plain], sentences, r.k)
-    if about:  # a question about the report itself: its title, byline or date (app/answer/about.py)
-        quotes, top = about, about[0].score
-        verdict = verdict_for(top, s.threshold, s.floor)
+    about = None if each else about_answer(a.index, q.text, r.hits[:r.plain], sentences, quotes, r.k, a.languages())
+    if about:  # a question about the document itself, never with a bold span from its body (app/answer/facts.py)
+        quotes, top = about.quotes, about.score
+        verdict = verdict_for(top, s.threshold, s.floor) if about.verdict == "answered" else "not_found"
+        if verdict == "not_found" and top is not None:  # its confidence stays in the not_found third
+            top = min(top, s.floor - 1e-6)
     elif verdict != "not_found":
         quotes = mark_answers(quotes, sc.direct, per_document=each)
     watch.lap("quote")
-    return Decision(verdict, top, quotes, each, repeated)
+    return Decision(verdict, top, quotes, each, repeated, about.note if about else None)
 
 
 def render(a: Answerer, q: Question, d: Decision, watch: Stopwatch) -> Answer:
     """The message (the quotes, numbered, after the verdict's note, in the asker's language) and the `Answer`."""
     lang = q.language
-    if d.verdict == "answered":
+    if d.note and d.verdict == "not_found":
+        message = f"{d.note} {line(lang, 'closest')}" if d.quotes else d.note
+    elif d.note:
+        message = f"{d.note}\n{readable(d.quotes, d.per_document)}" if d.quotes else d.note
+    elif d.verdict == "answered":
         message = readable(d.quotes, d.per_document)
     elif d.verdict == "uncertain":
         message = f"{line(lang, 'uncertain')}\n{readable(d.quotes, d.per_document)}"

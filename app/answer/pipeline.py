@@ -27,7 +27,7 @@ from app.answer.answer import (
     readable,
     verdict_for,
 )
-from app.answer.direct import Direct, mark_answers, with_spans
+from app.answer.direct import Direct, mark_answers, uncertain_spans, with_spans
 from app.answer.facts import about_answer
 from app.answer.followup import (
     contextual_query,
@@ -203,8 +203,8 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         verdict = verdict_for(top, s.threshold, s.floor) if about.verdict == "answered" else "not_found"
         if verdict == "not_found" and top is not None:  # its confidence stays in the not_found third
             top = min(top, s.floor - 1e-6)
-    elif verdict != "not_found":
-        quotes = mark_answers(quotes, sc.direct, per_document=each)
+    elif verdict == "answered" or (verdict == "uncertain" and uncertain_spans(a.runtime, s.span_precision)):
+        quotes = mark_answers(quotes, sc.direct, per_document=each)  # bold spans only where they are as good
     watch.lap("quote")
     return Decision(verdict, top, quotes, each, repeated, about.note if about else None)
 

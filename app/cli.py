@@ -26,6 +26,7 @@ from app.settings import (
     DEFAULT_INDEX_DIR,
     INDEX_TYPES,
     MAX_BATCH_QUESTIONS,
+    MAX_HISTORY,
     MAX_K,
     RETRIEVAL_MODES,
     BuildSettings,
@@ -190,6 +191,19 @@ def read_batch(path: Path) -> Iterator[tuple[object | None, str]]:
     return iter(parsed)
 
 
+def read_history(path: Path | None) -> list[str]:
+    """The earlier questions of a conversation: the non-empty lines of `path`, oldest first (none without it).
+    Their number and length are checked where the question is (`Question.of`)."""
+    if path is None:
+        return []
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise QuestionError(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise QuestionError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _emit(obj: dict) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
@@ -212,14 +226,19 @@ def run_batch(path: Path, answer_one) -> None:
 def print_answer(answer) -> None:
     click.echo(f"Q: {answer.question}")
     click.echo(f"verdict: {answer.verdict.replace('_', ' ')} (confidence {answer.confidence:.2f})")
-    # the message's own lines, before its numbered quotes: the verdict's note, a briefing's, the quotes' language
-    notes = answer.message.split("[1] \u201c", 1)[0].strip() if answer.verdict != "not_found" else answer.message
+    # the message's own lines, before its numbered quotes: the verdict's note, a briefing's, a follow-up's,
+    # the quotes' language
+    lines = answer.message.splitlines()
+    notes = lines if answer.verdict == "not_found" else \
+        lines[:next((i for i, x in enumerate(lines) if x.startswith("[1] ")), len(lines))]
     if notes:
-        click.echo(f"\n{notes}")
+        click.echo("\n" + "\n".join(notes))
     for q in answer.quotes:
         where = f"{q.doc}, paragraph {q.paragraph}" + (f", page {q.page}" if q.page else "")
         label = "closest passage (not an answer)" if answer.verdict == "not_found" else f"[{q.n}]"
-        click.echo(f"\n{label} \u201c{q.marked_text()}\u201d\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
+        above = f"[{q.n}] (quoted above)" in answer.message.splitlines()  # a follow-up's repeat: not shown again
+        text = "(quoted above)" if above else f"\u201c{q.marked_text()}\u201d"
+        click.echo(f"\n{label} {text}\n    \u2014 {where}, characters {q.start}\u2013{q.end}")
 
 
 def question_command(json_help: str, batch_help: str):
@@ -242,15 +261,20 @@ def question_command(json_help: str, batch_help: str):
 @click.option("--per-document/--no-per-document", "per_document", default=None,
               help="The best quote of each document that answers [default: when the question asks what each "
                    "report says].")
+@click.option("--history", "history_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help=f"Earlier questions of the conversation, one per line, oldest first (at most "
+                                 f"{MAX_HISTORY}): QUESTION, each --batch question, or the first interactive one "
+                                 "is asked as their follow-up.")
 def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int | None, mode: str,
-        as_json: bool, batch: Path | None, per_document: bool | None) -> None:
+        as_json: bool, batch: Path | None, per_document: bool | None, history_file: Path | None) -> None:
     """Answer QUESTION by quoting the report (no QUESTION and no --batch: ask interactively)."""
+    earlier = read_history(history_file)
     assistant = load_assistant(index_dir, corpus_dir, mode)
-    if batch is not None:
-        run_batch(batch, lambda q: assistant.ask(q, k=k, per_document=per_document).to_dict())
+    if batch is not None:  # each question follows the file's conversation, not the batch's other questions
+        run_batch(batch, lambda q: assistant.ask(q, k=k, history=earlier, per_document=per_document).to_dict())
         return
     if question is None:
-        history: list[str] = []
+        history: list[str] = earlier
         while True:
             try:
                 question = click.prompt("Question (empty line to quit)", default="", show_default=False)
@@ -260,11 +284,11 @@ def ask(question: str | None, index_dir: Path, corpus_dir: Path | None, k: int |
                 return
             try:
                 print_answer(assistant.ask(question, k=k, history=history, per_document=per_document))
-                history.append(question)
+                history = [*history, question][-MAX_HISTORY:]
             except QuestionError as exc:
                 click.echo(f"Error: {exc}", err=True)
             click.echo()
-    answer = assistant.ask(question, k=k, per_document=per_document)
+    answer = assistant.ask(question, k=k, history=earlier, per_document=per_document)
     _emit(answer.to_dict()) if as_json else print_answer(answer)
 
 

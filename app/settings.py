@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-INDEX_FORMAT_VERSION = 3  # 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities)
+# 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities); 4: documents' declared metadata
+INDEX_FORMAT_VERSION = 4
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 
@@ -101,6 +102,7 @@ class AnswerSettings:
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
     spans: bool = True  # answer spans (app/answer/direct.py): a question parse, span scores, typed verdicts
     span_weights: str = ""  # the span scorer's weights file; "" = the shipped app/answer/span_weights.json
+    span_precision: str = ""  # span F1 by verdict (bold spans under "uncertain"?); "" = app/answer/span_precision.json
 
     def __post_init__(self) -> None:
         if self.mode not in RETRIEVAL_MODES:

@@ -152,3 +152,36 @@ def test_ask_summarize_answers_with_the_briefing(cli, built: Path):
     text = cli.invoke(main, ["ask", "Summarize the report", "--index", str(built)]).output
     assert text.splitlines()[:4] == ["Q: Summarize the report", "verdict: answered (confidence 1.00)", "",
                                      "These are the report's key passages, quoted verbatim in the order they appear:"]
+
+
+def test_ask_history_file_makes_each_question_a_follow_up(cli, built: Path, tmp_path: Path):
+    history = tmp_path / "history.txt"
+    history.write_text("How many prisoners were held in the cells?\n\n", encoding="utf-8")  # blank lines skipped
+    batch = tmp_path / "q.txt"
+    batch.write_text("And their capacity?\nHow much was spent on prison food?\n", encoding="utf-8")
+    result = cli.invoke(main, ["ask", "--batch", str(batch), "--history", str(history), "--index", str(built)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    # "their": the prisoners the earlier question asked about; a question that stands alone is not resolved
+    assert [r.get("resolved_question") for r in rows] == ["And the prisoners' capacity?", None]
+    assert rows[0]["message"].startswith("Understood as: And the prisoners' capacity?\n")
+    one = cli.invoke(main, ["ask", "And their capacity?", "--json", "--history", str(history), "--index", str(built)])
+    assert json.loads(one.output) == rows[0]  # a batch row is the single question's answer
+    readable = cli.invoke(main, ["ask", "And their capacity?", "--history", str(history), "--index", str(built)])
+    assert "\nUnderstood as: And the prisoners' capacity?\n" in readable.output
+    alone = cli.invoke(main, ["ask", "And their capacity?", "--json", "--index", str(built)])
+    assert "resolved_question" not in json.loads(alone.output)
+
+
+def test_a_bad_history_file_is_refused_in_one_line(cli, built: Path, tmp_path: Path):
+    long, binary = tmp_path / "long.txt", tmp_path / "binary.txt"
+    long.write_text("Who visited?\n" * 21, encoding="utf-8")
+    binary.write_bytes(b"\xff\xfe prisons\n")
+    one = cli.invoke(main, ["ask", "Why?", "--history", str(long), "--index", str(built)])
+    assert (one.exit_code, one.output.strip()) == (1, "Error: the history holds 21 questions; the limit is 20")
+    batch = tmp_path / "q.txt"
+    batch.write_text("Why?\n", encoding="utf-8")
+    rows = cli.invoke(main, ["ask", "--batch", str(batch), "--history", str(long), "--index", str(built)])
+    assert json.loads(rows.output)["error"] == "the history holds 21 questions; the limit is 20"
+    bad = cli.invoke(main, ["ask", "Why?", "--history", str(binary), "--index", str(built)])
+    assert (bad.exit_code, bad.output.strip()) == (1, f"Error: {binary} is not UTF-8 text")

@@ -10,10 +10,11 @@ document, not about what it says. They are answered from the document's structur
   the name itself as the quote's answer span.
 - author: a byline under the title ("By Jane Roe"); date: a date line under the title.
 
-Where the document states none of these, the question goes the ordinary way (retrieval and
-quoting), so an unstated publication date is still not found. A quote found here is structural,
-not topical: its score is at least `STRUCTURAL_SCORE`, the top of the confidence scale, fixed rather
-than the "answered" threshold so that calibrating the threshold never sees its own value come back.
+Where the document states none of these, app/answer/facts.py says so (or gives what the file's
+metadata declares); it also answers what kind of document it is, how long, and in what language.
+A quote found here is structural, not topical: its score is at least `STRUCTURAL_SCORE`, the top of
+the confidence scale, fixed rather than the "answered" threshold so that calibrating the threshold
+never sees its own value come back.
 
 >>> about_kind("What is the title of the report?"), about_kind("Who wrote the report?")
 ('title', 'author')
@@ -46,13 +47,26 @@ _DATE = (rf"\bwhen\s+(?:was|is|did)\s+{_DOC}\s+(?:published|written|released|iss
          rf"|\b(?:what|which)\s+(?:date|year|month|day)\s+(?:was|is|did)\s+{_DOC}\s+"
          rf"(?:published|written|released|issued|come out)\b"
          rf"|\b(?:date|year)\s+of\s+{_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+(?:publication\s+)?date\b")
-_ASKS = {kind: re.compile(pattern, re.I) for kind, pattern in (("title", _TITLE), ("author", _AUTHOR), ("date", _DATE))}
+_ANY_DOC = rf"(?:{_DOC}|it|this|the\s+text|the\s+file)"
+_KIND = (rf"\b(?:what|which)\s+(?:kind|type|sort|genre)\s+of\s+(?:{_NOUN}|document|text|file|publication)\b"
+         rf"|\bwhat\s+(?:kind|type|sort)\s+(?:of\s+\w+\s+)?is\s+{_ANY_DOC}\b"
+         rf"|^\W*what\s+(?:is|was)\s+(?:this|the)\s+(?:document|file|text)\W*$")
+_LENGTH = (rf"\bhow\s+(?:long|big)\s+is\s+{_ANY_DOC}\W*$"
+           rf"|\bhow\s+many\s+(?:words|pages|paragraphs)\s+(?:is|are|does|do|has|in)\b[^?]*\b(?:{_NOUN}|document|it)\b"
+           rf"|\b(?:length|word\s+count|page\s+count)\s+of\s+{_ANY_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+length\b")
+_LANGUAGE = (rf"\b(?:what|which)\s+language\s+(?:is|was)\s+{_ANY_DOC}\s+(?:written\s+)?in\b"
+             rf"|\bin\s+(?:what|which)\s+language\s+(?:is|was)\s+{_ANY_DOC}\b"
+             rf"|\blanguage\s+of\s+{_ANY_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+language\b")
+_ASKS = {kind: re.compile(pattern, re.I) for kind, pattern in (("title", _TITLE), ("author", _AUTHOR), ("date", _DATE),
+                                                               ("kind", _KIND), ("length", _LENGTH),
+                                                               ("language", _LANGUAGE))}
 STRUCTURAL_SCORE = 1.0  # a title, byline or date line the document states: answered, at full confidence
 LEAD_PARAGRAPHS = 3  # where a document introduces the work it discusses: just under its title
 
 
 def about_kind(question: str) -> str | None:
-    """"title", "author" or "date" when the question asks about the document itself, else None."""
+    """"title", "author", "date", "kind", "length" or "language" when the question asks about the document
+    itself, else None (the last three are answered in app/answer/facts.py)."""
     return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
 
 
@@ -113,6 +127,8 @@ def _lead_authors(index: Index, d: int, noun: str) -> list[tuple[int, int, tuple
 def _spans(index: Index, d: int, kind: str, noun: str) -> list[tuple[int, int, tuple[int, int]]]:
     """(quote start, quote end, answer span) for one document, best first."""
     doc: Document = index.documents[d]
+    if kind not in ("title", "author", "date"):
+        return []
     if kind == "title":
         found = _lead_works(index, d, noun) if noun else []
         if doc.title_span:

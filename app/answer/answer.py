@@ -55,6 +55,7 @@ class Answer:
     confidence: float | None = None  # None: 1.0 when answered, else 0.0
     per_document: bool = False  # the quotes are the best of each document (app/answer/per_document.py)
     language: str | None = None  # ISO 639-1 code of a question not in English (app/answer/language.py)
+    resolved: str | None = None  # a follow-up as understood, when that differs from its wording (app/answer/resolve.py)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -70,7 +71,8 @@ class Answer:
     def to_dict(self) -> dict:
         """The JSON contract: question, answered, verdict, confidence, message,
         quotes[n, text, doc, start, end, paragraph, page, score]; "language" only for a question
-        detected as not English; "per_document": true only when set."""
+        detected as not English; "per_document": true only when set; "resolved_question" only for a
+        follow-up understood otherwise than worded."""
         out = {"question": self.question, "answered": self.answered, "verdict": self.verdict,
                "confidence": round(float(self.confidence), 6), "message": self.message,
                "quotes": [q.to_dict() for q in self.quotes]}
@@ -78,6 +80,8 @@ class Answer:
             out["language"] = self.language
         if self.per_document:
             out["per_document"] = True
+        if self.resolved is not None:
+            out["resolved_question"] = self.resolved
         return out
 
 
@@ -90,8 +94,18 @@ class SearchResult:
         return {"question": self.question, "hits": [h.to_dict() for h in self.hits]}
 
 
-def readable(quotes: list[Quote], cite: bool = False) -> str:
-    """The numbered quotes; with `cite`, each followed by the document it comes from."""
-    return "\n".join(f"[{q.n}] \u201c{q.text}\u201d" + (f" ({q.doc})" if cite else "") for q in quotes)
+QUOTED_ABOVE = "(quoted above)"
+
+
+def readable(quotes: list[Quote], cite: bool = False, again: frozenset[int] = frozenset()) -> str:
+    """The numbered quotes; with `cite`, each followed by the document it comes from; a quote whose number is
+    in `again` (a follow-up's quote the previous answer showed) is not shown again: "(quoted above)".
+
+    >>> print(readable([Quote(1, "A.", "d", 0, 2, 1, None, 0.5), Quote(2, "B.", "d", 3, 5, 1, None, 0.4)], again={1}))
+    [1] (quoted above)
+    [2] “B.”
+    """
+    return "\n".join(f"[{q.n}] " + (QUOTED_ABOVE if q.n in again else f"\u201c{q.text}\u201d")
+                     + (f" ({q.doc})" if cite else "") for q in quotes)
 
 

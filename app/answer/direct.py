@@ -10,11 +10,18 @@ sentence's score then becomes `score + W_SPAN * p` (p: its best span's probabili
 sentence is chosen by its best span as well as by its topicality. A typed question (who, when, how
 many, ...) whose candidates hold no answer of the asked type outside the question cannot be
 `answered` (`typed_miss`).
+
+A span is shown under "uncertain" only where spans there are as good as under "answered": within
+`MARGIN` F1 of them on every set measured (`span_precision.json`, written by
+eval/experiments/span_by_verdict.py; `spans_under_uncertain`). Without the file, only "answered" shows one.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from app.answer.answer_types import TYPED, Asked
 from app.answer.quote import Quote, ScoredSentence
@@ -36,6 +43,32 @@ from app.runtime import Runtime
 
 RERANK = 3  # sentences parsed for noun phrases and scored for spans (each parse costs a few ms)
 W_SPAN = 0.2  # weight of the best span's probability in a sentence's score
+PRECISION_FILE = Path(__file__).with_name("span_precision.json")
+MARGIN = 0.05  # a span under "uncertain" is shown when its F1 there is at most this far below "answered"'s
+
+
+def spans_under_uncertain(figures: Mapping[str, object]) -> bool:
+    """Whether spans may be shown under "uncertain": on every measured set ({"answered": {"spans", "f1"},
+    "uncertain": {...}}), some spans were shown under "uncertain" and their F1 is within `MARGIN` of "answered"'s.
+
+    >>> fig = lambda a, u, n=9: {"answered": {"spans": 9, "f1": a}, "uncertain": {"spans": n, "f1": u}}
+    >>> [spans_under_uncertain({"report": fig(0.8, 0.75)}), spans_under_uncertain({"report": fig(0.8, 0.74)}),
+    ...  spans_under_uncertain({"report": fig(0.8, 0.9), "squad": fig(0.7, 0.6)}),
+    ...  spans_under_uncertain({"report": fig(0.8, 0.8, n=0)}), spans_under_uncertain({})]
+    [True, False, False, False, False]
+    """
+    sets = [v for v in figures.values() if isinstance(v, Mapping)]
+    return bool(sets) and all(s["uncertain"]["spans"] > 0 and round(s["answered"]["f1"] - s["uncertain"]["f1"], 6)
+                              <= MARGIN for s in sets)
+
+
+def uncertain_spans(runtime: Runtime, path: str = "") -> bool:
+    """`spans_under_uncertain` of the figures at `path` ("": `PRECISION_FILE`), read once per runtime."""
+    file = Path(path) if path else PRECISION_FILE
+
+    def read() -> bool:
+        return file.exists() and spans_under_uncertain(json.loads(file.read_text(encoding="utf-8")))
+    return runtime.memo(("span-precision", str(file)), read)
 
 
 @dataclass(frozen=True)

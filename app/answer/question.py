@@ -62,5 +62,10 @@ class Question:
             raise QuestionError(f"k {k!r} is not a whole number in 1..{MAX_K}")
         if history is not None and len(history) > MAX_HISTORY:
             raise QuestionError(f"the history holds {len(history)} questions; the limit is {MAX_HISTORY}")
+        for n, earlier in enumerate(history or [], 1):
+            if not isinstance(earlier, str) or len(earlier) > max_chars:
+                size = f"{len(earlier):,} characters" if isinstance(earlier, str) else type(earlier).__name__
+                raise QuestionError(f"history entry {n} is {size}; each must be text of at most {max_chars:,} "
+                                    "characters")
         return cls(validate_question(text, max_chars), k, list(docs) if docs else None,
                    list(history) if history is not None else None, mode, previous, per_document)

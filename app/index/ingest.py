@@ -47,6 +47,13 @@ class Document:
     size_bytes: int = 0
     title: str = ""
     furniture: tuple[Span, ...] = ()  # paragraphs that are page furniture: in the text, never quoted
+    meta: tuple[tuple[str, str], ...] = ()  # ("author" | "date", value) the file declares outside its text
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """What the file declares outside its text: a PDF's Author and CreationDate, an HTML page's
+        author and publication-date meta tags (a date as "13 March 2013")."""
+        return dict(self.meta)
 
     def paragraph_at(self, offset: int) -> int:
         """1-based number of the paragraph holding `offset` (the nearest one before a gap)."""
@@ -122,7 +129,7 @@ def _rstrip_end(text: str, end: int) -> int:
 
 
 def document_from_text(doc: str, text: str, source: bytes | None = None, title: str = "",
-                       main_content: str | None = None) -> Document:
+                       main_content: str | None = None, meta: tuple[tuple[str, str], ...] = ()) -> Document:
     """A document whose text is given (also used for benchmark corpora held in memory).
 
     `main_content` is an HTML page's main text: paragraphs outside it are furniture."""
@@ -136,6 +143,7 @@ def document_from_text(doc: str, text: str, source: bytes | None = None, title: 
         size_bytes=len(raw),
         title=title,
         furniture=tuple(furniture_spans(text, paragraphs, main_content)),
+        meta=meta,
     )
 
 
@@ -148,12 +156,42 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None]:
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_HTML_META = {"author": ("author", "article:author", "dc.creator"),
+              "date": ("article:published_time", "date", "dc.date", "pubdate", "publish-date", "datepublished")}
+
+
+def declared_date(value: str) -> str:
+    """A metadata date ("D:20130313120000+00'00'", "2013-03-13T09:00Z") as "13 March 2013" ("" if unreadable).
+
+    >>> declared_date("D:20130313120000+00'00'"), declared_date("2013-03-13T09:00:00Z"), declared_date("soon")
+    ('13 March 2013', '13 March 2013', '')
+    """
+    m = re.match(r"^(?:D:)?(\d{4})-?(\d{2})-?(\d{2})", value.strip())
+    if not m or not (1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31):
+        return ""
+    return f"{int(m.group(3))} {_MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
+
+
+def _html_meta(soup) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for tag in soup.find_all("meta"):
+        name = str(tag.get("name") or tag.get("property") or tag.get("itemprop") or "").lower()
+        value = " ".join(str(tag.get("content") or "").split())
+        for key, names in _HTML_META.items():
+            if name in names and value and key not in found:
+                found[key] = declared_date(value) if key == "date" else value
+    return tuple((k, v) for k, v in found.items() if v)
+
+
+def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None, tuple[tuple[str, str], ...]]:
     from bs4 import BeautifulSoup
 
     html = _decode(path, raw)
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    meta = _html_meta(soup)
     for tag in soup(["script", "style", "noscript", "template", "head", "svg"]):
         tag.decompose()
     for br in soup.find_all("br"):
@@ -165,7 +203,7 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None]:
         tag.insert_after("\n\n")
     lines = [" ".join(line.split()) for line in soup.get_text().splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, title, html_main_content(html)
+    return text, title, html_main_content(html), meta
 
 
 # PDFium is not thread-safe: one call at a time in a process (uploads build in a background thread)
@@ -175,8 +213,9 @@ _PDFIUM = threading.Lock()
 _SOFT_HYPHEN = "\ufffe"
 
 
-def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
-    """The PDF's text page by page, the pages' spans, and the title its metadata declares ("" if none).
+def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str, tuple[tuple[str, str], ...]]:
+    """The PDF's text page by page, the pages' spans, the title its metadata declares ("" if none), and
+    its declared author and creation date (`Document.meta`).
 
     PDFium (pypdfium2) places the spaces a typeset PDF never stores as characters, where pypdf
     returned "ThisdocumentmaybeusedunderthetermsoftheGNU..." for some manuals, and reads 10-15x
@@ -189,7 +228,11 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
         try:
             pdf = pdfium.PdfDocument(raw)
             page_texts = [pdf_page_text(pdf[i]) for i in range(len(pdf))]
-            title = " ".join(str(pdf.get_metadata_dict().get("Title") or "").split())
+            info = pdf.get_metadata_dict()
+            title = " ".join(str(info.get("Title") or "").split())
+            author = " ".join(str(info.get("Author") or "").split())
+            meta = tuple((k, v) for k, v in (("author", author),
+                                             ("date", declared_date(str(info.get("CreationDate") or "")))) if v)
         except pdfium.PdfiumError as exc:
             raise CorpusError(f"{path}: cannot read this PDF ({exc}); repair or remove it") from None
         finally:
@@ -205,7 +248,7 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
         pages.append((pos, pos + len(page_text)))
         parts.append(page_text)
         pos += len(page_text)
-    return "".join(parts), tuple(pages), title
+    return "".join(parts), tuple(pages), title, meta
 
 
 def pdf_page_text(page) -> str:
@@ -221,7 +264,8 @@ def pdf_page_text(page) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
-def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "") -> Document:
+def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "",
+                 meta: tuple[tuple[str, str], ...] = ()) -> Document:
     """A PDF's document: paragraphs cut where its layout ends them; running headers, footers, page
     numbers and tables of contents are furniture (app.index.pdf_layout)."""
     layout = pdf_layout.analyse(text, pages)
@@ -229,7 +273,7 @@ def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title
     runs = set(layout.furniture)
     furniture = sorted(set(furniture_spans(text, paragraphs)) | {p for p in paragraphs if p in runs})
     return Document(doc, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), title,
-                    furniture=tuple(furniture))
+                    furniture=tuple(furniture), meta=meta)
 
 
 def read_document(path: Path, root: Path, max_bytes: int = MAX_CORPUS_FILE_BYTES) -> Document:
@@ -250,11 +294,11 @@ def document_from_bytes(rel: str, raw: bytes, path: Path | None = None) -> Docum
     path = path or Path(rel)
     suffix = Path(rel).suffix.lower()
     if suffix in (".html", ".htm"):
-        text, title, main = _html_text(path, raw)
-        return document_from_text(rel, text, source=raw, title=title, main_content=main)
+        text, title, main, meta = _html_text(path, raw)
+        return document_from_text(rel, text, source=raw, title=title, main_content=main, meta=meta)
     if suffix == ".pdf":
-        text, pages, title = _pdf_text(path, raw)
-        return pdf_document(rel, text, pages, raw, title)
+        text, pages, title, meta = _pdf_text(path, raw)
+        return pdf_document(rel, text, pages, raw, title, meta)
     return document_from_text(rel, _decode(path, raw), source=raw)
 
 

@@ -167,14 +167,14 @@ def sha256_file(path: Path) -> str:
 def document_row(d: Document, indexed_at: str) -> dict:
     """One row of documents.jsonl."""
     return {"doc": d.doc, "sha256": d.sha256, "size_bytes": d.size_bytes, "title": d.title, "indexed_at": indexed_at,
-            "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "text": d.text}
+            "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "meta": d.meta, "text": d.text}
 
 
 def document_from_row(r: dict) -> Document:
     """The `Document` of one documents.jsonl row (the inverse of `document_row`)."""
     return Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
                     tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""),
-                    tuple(map(tuple, r.get("furniture") or ())))
+                    tuple(map(tuple, r.get("furniture") or ())), tuple(map(tuple, r.get("meta") or ())))
 
 
 def entity_lines(documents: list[Document], sentences: np.ndarray, entities: np.ndarray):

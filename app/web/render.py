@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote as quote_url
 
+from app.answer.answer import QUOTED_ABOVE
 from app.answer.briefing import BRIEFING_NOTE
 from app.index.ingest import Document
 
@@ -267,6 +268,16 @@ def message_lines(answer: Mapping) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+def quoted_above(answer: Mapping) -> set[int]:
+    """The numbers of the quotes a follow-up's message does not show again ("[2] (quoted above)").
+
+    >>> sorted(quoted_above({"message": "Understood as: Why?\\n[1] (quoted above)\\n[2] \u201cB.\u201d"}))
+    [1]
+    """
+    lines = str(answer.get("message", "")).splitlines()
+    return {int(m.group(1)) for line in lines if (m := re.match(rf"^\[(\d+)\] {re.escape(QUOTED_ABOVE)}$", line))}
+
+
 def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int | None = None,
                 sources: bool = True) -> str:
     """An answer (the `Answer.to_dict()` contract) as one HTML block.
@@ -290,7 +301,9 @@ def answer_html(answer: Mapping, documents: Mapping[str, Document], shown: int |
     if verdict in ("answered", "uncertain"):
         parts.append('<div class="vb-answer">' if verdict == "answered" else '<div class="vb-answer vb-uncertain">')
         parts.extend(f'<p class="vb-message">{esc(line)}</p>' for line in message_lines(answer))
-        parts.extend(quote_html(q, is_supporting(q, top)) for q in quotes)
+        again = quoted_above(answer)
+        parts.extend(f'<p class="vb-message">[{int(q["n"])}] {esc(QUOTED_ABOVE)}</p>' if int(q["n"]) in again
+                     else quote_html(q, is_supporting(q, top)) for q in quotes)
     else:
         label = CLOSEST_LABEL
         parts.append('<div class="vb-answer vb-unanswered">')

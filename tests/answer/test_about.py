@@ -14,8 +14,10 @@ from app.settings import AnswerSettings, BuildSettings
 from tests.conftest import DATA, REPORT, assert_quotes_verbatim
 
 
-def tiny_pdf(lines: list[str], title: str | None = None) -> bytes:
-    """A one-page PDF with one line of Helvetica text per entry, and a metadata title when given.
+def tiny_pdf(lines: list[str], title: str | None = None, author: str | None = None,
+             created: str | None = None) -> bytes:
+    """A one-page PDF with one line of Helvetica text per entry, and a metadata title, author and creation
+    date (PDF date syntax, "D:20130313") when given.
 
     Written by hand (objects, then a cross-reference table of their byte offsets) so no PDF writer is needed."""
     ops = []
@@ -29,8 +31,10 @@ def tiny_pdf(lines: list[str], title: str | None = None) -> bytes:
                b"/Resources << /Font << /F1 5 0 R >> >> >>",
                b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    if title:
-        objects.append(b"<< /Title (" + title.encode("latin-1") + b") >>")
+    info = {"Title": title, "Author": author, "CreationDate": created}
+    declared = " ".join(f"/{key} ({value})" for key, value in info.items() if value)
+    if declared:
+        objects.append(b"<< " + declared.encode("latin-1") + b" >>")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -39,8 +43,8 @@ def tiny_pdf(lines: list[str], title: str | None = None) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    info = b" /Info %d 0 R" % len(objects) if title else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
+    trailer = b" /Info %d 0 R" % len(objects) if declared else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
     return bytes(out)
 
 
@@ -66,6 +70,13 @@ def _assistant(tmp_path: Path, files: dict[str, bytes]) -> Assistant:
     ("What does the report say about food parcels?", None),
     ("When did the protests happen?", None),
     ("Who was interviewed for the report?", None),
+    ("What kind of document is this?", "kind"),
+    ("How long is the report?", "length"),
+    ("How many pages does the report have?", "length"),
+    ("What language is the report written in?", "language"),
+    ("How long was he held?", None),
+    ("What kind of torture was used?", None),
+    ("What language did the guards speak?", None),
 ])
 def test_questions_about_the_report_itself(question: str, kind: str | None):
     assert about_kind(question) == kind
@@ -121,15 +132,22 @@ def test_the_bundled_report_title_question_quotes_the_work_it_discusses(tmp_path
     who = assistant.ask("Who published the report?").to_dict()["quotes"][0]
     assert who["answer"] == {"text": "Amnesty International", "start": text.index("Amnesty International"),
                              "end": text.index("Amnesty International") + len("Amnesty International")}
-    # no publication date is stated: nothing structural answers, the question takes the ordinary path
+    # no publication date is stated: nothing structural answers, and the answer says so, without a bold "2011"
     when = "When was the report published?"
     assert about_document(assistant.index, when, assistant.search(when).hits, [], 3, 0.3) == []
+    out = assistant.ask(when).to_dict()
+    assert (out["verdict"], out["message"]) == ("not_found", "The document does not give its publication date. "
+                                                             "The closest passage is shown below; it is not an answer.")
+    assert len(out["quotes"]) == 1 and "answer" not in out["quotes"][0]
+    assert_quotes_verbatim(out, assistant)
 
 
-def test_a_report_without_a_byline_takes_the_ordinary_path(tmp_path: Path):
+def test_a_report_without_a_byline_says_it_names_no_author(tmp_path: Path):
     assistant = _assistant(tmp_path, {"p.txt": (DATA / "tiny" / "prisons.txt").read_bytes()})
     who = "Who wrote the report?"  # a title ("Prison Conditions Review") but no byline, no "published by" under it
     assert about_document(assistant.index, who, assistant.search(who).hits, [], 3, 0.3) == []
+    out = assistant.ask(who).to_dict()
+    assert (out["verdict"], out["message"].split(". ")[0]) == ("not_found", "The document does not name its author")
     title = assistant.ask("What is the report called?").to_dict()["quotes"]
     assert [(q["text"], q["start"], q["end"]) for q in title] == [("Prison Conditions Review", 0, 24)]
 
@@ -142,3 +160,71 @@ def test_a_structural_answer_does_not_take_its_score_from_the_threshold(tmp_path
     for threshold in (0.3, 0.5):
         out = assistant.with_settings(threshold=threshold, floor=0.2).ask("What is the title of the report?").to_dict()
         assert (out["verdict"], out["quotes"][0]["score"], out["confidence"]) == ("answered", STRUCTURAL_SCORE, 1.0)
+
+
+def test_questions_about_a_text_file_that_states_no_author_or_date(tmp_path: Path):
+    text = ("Prison Conditions Review\n\nThe inspectors visited four prisons in March.\n\n"
+            "Guards beat detainees in two of them.")  # 3 + 7 + 7 words, 3 paragraphs
+    assistant = _assistant(tmp_path, {"review.txt": text.encode()})
+    title = ("Prison Conditions Review", 0, 24)
+    for question, verdict, message in [
+        ("When was the review published?", "not_found", "The document does not give its publication date. "
+                                                        "The closest passage is shown below; it is not an answer."),
+        ("Who wrote the review?", "not_found", "The document does not name its author. "
+                                               "The closest passage is shown below; it is not an answer."),
+        ("How long is the review?", "answered",
+         "The document is 17 words long, in 3 paragraphs.\n[1] \u201cPrison Conditions Review\u201d"),
+        ("What language is the document written in?", "answered",
+         "The document is in English.\n[1] \u201cPrison Conditions Review\u201d"),
+        ("What kind of document is this?", "answered",
+         "The document is a plain-text file.\n[1] \u201cPrison Conditions Review\u201d"),
+    ]:
+        out = assistant.ask(question).to_dict()
+        assert (out["verdict"], out["message"]) == (verdict, message), question
+        assert len(out["quotes"]) == 1 and all("answer" not in q for q in out["quotes"]), question
+        if verdict == "answered":
+            assert [(q["text"], q["start"], q["end"]) for q in out["quotes"]] == [title]
+        assert_quotes_verbatim(out, assistant)
+
+
+def test_an_html_article_with_a_date_line_and_one_with_meta_tags_only(tmp_path: Path):
+    lined = (DATA / "structure" / "report.html").read_bytes()
+    tagged = (b'<!doctype html><html><head><title>Cells</title><meta name="author" content="Jane  Roe">'
+              b'<meta property="article:published_time" content="2014-06-02T08:00:00Z"></head><body><article>'
+              b"<h1>Cells</h1><p>The cells were cold and the guards beat detainees at night.</p>"
+              b"</article></body></html>")
+    assistant = _assistant(tmp_path, {"lined.html": lined, "tagged.html": tagged})
+    text = assistant.index.document("lined.html").text
+    out = assistant.ask("When was the report published?", docs=["lined.html"]).to_dict()
+    a = text.index("13 March 2013")
+    assert (out["verdict"], out["quotes"][0]["answer"]) == ("answered", {"text": "13 March 2013", "start": a,
+                                                                         "end": a + 13})
+    for question, note in [("When was the article published?", "The document's file metadata gives its date: "
+                                                                  "2 June 2014."),
+                           ("Who wrote the article?", "The document's file metadata gives its author: Jane Roe."),
+                           ("What kind of document is it?", "The document is a web page (HTML).")]:
+        out = assistant.ask(question, docs=["tagged.html"]).to_dict()
+        assert (out["verdict"], out["message"]) == ("answered", f"{note}\n[1] \u201cCells\u201d"), question
+        assert [(q["text"], q["start"], q["end"], "answer" in q) for q in out["quotes"]] == [("Cells", 0, 5, False)]
+
+
+def test_a_pdf_answers_author_and_date_from_its_metadata(tmp_path: Path):
+    lines = ["Old Habits Revisited", "The inspectors found abuse in four prisons.", "Guards beat detainees."]
+    assistant = _assistant(tmp_path, {"m.pdf": tiny_pdf(lines, title="Old Habits Revisited", author="Jane Roe",
+                                                        created="D:20130313120000"),
+                                      "bare.pdf": tiny_pdf(lines)})
+    assert assistant.index.document("m.pdf").metadata == {"author": "Jane Roe", "date": "13 March 2013"}
+    for question, note in [("Who wrote the report?", "The document's PDF metadata gives its author: Jane Roe."),
+                           ("When was the report published?", "The document's PDF metadata gives its date: "
+                                                               "13 March 2013."),
+                           # 3 + 7 + 3 words; the title line ends unpunctuated, so it runs on into the next line's
+                           # paragraph (app/index/ingest.py find_paragraphs): 2 paragraphs
+                           ("How long is the report?", "The document is 13 words long, in 2 paragraphs on 1 page."),
+                           ("What kind of document is this?", "The document is a PDF of 1 page.")]:
+        out = assistant.ask(question, docs=["m.pdf"]).to_dict()
+        assert (out["verdict"], out["message"]) == ("answered", f"{note}\n[1] \u201cOld Habits Revisited\u201d")
+        assert [(q["text"], q["start"], q["page"], "answer" in q) for q in out["quotes"]] == [
+            ("Old Habits Revisited", 0, 1, False)]
+    bare = assistant.ask("When was the report published?", docs=["bare.pdf"]).to_dict()
+    assert (bare["verdict"], bare["message"].split(". ")[0]) == ("not_found", "The document does not give its "
+                                                                              "publication date")

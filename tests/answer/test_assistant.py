@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,10 @@ def test_three_verdicts_follow_the_two_thresholds(tiny_assistant):
     assert [a.verdict for a in (answered, uncertain, refused)] == ["answered", "uncertain", "not_found"]
     assert [a.answered for a in (answered, uncertain, refused)] == [True, False, False]
     assert [len(a.quotes) for a in (answered, uncertain, refused)] == [len(answered.quotes), len(answered.quotes), 1]
-    assert uncertain.quotes == answered.quotes  # the same best passages, offered, not asserted
+    # the same best passages, offered, not asserted: without the bold "212" (app/answer/span_precision.json
+    # measures spans under "uncertain" more than 0.05 F1 below those under "answered")
+    assert answered.quotes[0].answer == (112, 115)
+    assert uncertain.quotes == [replace(answered.quotes[0], answer=None), *answered.quotes[1:]]
     assert uncertain.message.splitlines()[0] == "The report mentions this, but may not answer it exactly:"
     assert refused.message == ("The report does not appear to answer this question. "
                                "The closest passage is shown below; it is not an answer.")

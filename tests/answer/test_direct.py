@@ -183,3 +183,27 @@ def test_per_document_answers_carry_one_answer_per_document():
     found = _direct({0: ("a.txt", direct.Span(5, 9, "DATE", 0.5)), 1: ("b.txt", direct.Span(30, 35, "DATE", 0.6)),
                      2: ("b.txt", direct.Span(61, 70, "DATE", 0.8))})
     assert [q.answer for q in direct.mark_answers(quotes, found, per_document=True)] == [(5, 9), (30, 35), None]
+
+
+def test_a_span_under_uncertain_is_shown_only_when_the_figures_say_it_is_as_good(tmp_path):
+    """The rule of issue 29: bold under "uncertain" only within `MARGIN` F1 of "answered" (span_precision.json)."""
+    import json
+
+    from app.answer.loading import assistant_over_texts
+
+    text = ("Prison Review\n\nThe inspectors counted 212 prisoners held in cells built for 150.\n\n"
+            "Guards beat detainees.")
+    assistant = assistant_over_texts(tmp_path, {"r.txt": text})
+    within, apart = tmp_path / "within.json", tmp_path / "apart.json"
+    for path, f1 in ((within, 0.75), (apart, 0.74)):  # 0.80 - 0.75 = 0.05: within; 0.06: apart
+        figures = {"answered": {"spans": 5, "f1": 0.80}, "uncertain": {"spans": 2, "f1": f1}}
+        path.write_text(json.dumps({"report": figures}))
+    question = "How many prisoners did the inspectors count?"
+    bold = {"text": "212", "start": text.index("212"), "end": text.index("212") + 3}
+    # answered: always bold, whatever the figures; uncertain: only with figures within the margin
+    for threshold, figures, verdict, answer in [(0.1, str(apart), "answered", bold),
+                                                (0.99, str(tmp_path / "absent.json"), "uncertain", None),
+                                                (0.99, str(apart), "uncertain", None),
+                                                (0.99, str(within), "uncertain", bold)]:
+        out = assistant.with_settings(threshold=threshold, floor=0.01, span_precision=figures).ask(question).to_dict()
+        assert (out["verdict"], out["quotes"][0].get("answer")) == (verdict, answer), figures

@@ -487,3 +487,18 @@ def test_load_bench_derives_efficiency_and_the_chat_over_rest_ratio():
     assert (level["efficiency"], chat["efficiency"]) == (1.2, 0.3)
     assert out["runs"]["1"]["chat_p50_over_rest_p50_at_20"] == 3.0
     assert (out["second_worker_adds_mb"], out["second_worker_share"]) == (100.0, 0.25)
+
+
+def test_a_rest_follow_up_is_resolved_as_the_librarys(tmp_path: Path):
+    """A follow-up over REST: its quotes and resolved question equal the library's, byte for byte."""
+    from fastapi.testclient import TestClient
+
+    from app.answer.loading import assistant_over_texts
+    from tests.conftest import REPORT
+
+    assistant = assistant_over_texts(tmp_path, {REPORT.name: REPORT.read_text(encoding="utf-8")})
+    body = {"question": "Where does he work?", "history": ["Who did Farangis Najibullah speak to?"]}
+    rest = TestClient(create_api(lambda: assistant)).post("/ask", json=body)
+    assert rest.status_code == 200
+    assert rest.json() == assistant.ask(body["question"], history=body["history"]).to_dict()
+    assert rest.json()["resolved_question"] == "Where does David Diaz-Jogeix work?"

@@ -86,10 +86,12 @@ def test_any_question_gets_a_one_line_refusal_or_the_contract(assistant, questio
         return
     assert refusal is None, (question, refusal)
     result = answer.to_dict()
+    optional = [key for key in ("language", "resolved_question") if key in result]  # the contract's optional keys
+    assert list(result) == [*CONTRACT, *optional]
     if "language" in result:  # a question read as another language: answered, its lines in that language
-        assert list(result) == [*CONTRACT, "language"] and len(result["language"]) == 2 and result["language"] != "en"
-    else:
-        assert list(result) == CONTRACT
+        assert len(result["language"]) == 2 and result["language"] != "en"
+    if "resolved_question" in result:  # a follow-up as understood: a history to lean on, and a non-empty question
+        assert history and isinstance(result["resolved_question"], str) and result["resolved_question"].strip()
     assert result["question"] == question.strip()
     assert isinstance(result["answered"], bool) and isinstance(result["message"], str) and result["message"]
     assert json.loads(json.dumps(result, ensure_ascii=False)) == result
@@ -222,8 +224,11 @@ def test_html_javascript_and_forged_citations_render_as_text_in_chromium(tmp_pat
                     page.wait_for_function(f"document.querySelectorAll('#vb-chat .vb-sources').length === {asked}")
                     answer = page.locator("#vb-chat .vb-answer").last
                     texts = answer.locator("blockquote.vb-quote .vb-text").all_inner_texts()
-                    assert f"\u201c{line}\u201d" in texts, (question, texts)
-                    assert answer.locator(".vb-source").count() == len(texts)  # no extra, forged source
+                    # the questions are one conversation: a quote an earlier answer showed reads "(quoted above)"
+                    shown = page.locator("#vb-chat blockquote.vb-quote .vb-text").all_inner_texts()
+                    assert f"\u201c{line}\u201d" in shown, (question, texts)
+                    above = answer.locator("p.vb-message", has_text="(quoted above)").count()
+                    assert answer.locator(".vb-source").count() == len(texts) + above  # no extra, forged source
                     assert set(answer.locator(".vb-doc").all_inner_texts()) <= {"minutes.md", "scripted.md"}
                 chat = page.locator("#vb-chat")
                 for tag in ("script", "svg", "iframe", "img", "a[href^='javascript']", "[onclick]", "[onload]"):

@@ -252,6 +252,16 @@ def test_a_follow_up_note_opens_the_answer():
         '</span></blockquote></div>')
 
 
+def test_a_follow_up_shows_how_it_was_understood_and_does_not_repeat_a_quote():
+    doc, quotes = three_quotes()
+    answer = {"question": "And then?", "answered": True, "verdict": "answered",
+              "message": "Understood as: And then? (after: \"Where?\")\n[1] (quoted above)\n[2] \u201cx\u201d",
+              "quotes": quotes[:1]}
+    assert answer_html(answer, {}, sources=False) == (
+        '<div class="vb-answer"><p class="vb-message">Understood as: And then? (after: &quot;Where?&quot;)</p>'
+        '<p class="vb-message">[1] (quoted above)</p></div>')
+
+
 def test_vote_acknowledgement():
     assert vote_html(True, "Who <b>?") == ('<p class="vb-vote-ack" role="status">Thank you \u2014 your vote '
                                             '(helpful) on \u201cWho &lt;b&gt;?\u201d was recorded.</p>')

@@ -155,7 +155,9 @@ def publish_figures(page: Path, suite: str, data: Path | None, question_files: t
     from app.evaluation.suite_output import code_note
     from app.files import publish_section
 
-    text = result.get("markdown") or (out_dir / "report.md").read_text(encoding="utf-8")
+    # the report suite's headline table and verdicts (its failures and plots stay in report.md)
+    text = result.get("markdown") or (out_dir / "report.md").read_text(encoding="utf-8").split(
+        "\n## Differences between methods")[0]
     text = re.sub(r"^(#+) ", lambda m: "#" * max(len(m.group(1)) + 1, 2) + " ", text, flags=re.M)  # page's sections
     name = " ".join(["eval", suite, data.name if data else "eval/", *(q.name for q in question_files)])
     when = dt.date.today().isoformat()

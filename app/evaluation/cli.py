@@ -145,6 +145,19 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
     return result, f"wrote {', '.join(str(p) for p in paths)}"
 
 
+HEADLINE_ROWS = ("| Metric", "|---", "| Faithfulness", "| Evidence hit@3 (answered or uncertain)", "| Hard false",
+                 "| Unanswerable given", "| Confidence ROC AUC", "| Follow-up hit@3 (with history)")
+
+
+def headline(report_md: Path) -> str:
+    """The report suite's first lines, its headline rows and its verdicts (the rest stays in report.md)."""
+    lines = report_md.read_text(encoding="utf-8").split("\n## Differences between methods")[0].splitlines()
+    table = [i for i, line in enumerate(lines) if line.startswith("|")]
+    first, verdicts = table[0], next(i for i, line in enumerate(lines) if line.startswith("## Verdicts"))
+    return "\n".join(lines[:first] + [x for x in lines[first:verdicts] if x.startswith(HEADLINE_ROWS)]
+                     + [""] + lines[verdicts:verdicts + 7])
+
+
 def publish_figures(page: Path, suite: str, data: Path | None, question_files: tuple[Path, ...], result: dict,
                     out_dir: Path) -> None:
     """This run's figures as its section of the generated page, under the command, the date and the code."""
@@ -155,11 +168,9 @@ def publish_figures(page: Path, suite: str, data: Path | None, question_files: t
     from app.evaluation.suite_output import code_note
     from app.files import publish_section
 
-    # the report suite's headline table and verdicts (its failures and plots stay in report.md)
-    text = result.get("markdown") or (out_dir / "report.md").read_text(encoding="utf-8").split(
-        "\n## Differences between methods")[0]
+    text = result.get("markdown") or headline(out_dir / "report.md")
     text = re.sub(r"^(#+) ", lambda m: "#" * max(len(m.group(1)) + 1, 2) + " ", text, flags=re.M)  # page's sections
-    name = " ".join(["eval", suite, data.name if data else "eval/", *(q.name for q in question_files)])
+    name = " ".join(["eval", suite, str(data or "eval/"), *(q.name for q in question_files)])
     when = dt.date.today().isoformat()
     provenance = f"`verbatim {' '.join(sys.argv[1:])}` ({when}, code {code_note(code_version())})"
     publish_section(page, name, f"{provenance}\n\n{text}")

@@ -267,7 +267,8 @@ def test_figures_go_to_their_own_section_of_the_generated_page(cli, built, eval_
     for _ in range(2):  # a second run replaces its section, it does not add one
         assert cli.invoke(main, args).exit_code == 0
     text = page.read_text(encoding="utf-8")
-    assert text.count("<!-- begin eval report evalset -->") == 1 and "## Bench\nkept" in text
-    section = text.split("<!-- begin eval report evalset -->\n", 1)[1]
+    begin = f"<!-- begin eval report {eval_data} -->"
+    assert text.count(begin) == 1 and "## Bench\nkept" in text
+    section = text.split(begin + "\n", 1)[1]
     assert section.startswith("`verbatim ") and ", code " in section.splitlines()[0]  # the command, date and code
     assert "\n## Report suite\n" in section and "| Faithfulness (quote == text at its offsets) | 100.0% |" in section

@@ -1,9 +1,10 @@
 """The Runtime: what one process loads once and shares between questions, builds and threads.
 
 Models (spaCy's pipeline), batching queues (the question parse) and caches (sentence parses, span
-scorers, encoders, language identifiers) live here and nowhere else: no module keeps a loaded model
-or a cache of its own. A process builds one `Runtime` at its entry point (the CLI command, `serve`)
-and passes it down; a test builds its own, or hands one a stand-in pipeline.
+scorers, encoders, document languages) live here. A process builds one `Runtime` at its entry point
+(the CLI command, `serve`) and passes it down; a test builds its own, or hands one a stand-in
+pipeline. (Small constant loaders are still memoised where they are used: the Snowball stemmer,
+pysbd's segmenter and py3langid's identifiers.)
 
 >>> runtime = Runtime()
 >>> runtime.memo(("answer", 42), lambda: "loaded once")

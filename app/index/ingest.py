@@ -22,7 +22,7 @@ from pathlib import Path
 from app.errors import CorpusError, DocumentRefused
 from app.index import pdf_layout
 from app.index.furniture import furniture_spans, html_main_content
-from app.index.structure import front_matter, prompt_paragraphs, title_span
+from app.index.structure import front_matter, pdf_title, prompt_paragraphs, title_span
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,8 @@ _PDFIUM = threading.Lock()
 _SOFT_HYPHEN = "\ufffe"
 
 
-def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
-    """The PDF's text page by page, the pages' spans, and the title its metadata declares ("" if none).
+def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str, str]:
+    """The PDF's text page by page, the pages' spans, and the title and author its metadata declares ("" if none).
 
     PDFium (pypdfium2) places the spaces a typeset PDF never stores as characters, where pypdf
     returned "ThisdocumentmaybeusedunderthetermsoftheGNU..." for some manuals, and reads 10-15x
@@ -189,7 +189,8 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
         try:
             pdf = pdfium.PdfDocument(raw)
             page_texts = [pdf_page_text(pdf[i]) for i in range(len(pdf))]
-            title = " ".join(str(pdf.get_metadata_dict().get("Title") or "").split())
+            metadata = pdf.get_metadata_dict()
+            title, author = (" ".join(str(metadata.get(key) or "").split()) for key in ("Title", "Author"))
         except pdfium.PdfiumError as exc:
             raise CorpusError(f"{path}: cannot read this PDF ({exc}); repair or remove it") from None
         finally:
@@ -205,7 +206,7 @@ def _pdf_text(path: Path, raw: bytes) -> tuple[str, tuple[Span, ...], str]:
         pages.append((pos, pos + len(page_text)))
         parts.append(page_text)
         pos += len(page_text)
-    return "".join(parts), tuple(pages), title
+    return "".join(parts), tuple(pages), title, author
 
 
 def pdf_page_text(page) -> str:
@@ -221,13 +222,16 @@ def pdf_page_text(page) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
-def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "") -> Document:
+def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "",
+                 author: str = "") -> Document:
     """A PDF's document: paragraphs cut where its layout ends them; running headers, footers, page
-    numbers and tables of contents are furniture (app.index.pdf_layout)."""
+    numbers and tables of contents are furniture (app.index.pdf_layout). Its title is the metadata's or
+    the first heading, never the author's name (`structure.pdf_title`)."""
     layout = pdf_layout.analyse(text, pages)
     paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s, breaks=layout.breaks)]
     runs = set(layout.furniture)
     furniture = sorted(set(furniture_spans(text, paragraphs)) | {p for p in paragraphs if p in runs})
+    title = pdf_title(title, author, text, paragraphs, furniture)
     return Document(doc, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), title,
                     furniture=tuple(furniture))
 
@@ -253,8 +257,8 @@ def document_from_bytes(rel: str, raw: bytes, path: Path | None = None) -> Docum
         text, title, main = _html_text(path, raw)
         return document_from_text(rel, text, source=raw, title=title, main_content=main)
     if suffix == ".pdf":
-        text, pages, title = _pdf_text(path, raw)
-        return pdf_document(rel, text, pages, raw, title)
+        text, pages, title, author = _pdf_text(path, raw)
+        return pdf_document(rel, text, pages, raw, title, author)
     return document_from_text(rel, _decode(path, raw), source=raw)
 
 

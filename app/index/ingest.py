@@ -22,7 +22,7 @@ from pathlib import Path
 from app.errors import CorpusError, DocumentRefused
 from app.index import pdf_layout
 from app.index.furniture import furniture_spans, html_main_content
-from app.index.structure import front_matter, prompt_paragraphs, title_span
+from app.index.structure import front_matter, pdf_title, prompt_paragraphs, title_span
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -267,11 +267,13 @@ def pdf_page_text(page) -> str:
 def pdf_document(doc: str, text: str, pages: tuple[Span, ...], raw: bytes, title: str = "",
                  meta: tuple[tuple[str, str], ...] = ()) -> Document:
     """A PDF's document: paragraphs cut where its layout ends them; running headers, footers, page
-    numbers and tables of contents are furniture (app.index.pdf_layout)."""
+    numbers and tables of contents are furniture (app.index.pdf_layout). Its title is the metadata's or
+    the first heading, never the author's name (`structure.pdf_title`)."""
     layout = pdf_layout.analyse(text, pages)
     paragraphs = [p for s, e in pages for p in find_paragraphs(text[s:e], base=s, breaks=layout.breaks)]
     runs = set(layout.furniture)
     furniture = sorted(set(furniture_spans(text, paragraphs)) | {p for p in paragraphs if p in runs})
+    title = pdf_title(title, dict(meta).get("author", ""), text, paragraphs, furniture)
     return Document(doc, text, sha256_bytes(raw), tuple(paragraphs), pages, len(raw), title,
                     furniture=tuple(furniture), meta=meta)
 

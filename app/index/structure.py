@@ -167,6 +167,7 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|{_MONTH}\s+\d{{4}}"
                    r"|\d{4}-\d{2}-\d{2})\b", re.I)
 _BYLINE = re.compile(r"^[*_]*(?:by|written by|authors?:|reported by)\s+\S", re.I)
+_BY = re.compile(r"^[*_]*(?:by|written by|authors?:|reported by)\s+", re.I)  # a byline's words before the name
 _DATELINE = re.compile(r"^[*_]*(?:published|posted|updated|dated?|released|issued)\b", re.I)
 FRONT_PARAGRAPHS = 3  # the byline and dateline sit just below the title
 FRONT_MAX_WORDS = 20
@@ -197,6 +198,39 @@ def front_matter(text: str, paragraphs: Sequence[Span], furniture: Sequence[Span
         if "date" not in found and m and (len(para.split()) <= DATELINE_MAX_WORDS or _DATELINE.match(para)):
             found["date"] = (s + m.start(), s + m.end())
     return found
+
+
+
+def pdf_title(declared: str, author: str, text: str, paragraphs: Sequence[Span], furniture: Sequence[Span] = ()
+              ) -> str:
+    """A PDF's title: its metadata's, unless that names the author (or is a byline); else its first heading
+    that is not the author's name nor a byline; "" when it has neither (the file name stands in).
+
+    >>> text = "Fabio Fiorina\\n\\nThe Debian Packaging Manual\\n\\nThis manual describes packaging."
+    >>> pdf_title("Fabio Fiorina", "Fabio Fiorina", text, [(0, 13), (15, 42), (44, 76)])
+    'The Debian Packaging Manual'
+    >>> pdf_title("", "", "By J. Roe\\n\\nOld Habits", [(0, 9), (11, 21)])
+    'Old Habits'
+    """
+    def said(line: str) -> str:
+        return " ".join(line.lower().split())
+
+    people = {said(author), said(_BY.sub("", declared)) if _BYLINE.match(declared) else ""} - {""}
+
+    def names_a_person(line: str) -> bool:
+        return bool(_BYLINE.match(line)) or said(line) in people
+
+    if declared.split() and not names_a_person(declared):
+        return " ".join(declared.split())
+    skip = [tuple(f) for f in furniture]
+    for _ in range(TITLE_SEARCH_PARAGRAPHS):
+        span = title_span(text, paragraphs, skip)
+        if span is None:
+            return ""
+        if not names_a_person(text[span[0]:span[1]]):
+            return " ".join(text[span[0]:span[1]].split())
+        skip += [tuple(p) for p in paragraphs if p[0] <= span[0] < p[1]]  # the author's line: look below it
+    return ""
 
 
 def named_works(text: str, start: int, end: int) -> list[Span]:

@@ -49,7 +49,21 @@ async def malformed(request: Request, exc: RequestValidationError):
 
 
 async def http_error(request: Request, exc: HTTPException):
-    return error_response(exc.status_code, str(exc.detail), **(exc.headers or {}))  # 405 keeps its Allow header
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, str(exc.detail), **headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods of every route whose path is the request's (GET and POST /documents with uploads on)."""
+    from starlette.routing import Match
+
+    methods: list[str] = []
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] in (Match.FULL, Match.PARTIAL):
+            methods += [m for m in sorted(route.methods) if m not in methods]
+    return ", ".join(methods)
 
 
 async def unavailable(request: Request, exc: Unavailable):

@@ -54,10 +54,13 @@ _ERRORS = {
 
 
 # POST /documents: one file in the multipart field `file` (app/web/uploads.py)
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary",
-                            "description": "A PDF, HTML, Markdown or UTF-8 text file, at most 50 MiB."}}}}}}}
+# and no other field (refused with 400), not empty. Whether the bytes are a readable document the schema
+# cannot say: content that is not one is a 415 (or 400 when no text can be read from it)
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["file"], "additionalProperties": False,
+               "properties": {"file": {"type": "string", "format": "binary", "minLength": 1,
+                                       "description": "A PDF, HTML, Markdown or UTF-8 text file, at most 50 MiB."}}},
+    "encoding": {"file": {"contentType": "application/pdf, text/html, text/markdown, text/plain"}}}}}}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:

@@ -65,6 +65,7 @@ class Parts:
     selected: Any  # the "Search only in" selector
     docs_panel: Any
     docs_list: Any
+    redraw: Any = None  # with uploads: a hidden button static/uploads.js clicks once a change is answerable
 
 
 def build_app(assistant: Assistant | LiveAssistant, feedback_path: Path, *, examples: list[str] | None = None,
@@ -128,15 +129,19 @@ def lay_out(first: BuildView, uploads: str | None = None) -> Parts:
             )
             with gr.Accordion(first.documents_label, open=True, elem_id="vb-docs-panel") as docs_panel:
                 docs_list = gr.HTML(first.documents, padding=False)
+            redraw = None
             if uploads is not None:
                 from app.web.uploads import upload_panel
 
                 with gr.Accordion("Add or remove documents", open=True, elem_id="vb-uploads"):
                     gr.HTML(upload_panel(uploads), padding=False)
+                    # the documents panel, selector and examples follow an upload without a reload, which
+                    # would lose the conversation; hidden by static/web.css
+                    redraw = gr.Button("Redraw the documents", elem_id="vb-redraw", size="sm")
             with gr.Accordion("How it works", open=True, elem_id="vb-how"):
                 gr.HTML(HOW_IT_WORKS, padding=False)
     return Parts(header, shown, turns, messages, chatbot, vote_status, textbox, new_chat, selected, docs_panel,
-                 docs_list)
+                 docs_list, redraw)
 
 
 def wire(blocks, p: Parts, events: ChatEvents, concurrency_limit: int) -> None:
@@ -149,6 +154,8 @@ def wire(blocks, p: Parts, events: ChatEvents, concurrency_limit: int) -> None:
               "outputs": [p.shown, p.header, p.docs_panel, p.docs_list, p.selected, p.chatbot],
               "api_visibility": "private", "show_progress": "hidden", "queue": False}
     blocks.load(**redraw)  # a rebuild swapped in since the server started
+    if p.redraw is not None:
+        p.redraw.click(**redraw)  # an upload or removal is answerable (static/uploads.js)
     p.textbox.submit(events.converse, [p.textbox, p.selected, p.turns, p.messages], outputs, api_name="chat",
                      show_progress="hidden", **limited).then(**redraw)
     p.chatbot.example_select(events.converse_example, [p.selected, p.turns, p.messages], outputs,

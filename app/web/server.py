@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from starlette.exceptions import HTTPException
+
 from app.web.http import API_PREFIX, Limits
 
 if TYPE_CHECKING:
@@ -43,8 +45,21 @@ def create_server(page: ChatPage, host: str = "127.0.0.1", port: int | None = No
     root.add_route(DOCUMENT_ROUTE, document_response(page.assistant), methods=["GET"])
     large = (f"{API_PREFIX}/documents",) if page.uploads is not None else ()
     root.add_middleware(Limits, refuse=GRADIO_UPLOAD_PATHS, large=large)
+    root.add_exception_handler(HTTPException, api_errors_too)
     return gr.mount_gradio_app(root, page.blocks, path="/", server_name=host, server_port=port or 7860,
                                **page_options())
+
+
+async def api_errors_too(request: Any, exc: Any) -> Any:
+    """An error the root answers for a path under /api/v1 (one the API's mount does not match, such as
+    a name with a line break in it) in the API's JSON, `{"error", "status"}`; elsewhere FastAPI's own."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    from app.web.http import error_response
+
+    if request.url.path.startswith(API_PREFIX):
+        return error_response(exc.status_code, str(exc.detail), **(exc.headers or {}))
+    return await http_exception_handler(request, exc)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

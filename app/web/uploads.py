@@ -329,9 +329,13 @@ class UploadRoutes:
             form = await request.form(max_files=1, max_fields=1, max_part_size=1024)
         except Exception as exc:  # a body that is not multipart, or too many parts
             return error_response(400, f"send the file as multipart/form-data in the field {UPLOAD_FIELD!r} ({exc})")
-        upload = form.get(UPLOAD_FIELD)
+        upload, others = form.get(UPLOAD_FIELD), sorted(set(form.keys()) - {UPLOAD_FIELD})
         if upload is None or not hasattr(upload, "read"):
+            await form.close()
             return error_response(400, f"no file in the multipart field {UPLOAD_FIELD!r}")
+        if others:  # the schema allows no other field
+            await form.close()
+            return error_response(400, f"send only the multipart field {UPLOAD_FIELD!r}, not {others[0]!r}")
         data = await upload.read(self.shelf.max_bytes + 1)
         name = upload.filename or "document"
         await form.close()

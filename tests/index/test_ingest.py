@@ -152,3 +152,37 @@ def test_a_broken_pdf_is_a_one_line_error_naming_the_file(tmp_path: Path):
     message = str(error.value)
     assert message.startswith(f"{tmp_path / 'broken.pdf'}: cannot read this PDF (")
     assert message.endswith("); repair or remove it") and "\n" not in message
+
+
+def _manual_pdf(metadata: dict[str, str]) -> bytes:
+    """A one-page manual whose first line is its author's name, then its title, then a paragraph."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    with PdfPages(buf, metadata=metadata) as pdf:
+        fig = plt.figure()
+        fig.text(0.1, 0.9, "Fabio Fiorina", fontsize=10)
+        fig.text(0.1, 0.7, "The Debian Packaging Manual", fontsize=18)
+        fig.text(0.1, 0.4, "This manual describes how a package is built and uploaded.", fontsize=10)
+        pdf.savefig(fig)
+        plt.close(fig)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("metadata, title", [
+    ({"Title": "Fabio Fiorina", "Author": "Fabio Fiorina"}, "The Debian Packaging Manual"),  # issue 27, item 7
+    ({"Author": "Fabio Fiorina"}, "The Debian Packaging Manual"),  # no title declared: the first heading
+    ({"Title": "By Fabio Fiorina"}, "The Debian Packaging Manual"),  # a byline is no title either
+    ({"Title": "Packaging, the Debian Way", "Author": "Fabio Fiorina"}, "Packaging, the Debian Way"),
+])
+def test_a_pdfs_title_is_its_metadata_or_first_heading_never_its_author(metadata, title):
+    from app.index.ingest import document_from_bytes
+    from app.web.render import guess_title
+
+    assert guess_title(document_from_bytes("manual.pdf", _manual_pdf(metadata))) == title

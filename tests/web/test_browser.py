@@ -466,7 +466,7 @@ def test_upload_watch_progress_ask_and_remove(browser, tmp_path):
         page.fill("#vb-upload-token", "let-me-in")
         page.locator("#vb-upload-add").click()
         page.wait_for_selector("#vb-upload-progress:not([hidden])")  # the bar shows while it is indexed
-        page.wait_for_function(f"({docs})().includes('Harbour-report.pdf')", timeout=60_000)  # reloaded
+        page.wait_for_function(f"({docs})().includes('Harbour-report.pdf')", timeout=60_000)  # redrawn
         page.wait_for_selector("#vb-chat button.example")
         ask(page, "How many fishing boats had broken radios?", 1)
         answer = page.locator("#vb-chat .vb-answer").last.inner_text()

@@ -202,3 +202,35 @@ def test_a_server_killed_during_an_uploads_build_answers_at_once_after_a_restart
         print(f"\nafter SIGKILL during a build: health ready {ready:.1f} s after the restart began")
     finally:
         stop_server(proc)
+
+
+def test_the_api_answers_in_its_json_where_schemathesis_found_it_did_not(with_token):
+    """Issue 27, item 5: Allow lists every method of /documents; a name the mount cannot match still gets
+    the API's JSON 404; a field the schema does not declare is refused before the file is read."""
+    url, _, corpus = with_token
+    before = sorted(p.name for p in corpus.rglob("*"))
+    for method in ("OPTIONS", "PUT"):
+        r = httpx.request(method, f"{url}/api/v1/documents", timeout=10)
+        assert (r.status_code, r.headers["allow"], r.json()) == (405, "GET, POST",
+                                                                 {"error": "Method Not Allowed", "status": 405})
+    r = httpx.delete(f"{url}/api/v1/documents/a%0Ab.txt", headers={"X-Upload-Token": TOKEN}, timeout=10)
+    assert (r.status_code, r.json()) == (404, {"error": "Not Found", "status": 404})
+    assert httpx.get(f"{url}/x%0Ay", timeout=10).json() == {"detail": "Not Found"}  # the page's own, as before
+    r = httpx.post(f"{url}/api/v1/documents", files={"file": ("notes.txt", b"Fine words.")}, data={"x": "1"},
+                   headers={"X-Upload-Token": TOKEN}, timeout=30)
+    assert (r.status_code, r.json()["error"]) == (400, "send only the multipart field 'file', not 'x'")
+    assert sorted(p.name for p in corpus.rglob("*")) == before
+
+
+def test_the_schema_declares_the_upload_routes_with_their_errors(with_token):
+    url, _, _ = with_token
+    paths = httpx.get(f"{url}/api/v1/openapi.json", timeout=10).json()["paths"]
+    post = paths["/documents"]["post"]
+    assert sorted(paths["/documents"]) == ["get", "post"]
+    assert sorted(post["responses"]) == ["202", "400", "401", "405", "409", "413", "415", "503"]
+    body = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert (body["required"], body["additionalProperties"], body["properties"]["file"]["minLength"]) == (
+        ["file"], False, 1)
+    delete = paths["/documents/{name}"]["delete"]
+    assert sorted(delete["responses"]) == ["202", "401", "404", "405", "409", "422", "503"]
+    assert sorted(paths["/uploads"]["get"]["responses"]) == ["200", "401", "405"]

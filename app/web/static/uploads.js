@@ -1,8 +1,9 @@
 // Verbatim uploads (`verbatim serve --allow-uploads`): the "Add or remove documents" panel.
 // The form posts the file to POST api/v1/documents (with the upload token when the page asks for one),
-// shows a progress bar while the server indexes it (GET api/v1/uploads), and reloads the page once the
-// document is answerable, so the documents panel, the selector and the examples follow the new build.
-// "Remove" sends DELETE api/v1/documents/{name} and waits for the build without it the same way.
+// shows a progress bar while the server indexes it (GET api/v1/uploads), and once the document is
+// answerable says "Added NAME" and redraws the documents panel, the selector and the examples (the hidden
+// #vb-redraw button: no reload, so the conversation stays). "Remove" sends DELETE api/v1/documents/{name},
+// waits for the build without it the same way and says "Removed NAME". Names are shown as text, never HTML.
 () => {
   const api = (path) => new URL("api/v1/" + path, window.location.href);
   const $ = (id) => document.getElementById(id);
@@ -42,15 +43,18 @@
     try { return (await response.json()).error; } catch (e) { return "the server said " + response.status; }
   };
 
-  // One change to the shelf: send it, wait until the build shows it, then reload (or say why not).
+  // One change to the shelf: send it, wait until the build shows it, then redraw and confirm (or say why not).
   const change = async (sending, refusedPrefix, send, settled) => {
     busy(true);
     say(sending);
     try {
       const response = await send();
       if (response.status !== 202) { say(refusedPrefix + await refused(response)); return; }
-      say(await settled(response));
-      window.location.reload();
+      const done = await settled(response);
+      const redraw = $("vb-redraw");
+      if (redraw) redraw.click();
+      await fill();
+      say(done);
     } catch (e) {
       say(refusedPrefix + e.message);
     } finally {
@@ -70,7 +74,8 @@
            async (response) => {
              const name = (await response.json()).doc;
              await until((names) => names.includes(name), "Indexing " + name + "\u2026");
-             return name + " is ready.";
+             $("vb-upload-file").value = "";
+             return "Added " + name;
            });
   });
 
@@ -82,7 +87,7 @@
            () => fetch(api("documents/" + encodeURIComponent(name)), { method: "DELETE", headers: headers() }),
            async () => {
              await until((names) => !names.includes(name), "Rebuilding without " + name + "\u2026");
-             return name + " is removed.";
+             return "Removed " + name;
            });
   });
 

@@ -105,6 +105,12 @@
     for (const a of document.querySelectorAll("a.vb-cite:not([aria-label])")) {
       a.setAttribute("aria-label", a.getAttribute("title") || "Open the source in the document");
     }
+    // Gradio lists the example questions as role=list holding buttons, not list items (axe:
+    // aria-required-children, critical): a labelled group of buttons says what it is
+    for (const list of document.querySelectorAll("#vb-chat .examples[role=list]")) {
+      list.setAttribute("role", "group");
+      list.setAttribute("aria-label", "Example questions");
+    }
     for (const toggle of document.querySelectorAll("button.label-wrap")) {  // accordions: say whether open
       const open = String(toggle.classList.contains("open"));
       if (toggle.getAttribute("aria-expanded") !== open) toggle.setAttribute("aria-expanded", open);

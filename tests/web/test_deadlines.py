@@ -132,7 +132,6 @@ def test_half_open_connections_beyond_the_file_limit_lock_nobody_out_and_log_one
     from app.bench.load import serve_process, stop_server
     from app.index.build import build_index
     from app.index.embed import HashEmbedder
-    from app.web.deadlines import HEADER_SECONDS
     from tests.conftest import REPORT
 
     corpus = tmp_path / "corpus"
@@ -149,10 +148,19 @@ def test_half_open_connections_beyond_the_file_limit_lock_nobody_out_and_log_one
             conn = socket.create_connection(("127.0.0.1", port), timeout=10)
             conn.sendall(b"GET /api/v1/health HTTP/1.1\r\n" if i % 2 else b"")
             held.append(conn)
-        # the server closes each within HEADER_SECONDS of accepting it; asyncio retries accept() each second
+        # the server closes each within HEADER_SECONDS of accepting it; asyncio retries accept() each second.
+        # Meanwhile a new client may get the fast 503 of the connection cap: it is answered again, within 15 s
         t0 = time.perf_counter()
-        health = httpx.get(f"{url}/api/v1/health", timeout=3 * HEADER_SECONDS + 5)
-        assert health.status_code == 200
+        deadline = t0 + 15
+        status = None
+        while status != 200 and time.perf_counter() < deadline:
+            try:
+                status = httpx.get(f"{url}/api/v1/health", timeout=max(0.5, deadline - time.perf_counter())).status_code
+            except httpx.HTTPError:
+                status = None
+            if status != 200:
+                time.sleep(0.5)
+        assert status == 200, f"health still {status} 15 s after {len(held)} half-open connections"
         print(f"\nhealth answered {time.perf_counter() - t0:.1f} s after {len(held)} half-open connections; "
               f"log {log.stat().st_size} bytes: {log.read_text().strip().splitlines()[-1:]}")
         closed = sum(c.recv(1) == b"" for c in held[:FILES // 2])  # the first ones were accepted and timed out

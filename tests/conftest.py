@@ -23,6 +23,17 @@ REPORT = REPO / "corpus" / "old-habits-kazakhstan-torture-rferl-interview.txt"
 BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
+def build_report_index(tmp_path_factory) -> tuple[Path, Path]:
+    """The bundled report copied into a corpus folder and indexed with the default encoder: (index, corpus)."""
+    from app.index.encoders import DEFAULT_MODEL, encoder
+
+    corpus = tmp_path_factory.mktemp("corpus")
+    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
+    index_dir = tmp_path_factory.mktemp("index") / "report"
+    build_index(index_dir, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
+    return index_dir, corpus
+
+
 def need_benchmark(relative: str) -> Path:
     """`../shared/benchmarks/<relative>`; when it is missing, the test is skipped and says why, except
     under CI (`CI=true`, set by .ci/run), where a missing benchmark is a failure: CI skips nothing."""

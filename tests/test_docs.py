@@ -11,9 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.index.build import build_index
-from app.index.encoders import DEFAULT_MODEL, encoder
-from tests.conftest import REPO, REPORT
+from tests.conftest import REPO, build_report_index
 
 pytestmark = pytest.mark.model
 
@@ -31,11 +29,7 @@ def test_the_examples_are_there():
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> Path:
-    corpus = tmp_path_factory.mktemp("corpus")
-    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
-    folder = tmp_path_factory.mktemp("index") / "report"
-    build_index(folder, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
-    return folder
+    return build_report_index(tmp_path_factory)[0]
 
 
 @pytest.mark.parametrize(("command", "expected"), examples(), ids=[c for c, _ in examples()])

@@ -3,20 +3,16 @@
 import pytest
 
 from app.answer.assistant import Assistant
-from app.index.build import build_index
 from app.index.encoders import DEFAULT_MODEL, MODELS, encoder
 from app.index.verify import verify_index
-from tests.conftest import REPORT, assert_quotes_verbatim
+from tests.conftest import assert_quotes_verbatim, build_report_index
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
 def report_assistant(tmp_path_factory) -> Assistant:
-    corpus = tmp_path_factory.mktemp("corpus")
-    (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
-    index_dir = tmp_path_factory.mktemp("index") / "report"
-    build_index(index_dir, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
+    index_dir, corpus = build_report_index(tmp_path_factory)
     assert verify_index(index_dir) == []
     return Assistant.load(index_dir, corpus_dir=corpus)
 

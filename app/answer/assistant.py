@@ -29,7 +29,7 @@ from app.answer.pipeline import Stopwatch, decide, render, retrieve, routed_answ
 from app.answer.question import Question
 from app.answer.ranking import DocumentScorer
 from app.answer.retrieve import Hit, Retriever
-from app.index.calibration import index_calibration
+from app.index.calibration import Calibration, index_calibration
 from app.index.embed import Embedder
 from app.index.encoders import encoder
 from app.index.lexical import tokenize
@@ -46,10 +46,11 @@ class Assistant:
     it shares with the process's other assistants (a new one by default)."""
 
     def __init__(self, index: Index, embedder: Embedder, settings: AnswerSettings | None = None,
-                 runtime: Runtime | None = None) -> None:
+                 runtime: Runtime | None = None, calibration: Calibration | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.calibration = index_calibration(index.path, index.manifest)  # app/index/calibration.py
+        # app/index/calibration.py: read once per loaded index (with_settings hands it on)
+        self.calibration = calibration or index_calibration(index.path, index.manifest)
         self.settings = (settings or AnswerSettings()).calibrated(self.calibration.threshold, self.calibration.floor)
         self.runtime = runtime or Runtime()
         self.retriever = Retriever(index)
@@ -67,7 +68,7 @@ class Assistant:
         return cls(index, embedder, settings, runtime)
 
     def with_settings(self, **changes) -> Assistant:
-        return Assistant(self.index, self.embedder, replace(self.settings, **changes), self.runtime)
+        return Assistant(self.index, self.embedder, replace(self.settings, **changes), self.runtime, self.calibration)
 
     @property
     def build_settings(self) -> BuildSettings:

@@ -1,8 +1,9 @@
-"""Language: tell a question written in another language, so it is answered plainly, not with a random passage.
+"""Language: which language a question (`detect_language`, `asked_in`) or a document (`text_language`) is in.
 
-The report is searched in English (the model and BM25's stemmer are English), so a question in
-Russian or Kazakh finds nothing it asks about. `detect_language` returns the ISO 639-1 code of a
-question that is not English, or None.
+A question in another language is searched like any other (the default encoder is multilingual);
+its language decides where BM25 counts (the documents in that language), whether answer spans apply
+(English only), and the language of the lines around the quotes (app/answer/messages.py).
+`detect_language` returns the ISO 639-1 code of a question that is not English, or None.
 
 The rule (measured by language_id.py; its record is in docs/experiments/README.md):
 

@@ -187,10 +187,9 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
 def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
     """Score the sentences of the best passages, then each of the best again with its answer span."""
     text = r.asked(q)
-    # a name the corpus never mentions lowers every score; read only in the documents' own language (German
-    # capitalises every noun, and a name is spelled in each language's way)
-    same = r.lexical is None and q.language == a.languages().get(a.index.documents[0].doc, "en")
-    factor = UNKNOWN_NAME_FACTOR if same and unknown_names(text, a.index.bm25.vocabulary) else 1.0
+    # a name the corpus never mentions lowers every score; read only when every document is in the question's
+    # language (`r.lexical` None): German capitalises every noun, and a name is spelled in each language's way
+    factor = UNKNOWN_NAME_FACTOR if r.lexical is None and unknown_names(text, a.index.bm25.vocabulary) else 1.0
     kind = answer_type(text)
     sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, text, factor, r.lexical)
     watch.lap("quote")

@@ -373,14 +373,8 @@ def bench(out_path: Path, quick: bool, repeats: int | None, index_dir: Path, sci
 
 def publish_bench(page: Path, sections: list[str], table: str) -> None:
     """The bench's table as its section of the generated page, under the command, the date and the code."""
-    import datetime as dt
-    import sys
-
-    from app.evaluation.suite import code_version
-    from app.evaluation.suite_output import code_note
+    from app.evaluation.suite_output import provenance
     from app.files import publish_section
 
-    provenance = (f"`verbatim {' '.join(sys.argv[1:])}` ({dt.date.today().isoformat()}, "
-                  f"code {code_note(code_version())})")
-    publish_section(page, f"bench {','.join(sections)}", f"## Bench: {', '.join(sections)}\n\n{provenance}\n\n"
-                    f"```\n{table}\n```")
+    publish_section(page, f"bench {','.join(sections)}",
+                    f"## Bench: {', '.join(sections)}\n\n{provenance()}\n\n```\n{table}\n```")

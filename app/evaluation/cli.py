@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -161,19 +160,15 @@ def headline(report_md: Path) -> str:
 def publish_figures(page: Path, suite: str, data: Path | None, question_files: tuple[Path, ...], result: dict,
                     out_dir: Path) -> None:
     """This run's figures as its section of the generated page, under the command, the date and the code."""
-    import datetime as dt
     import re
 
-    from app.evaluation.suite import code_version
-    from app.evaluation.suite_output import code_note
+    from app.evaluation.suite_output import provenance
     from app.files import publish_section
 
     text = result.get("markdown") or headline(out_dir / "report.md")
     text = re.sub(r"^(#+) ", lambda m: "#" * max(len(m.group(1)) + 1, 2) + " ", text, flags=re.M)  # page's sections
     name = " ".join(["eval", suite, str(data or "eval/"), *(q.name for q in question_files)])
-    when = dt.date.today().isoformat()
-    provenance = f"`verbatim {' '.join(sys.argv[1:])}` ({when}, code {code_note(code_version())})"
-    publish_section(page, name, f"{provenance}\n\n{text}")
+    publish_section(page, name, f"{provenance()}\n\n{text}")
 
 
 def refuse_mixed_options(suite: str, span_folds: bool, questions: bool, calibrate: bool, thresholds: bool,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from app.evaluation.metrics import RETRIEVAL_KS
-from app.evaluation.suite import COMPARED, RESULTS_DIR
+from app.evaluation.suite import COMPARED, RESULTS_DIR, code_version
 from app.evaluation.uncertainty import bracket
 from app.files import write_atomic
 
@@ -90,6 +90,14 @@ def _failure_lines(r: dict, threshold: float) -> list[str]:
                      f"{threshold:.3f}); the report lacks it: {r['why']}")
         lines += _quote_lines(r["quotes"])
     return lines
+
+
+def provenance() -> str:
+    """The line a section of the generated figures page opens with: the command, the date and the code."""
+    import datetime as dt
+    import sys
+
+    return f"`verbatim {' '.join(sys.argv[1:])}` ({dt.date.today().isoformat()}, code {code_note(code_version())})"
 
 
 def code_note(code: Mapping) -> str:

@@ -19,11 +19,14 @@ from pathlib import Path
 
 from app.errors import VerbatimError
 from app.files import write_atomic
+from app.index.encoders import MODELS
 from app.index.store import builds_dir
+from app.settings import MODEL_NAME
 
 FILE_NAME = "calibration.json"
 # the tests' hash embedder has no card: it answers with all-MiniLM-L6-v2's defaults
-STAND_IN = {"threshold": 0.38859, "floor": 0.1833845, "chosen_on": "all-MiniLM-L6-v2's defaults (a stand-in)"}
+STAND_IN = {"threshold": MODELS[MODEL_NAME].threshold, "floor": MODELS[MODEL_NAME].floor,
+            "chosen_on": "all-MiniLM-L6-v2's defaults (a stand-in)"}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Its language decides how its sentences are split (app/index/chunk.py) and its wo
 'en'
 >>> text_language("Полиция задержала 16 человек.")
 'ru'
->>> text_language("One. Two.")  # too little to tell by: English
+>>> text_language("Polizei")  # too little to tell by: English
 'en'
 """
 
@@ -31,6 +31,10 @@ LANGUAGES = tuple(LANGUAGE_NAMES)  # English first; the identifier chooses among
 CYRILLIC = ("ru", "uk", "kk")
 MIN_CONFIDENCE = 0.25  # the winner's probability
 MAX_ENGLISH = 0.1  # English's probability must stay below this
+# a document of fewer words, not told by its script, is English: py3langid (with the two bounds above) read
+# 13 of 600 windows of XQuAD's English paragraphs as another language at 3 words, 5 to 7 at 4 to 6, 1 at 8
+# and 2 at 10 (eval/experiments/document_language_length.py; docs/experiments/README.md)
+MIN_DOCUMENT_WORDS = 8
 KAZAKH_LETTERS = set("әғқңөұүһӘҒҚҢӨҰҮҺ")  # letters of Kazakh's alphabet no other Cyrillic alphabet here uses
 SCRIPTS = {"CYRILLIC": "ru", "ARABIC": "ar", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko",
            "GREEK": "el", "HEBREW": "he", "DEVANAGARI": "hi", "THAI": "th", "GEORGIAN": "ka", "ARMENIAN": "hy"}
@@ -96,9 +100,9 @@ def reliable_foreign(ranked: list[tuple[str, float]]) -> str | None:
 
 
 def text_language(text: str) -> str:
-    """The ISO 639-1 code of a document's language, "en" when there is nothing to tell by or the identifier
-    is unsure (`reliable_foreign`): its script where that decides, else py3langid over its first few
-    thousand characters."""
+    """The ISO 639-1 code of a document's language: its script where that decides, else py3langid over its
+    first few thousand characters; "en" when there is too little to tell by (no letters, or under
+    `MIN_DOCUMENT_WORDS` words) or the identifier is unsure (`reliable_foreign`)."""
     sample = text[:4000]
     letters = [c for c in sample if c.isalpha()]
     if not letters:
@@ -108,4 +112,6 @@ def text_language(text: str) -> str:
         if main == "CYRILLIC":
             return "kk" if set(sample) & KAZAKH_LETTERS else scores(sample, CYRILLIC)[0][0]
         return SCRIPTS[main]
+    if len(sample.split()) < MIN_DOCUMENT_WORDS:
+        return "en"
     return reliable_foreign(scores(sample, LANGUAGES)) or "en"

@@ -12,7 +12,7 @@ def test_a_document_is_read_by_its_script_or_the_identifier():
 
 def test_too_little_or_too_close_to_tell_is_english():
     assert text_language("") == text_language("2011 - 16") == "en"  # no letters
-    assert text_language("One. Two.") == "en"  # the identifier's best guess is under 5%
+    assert text_language("Die Polizei hat festgenommen.") == "en"  # under `MIN_DOCUMENT_WORDS` words
     # an English text with a Spanish name: Spanish wins, but English keeps more than `MAX_ENGLISH`
     assert text_language("The restaurant La Casa del Mar serves paella de marisco con limón every Friday. "
                          "Its chef trained in Valencia.") == "en"

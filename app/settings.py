@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-# 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities); 4: documents' declared metadata
-INDEX_FORMAT_VERSION = 4
+# 2: briefing.npy and briefing_scores.npy; 3: entities.jsonl (named entities); 4: documents' declared metadata;
+# 5: each document's language (its sentences and BM25 tokens follow it)
+INDEX_FORMAT_VERSION = 5
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 
@@ -42,7 +43,9 @@ DEFAULT_INDEX_DIR = Path(os.environ.get("VERBATIM_INDEX", PROJECT_ROOT / "index"
 class BuildSettings:
     """What an index is built with; any change makes older indexes stale."""
 
-    chunker_version: int = 8  # bump when chunk or sentence boundaries or extracted text change (8: PDF text by PDFium)
+    # bump when chunk or sentence boundaries or extracted text change (8: PDF text by PDFium; 9: sentences split
+    # by the rules of the document's language)
+    chunker_version: int = 9
     chunk_max_words: int = 100  # all-MiniLM-L6-v2 reads 256 word pieces, ~180 words
     chunk_overlap_sentences: int = 1
     embed_sentences: bool = True  # sentence vectors let quoting score sentences without encoding

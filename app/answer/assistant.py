@@ -24,7 +24,7 @@ import numpy as np
 from app.answer.answer import Answer, SearchResult
 from app.answer.followup import contextual_query
 from app.answer.intents import route
-from app.answer.language import asked_in, text_language
+from app.answer.language import asked_in
 from app.answer.pipeline import Stopwatch, decide, render, retrieve, routed_answer, score
 from app.answer.question import Question
 from app.answer.ranking import DocumentScorer
@@ -81,9 +81,8 @@ class Assistant:
         return q if q.language else replace(q, language=asked_in(q.text))
 
     def languages(self) -> dict[str, str]:
-        """Each document's language (ISO 639-1), read once per build of the index."""
-        key = ("document-languages", str(self.index.path), self.index.manifest.get("created_at"))
-        return self.runtime.memo(key, lambda: {d.doc: text_language(d.text) for d in self.index.documents})
+        """Each document's language (ISO 639-1), as the build read it (app/index/language.py)."""
+        return {d.doc: d.language for d in self.index.documents}
 
     def lexical(self, language: str) -> frozenset[str] | None:
         """The documents written in `language`, where words shared with a question mean something (None: all)."""
@@ -95,8 +94,8 @@ class Assistant:
         """Ranked passages before quoting."""
         q = self.question(question, k=k, docs=docs, history=history, mode=mode)
         query = contextual_query(q.text, q.history)
-        hits = self.retrieve(self.embedder.encode([query])[0], tokenize(query), q.k or self.settings.passages, q.mode,
-                             q.docs, lexical=self.lexical(q.language))
+        hits = self.retrieve(self.embedder.encode([query])[0], tokenize(query, q.language),
+                             q.k or self.settings.passages, q.mode, q.docs, lexical=self.lexical(q.language))
         return SearchResult(q.text, hits)
 
     def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, mode: str | None,

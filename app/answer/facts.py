@@ -8,7 +8,7 @@ structure and what its file declares, never with a span from its body:
 - an author or date only the file's metadata declares (a PDF's Author and CreationDate, an HTML
   page's meta tags, `Document.metadata`): said in a plain sentence, the title quoted under it;
 - its kind, length and language: read off the document (file type, interview turns, words,
-  paragraphs, pages; `text_language`) and said in a plain sentence, the title quoted under it;
+  paragraphs, pages; `Document.language`) and said in a plain sentence, the title quoted under it;
 - an author or date stated nowhere: `not_found`, with a plain sentence ("The document does not give its
   publication date.") and the closest passage, without a bold span.
 
@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from app.answer.about import STRUCTURAL_SCORE, about_document, about_kind
-from app.answer.language import language_name
 from app.answer.quote import Quote, ScoredSentence
 from app.answer.retrieve import Hit
 from app.index.ingest import Document
+from app.index.language import language_name
 from app.index.store import Index
 
 _NOT_STATED = {"date": "The document does not give its publication date.",

@@ -39,7 +39,6 @@ from app.answer.followup import (
     repeat_note,
 )
 from app.answer.intents import Routed
-from app.answer.language import language_name
 from app.answer.messages import line
 from app.answer.per_document import MAX_DOCUMENTS, asks_each_document, best_per_document, topic
 from app.answer.question import Question
@@ -56,6 +55,7 @@ from app.answer.resolve import Resolved, resolve
 from app.answer.retrieve import Hit
 from app.errors import QuestionError
 from app.index.embed import Embedder
+from app.index.language import language_name
 from app.index.lexical import tokenize
 from app.index.store import Index
 from app.runtime import Runtime
@@ -174,7 +174,7 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
     watch.lap("prepare")
     vector = a.embedder.encode([query])[0]
     watch.lap("encode")
-    tokens, inner, lexical = tokenize(query), {}, a.lexical(q.language)
+    tokens, inner, lexical = tokenize(query, q.language), {}, a.lexical(q.language)
     plain = max(s.passages * (1 if lexical is None else 2), k)  # across languages, passage vectors rank worse
     pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
     hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner, lexical=lexical)
@@ -189,7 +189,8 @@ def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
     text = r.asked(q)
     # a name the corpus never mentions lowers every score; read only when every document is in the question's
     # language (`r.lexical` None): German capitalises every noun, and a name is spelled in each language's way
-    factor = UNKNOWN_NAME_FACTOR if r.lexical is None and unknown_names(text, a.index.bm25.vocabulary) else 1.0
+    unknown = r.lexical is None and unknown_names(text, a.index.bm25.vocabulary, q.language)
+    factor = UNKNOWN_NAME_FACTOR if unknown else 1.0
     kind = answer_type(text)
     sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, text, factor, r.lexical)
     watch.lap("quote")

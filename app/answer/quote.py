@@ -32,7 +32,7 @@ import numpy as np
 
 from app.answer.retrieve import Hit
 from app.index.briefing import is_heading
-from app.index.lexical import tokenize, tokenize_many
+from app.index.lexical import tokenize, tokenize_each
 from app.index.store import Index
 
 W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3
@@ -112,16 +112,17 @@ def asked_relation(question: str) -> str | None:
     return m.group(1).lower() if m else None
 
 
-def unknown_names(question: str, known_tokens) -> list[str]:
+def unknown_names(question: str, known_tokens, language: str = "en") -> list[str]:
     """Capitalised words inside the question that the corpus never uses ("President Nazarbayev").
 
-    A question about something the report never names is unlikely to be answered by it.
+    A question about something the report never names is unlikely to be answered by it. The words are
+    tokenized in the question's `language`, as the corpus's words in that language are.
 
     >>> unknown_names("What did President Nazarbayev say about Zhanaozen?", {"zhanaozen"})
     ['President', 'Nazarbayev']
     """
     return [w for w in _CAPITALISED.findall(question)
-            if any(t not in known_tokens for t in tokenize(w))]
+            if any(t not in known_tokens for t in tokenize(w, language))]
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     else:
         sent_cos = np.array([max(passage_cos[r], 0.0) for r in rows])
     idf = index.bm25.idf(query_tokens)
-    tokens = tokenize_many(texts)
+    tokens = tokenize_each(texts, [index.documents[int(index.sentences[r, 0])].language for r in rows])
     relation = asked_relation(question) if RELATION_MISS_FACTOR < 1.0 else None
     relation_tokens = set(tokenize(relation)) if relation else set()
     base: dict[int, float] = {}

@@ -35,8 +35,9 @@ class DocumentScorer:
 
     def __init__(self, documents: Sequence[Document]) -> None:
         self.row = {d.doc: i for i, d in enumerate(documents)}
-        self.text = BM25Index.build([d.text for d in documents]) if documents else None
-        self.titles = BM25Index.build([d.title or d.doc for d in documents]) if documents else None
+        languages = [d.language for d in documents]  # rescoring is for a question in their language
+        self.text = BM25Index.build([d.text for d in documents], languages) if documents else None
+        self.titles = BM25Index.build([d.title or d.doc for d in documents], languages) if documents else None
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 of each whole document for the query tokens."""

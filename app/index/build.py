@@ -1,4 +1,5 @@
-"""The build pipeline: ingest, chunk, check every offset, embed what is new, write an index.
+"""The build pipeline: ingest, read each document's language, chunk, check every offset, embed what is new,
+write an index.
 
 `store` owns the on-disk format (write, load, verify, freshness, the atomic swap); this module
 decides what goes into a build. Documents whose content hash and build settings match the
@@ -20,7 +21,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +36,8 @@ from app.index.embed import Embedder
 from app.index.encoders import encoder_record
 from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
-from app.index.lexical import BM25Index, join_hyphenated
+from app.index.language import text_language
+from app.index.lexical import BM25Index, join_hyphenated, lexical_record
 from app.index.ner import entity_rows, model_record
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
@@ -125,6 +127,7 @@ def _previous_rows(index_dir: Path, settings: BuildSettings, embedder: Embedder)
                                  else 0),
             "sentence_vectors": None if old.sentence_vectors is None else old.sentence_vectors[s_rows],
             "doc": doc.doc,
+            "language": doc.language,
         }
     return rows
 
@@ -196,6 +199,19 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
                  ner_rows)
 
 
+def with_languages(documents: list[Document], previous: dict[str, dict]) -> list[Document]:
+    """The documents with their language: as given, else the previous build's for the same bytes, else read
+    from the text now (`text_language`: English unless the identifier is sure)."""
+    read = [d.language or previous.get(d.sha256, {}).get("language") or text_language(d.text) for d in documents]
+    return [replace(d, language=language) for d, language in zip(documents, read, strict=True)]
+
+
+def lexical_index(documents: list[Document], chunks: list[Chunk]) -> BM25Index:
+    """BM25 over the chunks, each tokenized in its document's language."""
+    language = {d.doc: d.language for d in documents}
+    return BM25Index.build([c.text for c in chunks], [language[c.doc] for c in chunks])
+
+
 def _rebased(entities: np.ndarray, shift: int) -> np.ndarray:
     out = entities.copy()
     out[:, 0] += shift
@@ -243,7 +259,9 @@ def build_index(
             raise ValueError("build_index needs corpus_dir or documents")
         documents = load_corpus(corpus_dir, settings.max_file_bytes)
     index_dir = Path(index_dir)
-    plan = _plan(documents, settings, _previous_rows(index_dir, settings, embedder), embedder.dim)
+    previous = _previous_rows(index_dir, settings, embedder)
+    documents = with_languages(documents, previous)
+    plan = _plan(documents, settings, previous, embedder.dim)
     problems = build_problems(documents, plan.chunks, sentence_objects(documents, plan.sentences))
     if problems:  # before any embedding: a build that would cite wrong text never starts
         raise IndexBuildError(f"{len(problems)} chunk/sentence offset problem(s), first: {'; '.join(problems[:3])}. "
@@ -262,7 +280,7 @@ def build_index(
     fill_vectors(plan, checkpoint, engine.name, len(todo), index_dir)
 
     faiss_index, faiss_info = make_faiss_index(plan.chunk_matrix, settings.index_type, settings.hnsw_threshold)
-    bm25 = BM25Index.build([c.text for c in plan.chunks])
+    bm25 = lexical_index(documents, plan.chunks)
     n_docs, reused = len(documents), plan.reused_documents
     times = {"plan_seconds": round(t_plan - t0, 3), "ner_seconds": round(t_plan - t_ner, 3),
              "embed_seconds": round(t_embed - t_plan, 3), "seconds_before_write": round(time.perf_counter() - t0, 3)}
@@ -300,7 +318,7 @@ def build_manifest(embedder: Embedder, settings: BuildSettings, corpus_dir: Path
         "model": encoder_record(embedder),
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
-        "bm25": {"library": "bm25s", "stemmer": "snowball-english", "stopwords": "en_plus"},
+        "bm25": lexical_record([d.language for d in documents]),
         "briefing": ranking_settings(),
         "ner": model_record() if settings.entities else None,
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,

@@ -4,8 +4,10 @@ A `Chunk` is the one unit that flows from here through the index, retrieval, quo
 the evaluation. Its text is always `document.text[start:end]`.
 
 Sentences come from pysbd (rule-based sentence boundary detection) inside each paragraph, so a
-sentence never crosses a paragraph. Chunks pack whole sentences up to `chunk_max_words` words and
-repeat the last `chunk_overlap_sentences` sentences of one chunk at the start of the next.
+sentence never crosses a paragraph; its rules are those of the document's language where pysbd has
+them ("г." ends no Russian sentence), else English's. Chunks pack whole sentences up to
+`chunk_max_words` words and repeat the last `chunk_overlap_sentences` sentences of one chunk at the
+start of the next.
 A sentence whose text already appeared earlier in the same document (a repeated photo caption,
 page furniture) is boilerplate: it is left out of every chunk, so duplicates never crowd answers.
 
@@ -64,11 +66,22 @@ def chunk_id(doc: str, start: int, end: int, text: str) -> str:
     return hashlib.sha256(f"{doc}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:16]
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
+def sentence_language(language: str) -> str:
+    """The pysbd rules a document in `language` (ISO 639-1) is split by: its own where pysbd has them, else English.
+
+    >>> sentence_language("ru"), sentence_language("uk")
+    ('ru', 'en')
+    """
+    from pysbd.languages import LANGUAGE_CODES
+
+    return language if language in LANGUAGE_CODES else "en"
+
+
+@lru_cache(maxsize=64)  # one per language
+def _segmenter(language: str):
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return pysbd.Segmenter(language=language, clean=False, char_span=True)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -89,13 +102,14 @@ def _unwrap(part: str) -> str:
     return part.replace("\r", " ").replace("\n", " ")
 
 
-def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans inside text[start:end]; falls back to the whole span if pysbd stumbles."""
+def sentence_spans(text: str, start: int, end: int, language: str = "en") -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], by the rules of `language` (`sentence_language`); falls back to
+    the whole span if pysbd stumbles."""
     part = _unwrap(text[start:end])
     spans: list[tuple[int, int]] = []
     try:
         pos = 0
-        for piece in _segmenter().segment(part):
+        for piece in _segmenter(sentence_language(language)).segment(part):
             s, e = piece.start, piece.end
             if s < pos or e > len(part) or part[s:e] != piece.sent:
                 raise ValueError("pysbd span does not match its text")
@@ -150,7 +164,7 @@ def split_sentences(document: Document, max_words: int) -> list[Sentence]:
     for p_index, (p_start, p_end) in enumerate(document.paragraphs, start=1):
         if (p_start, p_end) in furniture:
             continue  # navigation, notices, printed-twice captions: in the text, never quoted
-        for s, e in _merge_short(text, sentence_spans(text, p_start, p_end)):
+        for s, e in _merge_short(text, sentence_spans(text, p_start, p_end, document.language)):
             key = _normalise(text[s:e])
             if key in seen:
                 continue

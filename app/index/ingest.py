@@ -48,6 +48,7 @@ class Document:
     title: str = ""
     furniture: tuple[Span, ...] = ()  # paragraphs that are page furniture: in the text, never quoted
     meta: tuple[tuple[str, str], ...] = ()  # ("author" | "date", value) the file declares outside its text
+    language: str = ""  # ISO 639-1, read from the text when the document is indexed (app/index/build.py)
 
     @property
     def metadata(self) -> dict[str, str]:

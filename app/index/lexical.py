@@ -1,5 +1,9 @@
 """Lexical side: BM25 (bm25s) over chunks, with one tokenizer shared by index, query and quoting.
 
+A text is tokenized in its language: a chunk in its document's, a question in the question's, each with
+that language's Snowball stemmer and bm25s stop words (`tools`; English's for a language without them).
+BM25 counts a question's words only in documents of its language, so its stems and theirs agree.
+
 >>> tokenize("Which prisoners were beaten?")
 ['prison', 'beaten']
 """
@@ -33,49 +37,103 @@ def join_hyphenated(text: str) -> str:
     return _LINE_END_HYPHEN.sub("", text)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
+# Snowball stemmers (PyStemmer) of the languages the detector names (app/index/language.py), by ISO 639-1 code
+STEMMERS = {"en": "english", "ar": "arabic", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
+            "es": "spanish", "fa": "persian", "fi": "finnish", "fr": "french", "hi": "hindi", "hu": "hungarian",
+            "hy": "armenian", "id": "indonesian", "it": "italian", "nl": "dutch", "no": "norwegian", "pl": "polish",
+            "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "tr": "turkish"}
+# bm25s's stop-word lists by ISO 639-1 code, named as `bm25s.tokenize(stopwords=...)` names them
+STOPWORD_LISTS = {"en": STOPWORDS, "da": "danish", "de": "german", "es": "spanish", "fr": "french",
+                  "it": "italian", "nl": "dutch", "no": "norwegian", "pt": "portuguese", "ru": "russian",
+                  "sv": "swedish", "tr": "turkish", "zh": "chinese", "ko": "korean"}
+
+
+def tools(language: str) -> tuple[str, str]:
+    """The Snowball stemmer and the stop-word list a language's words get: its own where there is one,
+    else English's.
+
+    >>> tools("ru"), tools("kk")
+    (('russian', 'russian'), ('english', 'en_plus'))
+    """
+    return STEMMERS.get(language, "english"), STOPWORD_LISTS.get(language, STOPWORDS)
+
+
+@lru_cache(maxsize=64)  # one per language
+def _stemmer(algorithm: str):
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(algorithm)
 
 
 def stem(word: str) -> str:
-    """A word's English Snowball stem, as the BM25 index stems it (one stemmer for search and spans).
+    """A word's English Snowball stem, as the BM25 index stems English (one stemmer for search and spans).
 
     >>> stem("detained")
     'detain'
     """
-    return _stemmer().stemWord(word)
+    return _stemmer("english").stemWord(word)
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Snowball-stemmed word tokens (line-end hyphens joined)."""
-    return tokenize_many([text])[0]
+def tokenize(text: str, language: str = "en") -> list[str]:
+    """Lower-cased, stop-word-free, Snowball-stemmed word tokens (line-end hyphens joined), in `language`'s
+    way (ISO 639-1; `tools`).
+
+    >>> tokenize("Задержанных держали в камерах", "ru")
+    ['задержа', 'держа', 'камер']
+    """
+    return tokenize_many([text], language)[0]
 
 
 # bm25s.tokenize's default token pattern: words of two or more word characters
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS  # what bm25s.tokenize(stopwords="en_plus") removes
+@lru_cache(maxsize=64)  # one per language
+def _stopwords(name: str) -> frozenset[str]:
+    import bm25s.stopwords  # STOPWORDS_EN_PLUS: what bm25s.tokenize(stopwords="en_plus") removes
 
-    return frozenset(STOPWORDS_EN_PLUS)
+    return frozenset(getattr(bm25s.stopwords, f"STOPWORDS_{name.upper()}"))
 
 
-def tokenize_many(texts: list[str]) -> list[list[str]]:
-    """Each text's tokens: exactly what `bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=Snowball,
-    return_ids=False)` returns (lower-case, split on its pattern, stop words out, each word stemmed;
-    tests/index/test_lexical.py holds them equal), without the three progress bars bm25s builds on
-    every call even when hidden: ~60% of a question's tokenizing, and a lock every server thread
-    shared (`verbatim bench --sections load`, docs/performance.md)."""
-    stop = _stopwords()
+def tokenize_many(texts: list[str], language: str = "en") -> list[list[str]]:
+    """Each text's tokens in `language`: exactly what `bm25s.tokenize(texts, stopwords=..., stemmer=Snowball,
+    return_ids=False)` returns with that language's `tools` (lower-case, split on its pattern, stop words out,
+    each word stemmed; tests/index/test_lexical.py holds them equal, in English and in Russian), without
+    the three progress bars bm25s builds on every call even when hidden: ~60% of a question's tokenizing,
+    and a lock every server thread shared (`verbatim bench --sections load`, docs/performance.md)."""
+    algorithm, stopwords = tools(language)
+    stop = _stopwords(stopwords)
     words = [[w for w in _TOKEN.findall(join_hyphenated(t).lower()) if w not in stop] for t in texts]
     unique = list(dict.fromkeys(w for ws in words for w in ws))
-    stems = dict(zip(unique, _stemmer().stemWords(unique), strict=True))
+    stems = dict(zip(unique, _stemmer(algorithm).stemWords(unique), strict=True))
     return [[stems[w] for w in ws] for ws in words]
+
+
+def tokenize_each(texts: list[str], languages: list[str]) -> list[list[str]]:
+    """Each text's tokens in its own language (`languages[i]` for `texts[i]`).
+
+    >>> tokenize_each(["prisoners", "заключённых"], ["en", "ru"])
+    [['prison'], ['заключен']]
+    """
+    out: list[list[str]] = [[] for _ in texts]
+    for language in dict.fromkeys(languages):
+        rows = [i for i, lang in enumerate(languages) if lang == language]
+        for i, tokens in zip(rows, tokenize_many([texts[i] for i in rows], language), strict=True):
+            out[i] = tokens
+    return out
+
+
+def lexical_record(languages: list[str]) -> dict:
+    """The manifest's "bm25" entry: each chunk is tokenized in its document's language; the stemmers and
+    stop-word lists those languages got.
+
+    >>> lexical_record(["ru", "en", "ru"])["stemmers"]
+    {'en': 'snowball-english', 'ru': 'snowball-russian'}
+    """
+    chosen = {lang: tools(lang) for lang in sorted(set(languages))}
+    return {"library": "bm25s", "tokens": "per document language",
+            "stemmers": {lang: f"snowball-{stemmer}" for lang, (stemmer, _) in chosen.items()},
+            "stopwords": {lang: stopwords for lang, (_, stopwords) in chosen.items()}}
 
 
 class BM25Index:
@@ -86,11 +144,13 @@ class BM25Index:
         self.size = int(retriever.scores["num_docs"])
 
     @classmethod
-    def build(cls, texts: list[str]) -> BM25Index:
+    def build(cls, texts: list[str], languages: list[str] | None = None) -> BM25Index:
+        """The index of `texts`, each tokenized in its language (`languages`, one per text; None: English)."""
         import bm25s
 
         retriever = bm25s.BM25()
-        retriever.index(tokenize_many(texts), show_progress=False)
+        tokens = tokenize_many(texts) if languages is None else tokenize_each(texts, languages)
+        retriever.index(tokens, show_progress=False)
         return cls(retriever)
 
     def save(self, folder: Path) -> None:

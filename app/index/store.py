@@ -4,7 +4,7 @@ Layout of one build (no pickle anywhere):
 
     manifest.json          format version, package version, model, settings, per-document SHA-256,
                            counts, FAISS type, and the size and SHA-256 of every file below
-    documents.jsonl        one row per document: path, hash, text, paragraph and page spans
+    documents.jsonl        one row per document: path, hash, language, text, paragraph and page spans
     chunks.jsonl           row i = vector i: id, doc, start, end, paragraph, page, text
     chunk_vectors.npy      float32 (chunks x dim), L2-normalised
     sentences.npy          int64 (sentences x 5): document row, start, end, paragraph, page (-1: none)
@@ -167,14 +167,16 @@ def sha256_file(path: Path) -> str:
 def document_row(d: Document, indexed_at: str) -> dict:
     """One row of documents.jsonl."""
     return {"doc": d.doc, "sha256": d.sha256, "size_bytes": d.size_bytes, "title": d.title, "indexed_at": indexed_at,
-            "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "meta": d.meta, "text": d.text}
+            "paragraphs": d.paragraphs, "pages": d.pages, "furniture": d.furniture, "meta": d.meta,
+            "language": d.language, "text": d.text}
 
 
 def document_from_row(r: dict) -> Document:
     """The `Document` of one documents.jsonl row (the inverse of `document_row`)."""
     return Document(r["doc"], r["text"], r["sha256"], tuple(map(tuple, r["paragraphs"])),
                     tuple(map(tuple, r["pages"])) if r["pages"] else None, r["size_bytes"], r.get("title", ""),
-                    tuple(map(tuple, r.get("furniture") or ())), tuple(map(tuple, r.get("meta") or ())))
+                    tuple(map(tuple, r.get("furniture") or ())), tuple(map(tuple, r.get("meta") or ())),
+                    r["language"])
 
 
 def entity_lines(documents: list[Document], sentences: np.ndarray, entities: np.ndarray):

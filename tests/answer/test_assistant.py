@@ -155,3 +155,29 @@ def test_answered_follows_the_verdict_and_an_unknown_verdict_is_refused():
     assert Answer("q", "m", []).to_dict()["verdict"] == "not_found"
     with pytest.raises(ValueError, match="verdict 'maybe' is not one of answered, uncertain, not_found"):
         Answer("q", "m", [], verdict="maybe")
+
+
+ZHANAOZEN_RU = ("В декабре 2011 г. полиция задержала в Жанаозене шестнадцать активистов. "
+                "Их держали в изоляторе на ул. Ленина три дня.")
+
+
+def test_a_russian_question_finds_another_form_of_its_words_by_bm25(tmp_path: Path):
+    from app.answer.loading import assistant_over_texts
+    from app.index.lexical import tokenize
+
+    assistant = assistant_over_texts(tmp_path, {
+        "zhanaozen.txt": ZHANAOZEN_RU,
+        "budget.txt": "Министерство потратило на питание заключённых три миллиона тенге в 2023 году.",
+        "harbour.txt": "The police detained sixteen activists in Zhanaozen in December 2011. They were held for "
+                       "three days."})
+    assert assistant.languages() == {"zhanaozen.txt": "ru", "budget.txt": "ru", "harbour.txt": "en"}
+    question = "Где держат задержанного активиста?"  # no word of it in the form the document uses
+    # Russian stems meet ("задержанного"/"задержала", "активиста"/"активистов"); English's keep words whole
+    assert set(tokenize(question, "ru")) & set(tokenize(ZHANAOZEN_RU, "ru")) == {"задержа", "активист"}
+    assert set(tokenize(question)) & set(tokenize(ZHANAOZEN_RU)) == set()
+    assert [h.chunk.doc for h in assistant.search(question, k=3, mode="bm25").hits] == ["zhanaozen.txt"]
+    # the sentence holding those stems is quoted first (quoting counts them in Russian too)
+    assert assistant.ask(question, mode="bm25").to_dict()["quotes"][0]["start"] == 0
+    # English: BM25 counts only the English document, with English stems, as before
+    hits = assistant.search("How many activists were detained?", k=3, mode="bm25").hits
+    assert [h.chunk.doc for h in hits] == ["harbour.txt"]

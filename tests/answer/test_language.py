@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from app.answer.language import content_words, detect_language, language_name
+from app.answer.language import content_words, detect_language
+from app.index.language import language_name
 from tests.conftest import REPO, need_benchmark
 
 # one short question per language, each written by hand (not taken from the detector's output)

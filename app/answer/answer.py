@@ -56,6 +56,7 @@ class Answer:
     per_document: bool = False  # the quotes are the best of each document (app/answer/per_document.py)
     language: str | None = None  # ISO 639-1 code of a question not in English (app/answer/language.py)
     resolved: str | None = None  # a follow-up as understood, when that differs from its wording (app/answer/resolve.py)
+    score: float | None = field(default=None, compare=False)  # what the verdict read (calibration); not in the JSON
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:

@@ -51,7 +51,8 @@ class Assistant:
         self.embedder = embedder
         # app/index/calibration.py: read once per loaded index (with_settings hands it on)
         self.calibration = calibration or index_calibration(index.path, index.manifest)
-        self.settings = (settings or AnswerSettings()).calibrated(self.calibration.threshold, self.calibration.floor)
+        c = self.calibration
+        self.settings = (settings or AnswerSettings()).calibrated(c.threshold, c.floor, c.across_floor)
         self.runtime = runtime or Runtime()
         self.retriever = Retriever(index)
 

@@ -138,7 +138,7 @@ def with_spans(runtime: Runtime, index: Index, scored: list[ScoredSentence], que
         span = best_span(view, sent, model)
         if span is not None:
             spans[cand.row] = (index.documents[int(index.sentences[cand.row, 0])].doc, span)
-        rescored.append(ScoredSentence(cand.row, cand.score + W_SPAN * (span.score if span else 0.0)))
+        rescored.append(replace(cand, score=cand.score + W_SPAN * (span.score if span else 0.0)))
     rescored.sort(key=lambda c: (-c.score, c.row))
     typed_miss = view.asked.kind in TYPED and not any(holds_asked_type(view, s) for s in sentences)
     return Direct(rescored + scored[RERANK:], spans, view, typed_miss, model.threshold)

@@ -48,13 +48,17 @@ def topic(question: str) -> str:
 
 def best_per_document(index: Index, scored: list[ScoredSentence], k: int, floor: float,
                       max_words: int = 60) -> list[Quote]:
-    """The best quote of each document whose best sentence scores at least `floor`, best document
-    first, at most k documents; quotes are numbered 1..n in that order."""
+    """The best quote of each document whose best evidence (what a verdict reads) is at least `floor`,
+    best document first, at most k documents; quotes are numbered 1..n in that order."""
     firsts: list[ScoredSentence] = []
     seen: set[int] = set()
+    evidence: dict[int, float] = {}
+    for cand in scored:
+        d = int(index.sentences[cand.row, 0])
+        evidence[d] = max(evidence.get(d, cand.evidence), cand.evidence)
     for cand in scored:  # scored is best first: the first sentence met of a document is its best
         d = int(index.sentences[cand.row, 0])
-        if d in seen or cand.score < floor:
+        if d in seen or evidence[d] < floor:
             continue
         seen.add(d)
         firsts.append(cand)

@@ -148,6 +148,7 @@ class Decision:
     repeated: frozenset[Span]  # the previous answer's quotes, for a follow-up leaning on it
     note: str | None = None  # a plain sentence before the quotes (a question about the document itself)
     resolved: str | None = None  # a follow-up as understood, when that differs from its wording
+    floor: float | None = None  # the floor the verdict was read against (across languages: its own)
 
 
 def routed_answer(question: Question, routed: Routed, watch: Stopwatch) -> Answer:
@@ -201,14 +202,17 @@ def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
 
 
 def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch) -> Decision:
-    """The verdict from the best sentence's score (a typed question without an answer of its type is at
-    most "uncertain"), and the quotes: the best sentences, the best of each document, or the report's
-    own title, byline or date for a question about the report itself."""
+    """The verdict from the best evidence among the sentences (a typed question without an answer of its
+    type, or one answered from a document in another language, is at most "uncertain"), and the quotes:
+    the best sentences, the best of each document, or the report's own title, byline or date for a
+    question about the report itself."""
     s = a.settings
     sentences = sc.sentences
-    top = sentences[0].score if sentences else None
-    verdict = verdict_for(top, s.threshold, s.floor)
-    if verdict == "answered" and sc.direct.typed_miss:
+    top = max(x.evidence for x in sentences) if sentences else None  # ScoredSentence: what the verdict reads
+    across = bool(sentences) and read_across(a, q, sentences[0])
+    floor = s.across_floor if across and s.across_floor is not None else s.floor
+    verdict = verdict_for(top, s.threshold, floor)
+    if verdict == "answered" and (sc.direct.typed_miss or across):
         verdict, top = "uncertain", min(top, s.threshold - 1e-6)
     repeated = r.previous
     if repeated:
@@ -229,7 +233,7 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         quotes = mark_answers(quotes, sc.direct, per_document=each)  # bold spans only where they are as good
     watch.lap("quote")
     return Decision(verdict, top, quotes, each, repeated, about.note if about else None,
-                    r.resolved.text if r.resolved.changed else None)
+                    r.resolved.text if r.resolved.changed else None, s.floor if about else floor)
 
 
 def render(a: Answerer, q: Question, d: Decision, watch: Stopwatch) -> Answer:
@@ -258,8 +262,18 @@ def render(a: Answerer, q: Question, d: Decision, watch: Stopwatch) -> Answer:
         message = f"{UNDERSTOOD_AS.format(question=d.resolved)}\n{message}"
     watch.lap("quote")
     s = a.settings
-    return Answer(q.text, message, d.quotes, watch.laps, d.verdict, confidence_for(d.top, s.threshold, s.floor),
-                  per_document=d.per_document, language=None if lang == "en" else lang, resolved=d.resolved)
+    floor = s.floor if d.floor is None else d.floor
+    return Answer(q.text, message, d.quotes, watch.laps, d.verdict, confidence_for(d.top, s.threshold, floor),
+                  per_document=d.per_document, language=None if lang == "en" else lang, resolved=d.resolved,
+                  score=d.top)
+
+
+def read_across(a: Answerer, q: Question, best: ScoredSentence) -> bool:
+    """Whether the best sentence is in another language than the question: then neither shared words nor
+    the English answer-type checks vouch for it, so it is at most "uncertain" (eval/multilingual, dev:
+    at the English calibration, 6 of 8 unanswerable questions would be "answered" otherwise)."""
+    doc = a.index.documents[int(a.index.sentences[best.row, 0])].doc
+    return a.languages().get(doc, q.language) != q.language
 
 
 def sentence_span(index: Index, row: int) -> Span:

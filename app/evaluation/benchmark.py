@@ -24,7 +24,7 @@ from app.files import write_atomic
 from app.index.briefing import ranking_settings
 from app.index.build import build_index
 from app.index.embed import Embedder
-from app.index.encoders import default_model, encoder
+from app.index.encoders import calibration_changed, default_model, encoder
 from app.index.ingest import Document
 from app.index.store import Index, load_index, read_manifest
 from app.settings import PROJECT_ROOT, AnswerSettings, BuildSettings
@@ -188,7 +188,8 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
         manifest = read_manifest(index_dir)
         recorded = manifest["build_settings"]
         fresh = (manifest["documents"] == wanted and manifest["model"]["name"] == embedder.name
-                 and settings.matches(recorded) and manifest.get("briefing") == ranking_settings())
+                 and settings.matches(recorded) and manifest.get("briefing") == ranking_settings()
+                 and not calibration_changed(manifest["model"]))
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):
         fresh = False
     if fresh:

@@ -182,8 +182,9 @@ def _quotes(answer) -> list[dict]:
     return answer.to_dict()["quotes"]
 
 
-def _top_score(quotes: list[dict]) -> float:
-    return float(quotes[0]["score"]) if quotes else 0.0
+def _top_score(answer) -> float:
+    """The score the answer's verdict read (what calibration chooses thresholds on); 0 for none."""
+    return float(answer.score) if answer.score is not None else 0.0
 
 
 def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, str]) -> dict:
@@ -194,7 +195,7 @@ def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, s
     problems = [p for quote in quotes for p in quote_problems(quote, documents)]
     rec = {"id": q.id, "question": q.question, "answerable": q.answerable, "answered": answer.answered,
            "verdict": answer.verdict, "confidence": answer.confidence,
-           "score": _top_score(quotes), "seconds": seconds, "quotes": quotes, "problems": problems,
+           "score": _top_score(answer), "seconds": seconds, "quotes": quotes, "problems": problems,
            "span": first_span(answer.quotes) if answer.verdict != "not_found" else None}
     if q.answerable:
         gold = locate_evidence(q.evidence, documents)
@@ -222,7 +223,7 @@ def _score_dialogue(assistant, d: Dialogue, mode: str, documents: Mapping[str, s
     shown = quotes if with_history.verdict != "not_found" else []  # answered or uncertain: quotes offered
     alone_quotes = _quotes(alone) if alone.verdict != "not_found" else []
     problems = [p for quote in quotes + _quotes(alone) for p in quote_problems(quote, documents)]
-    rec = {"id": d.id, "turns": list(d.turns), "answered": with_history.answered, "score": _top_score(quotes),
+    rec = {"id": d.id, "turns": list(d.turns), "answered": with_history.answered, "score": _top_score(with_history),
            "quotes": quotes, "evidence": list(d.evidence), "facts": list(d.facts), "problems": problems,
            "hit@3": evidence_hit_at(shown, gold, HIT_K), "fact_recall@3": fact_recall_at(shown, d.facts, HIT_K),
            "hit@3_without_history": evidence_hit_at(alone_quotes, gold, HIT_K),

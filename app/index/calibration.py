@@ -19,14 +19,12 @@ from pathlib import Path
 
 from app.errors import VerbatimError
 from app.files import write_atomic
-from app.index.encoders import MODELS
 from app.index.store import builds_dir
-from app.settings import MODEL_NAME
 
 FILE_NAME = "calibration.json"
-# the tests' hash embedder has no card: it answers with all-MiniLM-L6-v2's defaults
-STAND_IN = {"threshold": MODELS[MODEL_NAME].threshold, "floor": MODELS[MODEL_NAME].floor,
-            "chosen_on": "all-MiniLM-L6-v2's defaults (a stand-in)"}
+# the tests' hash embedder has no card: it answers with thresholds of its own (its bag-of-hashed-words
+# cosines are no model's; these keep the test corpora's answers answered and off-topic questions out)
+STAND_IN = {"threshold": 0.25, "floor": 0.05, "chosen_on": "a stand-in for the tests' hash embedder"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,9 @@ class Calibration:
     floor: float
     source: str  # "index" (chosen on this index) or "model default"
     chosen_on: str = ""
+    # below it, "not_found" for an answer whose best sentence is in another language than the question
+    # (cross-lingual cosines run lower); None: `floor`. Only the model's card sets it today.
+    across_floor: float | None = None
 
     def __post_init__(self) -> None:
         if not self.floor <= self.threshold:
@@ -56,13 +57,19 @@ def index_calibration(index_dir: Path, manifest: dict) -> Calibration:
         try:
             own = json.loads(path.read_text(encoding="utf-8"))
             if own.get("model") == model.get("name"):
-                return Calibration(float(own["threshold"]), float(own["floor"]), "index", str(own.get("chosen_on", "")))
+                return Calibration(float(own["threshold"]), float(own["floor"]), "index", str(own.get("chosen_on", "")),
+                                   _across(model.get("calibration") or {}))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise VerbatimError(f"{path} is unreadable ({type(exc).__name__}); delete it or run "
                                 "`verbatim eval --calibrate`") from None
     default = model.get("calibration") or STAND_IN
     return Calibration(float(default["threshold"]), float(default["floor"]), "model default",
-                       str(default.get("chosen_on", "")))
+                       str(default.get("chosen_on", "")), _across(default))
+
+
+def _across(record: dict) -> float | None:
+    value = record.get("across_floor")
+    return None if value is None else float(value)
 
 
 def write_calibration(index_dir: Path, model: str, record: dict) -> Path:

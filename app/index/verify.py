@@ -12,6 +12,7 @@ import numpy as np
 
 from app.errors import IndexStaleError
 from app.index.briefing import ranking_settings
+from app.index.encoders import calibration_changed
 from app.index.ingest import file_hashes
 from app.index.invariants import build_problems
 from app.index.store import (
@@ -45,6 +46,8 @@ def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | No
         reasons.append("chunking or model settings differ")
     if embedder_name is not None and manifest["model"]["name"] != embedder_name:
         reasons.append(f"built with {manifest['model']['name']}, not {embedder_name}")
+    elif calibration_changed(manifest["model"]):
+        reasons.append(f"{manifest['model']['name']}'s default calibration changed")
     return reasons
 
 

@@ -132,7 +132,7 @@ def test_settings_reject_bad_values_and_name_the_choices():
 
 def test_three_verdicts_follow_the_two_thresholds(tiny_assistant):
     question = "How many prisoners were held in the cells?"
-    top = tiny_assistant.ask(question).quotes[0].score
+    top = tiny_assistant.ask(question).score
     answered = tiny_assistant.with_settings(threshold=top, floor=top).ask(question)
     uncertain = tiny_assistant.with_settings(threshold=top + 0.01, floor=top - 0.01).ask(question)
     refused = tiny_assistant.with_settings(threshold=top + 0.02, floor=top + 0.01).ask(question)
@@ -181,3 +181,38 @@ def test_a_russian_question_finds_another_form_of_its_words_by_bm25(tmp_path: Pa
     # English: BM25 counts only the English document, with English stems, as before
     hits = assistant.search("How many activists were detained?", k=3, mode="bm25").hits
     assert [h.chunk.doc for h in hits] == ["harbour.txt"]
+
+
+def test_an_answer_read_across_languages_has_its_own_floor_and_is_at_most_uncertain(tmp_path: Path):
+    """An English report asked in Russian: neither shared words nor the English answer-type checks vouch
+    for an English sentence, so it is never "answered"; its floor is the calibration's `across_floor`."""
+    from app.answer.loading import assistant_over_texts
+
+    assistant = assistant_over_texts(tmp_path, {"harbour.txt": "The police detained sixteen activists in "
+                                                               "Zhanaozen in December 2011."})
+    question = "Сколько активистов задержала полиция?"
+    everything = assistant.with_settings(threshold=-1.0, floor=-1.0, across_floor=-1.0)
+    assert (everything.ask(question).verdict, everything.ask("How many activists were detained?").verdict) == (
+        "uncertain", "answered")
+    refused = assistant.with_settings(threshold=-1.0, floor=-1.0, across_floor=5.0).ask(question)
+    assert (refused.verdict, [q.doc for q in refused.quotes]) == ("not_found", ["harbour.txt"])
+    assert assistant.with_settings(threshold=-1.0, floor=-1.0, across_floor=5.0).ask(
+        "How many activists were detained?").verdict == "answered"  # the English question keeps the floor
+
+
+def test_the_verdict_reads_the_best_evidence_not_the_ranking_score(tiny_assistant: Assistant):
+    """`Answer.score` (what calibration reads) is the best dense evidence among the sentences scored, which
+    shared words do not raise: it sits below the first quote's ranking score, which they do."""
+    from app.answer.quote import score_sentences
+    from app.index.lexical import tokenize
+
+    question = "How many prisoners were held in the cells?"
+    answer = tiny_assistant.ask(question)
+    vector = tiny_assistant.embedder.encode([question])[0]
+    hits = tiny_assistant.retrieve(vector, tokenize(question), 3, None, None)
+    with_words = score_sentences(tiny_assistant.index, hits, vector, tokenize(question))
+    without = score_sentences(tiny_assistant.index, hits, vector, [])
+    assert {x.row: x.evidence for x in with_words} == {x.row: x.evidence for x in without}
+    assert max(x.score for x in with_words) > max(x.score for x in without)
+    assert answer.score == pytest.approx(max(x.evidence for x in with_words), abs=1e-12)
+    assert answer.score < answer.quotes[0].score

@@ -22,7 +22,7 @@ def shelf(tmp_path: Path) -> Assistant:
     docs = [document_from_text(name, text) for name, text in (("a.txt", A), ("b.txt", B), ("c.txt", C))]
     build_index(tmp_path / "index", HashEmbedder(), BuildSettings(chunk_max_words=30), documents=docs)
     return Assistant.load(tmp_path / "index", embedder=HashEmbedder(),
-                          settings=AnswerSettings(threshold=0.2, floor=0.2))
+                          settings=AnswerSettings(threshold=0.15, floor=0.15))
 
 
 def test_the_wording_that_asks_for_each_document():

@@ -26,7 +26,9 @@ def test_arrest_count_is_quoted(report_assistant: Assistant):
 
 def test_atabek_question(report_assistant: Assistant):
     answer = report_assistant.ask("Who is Aron Atabek?").to_dict()
-    assert answer["answered"] is True
+    # offered, not asserted: the verdict reads the sentence's dense evidence, and a name shared with the
+    # report no longer lifts it (app/answer/quote.py, ScoredSentence)
+    assert answer["verdict"] == "uncertain"
     assert "Aron Atabek, who has spent one-third of his time in prison" in answer["quotes"][0]["text"]
     assert_quotes_verbatim(answer, report_assistant)
 

@@ -32,17 +32,18 @@ QUESTIONS = [
     {"id": "u1", "question": "Who directs aquarium finances nowadays?", "answerable": False, "why": "nobody is named"},
     {"id": "u2", "question": "Which architect designed llama stables?", "answerable": False, "why": "no llamas"},
 ]
-# "How many were there?" shares no word with the report: alone it finds nothing; after the first turn
-# (it refers back: "there") it is asked together with it and finds the walruses. History must help.
+# "How many of them were there?" shares no word with the report: alone it finds nothing; after the first
+# turn (it refers back: "them") it is asked with it and finds the walruses. History must help.
 DIALOGUES = [
-    {"id": "d1", "turns": ["How many walruses did inspectors count?", "How many were there?"],
+    {"id": "d1", "turns": ["How many walruses did inspectors count?", "How many of them were there?"],
      "evidence": ["Inspectors counted 212 walruses inside cramped enclosures."], "facts": ["212"]},
 ]
-# Explicit verdict thresholds, not the index's calibration: answered at or above 0.08, not_found below.
-# The answerable questions share their content words with their evidence and score well above it,
-# the unanswerable ones share none and score at or below 0; `test_report_suite_figures_counted_by_hand`
+# Explicit verdict thresholds, not the index's calibration: answered at or above 0.03, not_found below.
+# The verdict reads a sentence's dense evidence (app/answer/quote.py): the answerable questions share
+# their content words with their evidence and score above it (0.04 to 0.35 with the hash embedder),
+# the unanswerable ones share none and score below 0; `test_report_suite_figures_counted_by_hand`
 # checks these verdicts and quotes first, then every figure that follows from them by counting.
-THRESHOLDS = ["--threshold", "0.08", "--floor", "0.08"]
+THRESHOLDS = ["--threshold", "0.03", "--floor", "0.03"]
 WORDS = {"a1": 7, "a2": 8, "a3": 8}  # words of each answer's one quote: its evidence sentence
 # every figure of one method, counted from the verdicts: 3 of 3 answerable answered with their evidence
 # first (hit@1, hit@3, facts 1.0), 2 of 2 unanswerable refused and nothing else (abstention 1.0, no false
@@ -106,7 +107,7 @@ def test_report_suite_figures_counted_by_hand(cli, built, eval_data, tmp_path):
     assert "all 1 gate(s) passed" in result.output
     assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "recall_at_k.png", "score_distribution.png"}
     report = json.loads((out / "report.json").read_text())
-    assert report["threshold"] == 0.08
+    assert report["threshold"] == 0.03
     assert list(report["methods"]) == ["hybrid", "bm25", "dense"]
     assert report["counts"] == {"questions": 5, "answerable": 3, "unanswerable": 2, "dialogues": 1}
     evidence = {q["id"]: q.get("evidence", [None])[0] for q in QUESTIONS}

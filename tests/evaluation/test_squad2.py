@@ -185,10 +185,12 @@ def test_judge_and_count_verdicts():
 
 
 @pytest.mark.parametrize(("threshold", "floor", "expected"), [
-    # u4 "Who painted the lighthouse at Cape Zorro?" asks for a person; its article names none: at most uncertain
-    (0.0, 0.0, {"answerable": {"answered": 3, "uncertain": 0, "not_found": 0},
+    # u4 "Who painted the lighthouse at Cape Zorro?" asks for a person; its article names none: at most uncertain.
+    # A verdict reads a sentence's evidence, below 0 when it is less like the question than like its corpus:
+    # -1 answers every question
+    (-1.0, -1.0, {"answerable": {"answered": 3, "uncertain": 0, "not_found": 0},
                 "unanswerable": {"answered": 3, "uncertain": 1, "not_found": 0}}),
-    (5.0, 0.0, {"answerable": {"answered": 0, "uncertain": 3, "not_found": 0},
+    (5.0, -1.0, {"answerable": {"answered": 0, "uncertain": 3, "not_found": 0},
                 "unanswerable": {"answered": 0, "uncertain": 4, "not_found": 0}}),
     (5.0, 5.0, {"answerable": {"answered": 0, "uncertain": 0, "not_found": 3},
                 "unanswerable": {"answered": 0, "uncertain": 0, "not_found": 4}}),

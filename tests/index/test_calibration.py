@@ -68,3 +68,21 @@ def test_an_index_built_with_another_encoder_is_stale_and_rebuilt(tmp_path: Path
     assert ensure_index(tmp_path / "i", corpus, HashEmbedder(64)) is None  # fresh: nothing to do
     assert ensure_index(tmp_path / "i", corpus, HashEmbedder(32)) is not None  # another encoder: stale
     assert read_manifest(tmp_path / "i")["model"]["name"] == "test/hash-embedder-32"
+
+
+def test_an_index_recorded_with_other_default_calibration_is_stale(index: Path, tmp_path: Path):
+    """The verdict's score or a model's defaults changed since the build: the index is rebuilt (its
+    vectors reused), so it never answers with thresholds chosen for another score."""
+    from app.index.e5 import E5_NAME
+    from app.index.encoders import MODELS, default_calibration
+    from app.index.verify import stale_reasons
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The inspectors counted 212 men.", encoding="utf-8")
+    manifest = read_manifest(index)
+    manifest["model"] = {"name": E5_NAME, "calibration": {"threshold": 0.403001, "floor": 0.30034}}
+    assert stale_reasons(manifest, corpus) == [f"{E5_NAME}'s default calibration changed"]
+    manifest["model"]["calibration"] = default_calibration(MODELS[E5_NAME])
+    assert stale_reasons(manifest, corpus) == []
+    assert index_calibration(index, manifest).across_floor == MODELS[E5_NAME].across_floor

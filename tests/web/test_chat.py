@@ -58,7 +58,7 @@ def write_corpus(root: Path) -> Path:
 def make_assistant(base: Path) -> Assistant:
     corpus = write_corpus(base / "corpus")
     build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
-    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3, floor=0.3),
+    return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.25, floor=0.25),
                           corpus_dir=corpus)
 
 

@@ -207,7 +207,7 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None, tuple[tupl
     return text, title, html_main_content(html), meta
 
 
-# PDFium is not thread-safe: one call at a time in a process (uploads build in a background thread)
+# PDFium is not thread-safe: one call at a time in a process (uploads are read whole in request threads)
 _PDFIUM = threading.Lock()
 # PDFium marks a word it found hyphenated across a line end with U+FFFE and joins the lines; the
 # printed hyphen and line break are put back, so the text reads as printed and search joins the word

@@ -47,6 +47,8 @@ class ChatPage:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.uploads is not None:
+            self.uploads.shelf.close()
         self.blocks.close()
 
 

@@ -9,7 +9,6 @@ warms the model up, then listens. `app/web/chat.py` makes the page; `app/web/api
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 import os
@@ -115,7 +114,7 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     if workers > 1 and not hasattr(os, "fork"):
         raise click.UsageError("--workers above 1 needs fork(); run one process per port behind a load balancer")
     settle_gradio()
-    runtime = Runtime()  # this process's models and caches, shared by every answer and build
+    runtime = Runtime()  # this process's models and caches: every answer, and a build needed before serving
     serving = prepare_serving(index_dir, corpus_dir, runtime, defer_corpus_changes=allow_uploads)
     if serving.built is not None:
         click.echo(serving.built.summary(), err=True)
@@ -127,22 +126,25 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
                err=True)
     queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
     if workers == 1:
-        uploads = upload_routes(index_dir, serving.corpus_dir, upload_token, runtime) if allow_uploads else None
-        launch(web.build_app(live, feedback_path, examples=examples, uploads=uploads, **queue), host, port)
+        uploads = upload_routes(index_dir, serving.corpus_dir, upload_token) if allow_uploads else None
+        try:
+            launch(web.build_app(live, feedback_path, examples=examples, uploads=uploads, **queue), host, port)
+        finally:
+            if uploads is not None:  # a running build process ends with the server
+                uploads.shelf.close()
         return
     from app.web.workers import run_workers
 
     run_workers(lambda: web.build_app(live, feedback_path, examples=examples, **queue), host, port, workers)
 
 
-def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None, runtime: Runtime):
-    """The upload routes over the served corpus: builds embed with the model the index was built with."""
+def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None):
+    """The upload routes over the served corpus: builds (in a child process) embed with the index's model."""
     from app.index.store import read_manifest
     from app.settings import BuildSettings
     from app.web.uploads import Shelf, UploadRoutes
 
     manifest = read_manifest(index_dir)
     index_type, model = manifest["build_settings"].get("index_type", "auto"), manifest["model"]["name"]
-    shelf = Shelf(corpus_dir, index_dir, functools.partial(runtime.encoder, model, "build"),
-                  BuildSettings(index_type=index_type), runtime=runtime)
+    shelf = Shelf(corpus_dir, index_dir, model, BuildSettings(index_type=index_type))
     return UploadRoutes(shelf, token)

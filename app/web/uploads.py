@@ -4,11 +4,11 @@ A file is checked whole before anything is stored: its format is told by its con
 its `%PDF-` header; anything else must be UTF-8 text with no NUL byte: HTML when it opens like a
 page, Markdown or plain text by its name), it is at most `MAX_CORPUS_FILE_BYTES`, its text must be
 readable by ingest (an encrypted or broken PDF, a binary file, an archive are refused), and a file
-whose bytes are already in the corpus is named, not added twice. Then it is written atomically to
-the corpus folder under a safe name, and a background thread rebuilds the index incrementally
-(only new text is embedded); the rebuild lands as every build does (a new folder, then the
-`index_dir` link flips), so the serving `LiveAssistant` swaps it in. Builds are serialised: uploads
-that arrive during a build are taken together by the next one.
+whose bytes are already in the corpus is named, not added twice. Then it is written atomically to the
+corpus folder under a safe name, and the index is rebuilt incrementally (only new text is embedded) in
+a child process (app/index/build_process.py): the serving process only answers. The build lands as every
+build does (a new folder, then the `index_dir` link flips), so the serving `LiveAssistant` swaps it in.
+Builds are serialised: uploads that arrive during a build are taken together by the next one.
 
 >>> safe_name("../../etc/Q3 report (final).PDF", ".pdf")
 'Q3-report-final.pdf'
@@ -20,14 +20,12 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from app.errors import DocumentRefused, VerbatimError
 from app.files import write_atomic
-from app.index.embed import Embedder
+from app.index.build_process import STOP_SECONDS, BuildJob, ChildBuild, build_request, run_build
 from app.index.ingest import corpus_files, document_from_bytes, sha256_bytes
-from app.runtime import Runtime
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES, BuildSettings
 from app.web.http import error_response
 from app.web.statuses import read_statuses, statuses_path, write_statuses
@@ -121,21 +119,22 @@ def _refuse_encrypted(name: str, data: bytes) -> None:
 
 
 class Shelf:
-    """The corpus folder, changed by uploads and removals, and one background thread that rebuilds
-    the index after each change (several changes in a row make one build).
+    """The corpus folder, changed by uploads and removals, and one background thread that has the index rebuilt
+    after each change (several in a row make one build) in a child process running `job` (default `run_build`).
 
     `status()` maps each document added or removed to "indexing", "ready", "removed" or "failed: <reason>"
     (app/web/statuses.py), kept beside the index so that a restart reports them. A restart with an upload
     still "indexing", or a corpus that differs from the index, builds at once in the background. A build
     that refuses one document is built again without it: a document that vanished (a removal raced the
-    build) is left out, an upload being indexed is taken out of the corpus and marked failed."""
+    build) is left out, an upload being indexed is taken out of the corpus and marked failed. Any other failure
+    (its build process killed, say) keeps the previous index serving and fails its uploads until the next change."""
 
-    def __init__(self, corpus_dir: Path, index_dir: Path, embedder: Callable[[], Embedder],
-                 settings: BuildSettings | None = None, max_bytes: int = MAX_CORPUS_FILE_BYTES,
-                 runtime: Runtime | None = None) -> None:
+    def __init__(self, corpus_dir: Path, index_dir: Path, model: str, settings: BuildSettings | None = None,
+                 max_bytes: int = MAX_CORPUS_FILE_BYTES, job: BuildJob = run_build) -> None:
         self.corpus_dir, self.index_dir = Path(corpus_dir), Path(index_dir)
-        self.embedder, self.settings, self.max_bytes = embedder, settings, max_bytes
-        self.runtime = runtime or Runtime()  # the builds' NER pipeline
+        self.model, self.settings, self.max_bytes, self.job = model, settings, max_bytes, job
+        self._child: ChildBuild | None = None  # the build process running now
+        self._closed = False
         self._lock = threading.Lock()  # one change of the corpus folder at a time
         self._wake = threading.Condition()
         self._status: dict[str, str] = read_statuses(statuses_path(self.index_dir))
@@ -183,6 +182,15 @@ class Shelf:
         with self._wake:
             return self._wake.wait_for(lambda: self._built >= self._changes, timeout)
 
+    def close(self) -> None:
+        """Stop building (the server stops): a running build process is ended, its uploads left "indexing"."""
+        with self._wake:
+            self._closed, child = True, self._child
+            self._wake.notify_all()
+        if child is not None:
+            child.stop()
+        self._thread.join(STOP_SECONDS)
+
     def _corpus_changed(self) -> bool:
         from app.index.store import read_manifest
         from app.index.verify import corpus_changes
@@ -209,13 +217,19 @@ class Shelf:
     def _run(self) -> None:
         while True:
             with self._wake:
-                self._wake.wait_for(lambda: self._changes > self._built)
-                target, pending = self._changes, [n for n, s in self._status.items() if s == "indexing"]
+                self._wake.wait_for(lambda: self._closed or self._changes > self._built)
+                if self._closed:
+                    return
+                # uploads being indexed, and uploads still in the corpus after a failed build (a refused one is not)
+                target, pending = self._changes, {n: s for n, s in self._status.items() if s == "indexing" or (
+                    s.startswith("failed") and (self.corpus_dir / n).exists())}
             outcome = self._build()
             with self._wake:
-                for name in pending:
-                    if self._status.get(name) == "indexing" and (outcome != "ready"
-                                                                 or (self.corpus_dir / name).exists()):
+                if self._closed:  # ended by close(): the statuses stay as they were, for the next start
+                    return
+                for name, before in pending.items():
+                    if self._status.get(name) == before and (outcome != "ready"
+                                                             or (self.corpus_dir / name).exists()):
                         self._status[name] = outcome
                 self._built = max(self._built, target)
                 self._save()
@@ -223,22 +237,29 @@ class Shelf:
 
     def _build(self) -> str:
         """Build until a build lands ("ready") or fails for more than one document ("failed: <reason>")."""
-        from app.index.build import build_index
-
         for _ in range(BUILD_ATTEMPTS):
             try:
-                report = build_index(self.index_dir, self.embedder(), self.settings, corpus_dir=self.corpus_dir,
-                                     runtime=self.runtime)
-                log.info("uploads: %s", report.summary())
+                report = self._build_once()
+                log.info("uploads: %s (build process %d)", report["summary"], report["pid"])
                 return "ready"
             except DocumentRefused as exc:
                 if not self._drop(exc):
                     log.warning("uploads: the rebuild failed: %s", exc)
                     return f"failed: {exc}"
             except Exception as exc:  # the thread must outlive a failed build; the reason goes to the status
-                log.warning("uploads: the rebuild failed: %s", exc)
+                if not self._closed:  # else close() ended it: no failure to report
+                    log.warning("uploads: the rebuild failed: %s", exc)
                 return f"failed: {exc}"
         return f"failed: {BUILD_ATTEMPTS} builds in a row each refused a document; see the log"
+
+    def _build_once(self) -> dict:
+        """One build in a child process (app/index/build_process.py): its report, or what it raised."""
+        child = ChildBuild(build_request(self.index_dir, self.corpus_dir, self.model, self.settings), self.job)
+        with self._wake:
+            self._child, closed = child, self._closed
+        if closed:  # close() came while the process started, and did not see it
+            child.stop()
+        return child.result()
 
     def _drop(self, exc: DocumentRefused) -> bool:
         """After a build refused `exc.doc`: whether to build again without it (see the class docstring)."""
@@ -247,7 +268,7 @@ class Shelf:
             if not path.exists():
                 log.info("uploads: %s vanished during a build; building again without it", exc.doc)
                 return True
-            if self._status.get(exc.doc) != "indexing":
+            if not self._status.get(exc.doc, "").startswith(("indexing", "failed")):  # not an upload being built
                 return False
             path.unlink()
             self._status[exc.doc] = f"failed: {exc}"

@@ -448,7 +448,7 @@ def test_upload_watch_progress_ask_and_remove(browser, tmp_path):
     build_index(index, HashEmbedder(), corpus_dir=corpus)
     first = Assistant.load(index, embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.3), corpus_dir=corpus)
     app = build_app(LiveAssistant(first, index, corpus), tmp_path / "feedback.jsonl",
-                    uploads=UploadRoutes(Shelf(corpus, index, HashEmbedder), "let-me-in"))
+                    uploads=UploadRoutes(Shelf(corpus, index, HashEmbedder().name), "let-me-in"))
     url = start(app)
     pdf = tmp_path / "Harbour report.pdf"
     pdf.write_bytes(make_pdf("The harbour inspection counted 47 fishing boats with broken radios."))

@@ -26,7 +26,7 @@ def serve_page(base: Path, uploads: bool, token: str | None = None) -> tuple[str
     make_assistant(base)
     served = Assistant.load(base / "index", HashEmbedder(), corpus_dir=base / "corpus", mmap=True)  # as serve does
     live = LiveAssistant(served, base / "index", base / "corpus")
-    routes = UploadRoutes(Shelf(base / "corpus", base / "index", HashEmbedder), token) if uploads else None
+    routes = UploadRoutes(Shelf(base / "corpus", base / "index", HashEmbedder().name), token) if uploads else None
     page = build_app(live, base / "feedback.jsonl", examples=["Q?"], uploads=routes)
     return start(page).rstrip("/"), page, base / "corpus"
 

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app.index import ingest, ner
+from app.answer.assistant import Assistant
 from app.index.build import build_index
+from app.index.build_process import run_build
 from app.index.embed import HashEmbedder
 from app.index.store import load_index
-from app.web.statuses import statuses_path, write_statuses
+from app.web.live import LiveAssistant
+from app.web.statuses import read_statuses, statuses_path, write_statuses
 from app.web.uploads import Shelf, UploadRefused, check_upload, safe_name, sniff
+from tests.index import build_jobs
 
 FIRST = "The first report found that prisoners waited six weeks to see a doctor.\n"
+HASH = HashEmbedder().name  # the build process makes the encoder by name (app/index/encoders.py)
 
 
 def make_pdf(text: str) -> bytes:
@@ -37,11 +44,13 @@ def make_pdf(text: str) -> bytes:
 
 
 @pytest.fixture
-def shelf(tmp_path: Path) -> Shelf:
+def shelf(tmp_path: Path) -> Iterator[Shelf]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "first.txt").write_text(FIRST)
-    return Shelf(corpus, tmp_path / "index", HashEmbedder)
+    shelf = Shelf(corpus, tmp_path / "index", HASH)
+    yield shelf
+    shelf.close()
 
 
 def listing(folder: Path) -> list[str]:
@@ -167,7 +176,7 @@ def test_statuses_are_kept_beside_the_index_and_read_again_by_a_restarted_shelf(
     path = statuses_path(shelf.index_dir)
     assert path == shelf.index_dir.parent / "index.uploads.json"
     assert json.loads(path.read_text()) == {"format": 1, "documents": {"second.txt": "ready"}}
-    again = Shelf(shelf.corpus_dir, shelf.index_dir, HashEmbedder)
+    again = Shelf(shelf.corpus_dir, shelf.index_dir, HASH)
     assert again.status() == {"second.txt": "ready"} and again.wait_idle(0)  # nothing pending: no build
 
 
@@ -178,32 +187,25 @@ def test_a_restart_builds_a_pending_upload_in_the_background(tmp_path: Path):
     build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
     (corpus / "late.txt").write_text("The late report was stored before the server was killed.\n")
     write_statuses(statuses_path(tmp_path / "index"), {"late.txt": "indexing"})
-    shelf = Shelf(corpus, tmp_path / "index", HashEmbedder)
+    shelf = Shelf(corpus, tmp_path / "index", HASH)
     assert shelf.wait_idle(120)
     assert shelf.status() == {"late.txt": "ready"}
     assert [d.doc for d in load_index(tmp_path / "index").documents] == ["first.txt", "late.txt"]
 
 
-def test_a_removal_racing_a_build_leaves_the_upload_ready_not_failed(shelf: Shelf, monkeypatch):
+def test_a_removal_racing_a_build_leaves_the_upload_ready_not_failed(shelf: Shelf):
     (shelf.corpus_dir / "gone.txt").write_text("This document is removed while the build reads the corpus.\n")
-    real = ingest.read_document
-    raced = []
-
-    def racing(path, root, max_bytes=ingest.MAX_CORPUS_FILE_BYTES):
-        if path.name == "gone.txt" and not raced:  # listed by the build, then removed before it is read
-            raced.append(shelf.remove("gone.txt"))
-        return real(path, root, max_bytes)
-
-    monkeypatch.setattr(ingest, "read_document", racing)
+    shelf.job = build_jobs.wait_for_removal  # listed by the build, then removed before it is read
     shelf.add("new.txt", b"The new report arrived on a Tuesday.\n")
+    assert build_jobs.wait_for((shelf.corpus_dir.parent / build_jobs.READING_FILE).exists)
+    assert shelf.remove("gone.txt") == {"doc": "gone.txt", "status": "removed"}
     assert shelf.wait_idle(120)
-    assert raced == [{"doc": "gone.txt", "status": "removed"}]
     assert shelf.status() == {"gone.txt": "removed", "new.txt": "ready"}
     assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt", "new.txt"]
 
 
-def test_an_upload_over_its_ner_budget_is_taken_out_and_the_rest_is_built(shelf: Shelf, monkeypatch):
-    monkeypatch.setattr(ner, "ner_budget", lambda chars: -1.0 if chars > 1000 else 1e9)  # refuse > 1,000 chars
+def test_an_upload_over_its_ner_budget_is_taken_out_and_the_rest_is_built(shelf: Shelf):
+    shelf.job = build_jobs.tight_ner_budget  # the build process refuses a document over 1,000 characters
     shelf.add("big.txt", " ".join(f"Sentence {i} is about the harbour." for i in range(60)).encode())
     shelf.add("small.txt", b"A short note about the harbour.\n")
     assert shelf.wait_idle(120)
@@ -211,6 +213,36 @@ def test_an_upload_over_its_ner_budget_is_taken_out_and_the_rest_is_built(shelf:
                                          "the document is refused (remove or split it)", "small.txt": "ready"}
     assert listing(shelf.corpus_dir) == ["first.txt", "small.txt"]
     assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt", "small.txt"]
+
+
+KILLED = "failed: the build process was killed by SIGKILL before it finished; the index is unchanged"
+
+
+def test_a_killed_build_process_leaves_the_previous_index_serving_and_the_next_change_builds(shelf: Shelf):
+    build_index(shelf.index_dir, HashEmbedder(), corpus_dir=shelf.corpus_dir)
+    live = LiveAssistant(Assistant.load(shelf.index_dir, HashEmbedder()), shelf.index_dir, shelf.corpus_dir)
+    shelf.job = build_jobs.pause  # a build that never finishes
+    shelf.add("second.txt", b"The second report counted 212 prisoners.\n")
+    pid = build_jobs.paused_pid(shelf.corpus_dir.parent)
+    assert pid != os.getpid()  # the build runs in another process
+    os.kill(pid, signal.SIGKILL)
+    assert shelf.wait_idle(120)
+    assert shelf.status() == {"second.txt": KILLED}
+    assert [d.doc for d in live.current().index.documents] == ["first.txt"]
+    shelf.job = run_build
+    shelf.add("third.txt", b"The third report was written in March.\n")
+    assert shelf.wait_idle(120)
+    assert shelf.status() == {"second.txt": "ready", "third.txt": "ready"}
+    assert [d.doc for d in live.current().index.documents] == ["first.txt", "second.txt", "third.txt"]
+
+
+def test_closing_the_shelf_ends_its_build_process_and_the_upload_stays_indexing(shelf: Shelf):
+    shelf.job = build_jobs.pause
+    shelf.add("second.txt", b"The second report counted 212 prisoners.\n")
+    pid = build_jobs.paused_pid(shelf.corpus_dir.parent)
+    shelf.close()  # as the server does when it stops
+    assert not build_jobs.running(pid)
+    assert shelf.status() == read_statuses(statuses_path(shelf.index_dir)) == {"second.txt": "indexing"}
 
 
 def test_an_upload_is_stored_readable_by_all_like_the_bundled_documents(shelf: Shelf):

@@ -28,7 +28,7 @@ def run(assistant, rows: list[dict], text: str) -> list[dict]:
         answer = assistant.ask(r["question"], k=3)
         spans = evidence_spans(text, r.get("evidence") or []) if r["answerable"] else []
         hits = [any(q.start < b and a < q.end for a, b in spans) for q in answer.quotes]
-        out.append({"id": r["id"], "answerable": r["answerable"], "score": getattr(assistant, "last_top", None) or 0.0,
+        out.append({"id": r["id"], "answerable": r["answerable"], "score": answer.score or 0.0,
                     "hit@1": bool(hits[:1] and hits[0]), "hit@3": any(hits), "verdict": answer.verdict})
     return out
 

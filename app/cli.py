@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from app.answer.loading import load_assistant, resolve_corpus
+from app.answer.loading import load_assistant, recorded_corpus
 from app.errors import CorpusError, QuestionError, VerbatimError
 from app.index.encoders import DEFAULT_MODEL, MODELS
 from app.settings import (
@@ -130,10 +130,10 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     from app.index.verify import stale_reasons
 
     manifest = read_manifest(index_dir)
-    corpus = resolve_corpus(index_dir, corpus_dir)
-    counts = manifest["counts"]
+    corpus = corpus_dir if corpus_dir is not None else recorded_corpus(manifest)
+    counts = manifest.raw["counts"]
     click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
-               f"model {manifest['model']['name']}, FAISS {manifest['faiss']['type']}, built {manifest['created_at']}")
+               f"model {manifest.model_name}, FAISS {manifest.faiss_type}, built {manifest.raw['created_at']}")
     calibration = index_calibration(index_dir, manifest)
     across = "" if calibration.across_floor is None else f", across languages {calibration.across_floor:g}"
     click.echo(f"calibration: {calibration.source} (threshold {calibration.threshold:g}, floor {calibration.floor:g}"
@@ -160,7 +160,7 @@ def index_verify(index_dir: Path) -> None:
         for p in problems[:20]:
             click.echo(f"problem: {p}", err=True)
         raise click.ClickException(f"{len(problems)} problem(s) in {index_dir}; {rebuild_hint(index_dir)}")
-    counts = read_manifest(index_dir)["counts"]
+    counts = read_manifest(index_dir).raw["counts"]
     click.echo(f"ok: {counts['chunks']} chunks and {counts['sentences']} sentences match their documents")
 
 

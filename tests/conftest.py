@@ -124,3 +124,22 @@ def recorded_serve(monkeypatch) -> dict:
     yield served
     if "ui" in served:
         served["ui"].close()
+
+
+@pytest.fixture
+def manifest_opens(monkeypatch) -> list[str]:
+    """The path of every manifest.json opened from now on (`Path.read_text` and `open` both call `io.open`)."""
+    import builtins
+    import io
+
+    opened: list[str] = []
+    real_open = io.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, str | Path) and Path(file).name == "manifest.json":
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting_open)
+    return opened

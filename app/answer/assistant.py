@@ -33,6 +33,7 @@ from app.index.calibration import Calibration, index_calibration
 from app.index.embed import Embedder
 from app.index.encoders import encoder
 from app.index.lexical import tokenize
+from app.index.manifest import Manifest
 from app.index.store import Index, load_index, read_manifest
 from app.index.verify import ensure_fresh
 from app.runtime import Runtime
@@ -58,14 +59,17 @@ class Assistant:
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
-             corpus_dir: Path | None = None, mmap: bool = False, runtime: Runtime | None = None) -> Assistant:
+             corpus_dir: Path | None = None, mmap: bool = False, runtime: Runtime | None = None,
+             manifest: Manifest | None = None) -> Assistant:
         """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus. With `mmap`
-        (servers), vectors are memory-mapped read-only, so processes on one build share its pages."""
+        (servers), vectors are memory-mapped read-only, so processes on one build share its pages.
+        `manifest`: the index's, when the caller has already read it (else it is read here, once)."""
         if embedder is None:
-            embedder = encoder(read_manifest(Path(index_dir))["model"]["name"], "query")
-        index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=mmap)
+            manifest = read_manifest(Path(index_dir)) if manifest is None else manifest
+            embedder = encoder(manifest.model_name, "query")
+        index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=mmap, manifest=manifest)
         if corpus_dir is not None:
-            ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name)
+            ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name, index.manifest)
         return cls(index, embedder, settings, runtime)
 
     def with_settings(self, **changes) -> Assistant:

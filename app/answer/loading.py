@@ -22,6 +22,7 @@ from app.settings import DEFAULT_CORPUS_DIR, RETRIEVAL_MODES, AnswerSettings, Bu
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
     from app.index.build import BuildSummary
+    from app.index.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,25 @@ def resolve_corpus(index_dir: Path, corpus_dir: Path | None, default: Path | Non
     build that follows repairs the index); without, it is the manifest's error."""
     if corpus_dir is not None:
         return corpus_dir
-    from app.index.store import read_manifest
+    return recorded_corpus(existing_manifest(index_dir, strict=default is None), default)
+
+
+def existing_manifest(index_dir: Path, strict: bool = True) -> Manifest | None:
+    """The index's manifest, read once for the caller to hand on; None when there is none, or (unless `strict`)
+    when it is unreadable."""
+    from app.index.store import MANIFEST, read_manifest
 
     try:
-        recorded = read_manifest(index_dir).get("corpus_dir") if (index_dir / "manifest.json").exists() else None
+        return read_manifest(index_dir) if (index_dir / MANIFEST).exists() else None
     except VerbatimError:
-        if default is None:
+        if strict:
             raise
-        recorded = None
+        return None
+
+
+def recorded_corpus(manifest: Manifest | None, default: Path | None = None) -> Path | None:
+    """The corpus folder `manifest` records if it still exists, else `default`."""
+    recorded = manifest.corpus_dir if manifest is not None else None
     return Path(recorded) if recorded and Path(recorded).is_dir() else default
 
 
@@ -50,10 +62,12 @@ def load_assistant(index_dir: Path, corpus_dir: Path | None, mode: str = RETRIEV
     """The assistant of an existing index for a command, checked against its corpus (given or recorded)."""
     from app.answer.assistant import Assistant
 
-    if not (index_dir / "manifest.json").exists():
+    manifest = existing_manifest(index_dir)
+    if manifest is None:
         raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` first")
-    return Assistant.load(index_dir, settings=AnswerSettings(mode=mode),
-                          corpus_dir=resolve_corpus(index_dir, corpus_dir), runtime=runtime)
+    corpus = corpus_dir if corpus_dir is not None else recorded_corpus(manifest)
+    return Assistant.load(index_dir, settings=AnswerSettings(mode=mode), corpus_dir=corpus, runtime=runtime,
+                          manifest=manifest)
 
 
 @dataclass(frozen=True)
@@ -74,23 +88,24 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
     from app.batching import BatchingEncoder
     from app.index.build import ensure_index
     from app.index.encoders import default_model, encoder
-    from app.index.store import read_manifest
 
-    corpus = resolve_corpus(index_dir, corpus_dir, DEFAULT_CORPUS_DIR)
+    # read once here and handed on (issue 28); None: missing or unreadable, and ensure_index rebuilds
+    manifest = existing_manifest(index_dir, strict=False)
+    corpus = corpus_dir if corpus_dir is not None else recorded_corpus(manifest, DEFAULT_CORPUS_DIR)
     embedder = encoder(default_model(), "build")  # multilingual-e5-small unless VERBATIM_MODEL says otherwise
     settings = None
-    if (index_dir / "manifest.json").exists():
+    if manifest is not None:
         try:
-            settings = BuildSettings(index_type=read_manifest(index_dir)["build_settings"].get("index_type", "auto"))
+            settings = BuildSettings(index_type=manifest.index_type)
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     runtime = runtime or Runtime()
     built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime,
-                         defer_corpus_changes=defer_corpus_changes)
+                         defer_corpus_changes=defer_corpus_changes, manifest=manifest)
     # concurrent questions are encoded together (app/batching.py)
     checked = None if defer_corpus_changes else corpus  # deferred: the index may lack the newest uploads
     assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=checked,
-                               mmap=True, runtime=runtime)
+                               mmap=True, runtime=runtime, manifest=manifest if built is None else None)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`
     # forks, so the workers share those pages instead of each loading its own

@@ -100,7 +100,7 @@ class Retriever:
         params = None
         if allowed is not None:
             selector = faiss.IDSelectorBatch(allowed)
-            params = faiss.SearchParametersHNSW(sel=selector) if self.index.manifest["faiss"]["type"] == "hnsw" \
+            params = faiss.SearchParametersHNSW(sel=selector) if self.index.manifest.faiss_type == "hnsw" \
                 else faiss.SearchParameters(sel=selector)
         _, ids = self.index.faiss_index.search(query_vec.reshape(1, -1), n, params=params)
         return [int(i) for i in ids[0] if i >= 0]

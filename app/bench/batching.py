@@ -106,7 +106,7 @@ def bench_batching(index_dir: Path, questions: Sequence[str], *, seconds: float 
     from app.index.store import read_manifest
 
     questions = list(questions)
-    inner = encoder(read_manifest(Path(index_dir))["model"]["name"], "query")
+    inner = encoder(read_manifest(Path(index_dir)).model_name, "query")
     plain = Assistant.load(Path(index_dir), inner, mmap=True)
     for q in questions[:5]:
         plain.ask(q)

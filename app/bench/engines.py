@@ -104,7 +104,7 @@ def bench_builds(documents: list, model_name: str, work_dir: Path, workers: tupl
             runs[name]["seconds"].append(seconds)
             runs[name]["peak_rss_mb"].append(rss.peak_mb)
             runs[name]["stats"].append(getattr(engine, "stats", {}))
-            m = read_manifest(index)["build"]  # the driver's serial parts: plan (chunking), then merge and write
+            m = read_manifest(index).raw["build"]  # the driver's serial parts: plan (chunking), then merge and write
             runs[name]["serial"].append({"plan_seconds": m["plan_seconds"], "embed_seconds": m["embed_seconds"],
                                          "after_embed_seconds": round(seconds - m["plan_seconds"]
                                                                       - m["embed_seconds"], 3)})

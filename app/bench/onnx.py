@@ -110,7 +110,7 @@ def _scifact_cache(assistant, scifact_dir: Path | None) -> Path | None:
     except Exception:  # noqa: BLE001 - missing or unreadable: not usable
         return None
     wanted = {d.doc: d.sha256 for d in beir_documents(scifact_dir)}
-    return folder if manifest.get("documents") == wanted and manifest["model"]["name"] == assistant.embedder.name \
+    return folder if manifest.documents == wanted and manifest.model_name == assistant.embedder.name \
         else None
 
 

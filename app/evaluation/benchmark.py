@@ -186,10 +186,10 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
     wanted = {d.doc: d.sha256 for d in documents}
     try:
         manifest = read_manifest(index_dir)
-        recorded = manifest["build_settings"]
-        fresh = (manifest["documents"] == wanted and manifest["model"]["name"] == embedder.name
-                 and settings.matches(recorded) and manifest.get("briefing") == ranking_settings()
-                 and not calibration_changed(manifest["model"]))
+        recorded = manifest.build_settings
+        fresh = (manifest.raw["documents"] == wanted and manifest.model_name == embedder.name
+                 and settings.matches(recorded) and manifest.briefing == ranking_settings()
+                 and not calibration_changed(manifest.model))
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):
         fresh = False
     if fresh:

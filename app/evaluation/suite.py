@@ -302,7 +302,7 @@ def compare_methods(per_question: Mapping[str, list[dict]], head: str) -> dict[s
 def corpus_texts(assistant, corpus_dir: Path | None = None) -> tuple[dict[str, str], str]:
     """The text quotes are checked against: the corpus files re-read from disk when they are at hand,
     else the index's stored copy. Returns the texts and a note saying which."""
-    recorded = assistant.index.manifest.get("corpus_dir")
+    recorded = assistant.index.manifest.corpus_dir
     folder = Path(corpus_dir) if corpus_dir else Path(recorded) if recorded else None
     if folder is not None and folder.is_dir():
         from app.index.ingest import load_corpus
@@ -364,7 +364,7 @@ def run_suite(assistant, questions: Sequence[Question], dialogues: Sequence[Dial
                    "unanswerable": sum(not q.answerable for q in questions), "dialogues": len(dialogues)},
         "index": str(assistant.index.path),
         "code": code_version(),
-        "model": assistant.index.manifest.get("model", {}).get("name", ""),
+        "model": assistant.index.manifest.model_name,
         "documents": sorted(documents),
         "checked_against": checked_against,
         "settings": {"k": s.k, "passages": s.passages, "candidates": s.candidates, "dense_weight": s.dense_weight,

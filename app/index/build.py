@@ -38,6 +38,7 @@ from app.index.ingest import Document, load_corpus
 from app.index.invariants import build_problems
 from app.index.language import text_language
 from app.index.lexical import BM25Index, join_hyphenated, lexical_record
+from app.index.manifest import Manifest
 from app.index.ner import entity_rows, model_record
 from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
 from app.index.store_write import make_faiss_index, set_aside, write_build
@@ -108,8 +109,7 @@ def _previous_rows(index_dir: Path, settings: BuildSettings, embedder: Embedder)
         old = load_index(index_dir)  # checksums too: damaged rows must not be reused
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError):
         return {}
-    if (old.manifest["model"]["name"] != embedder.name
-            or not settings.matches(old.manifest["build_settings"])):
+    if old.manifest.model_name != embedder.name or not settings.matches(old.manifest.build_settings):
         return {}
     rows: dict[str, dict] = {}
     chunk_rows: dict[str, list[int]] = {}
@@ -350,8 +350,10 @@ def _embed(engine: Engine, todo: list[tuple[str, str]], checkpoint: Checkpoint, 
 
 def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: BuildSettings | None = None,
                  progress: bool = False, engine: Engine | None = None,
-                 runtime: Runtime | None = None, defer_corpus_changes: bool = False) -> BuildSummary | None:
+                 runtime: Runtime | None = None, defer_corpus_changes: bool = False,
+                 manifest: Manifest | None = None) -> BuildSummary | None:
     """Build the index if it is missing, unreadable or stale; return the build summary, or None if fresh.
+    `manifest`: the index's, when the caller has already read it.
 
     With `defer_corpus_changes`, an index stale only because corpus documents were added, removed or
     changed counts as fresh: a server with uploads answers from it at once and builds in the background.
@@ -363,7 +365,7 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
     index_dir = Path(index_dir)
     damage = None
     try:
-        manifest = read_manifest(index_dir)
+        manifest = read_manifest(index_dir) if manifest is None else manifest
         reasons = stale_reasons(manifest, corpus_dir, settings, embedder.name)
         fresh = len(reasons) == len(corpus_changes(manifest, corpus_dir) if defer_corpus_changes else [])
         damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None

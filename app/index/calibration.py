@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app.errors import VerbatimError
 from app.files import write_atomic
+from app.index.manifest import Manifest
 from app.index.store import builds_dir
 
 FILE_NAME = "calibration.json"
@@ -49,9 +50,9 @@ def calibration_path(index_dir: Path) -> Path:
     return builds_dir(index_dir) / FILE_NAME
 
 
-def index_calibration(index_dir: Path, manifest: dict) -> Calibration:
+def index_calibration(index_dir: Path, manifest: Manifest) -> Calibration:
     """The calibration an index answers with: its own, else its model's defaults (see the module docstring)."""
-    model = manifest.get("model", {})
+    model = manifest.raw.get("model", {})
     path = calibration_path(index_dir)
     if path.exists():
         try:

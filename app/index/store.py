@@ -41,6 +41,7 @@ from app.files import read_jsonl
 from app.index.chunk import Chunk, Sentence
 from app.index.ingest import Document
 from app.index.lexical import BM25Index
+from app.index.manifest import Manifest
 from app.index.ner import LABELS
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
@@ -70,7 +71,7 @@ class Index:
     """A loaded index: documents, chunks, sentences, vectors, FAISS and BM25, all row-aligned."""
 
     path: Path
-    manifest: dict
+    manifest: Manifest
     documents: list[Document]
     chunks: list[Chunk]
     chunk_vectors: np.ndarray
@@ -99,7 +100,7 @@ class Index:
 
     @property
     def build_settings(self) -> BuildSettings:
-        return BuildSettings.from_dict(self.manifest["build_settings"])
+        return BuildSettings.from_dict(self.manifest.build_settings)
 
     def document(self, doc: str) -> Document:
         return self.documents[self.doc_rows[doc]]
@@ -199,7 +200,8 @@ def read_entities(path: Path) -> tuple[np.ndarray, list[str]]:
 # ---------------------------------------------------------------- reading
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> Manifest:
+    """The one reader of manifest.json: read it once and hand the `Manifest` on to whatever needs it."""
     index_dir = Path(index_dir)
     path = index_dir / MANIFEST
     if not path.exists():
@@ -212,13 +214,13 @@ def read_manifest(index_dir: Path) -> dict:
         found = manifest.get("format_version") if isinstance(manifest, dict) else None
         raise IndexStaleError(f"index at {index_dir} has format version {found}, this Verbatim reads "
                               f"{INDEX_FORMAT_VERSION}; {rebuild_hint(index_dir)}")
-    return manifest
+    return Manifest(manifest)
 
 
-def check_files(index_dir: Path, manifest: dict, full: bool) -> list[str]:
+def check_files(index_dir: Path, manifest: Manifest, full: bool) -> list[str]:
     """Problems with the index files: missing, wrong size, or (when full or small) wrong SHA-256."""
     problems = []
-    files = manifest.get("files", {})
+    files = manifest.files
     total = sum(f["bytes"] for f in files.values())
     for name, info in files.items():
         p = index_dir / name
@@ -231,11 +233,13 @@ def check_files(index_dir: Path, manifest: dict, full: bool) -> list[str]:
     return problems
 
 
-def checked_manifest(index_dir: Path, embedder_name: str | None, verify_files: bool) -> dict:
-    """The manifest of an index built by `embedder_name` (when given) whose files match it (when `verify_files`)."""
-    manifest = read_manifest(index_dir)
-    if embedder_name is not None and manifest["model"]["name"] != embedder_name:
-        raise IndexStaleError(f"index at {index_dir} was built with {manifest['model']['name']}, not "
+def checked_manifest(index_dir: Path, embedder_name: str | None, verify_files: bool,
+                     manifest: Manifest | None = None) -> Manifest:
+    """The manifest (`manifest` if the caller has read it, else read here) of an index built by `embedder_name`
+    (when given) whose files match it (when `verify_files`)."""
+    manifest = read_manifest(index_dir) if manifest is None else manifest
+    if embedder_name is not None and manifest.model_name != embedder_name:
+        raise IndexStaleError(f"index at {index_dir} was built with {manifest.model_name}, not "
                               f"{embedder_name}; {rebuild_hint(index_dir)}")
     if verify_files:
         problems = check_files(index_dir, manifest, full=False)
@@ -246,15 +250,16 @@ def checked_manifest(index_dir: Path, embedder_name: str | None, verify_files: b
 
 
 def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: bool = True,
-               mmap: bool = False) -> Index:
-    """Load an index folder, refusing one that is missing, corrupt, or built by another model.
+               mmap: bool = False, manifest: Manifest | None = None) -> Index:
+    """Load an index folder, refusing one that is missing, corrupt, or built by another model; `manifest`:
+    its manifest, when the caller has already read it.
 
     With `mmap`, the vectors and the FAISS index's stored vectors are memory-mapped read-only, so
     server processes reading one build share its pages instead of holding a copy each."""
     import faiss
 
     index_dir = Path(index_dir)
-    manifest = checked_manifest(index_dir, embedder_name, verify_files)
+    manifest = checked_manifest(index_dir, embedder_name, verify_files, manifest)
     try:
         docs = [document_from_row(r) for r in read_jsonl(index_dir / DOCUMENTS)]
         chunks = [Chunk.from_dict(r) for r in read_jsonl(index_dir / CHUNKS)]
@@ -273,7 +278,7 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None
     n = len(chunks)
-    counts = manifest.get("counts", {})
+    counts = manifest.counts
     if not (faiss_index.ntotal == n == len(chunk_vectors) == bm25.size == counts.get("chunks")
             and len(sentences) == counts.get("sentences")
             and (sentence_vectors is None or len(sentence_vectors) == len(sentences))
@@ -282,13 +287,13 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
         raise IndexCorruptError(f"index at {index_dir} has mismatched row counts (chunks {n}, vectors "
                                 f"{faiss_index.ntotal}, bm25 {bm25.size}, briefing {briefing.shape} for "
                                 f"{len(sentences)} sentences); {rebuild_hint(index_dir)}")
-    dim = manifest.get("model", {}).get("dim")
+    dim = manifest.dim
     dims = {chunk_vectors.shape[-1], faiss_index.d}
     if sentence_vectors is not None:
         dims.add(sentence_vectors.shape[-1])
     if dims != {dim}:
         raise IndexCorruptError(f"index at {index_dir} holds {'/'.join(map(str, sorted(dims)))}-dimensional vectors "
-                                f"but its manifest names {manifest['model'].get('name')} ({dim} dimensions); "
+                                f"but its manifest names {manifest.model.get('name')} ({dim} dimensions); "
                                 f"{rebuild_hint(index_dir)}")
     try:
         if len(entities) and not (np.all(np.diff(entities[:, 0]) >= 0) and entities[-1, 0] < len(sentences)):

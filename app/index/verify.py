@@ -15,6 +15,7 @@ from app.index.briefing import ranking_settings
 from app.index.encoders import calibration_changed
 from app.index.ingest import file_hashes
 from app.index.invariants import build_problems
+from app.index.manifest import Manifest
 from app.index.store import (
     ENTITIES,
     Index,
@@ -28,33 +29,35 @@ from app.index.store import (
 from app.settings import BuildSettings
 
 
-def corpus_changes(manifest: dict, corpus_dir: Path) -> list[str]:
+def corpus_changes(manifest: Manifest, corpus_dir: Path) -> list[str]:
     """The documents added, removed or changed in the corpus folder since the index was built."""
-    built, current = manifest.get("documents", {}), file_hashes(corpus_dir)
+    built, current = manifest.documents, file_hashes(corpus_dir)
     return [*(f"{doc} is new" for doc in sorted(set(current) - set(built))),
             *(f"{doc} was removed" for doc in sorted(set(built) - set(current))),
             *(f"{doc} has changed" for doc in sorted(set(built) & set(current)) if built[doc] != current[doc])]
 
 
-def stale_reasons(manifest: dict, corpus_dir: Path, settings: BuildSettings | None = None,
+def stale_reasons(manifest: Manifest, corpus_dir: Path, settings: BuildSettings | None = None,
                   embedder_name: str | None = None) -> list[str]:
     """Why an index no longer matches the corpus folder and settings (empty list: it matches)."""
     reasons = corpus_changes(manifest, corpus_dir)
-    if manifest.get("briefing") != ranking_settings():
+    if manifest.briefing != ranking_settings():
         reasons.append("the briefing ranking changed")
-    if settings is not None and not settings.matches(manifest["build_settings"]):
+    if settings is not None and not settings.matches(manifest.build_settings):
         reasons.append("chunking or model settings differ")
-    if embedder_name is not None and manifest["model"]["name"] != embedder_name:
-        reasons.append(f"built with {manifest['model']['name']}, not {embedder_name}")
-    elif calibration_changed(manifest["model"]):
-        reasons.append(f"{manifest['model']['name']}'s default calibration changed")
+    if embedder_name is not None and manifest.model_name != embedder_name:
+        reasons.append(f"built with {manifest.model_name}, not {embedder_name}")
+    elif calibration_changed(manifest.model):
+        reasons.append(f"{manifest.model_name}'s default calibration changed")
     return reasons
 
 
 def ensure_fresh(index_dir: Path, corpus_dir: Path, settings: BuildSettings | None = None,
-                 embedder_name: str | None = None) -> None:
-    """Raise `IndexStaleError` (naming the fix) if the index does not match the corpus."""
-    reasons = stale_reasons(read_manifest(index_dir), corpus_dir, settings, embedder_name)
+                 embedder_name: str | None = None, manifest: Manifest | None = None) -> None:
+    """Raise `IndexStaleError` (naming the fix) if the index does not match the corpus; `manifest`: the index's,
+    when the caller has already read it."""
+    manifest = read_manifest(index_dir) if manifest is None else manifest
+    reasons = stale_reasons(manifest, corpus_dir, settings, embedder_name)
     if reasons:
         raise IndexStaleError(f"index at {index_dir} is stale ({'; '.join(reasons[:3])}); "
                               f"{rebuild_hint(index_dir, corpus_dir)}")
@@ -67,7 +70,7 @@ def verify_index(index_dir: Path) -> list[str]:
     problems = check_files(index_dir, manifest, full=True)
     if problems:
         return problems
-    index = load_index(index_dir, verify_files=False)
+    index = load_index(index_dir, verify_files=False, manifest=manifest)
     doc_rows = index.sentences[:, 0] if len(index.sentences) else np.zeros(0, np.int64)
     if len(doc_rows) and not (0 <= doc_rows.min() and doc_rows.max() < len(index.documents)):
         problems.append("a sentence names a document row outside the document table")

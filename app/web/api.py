@@ -140,11 +140,11 @@ async def documents(request: Request):
 async def health(request: Request):
     """Ready once the index and model are loaded: the worker, model, counts and batch sizes."""
     assistant = current(request)
-    counts = assistant.index.manifest.get("counts", {})
+    counts = assistant.index.manifest.counts
     return {"status": "ready", "worker_pid": os.getpid(), "model": assistant.embedder.name,
             "documents": len(assistant.index.documents),
             "chunks": counts.get("chunks", len(assistant.index.chunks)),
-            "built": assistant.index.manifest.get("created_at"),
+            "built": assistant.index.manifest.created_at,
             "batches": assistant.runtime.batch_counts(assistant.embedder)}
 
 
@@ -242,6 +242,6 @@ def documents_json(assistant: Assistant) -> dict:
     from app.web.render import guess_title
 
     chunks = assistant.index.chunks_per_document()
-    return {"built": assistant.index.manifest.get("created_at"),
+    return {"built": assistant.index.manifest.created_at,
             "documents": [{"doc": d.doc, "title": guess_title(d), "size_bytes": d.size_bytes,
                            "chunks": chunks[d.doc]} for d in assistant.index.documents]}

@@ -58,7 +58,7 @@ def document_rows(assistant: Assistant) -> list[DocumentRow]:
     from app.answer.briefing import briefing
 
     chunks = assistant.index.chunks_per_document()
-    indexed = assistant.index.manifest.get("created_at", "")
+    indexed = assistant.index.manifest.created_at
     docs = assistant.index.documents
     briefed = len(docs) <= PANEL_BRIEFING_DOCS
     return [DocumentRow(d.doc, guess_title(d), d.size_bytes, chunks[d.doc], indexed,

@@ -13,12 +13,16 @@ import ipaddress
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from app.errors import VerbatimError
 from app.runtime import Runtime
 from app.settings import CHAT_CONCURRENCY, CHAT_MAX_QUEUE, DEFAULT_INDEX_DIR, PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from app.index.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +130,8 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
                err=True)
     queue = {k: v for k, v in (("concurrency_limit", concurrency), ("max_queue", max_queue)) if v is not None}
     if workers == 1:
-        uploads = upload_routes(index_dir, serving.corpus_dir, upload_token) if allow_uploads else None
+        manifest = serving.assistant.index.manifest  # read once by prepare_serving
+        uploads = upload_routes(index_dir, serving.corpus_dir, upload_token, manifest) if allow_uploads else None
         try:
             launch(web.build_app(live, feedback_path, examples=examples, uploads=uploads, **queue), host, port)
         finally:
@@ -138,13 +143,12 @@ def serve(host: str, port: int, index_dir: Path, corpus_dir: Path | None, feedba
     run_workers(lambda: web.build_app(live, feedback_path, examples=examples, **queue), host, port, workers)
 
 
-def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None):
-    """The upload routes over the served corpus: builds (in a child process) embed with the index's model."""
-    from app.index.store import read_manifest
+def upload_routes(index_dir: Path, corpus_dir: Path, token: str | None, manifest: Manifest):
+    """The upload routes over the served corpus: builds (in a child process) embed with the model of the index
+    whose `manifest` serving has read."""
     from app.settings import BuildSettings
     from app.web.uploads import Shelf, UploadRoutes
 
-    manifest = read_manifest(index_dir)
-    index_type, model = manifest["build_settings"].get("index_type", "auto"), manifest["model"]["name"]
-    shelf = Shelf(corpus_dir, index_dir, model, BuildSettings(index_type=index_type))
+    shelf = Shelf(corpus_dir, index_dir, manifest.model_name, BuildSettings(index_type=manifest.index_type),
+                  manifest=manifest)
     return UploadRoutes(shelf, token)

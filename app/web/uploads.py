@@ -26,6 +26,7 @@ from app.errors import DocumentRefused, VerbatimError
 from app.files import write_atomic
 from app.index.build_process import STOP_SECONDS, BuildJob, ChildBuild, build_request, run_build
 from app.index.ingest import corpus_files, document_from_bytes, sha256_bytes
+from app.index.manifest import Manifest
 from app.settings import MAX_CORPUS_FILE_BYTES, SUPPORTED_SUFFIXES, BuildSettings
 from app.web.http import error_response
 from app.web.statuses import read_statuses, statuses_path, write_statuses
@@ -130,17 +131,17 @@ class Shelf:
     (its build process killed, say) keeps the previous index serving and fails its uploads until the next change."""
 
     def __init__(self, corpus_dir: Path, index_dir: Path, model: str, settings: BuildSettings | None = None,
-                 max_bytes: int = MAX_CORPUS_FILE_BYTES, job: BuildJob = run_build) -> None:
+                 max_bytes: int = MAX_CORPUS_FILE_BYTES, job: BuildJob = run_build,
+                 manifest: Manifest | None = None) -> None:  # manifest: the served index's, if read already
         self.corpus_dir, self.index_dir = Path(corpus_dir), Path(index_dir)
         self.model, self.settings, self.max_bytes, self.job = model, settings, max_bytes, job
         self._child: ChildBuild | None = None  # the build process running now
-        self._closed = False
         self._lock = threading.Lock()  # one change of the corpus folder at a time
         self._wake = threading.Condition()
         self._status: dict[str, str] = read_statuses(statuses_path(self.index_dir))
         # corpus changes made; the builder compares it with the last one it built
-        self._changes = int("indexing" in self._status.values() or self._corpus_changed())
-        self._built = 0
+        self._changes = int("indexing" in self._status.values() or self._corpus_changed(manifest))
+        self._closed, self._built = False, 0
         self._thread = threading.Thread(target=self._run, name="verbatim-uploads", daemon=True)
         self._thread.start()
 
@@ -191,12 +192,12 @@ class Shelf:
             child.stop()
         self._thread.join(STOP_SECONDS)
 
-    def _corpus_changed(self) -> bool:
+    def _corpus_changed(self, manifest: Manifest | None = None) -> bool:
         from app.index.store import read_manifest
         from app.index.verify import corpus_changes
 
         try:
-            return bool(corpus_changes(read_manifest(self.index_dir), self.corpus_dir))
+            return bool(corpus_changes(manifest or read_manifest(self.index_dir), self.corpus_dir))
         except VerbatimError:  # no index yet, or a damaged one: the next change builds it
             return False
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from app.answer import loading
 from app.answer.assistant import Assistant
+from app.index.build import build_index
+from app.index.embed import HashEmbedder
 from app.runtime import Runtime
 
 
@@ -39,3 +41,22 @@ def test_serving_with_uploads_answers_from_the_last_good_index_when_only_the_cor
     serving = loading.prepare_serving(tmp_path / "index", corpus, defer_corpus_changes=True)
     assert serving.built is None and (tmp_path / "index").resolve() == built  # no build before serving
     assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]
+
+
+def test_serving_a_fresh_index_reads_its_manifest_once(tmp_path: Path, tiny_corpus: Path, monkeypatch,
+                                                       manifest_opens: list[str]):
+    """From `verbatim serve` to the loaded assistant, manifest.json is opened once (issue 28): the corpus it
+    records, its index type, the freshness check, the load and the file checks all use that one reading."""
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=tiny_corpus)
+    manifest_opens.clear()
+    serving = loading.prepare_serving(tmp_path / "index", None)
+    assert serving.built is None and serving.corpus_dir == tiny_corpus.resolve()
+    assert manifest_opens == [str(tmp_path / "index" / "manifest.json")]
+
+
+def test_loading_for_a_command_reads_the_manifest_once(tiny_index: Path, manifest_opens: list[str]):
+    manifest_opens.clear()
+    assistant = loading.load_assistant(tiny_index, None)
+    assert assistant.embedder.name == "test/hash-embedder-64" and len(assistant.index.documents) == 3
+    assert manifest_opens == [str(tiny_index / "manifest.json")]

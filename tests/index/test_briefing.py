@@ -13,6 +13,7 @@ from app.index.briefing import RankParams, candidates, centrality, rank_vectors,
 from app.index.build import build_index, ensure_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
+from app.index.manifest import Manifest
 from app.index.store import load_index
 from app.index.verify import ensure_fresh, stale_reasons
 
@@ -59,10 +60,10 @@ def test_the_ranking_is_stored_and_recomputed_when_a_document_is_added(tmp_path:
     build_index(tmp_path / "i", HashEmbedder(), documents=[first])
     index = load_index(tmp_path / "i")
     assert sorted(index.briefing[:, 0].tolist()) == [0, 1] and index.briefing[:, 1].tolist() in ([9, 7], [7, 9])
-    assert index.manifest["briefing"] == ranking_settings()
+    assert index.manifest.briefing == ranking_settings()
     build_index(tmp_path / "i", HashEmbedder(), documents=[first, second])
     index = load_index(tmp_path / "i")
-    assert index.manifest["counts"]["reused_documents"] == 1
+    assert index.manifest.counts["reused_documents"] == 1
     assert index.briefing_bounds.tolist() == [0, 2, 3]
     assert index.briefing[2].tolist() == [2, 11]
     assert (tmp_path / "i" / "briefing.npy").is_file() and (tmp_path / "i" / "briefing_scores.npy").is_file()
@@ -77,12 +78,12 @@ def test_an_index_ranked_by_another_method_is_stale_and_a_rebuild_reuses_its_vec
     manifest = json.loads(manifest_path.read_text())
     manifest["briefing"] = {**manifest["briefing"], "mmr_lambda": 0.9}
     manifest_path.write_text(json.dumps(manifest))
-    assert stale_reasons(manifest, corpus) == ["the briefing ranking changed"]
+    assert stale_reasons(Manifest(manifest), corpus) == ["the briefing ranking changed"]
     with pytest.raises(IndexStaleError, match="briefing ranking changed"):
         ensure_fresh(tmp_path / "i", corpus)
     report = ensure_index(tmp_path / "i", corpus, HashEmbedder())
     assert report is not None and (report.embedded_documents, report.reused_documents) == (0, 1)
-    assert load_index(tmp_path / "i").manifest["briefing"] == ranking_settings()
+    assert load_index(tmp_path / "i").manifest.briefing == ranking_settings()
 
 
 def test_without_sentence_vectors_the_ranking_is_the_lead(tmp_path: Path):

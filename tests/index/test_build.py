@@ -52,7 +52,7 @@ def test_each_document_language_is_read_once_recorded_and_followed(tmp_path: Pat
     build_index(tmp_path / "idx", HashEmbedder(), documents=[ru, en])
     index = load_index(tmp_path / "idx")
     assert {d.doc: d.language for d in index.documents} == {"ru.txt": "ru", "en.txt": "en"}
-    assert index.manifest["bm25"]["stemmers"] == {"en": "snowball-english", "ru": "snowball-russian"}
+    assert index.manifest.raw["bm25"]["stemmers"] == {"en": "snowball-english", "ru": "snowball-russian"}
     assert index.sentences[0, :3].tolist() == [0, 0, len(first)]  # Russian rules: "г." ends no sentence
     read: list[str] = []
     monkeypatch.setattr("app.index.build.text_language", lambda text: read.append(text) or "en")

@@ -37,7 +37,7 @@ def test_a_build_in_another_process_equals_one_in_this_process(corpus: Path, tmp
     assert report["path"] == str(tmp_path / "child")
     build_index(tmp_path / "here", HashEmbedder(), corpus_dir=corpus)
     child, here = load_index(tmp_path / "child"), load_index(tmp_path / "here")
-    assert child.manifest["model"] == here.manifest["model"]
+    assert child.manifest.model == here.manifest.model
     assert [c.text for c in child.chunks] == [c.text for c in here.chunks] == [FIRST.strip()]
     assert np.array_equal(child.chunk_vectors, here.chunk_vectors)
     assert np.array_equal(child.entities, here.entities)

@@ -78,7 +78,7 @@ def assert_same_index(a: Path, b: Path, atol: float = 1e-6) -> None:
     np.testing.assert_array_equal(x.sentences, y.sentences)
     np.testing.assert_allclose(x.chunk_vectors, y.chunk_vectors, atol=atol)
     np.testing.assert_allclose(x.sentence_vectors, y.sentence_vectors, atol=atol)
-    assert x.manifest["faiss"] == y.manifest["faiss"] and x.manifest["counts"] == y.manifest["counts"]
+    assert x.manifest.raw["faiss"] == y.manifest.raw["faiss"] and x.manifest.counts == y.manifest.counts
 
 
 def test_ray_build_equals_the_in_process_build_and_verifies(cluster, tmp_path: Path, tiny_corpus: Path):
@@ -87,7 +87,7 @@ def test_ray_build_equals_the_in_process_build_and_verifies(cluster, tmp_path: P
     built = build_index(index, HashEmbedder(), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
     assert (built.engine, built.workers, built.texts_embedded, built.texts_resumed) == ("ray", 2, 28, 0)
     assert_same_index(index, reference(tiny_corpus, tmp_path), atol=0)
-    build = read_manifest(index)["build"]
+    build = read_manifest(index).raw["build"]
     assert (build["engine"], build["workers"], build["engine_stats"]["batches"]) == ("ray", 2, 7)
     assert verify_index(index) == []
     result = CliRunner().invoke(main, ["index", "verify", "--index", str(index)])
@@ -205,5 +205,5 @@ def test_the_real_model_through_ray_matches_the_in_process_build(cluster, tmp_pa
     engine = RayEngine(default_factory(MODEL_NAME), workers=2, batch_texts=8)
     build_index(tmp_path / "ray", encoder(MODEL_NAME, "build"), SETTINGS, corpus_dir=tiny_corpus, engine=engine)
     assert_same_index(tmp_path / "ray", local, atol=1e-5)
-    assert read_manifest(tmp_path / "ray")["model"]["name"] == MODEL_NAME
+    assert read_manifest(tmp_path / "ray").model_name == MODEL_NAME
     assert verify_index(tmp_path / "ray") == []

@@ -13,6 +13,7 @@ from app.index.build import build_index
 from app.index.calibration import STAND_IN, calibration_path, index_calibration, write_calibration
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
+from app.index.manifest import Manifest
 from app.index.store import read_manifest
 from app.settings import AnswerSettings
 
@@ -67,7 +68,7 @@ def test_an_index_built_with_another_encoder_is_stale_and_rebuilt(tmp_path: Path
     assert ensure_index(tmp_path / "i", corpus, HashEmbedder(64)) is not None
     assert ensure_index(tmp_path / "i", corpus, HashEmbedder(64)) is None  # fresh: nothing to do
     assert ensure_index(tmp_path / "i", corpus, HashEmbedder(32)) is not None  # another encoder: stale
-    assert read_manifest(tmp_path / "i")["model"]["name"] == "test/hash-embedder-32"
+    assert read_manifest(tmp_path / "i").model_name == "test/hash-embedder-32"
 
 
 def test_an_index_recorded_with_other_default_calibration_is_stale(index: Path, tmp_path: Path):
@@ -80,9 +81,9 @@ def test_an_index_recorded_with_other_default_calibration_is_stale(index: Path, 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("The inspectors counted 212 men.", encoding="utf-8")
-    manifest = read_manifest(index)
-    manifest["model"] = {"name": E5_NAME, "calibration": {"threshold": 0.403001, "floor": 0.30034}}
+    raw = read_manifest(index).raw
+    manifest = Manifest({**raw, "model": {"name": E5_NAME, "calibration": {"threshold": 0.403001, "floor": 0.30034}}})
     assert stale_reasons(manifest, corpus) == [f"{E5_NAME}'s default calibration changed"]
-    manifest["model"]["calibration"] = default_calibration(MODELS[E5_NAME])
+    manifest = Manifest({**raw, "model": {"name": E5_NAME, "calibration": default_calibration(MODELS[E5_NAME])}})
     assert stale_reasons(manifest, corpus) == []
     assert index_calibration(index, manifest).across_floor == MODELS[E5_NAME].across_floor

@@ -57,7 +57,7 @@ def assert_same_index(a: Path, b: Path) -> None:
     np.testing.assert_array_equal(x.sentences, y.sentences)
     np.testing.assert_allclose(x.chunk_vectors, y.chunk_vectors, atol=1e-6)
     np.testing.assert_allclose(x.sentence_vectors, y.sentence_vectors, atol=1e-6)
-    assert x.manifest["faiss"] == y.manifest["faiss"]
+    assert x.manifest.raw["faiss"] == y.manifest.raw["faiss"]
 
 
 def test_a_crashed_build_resumes_embedding_only_the_rest(tmp_path: Path, tiny_corpus: Path):
@@ -76,7 +76,7 @@ def test_a_crashed_build_resumes_embedding_only_the_rest(tmp_path: Path, tiny_co
     assert (built.texts_resumed, built.texts_embedded) == (12, 16)
     assert built.summary().startswith("resumed an interrupted build: 12 of 28 texts came from its checkpoint, "
                                        "16 embedded now\nindexed 3 document(s), 9 chunks, 19 sentences in ")
-    assert read_manifest(index)["build"]["texts_resumed"] == 12
+    assert read_manifest(index).raw["build"]["texts_resumed"] == 12
     assert_same_index(index, tmp_path / "reference")
     assert verify_index(index) == []
     assert [p.name.startswith("work-") for p in builds_dir(index).iterdir()] == [False]  # checkpoint removed

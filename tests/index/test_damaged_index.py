@@ -41,7 +41,7 @@ def test_cut_manifest_is_set_aside_with_one_log_line_and_rebuilt(tmp_path: Path,
     assert built is not None and (built.documents, built.embedded_documents, built.reused_documents) == (3, 3, 0)
     [aside] = _aside(index)
     assert not build.exists() and (aside / "manifest.json").read_text(encoding="utf-8") == cut  # kept as found
-    assert verify_index(index) == [] and load_index(index).manifest["documents"] == file_hashes(corpus)
+    assert verify_index(index) == [] and load_index(index).manifest.documents == file_hashes(corpus)
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == [f"the index at {index} is damaged ({index}/manifest.json is unreadable "
                         "(Expecting value: line 1 column 20 (char 19))): "
@@ -110,5 +110,5 @@ def test_serve_without_corpus_rebuilds_a_cut_manifest_from_the_bundled_report(tm
     [aside] = _aside(index)
     assert (aside / "manifest.json").stat().st_size == 150
     assistant = recorded_serve["assistant"].current()
-    assert assistant.index.manifest["documents"] == file_hashes(REPO / "corpus")
+    assert assistant.index.manifest.documents == file_hashes(REPO / "corpus")
     assert verify_index(index) == []

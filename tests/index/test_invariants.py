@@ -94,7 +94,7 @@ def test_a_build_that_breaks_an_invariant_fails_and_keeps_the_old_index(tmp_path
                                                                         monkeypatch):
     index_dir = tmp_path / "index"
     build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)
-    before = read_manifest(index_dir)["created_at"], index_dir.resolve()
+    before = read_manifest(index_dir).created_at, index_dir.resolve()
     real = build.chunk_document
 
     def drifting(document, settings=None):
@@ -106,7 +106,7 @@ def test_a_build_that_breaks_an_invariant_fails_and_keeps_the_old_index(tmp_path
     (tiny_corpus / "prisons.txt").write_text("Changed text so the document is chunked again. It has two sentences.")
     with pytest.raises(IndexBuildError, match=r"^\d+ chunk/sentence offset problem\(s\), first: prisons.txt chunk 1:"):
         build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)
-    assert (read_manifest(index_dir)["created_at"], index_dir.resolve()) == before
+    assert (read_manifest(index_dir).created_at, index_dir.resolve()) == before
     assert verify_index(index_dir) == []
 
 

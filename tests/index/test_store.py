@@ -13,7 +13,13 @@ from app.settings import INDEX_FORMAT_VERSION
 
 
 def test_manifest_records_what_built_the_index(tiny_index: Path, tiny_corpus: Path):
-    m = read_manifest(tiny_index)
+    manifest = read_manifest(tiny_index)
+    m = manifest.raw
+    assert (manifest.model_name, manifest.dim, manifest.index_type, manifest.faiss_type, manifest.corpus_dir,
+            manifest.created_at) == ("test/hash-embedder-64", 64, "auto", "flat", str(tiny_corpus.resolve()),
+                                     m["created_at"])
+    assert (manifest.model, manifest.counts, manifest.documents, manifest.briefing, manifest.files) == (
+        m["model"], m["counts"], m["documents"], m["briefing"], m["files"])
     assert m["format_version"] == INDEX_FORMAT_VERSION == 5  # 3: entities.jsonl; 4: declared metadata; 5: language
     assert m["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True, "metric": "inner_product"}
     assert m["build_settings"]["chunk_max_words"] == 30

@@ -34,7 +34,7 @@ def test_hnsw_recall_against_exact_search():
 def test_failed_build_leaves_the_old_index_whole(tmp_path: Path, tiny_corpus: Path, monkeypatch):
     index_dir = tmp_path / "idx"
     build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)
-    before = read_manifest(index_dir)["created_at"], load_index(index_dir).chunks
+    before = read_manifest(index_dir).created_at, load_index(index_dir).chunks
     (tiny_corpus / "prisons.txt").write_text("Changed text.\n")
 
     def boom(*args, **kwargs):
@@ -43,7 +43,7 @@ def test_failed_build_leaves_the_old_index_whole(tmp_path: Path, tiny_corpus: Pa
     monkeypatch.setattr("app.index.store_write.BM25Index.save", boom)
     with pytest.raises(OSError, match="disk full"):
         build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)
-    assert (read_manifest(index_dir)["created_at"], load_index(index_dir).chunks) == before
+    assert (read_manifest(index_dir).created_at, load_index(index_dir).chunks) == before
     assert [p.name for p in (tmp_path / "idx.builds").iterdir() if p.name.startswith("tmp-")] == []
 
 

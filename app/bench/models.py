@@ -269,7 +269,7 @@ def model_rows(result: dict) -> list[Row]:
                      f"{name_b} {mb['build_seconds']}", ratio_of("build_seconds"), goal("build_seconds")))
         rows.append(("  of which embedding s", f"{ma['embed_seconds']}", f"{name_b} {mb['embed_seconds']}",
                      f"{ratio(ma['embed_seconds'], mb['embed_seconds'])}x", ""))
-        rows.append(("  encoder load s (once)", f"{ma['encoder_load_seconds']}",
+        rows.append(("  encoder load s", f"{ma['encoder_load_seconds']}",
                      f"{name_b} {mb['encoder_load_seconds']}", "", ""))
     if "ask" in ma:
         rows.append((f"models ask p50 / p95 ms ({result['questions']} q)",

@@ -1,5 +1,5 @@
 """The models section (app/bench/models.py): its figures and goal lines computed by hand from made-up
-measurements, and one real run of the section (`-m model`: both real encoders, about 40 s)."""
+measurements, and one real run of the section (`-m model`: both real encoders, under a minute)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ Sections (all measured in one process, one run, so every ratio compares like wit
            workers, JSON API and gradio_client, beside in-process ask; memory per worker.
 - batching (asked for by name) the batching queue's window and batch size, in one process.
 - soak     (asked for by name) 20 REST clients for 10 minutes (`--soak-minutes`): RSS and p95 drift.
+- models   (asked for by name) multilingual-e5-small against all-MiniLM-L6-v2: build, ask, serving memory.
 - scale    (`--scale`) FAISS and BM25 at 100k and 1M synthetic passages: see `app/bench/scale.py`.
 
 Latencies are medians (p50) and 95th percentiles over every question x repeat; throughputs are
@@ -63,16 +64,16 @@ log = logging.getLogger(__name__)
 
 SCIFACT_DIR = Path(os.environ.get("VERBATIM_SCIFACT", PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact"))
 SECTIONS = ("ask", "brief", "build", "rebuild", "start", "onnx")
-OPTIONAL_SECTIONS = ("engines", "load", "batching", "soak", "upload")  # only when named: in-process vs Ray builds
-# (app/bench/engines.py), many clients of `verbatim serve` (app/bench/load.py), the batching queue's
-# settings (app/bench/batching.py), a long run at 20 clients (app/bench/soak.py), and an upload to its
-# first answer (app/bench/upload.py)
+OPTIONAL_SECTIONS = ("engines", "load", "batching", "soak", "upload", "models")  # only when named: in-process vs
+# Ray builds (app/bench/engines.py), many clients of `verbatim serve` (app/bench/load.py), the batching queue's
+# settings (app/bench/batching.py), a long run at 20 clients (app/bench/soak.py), an upload to its first answer
+# (app/bench/upload.py), and multilingual-e5-small against all-MiniLM-L6-v2 (app/bench/models.py)
 ASK_STAGES = ("encode", "dense", "bm25", "fusion", "quote", "spans", "other")
 # Sections whose table rows live in their own module: (result key, module, rows function).
 _SECTION_ROWS = (("onnx", "app.bench.onnx", "onnx_rows"), ("engines", "app.bench.engines", "engine_rows"),
                  ("batching", "app.bench.batching", "batching_rows"), ("soak", "app.bench.soak", "soak_rows"),
                  ("load", "app.bench.load", "load_rows"), ("upload", "app.bench.upload", "upload_rows"),
-                 ("scale", "app.bench.scale", "scale_rows"))
+                 ("scale", "app.bench.scale", "scale_rows"), ("models", "app.bench.models", "model_rows"))
 _TIMED = ASK_STAGES[:-1]
 
 
@@ -246,7 +247,8 @@ def run_bench(*, index_dir: Path = DEFAULT_INDEX_DIR, embedder=None, questions: 
 def run_serving_sections(result: dict, sections: Sequence[str], index_dir: Path, questions: list[str], repeats: int,
                          scifact_dir: Path | None, model: str, work_dir: Path, *, engine_passages: int,
                          soak_minutes: float, upload: tuple[Path, str] | None, load_seconds: float | None) -> None:
-    """The sections that build engines or start servers (engines, batching, soak, upload, load), into `result`."""
+    """The sections that build engines or start servers (engines, batching, soak, upload, models, load), into
+    `result`."""
     if "engines" in sections and scifact_dir:
         from app.bench.engines import bench_engines
 
@@ -264,6 +266,10 @@ def run_serving_sections(result: dict, sections: Sequence[str], index_dir: Path,
         from app.bench.upload import bench_upload
 
         result["upload"] = bench_upload(upload[0], upload[1], repeats)
+    if "models" in sections:
+        from app.bench.models import bench_models
+
+        result["models"] = bench_models(work_dir, repeats)
     if "load" in sections:
         from app.bench.load import CONCURRENCY_SWEEP, LEVEL_SECONDS, bench_load
 

@@ -86,13 +86,14 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
     on `runtime` (default: a new one), which the build and every later answer share."""
     from app.answer.assistant import Assistant
     from app.batching import BatchingEncoder
-    from app.index.build import ensure_index
+    from app.index.build import needs_build
+    from app.index.build_process import build_in_child
     from app.index.encoders import default_model, encoder
 
     # read once here and handed on (issue 28); None: missing or unreadable, and ensure_index rebuilds
     manifest = existing_manifest(index_dir, strict=False)
     corpus = corpus_dir if corpus_dir is not None else recorded_corpus(manifest, DEFAULT_CORPUS_DIR)
-    embedder = encoder(default_model(), "build")  # multilingual-e5-small unless VERBATIM_MODEL says otherwise
+    model = default_model()  # multilingual-e5-small unless VERBATIM_MODEL says otherwise
     settings = None
     if manifest is not None:
         try:
@@ -100,11 +101,12 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
         except (VerbatimError, KeyError, TypeError, AttributeError):
             settings = None  # an unreadable manifest: ensure_index rebuilds
     runtime = runtime or Runtime()
-    built = ensure_index(index_dir, corpus, embedder, settings, runtime=runtime,
-                         defer_corpus_changes=defer_corpus_changes, manifest=manifest)
+    # a build runs in a child process (app/index/build_process.py): this one only answers
+    built = build_in_child(index_dir, corpus, model, settings) \
+        if needs_build(index_dir, corpus, model, settings or BuildSettings(), defer_corpus_changes, manifest) else None
     # concurrent questions are encoded together (app/batching.py)
     checked = None if defer_corpus_changes else corpus  # deferred: the index may lack the newest uploads
-    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(embedder.name, "query")), corpus_dir=checked,
+    assistant = Assistant.load(index_dir, BatchingEncoder(encoder(model, "query")), corpus_dir=checked,
                                mmap=True, runtime=runtime, manifest=manifest if built is None else None)
     assistant.embedder.encode(["warm up"])  # load the model now, not on the first question
     # and what an English answer loads on first use (spaCy's pipeline, the span weights): before `--workers`

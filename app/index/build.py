@@ -362,15 +362,24 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
     and the move is logged, so the rebuild starts from the corpus and the damage stays for a look.
     """
     settings = settings or BuildSettings()
+    if not needs_build(index_dir, corpus_dir, embedder.name, settings, defer_corpus_changes, manifest):
+        return None
+    return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress, engine=engine,
+                       runtime=runtime)
+
+
+def needs_build(index_dir: Path, corpus_dir: Path, model: str, settings: BuildSettings,
+                defer_corpus_changes: bool = False, manifest: Manifest | None = None) -> bool:
+    """Whether the index must be built (see `ensure_index`); a damaged one is first moved aside."""
     index_dir = Path(index_dir)
     damage = None
     try:
         manifest = read_manifest(index_dir) if manifest is None else manifest
-        reasons = stale_reasons(manifest, corpus_dir, settings, embedder.name)
+        reasons = stale_reasons(manifest, corpus_dir, settings, model)
         fresh = len(reasons) == len(corpus_changes(manifest, corpus_dir) if defer_corpus_changes else [])
         damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None
         if fresh and damage is None:
-            return None
+            return False
     except IndexCorruptError as exc:
         damage = str(exc).split("; run `", 1)[0]
     except (IndexNotFoundError, IndexStaleError):
@@ -380,5 +389,4 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
         log.warning("the index at %s is damaged (%s): moved it to %s and rebuilding from %s",
                     index_dir, damage, aside, corpus_dir)
     log.info("building the index at %s from %s", index_dir, corpus_dir)
-    return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress, engine=engine,
-                       runtime=runtime)
+    return True

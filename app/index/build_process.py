@@ -22,10 +22,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import DocumentRefused, IndexBuildError
 from app.settings import BuildSettings
+
+if TYPE_CHECKING:
+    from app.index.build import BuildSummary
 
 BuildJob = Callable[[dict], dict]  # a top-level function (the child imports it by name): request -> report
 STOP_SECONDS = 5.0  # after SIGTERM, before SIGKILL
@@ -49,6 +52,20 @@ def run_build(request: dict) -> dict:
     report = build_index(Path(request["index_dir"]), encoder(request["model"], "build"),
                          BuildSettings.from_dict(request["settings"]), corpus_dir=Path(request["corpus_dir"]))
     return {**asdict(report), "path": str(report.path), "summary": report.summary(), "pid": os.getpid()}
+
+
+def build_in_child(index_dir: Path, corpus_dir: Path, model: str,
+                   settings: BuildSettings | None = None) -> BuildSummary:
+    """Build the index in a child process and wait for it: the caller's process never loads the build's
+    models (an OpenMP engine that has embedded passages slows the questions asked after it); its
+    `BuildSummary`."""
+    from dataclasses import fields
+
+    from app.index.build import BuildSummary
+
+    report = ChildBuild(build_request(index_dir, corpus_dir, model, settings)).result()
+    known = {f.name for f in fields(BuildSummary)}
+    return BuildSummary(**{**{k: v for k, v in report.items() if k in known}, "path": Path(report["path"])})
 
 
 def _child(job: BuildJob, request: dict, result: Any, lifeline: Any) -> None:

@@ -29,6 +29,22 @@ def test_serving_loads_what_answers_need_before_workers_fork(tmp_path: Path, mon
     assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]
 
 
+def test_serving_builds_a_missing_index_in_another_process(tmp_path: Path, monkeypatch):
+    """The serving process only answers: `build_index` broken here is never called, the build a spawned
+    child runs lands all the same, and its summary comes back."""
+    import app.index.build
+
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    monkeypatch.setattr(app.index.build, "build_index", lambda *a, **kw: (_ for _ in ()).throw(AssertionError))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.txt").write_text("The inspectors counted 212 prisoners in 2019. They found the cells cold.\n")
+    serving = loading.prepare_serving(tmp_path / "index", corpus)
+    assert (serving.built.documents, serving.built.path) == (1, tmp_path / "index")
+    assert [d.doc for d in serving.assistant.index.documents] == ["note.txt"]
+    assert loading.prepare_serving(tmp_path / "index", corpus).built is None  # fresh: nothing built
+
+
 def test_serving_with_uploads_answers_from_the_last_good_index_when_only_the_corpus_changed(tmp_path: Path,
                                                                                             monkeypatch):
     monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")

@@ -13,6 +13,7 @@ from app.index.build_process import ChildBuild, run_build
 
 PID_FILE = "build.pid"  # beside the corpus: the pid of the process that paused
 READING_FILE = "reading-gone.txt"  # beside the corpus: the build is reading gone.txt
+STARTED_FILE = "builds-started"  # beside the corpus: a line for each build process `announce` started
 
 
 def _mark(request: dict, name: str, text: str) -> None:
@@ -26,6 +27,17 @@ def pause(request: dict) -> dict:
     _mark(request, PID_FILE, str(os.getpid()))
     threading.Event().wait()
     raise AssertionError("not reached")
+
+
+def announce(request: dict) -> dict:
+    """The build, after adding a line to STARTED_FILE with the corpus files it starts from (space-separated)."""
+    from app.index.ingest import corpus_files
+
+    corpus = Path(request["corpus_dir"])
+    seen = " ".join(p.relative_to(corpus).as_posix() for p in corpus_files(corpus))
+    with open(corpus.parent / STARTED_FILE, "a", encoding="utf-8") as f:
+        f.write(f"{seen}\n")
+    return run_build(request)
 
 
 def tight_ner_budget(request: dict) -> dict:
@@ -64,6 +76,12 @@ def wait_for(check, seconds: float = 120.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def builds_started(folder: Path) -> list[set[str]]:
+    """The corpus files each build process `announce` started (beside the corpus in `folder`) starts from."""
+    path = folder / STARTED_FILE
+    return [set(line.split()) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
 def paused_pid(folder: Path) -> int:

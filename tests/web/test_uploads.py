@@ -22,6 +22,7 @@ from app.web.live import LiveAssistant
 from app.web.statuses import read_statuses, statuses_path, write_statuses
 from app.web.uploads import Shelf, UploadRefused, check_upload, safe_name, sniff
 from tests.index import build_jobs
+from tests.web import upload_race
 
 FIRST = "The first report found that prisoners waited six weeks to see a doctor.\n"
 HASH = HashEmbedder().name  # the build process makes the encoder by name (app/index/encoders.py)
@@ -202,6 +203,18 @@ def test_a_removal_racing_a_build_leaves_the_upload_ready_not_failed(shelf: Shel
     assert shelf.wait_idle(120)
     assert shelf.status() == {"gone.txt": "removed", "new.txt": "ready"}
     assert [d.doc for d in load_index(shelf.index_dir).documents] == ["first.txt", "new.txt"]
+
+
+RACE_RUNS = int(os.environ.get("VERBATIM_RACE_RUNS", "3"))  # issue 27's goal: VERBATIM_RACE_RUNS=20
+
+
+@pytest.mark.load
+def test_uploads_raced_with_deletes_leave_statuses_that_tell_the_truth(tmp_path: Path):
+    """Each run (tests/web/upload_race.py): every upload kept is "ready" and answerable, every one deleted is
+    "removed", and the served index holds exactly the corpus files."""
+    runs = {n: upload_race.truth_problems(upload_race.race(tmp_path / f"run-{n}")) for n in range(RACE_RUNS)}
+    print(f"uploads raced with deletes: {sum(not p for p in runs.values())} of {RACE_RUNS} runs true")
+    assert {n: p for n, p in runs.items() if p} == {}
 
 
 def test_an_upload_over_its_ner_budget_is_taken_out_and_the_rest_is_built(shelf: Shelf):

@@ -202,7 +202,7 @@ def serving_memory(indexes: dict[str, Path], corpus_dir: Path, question: str, wo
     out: dict[str, list[dict]] = {m: [] for m in indexes}
     for _ in range(repeats):
         for m, folder in indexes.items():
-            built_at = read_manifest(folder)["created_at"]
+            built_at = read_manifest(folder).created_at
             proc, url, log_path = serve_process(
                 ["--index", str(folder), "--corpus", str(corpus_dir), "--feedback", str(work_dir / "feedback.jsonl")],
                 work_dir, {"VERBATIM_MODEL": m})
@@ -213,7 +213,7 @@ def serving_memory(indexes: dict[str, Path], corpus_dir: Path, question: str, wo
                 reading = memory_of(proc.pid)
                 reading["processes"] = len(tree)
                 out[m].append(reading)
-                if read_manifest(folder)["created_at"] != built_at:  # it loaded a build encoder and built
+                if read_manifest(folder).created_at != built_at:  # it loaded a build encoder and built
                     raise RuntimeError(f"verbatim serve rebuilt the {m} index on start; see {log_path}")
             finally:
                 stop_server(proc)

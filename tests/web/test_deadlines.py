@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -122,7 +123,9 @@ def test_the_connection_cap_leaves_files_for_the_index():
 
 # ---------------------------------------------------------------- many half-open connections (load marker)
 
-FILES = 256  # the served process's open-file limit (soft and hard): held connections outnumber it
+# the served process's open-file limit (soft and hard): held connections outnumber it by 100.
+# The goal, 1,124 held against 1,024: VERBATIM_HALF_OPEN_FILES=1024 (docs/reliability.md)
+FILES = int(os.environ.get("VERBATIM_HALF_OPEN_FILES", "256"))
 
 
 @pytest.mark.load

@@ -24,7 +24,7 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 # Limits that keep bad input from hurting the service (all overridable through the settings).
 MAX_QUESTION_CHARS = 2_000
 MAX_K = 50  # quotes or passages one question may ask for
-MAX_HISTORY = 20  # earlier questions a follow-up may carry
+MAX_HISTORY = 10  # earlier questions a follow-up may carry (issue 29: "up to 10")
 MAX_BATCH_QUESTIONS = 10_000
 # chat questions answered at once, and waiting, per server process: measured (docs/performance.md):
 # questions answered at once share the batching encoder (app/batching.py), and at 20 sessions 4 at

@@ -175,13 +175,13 @@ def test_ask_history_file_makes_each_question_a_follow_up(cli, built: Path, tmp_
 
 def test_a_bad_history_file_is_refused_in_one_line(cli, built: Path, tmp_path: Path):
     long, binary = tmp_path / "long.txt", tmp_path / "binary.txt"
-    long.write_text("Who visited?\n" * 21, encoding="utf-8")
+    long.write_text("Who visited?\n" * 11, encoding="utf-8")
     binary.write_bytes(b"\xff\xfe prisons\n")
     one = cli.invoke(main, ["ask", "Why?", "--history", str(long), "--index", str(built)])
-    assert (one.exit_code, one.output.strip()) == (1, "Error: the history holds 21 questions; the limit is 20")
+    assert (one.exit_code, one.output.strip()) == (1, "Error: the history holds 11 questions; the limit is 10")
     batch = tmp_path / "q.txt"
     batch.write_text("Why?\n", encoding="utf-8")
     rows = cli.invoke(main, ["ask", "--batch", str(batch), "--history", str(long), "--index", str(built)])
-    assert json.loads(rows.output)["error"] == "the history holds 21 questions; the limit is 20"
+    assert json.loads(rows.output)["error"] == "the history holds 11 questions; the limit is 10"
     bad = cli.invoke(main, ["ask", "Why?", "--history", str(binary), "--index", str(built)])
     assert (bad.exit_code, bad.output.strip()) == (1, f"Error: {binary} is not UTF-8 text")

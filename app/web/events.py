@@ -14,6 +14,7 @@ import gradio as gr
 
 from app.answer.question import validate_question
 from app.errors import QuestionError, VerbatimError
+from app.settings import MAX_HISTORY
 from app.web.feedback import FeedbackLog
 from app.web.live import current_assistant
 from app.web.page import TITLE, build_id, build_view, chat_examples, polite
@@ -61,7 +62,7 @@ class ChatEvents:
         messages.append({"role": "user", "content": user_html(question)})
         messages.append({"role": "assistant", "content": pending_html()})
         yield messages, "", turns, messages
-        history = [t["question"] for t in turns]
+        history = [t["question"] for t in turns][-MAX_HISTORY:]  # a long conversation carries its latest
         answering, documents = self.answerer()
         docs = [d for d in (selected or []) if d in documents] or None
         try:

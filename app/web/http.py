@@ -14,7 +14,7 @@ from app.errors import VerbatimError
 from app.settings import MAX_CORPUS_FILE_BYTES
 
 API_PREFIX = "/api/v1"
-MAX_BODY_BYTES = 64 * 1024  # an API body: a question is at most 2,000 characters, a history 20 of them
+MAX_BODY_BYTES = 64 * 1024  # an API body: a question is at most 2,000 characters, a history 10 of them
 PAGE_MAX_BODY_BYTES = 256 * 1024  # the chat page's own requests (Gradio's queue); the chat takes no files
 UPLOAD_MAX_BODY_BYTES = MAX_CORPUS_FILE_BYTES + 64 * 1024  # one document and its multipart envelope
 MAX_WAITING = 256  # API requests in flight in one process before it answers 503 "busy"

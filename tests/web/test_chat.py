@@ -463,3 +463,19 @@ def test_two_hundred_questions_never_quote_page_furniture(tmp_path):
         html = answer_html(answer, {doc.doc: doc})
         assert not any(text in html for text in only_furniture), question
     assert set(verdicts) == {"answered", "uncertain", "not_found"}  # all three kinds were checked
+
+
+def test_a_long_conversation_carries_its_latest_questions_and_keeps_answering(tmp_path: Path):
+    """The chat sends the last MAX_HISTORY questions as history: its 12th question is answered, not refused
+    for a history over the API's limit."""
+    from app.settings import MAX_HISTORY
+    from app.web.events import ChatEvents
+
+    events = ChatEvents(make_assistant(tmp_path), tmp_path / "feedback.jsonl")
+    turns, messages = [], []
+    for i in range(MAX_HISTORY + 2):
+        *_, (messages, _, turns, _) = events.converse(f"How many prisoners were held in the cells? ({i})", None,
+                                                      turns, messages)
+    assert len(turns) == MAX_HISTORY + 2
+    assert [t["answer"]["quotes"][0]["text"] for t in turns[-1:]] == [
+        "They counted 212 prisoners held in cells built for 150."]

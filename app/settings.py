@@ -129,6 +129,10 @@ class AnswerSettings:
         """
         chosen = self.threshold if self.threshold is not None else threshold
         low = min(self.floor if self.floor is not None else floor, chosen)
-        across = self.across_floor if self.across_floor is not None else \
-            low if self.floor is not None or across_floor is None else min(across_floor, chosen)
+        if self.across_floor is not None:
+            across = self.across_floor
+        elif self.floor is not None or across_floor is None:
+            across = low
+        else:
+            across = min(across_floor, chosen)
         return replace(self, threshold=chosen, floor=low, across_floor=across)

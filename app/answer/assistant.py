@@ -56,6 +56,8 @@ class Assistant:
         self.settings = (settings or AnswerSettings()).calibrated(c.threshold, c.floor, c.across_floor)
         self.runtime = runtime or Runtime()
         self.retriever = Retriever(index)
+        self._languages = {d.doc: d.language for d in index.documents}  # as the build read them
+        self._lexical: dict[str, frozenset[str] | None] = {}  # lexical(), per question language
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
@@ -87,12 +89,14 @@ class Assistant:
 
     def languages(self) -> dict[str, str]:
         """Each document's language (ISO 639-1), as the build read it (app/index/language.py)."""
-        return {d.doc: d.language for d in self.index.documents}
+        return self._languages
 
     def lexical(self, language: str) -> frozenset[str] | None:
         """The documents written in `language`, where words shared with a question mean something (None: all)."""
-        same = frozenset(doc for doc, lang in self.languages().items() if lang == language)
-        return None if len(same) == len(self.index.documents) else same
+        if language not in self._lexical:  # read per question: worked out once per language
+            same = frozenset(doc for doc, lang in self._languages.items() if lang == language)
+            self._lexical[language] = None if len(same) == len(self.index.documents) else same
+        return self._lexical[language]
 
     def search(self, question: str | Question, k: int | None = None, docs: list[str] | None = None,
                history: list[str] | None = None, mode: str | None = None) -> SearchResult:

@@ -145,7 +145,8 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
 
 
 HEADLINE_ROWS = ("| Metric", "|---", "| Faithfulness", "| Evidence hit@3 (answered or uncertain)", "| Hard false",
-                 "| Unanswerable given", "| Confidence ROC AUC", "| Follow-up hit@3 (with history)")
+                 "| Unanswerable given", "| Confidence ROC AUC", "| Follow-up hit@3 (with history)",
+                 "| The same in the report's own words", "| Paraphrase over own words")
 
 
 def headline(report_md: Path) -> str:
@@ -153,7 +154,9 @@ def headline(report_md: Path) -> str:
     lines = report_md.read_text(encoding="utf-8").split("\n## Differences between methods")[0].splitlines()
     table = [i for i, line in enumerate(lines) if line.startswith("|")]
     first, verdicts = table[0], next(i for i, line in enumerate(lines) if line.startswith("## Verdicts"))
-    return "\n".join(lines[:first] + [x for x in lines[first:verdicts] if x.startswith(HEADLINE_ROWS)]
+    rows = [x for x in lines[first:verdicts] if x.startswith(HEADLINE_ROWS)
+            and not x.endswith("| n/a | n/a | n/a |")]  # a row no method measured (paraphrases: their sets only)
+    return "\n".join(lines[:first] + rows
                      + [""] + lines[verdicts:verdicts + 7])
 
 

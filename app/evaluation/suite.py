@@ -75,6 +75,7 @@ class Question:
     evidence: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
     why: str = ""  # for unanswerable ones: what the report lacks
+    original: str = ""  # a paraphrase's question in the report's own words, asked too (issue 29)
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,11 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
         if not answerable and (evidence or facts):
             raise EvalDataError(f"{where}: an unanswerable question has no evidence or facts")
         _check_facts(where, evidence, facts)
+        original = row.get("original", "")
+        if not isinstance(original, str) or (original and not answerable):
+            raise EvalDataError(f"{where}: 'original' is the wording of an answerable question, a string")
         seen.add(qid)
-        out.append(Question(qid, text, answerable, evidence, facts, str(row.get("why", ""))))
+        out.append(Question(qid, text, answerable, evidence, facts, str(row.get("why", "")), original.strip()))
     if not out:
         raise EvalDataError(f"{path} holds no questions")
     return out
@@ -209,6 +213,10 @@ def _score_question(assistant, q: Question, mode: str, documents: Mapping[str, s
                     "hit@1": evidence_hit_at(shown, gold, 1), "hit@3": evidence_hit_at(shown, gold, HIT_K),
                     "fact_recall@3": fact_recall_at(shown, q.facts, HIT_K),
                     "retrieval": retrieval_scores(passages, gold)})
+        if q.original:  # the same evidence asked in the report's words: what the paraphrase is held against
+            again = assistant.ask(q.original, mode=mode)
+            rec["original_hit@3_any"] = evidence_hit_at(_quotes(again) if again.verdict != "not_found" else [],
+                                                        gold, HIT_K)
         rec["failed"] = bool(problems) or not (answer.answered and rec["hit@3"] and rec["fact_recall@3"] == 1.0)
     else:
         rec.update({"why": q.why, "failed": bool(problems) or answer.answered})

@@ -26,6 +26,8 @@ def _f(x: float) -> str:
 METRIC_ROWS = [
     ("faithfulness", "Faithfulness (quote == text at its offsets)", _pct),
     ("hit@3_answered_or_uncertain", "Evidence hit@3 (answered or uncertain)", _f),
+    ("original_hit@3_answered_or_uncertain", "The same in the report's own words (paraphrase sets)", _f),
+    ("paraphrase_ratio", "Paraphrase over own words, hit@3 (answered or uncertain)", _f),
     ("hard_false_refusal_rate", "Hard false refusals (answerable -> not_found)", _f),
     ("unanswerable_answered_rate", "Unanswerable given \"answered\"", _f),
     ("confidence_auc", "Confidence ROC AUC (answerable vs unanswerable)", _f),

@@ -99,9 +99,17 @@ def verdict_summary(records: Sequence[dict], hit_key: str = "hit@3_any") -> dict
         "unanswerable_answered_rate": (table["unanswerable"]["answered"], n_neg),
         "hit@3_answered_or_uncertain": (hits, n_pos),
     }
+    paired = [r for r in records if r["answerable"] and "original_hit@3_any" in r]
+    if paired:  # paraphrases beside their original wording (issue 29's goal: the ratio >= 0.9)
+        figures["original_hit@3_answered_or_uncertain"] = (sum(bool(r["original_hit@3_any"]) for r in paired),
+                                                           len(paired))
     out: dict = {"verdicts": table, "confidence_auc": roc_auc([r["confidence"] for r in records], unanswerable)}
     for key, (k, n) in figures.items():
         out[key] = k / n if n else None
         out[f"{key}_interval"] = list(uncertainty.rate_interval(k, n)) if n else None
         out[f"{key}_count"] = [k, n]
+    if paired:
+        original = out["original_hit@3_answered_or_uncertain"]
+        mine = sum(bool(r.get(hit_key)) for r in paired) / len(paired)
+        out["paraphrase_ratio"] = mine / original if original else None
     return out

@@ -32,6 +32,7 @@ from app.answer.facts import about_answer
 from app.answer.followup import (
     SAME_PASSAGE,
     contextual_query,
+    following_rows,
     leans_on_previous,
     prefer_unquoted,
     previous_question,
@@ -118,6 +119,7 @@ class Retrieved:
     lexical: frozenset[str] | None  # the documents in the question's language (None: all)
     resolved: Resolved = Resolved("")  # a follow-up as understood (app/answer/resolve.py)
     previous: frozenset[Span] = frozenset()  # the previous answer's quotes, for a follow-up leaning on it
+    following: frozenset[int] = frozenset()  # the sentence rows right after those quotes
 
     def asked(self, q: Question) -> str:
         """The question the answer is read for: a follow-up resolved, else as asked."""
@@ -179,10 +181,15 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
     plain = max(s.passages * (1 if lexical is None else 2), k)  # across languages, passage vectors rank worse
     pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
     hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner, lexical=lexical)
+    previous = quoted_spans(shown or [])
+    # the text goes on from the previous answer's best quote (its others may lie anywhere)
+    following = following_rows(a.index.sentences, quoted_spans(shown[:1]), a.index.doc_rows) if shown else frozenset()
+    if following:  # the passages that go on from the previous answer are read too
+        more = continuing(a.index, hits[:plain], following, vector)
+        hits, plain = hits[:plain] + more + hits[plain:], plain + len(more)
     watch.lap("retrieve")
     watch.add(inner)
-    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each, lexical, resolved,
-                     quoted_spans(shown or []))
+    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each, lexical, resolved, previous, following)
 
 
 def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
@@ -216,13 +223,14 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         verdict, top = "uncertain", min(top, s.threshold - 1e-6)
     repeated = r.previous
     if repeated:
-        sentences = prefer_unquoted(sentences, [sentence_span(a.index, x.row) for x in sentences], repeated)
+        sentences = prefer_unquoted(sentences, [sentence_span(a.index, x.row) for x in sentences], repeated,
+                                    following=r.following)
     each_quotes = [] if not r.each or verdict == "not_found" else best_per_document(
         a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, sc.kind, q.text, sc.factor, r.lexical), r.k_each,
         s.floor, s.max_quote_words)
     each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
     quotes = each_quotes if each else select_quotes(a.index, sentences, 1 if verdict == "not_found" else r.k,
-                                                    s.max_quote_words, s.min_relative_score)
+                                                    s.max_quote_words, s.min_relative_score, r.following)
     about = None if each else about_answer(a.index, q.text, r.hits[:r.plain], sentences, quotes, r.k, a.languages())
     if about:  # a question about the document itself, never with a bold span from its body (app/answer/facts.py)
         quotes, top = about.quotes, about.score
@@ -272,6 +280,18 @@ def read_across(a: Answerer, q: Question, best: ScoredSentence) -> bool:
     """Whether the best sentence is in another language than the question: then neither shared words nor
     the English answer-type checks vouch for it, so it is at most "uncertain"."""
     return a.index.documents[int(a.index.sentences[best.row, 0])].language != q.language
+
+
+def continuing(index: Index, hits: list[Hit], rows: frozenset[int], vector: np.ndarray) -> list[Hit]:
+    """The chunks holding `rows` that `hits` lack, as hits scored by their cosine to the question."""
+    have = {h.row for h in hits}
+    out = []
+    for row, chunk in enumerate(index.chunks):
+        lo, hi = index.chunk_sentences[row]
+        if row not in have and any(lo <= r < hi for r in rows):
+            dense = float(index.chunk_vectors[row] @ vector)
+            out.append(Hit(row, chunk, dense, dense, 0.0))
+    return out
 
 
 def sentence_span(index: Index, row: int) -> Span:

@@ -289,15 +289,16 @@ def _extend(index: Index, row: int, max_words: int) -> tuple[int, int]:
 
 
 def select_quotes(index: Index, scored: list[ScoredSentence], k: int, max_words: int = 60,
-                  min_relative_score: float = 0.0) -> list[Quote]:
-    """The k best sentences as quotes: no repeated text, no overlapping spans, none far below the best."""
+                  min_relative_score: float = 0.0, exempt: frozenset[int] = frozenset()) -> list[Quote]:
+    """The k best sentences as quotes: no repeated text, no overlapping spans, none far below the best but
+    those whose rows are `exempt` (a follow-up's: the text right after the previous answer)."""
     quotes: list[Quote] = []
     floor = scored[0].score * min_relative_score if scored else 0.0
     seen: set[str] = set()
     taken: list[tuple[int, int, int]] = []
     for cand in scored:
-        if quotes and cand.score < floor:
-            break
+        if quotes and cand.score < floor and cand.row not in exempt:
+            continue
         d = int(index.sentences[cand.row, 0])
         start, end = _extend(index, cand.row, max_words)
         doc = index.documents[d]

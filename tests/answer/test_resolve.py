@@ -61,9 +61,14 @@ def test_a_follow_up_needing_the_previous_answer_is_asked_resolved(report):
     assert [q["text"] for q in first["quotes"]] == [LEAD]
     out = report.ask("Where does he work?", history=["Who did Farangis Najibullah speak to?"]).to_dict()
     assert out["resolved_question"] == "Where does David Diaz-Jogeix work?"
-    assert [q["text"] for q in out["quotes"]] == [LEAD]  # the JSON keeps the quote, the message does not repeat it
-    assert out["message"] == ("Understood as: Where does David Diaz-Jogeix work?\nSame passage as above.\n"
-                              "The report mentions this, but may not answer it exactly:\n[1] (quoted above)")
+    # the JSON keeps the quote, the message does not repeat it; the sentence after it is offered too
+    after = ("David Diaz-Jogeix: According to the information provided by [Kazakhstan's] General-Prosecutor's office, "
+             "there were about 16 people who were arrested on charges of organizing the violence, while over 130 had "
+             "been detained for participating in violent mass disorders.")
+    assert [q["text"] for q in out["quotes"]] == [LEAD, after]
+    assert out["message"] == ("Understood as: Where does David Diaz-Jogeix work?\n"
+                              "The report mentions this, but may not answer it exactly:\n[1] (quoted above)\n"
+                              f"[2] \u201c{after}\u201d")
     assert_quotes_verbatim(out, report)
     she = report.ask("Is she still being ill-treated?", history=["Which activist's detention is Amnesty following?"])
     assert she.to_dict()["resolved_question"] == "Is Roza Tuletaeva still being ill-treated?"
@@ -85,3 +90,20 @@ def test_a_bad_history_is_refused_naming_the_fault(report):
                                             f"most {limit:,} characters"):
         report.ask("Why?", history=["Who is Aron Atabek?", "x" * (limit + 1)])
 
+
+
+def test_a_follow_up_moves_on_to_the_text_after_the_previous_answer(report):
+    """The sentence after the previous answer's best quote is read, ranked up and quoted even below the usual
+    share of the best score (the sentence shown again): before, the answer stopped at the first two below."""
+    first = "Which activist's detention is Amnesty following?"
+    shown = [q["text"] for q in report.ask(first).to_dict()["quotes"]]
+    assert shown[0] == ("Diaz-Jogeix: There are a couple of persons whose detentions we are following. "
+                        "That includes [activist] Roza Tuletaeva.")
+    out = report.ask("Is she still being ill-treated?", history=[first]).to_dict()
+    assert [q["text"] for q in out["quotes"]] == [
+        shown[0],
+        "Diaz-Jogeix: The Amnesty International report does not only focus on Zhanaozen. We have brought additional "
+        "cases where we have concerns.",
+        "We don't have information of ongoing ill-treatment. However, we have raised concerns with regards to "
+        "their access to a doctor."]
+    assert_quotes_verbatim(out, report)

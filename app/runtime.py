@@ -42,7 +42,8 @@ class Runtime:
         self._memo: dict[Hashable, Any] = {}
         self._parsed: OrderedDict[str, Any] = OrderedDict()
         self.parsed_max = parsed_max
-        # a question's parse costs 2.8 ms of CPU alone, 1.3-1.5 ms in batches of 4-16 (docs/performance.md)
+        # a question's parse costs 2.8 ms of CPU alone, 1.3-1.5 ms in batches of 4-16 (rest_budget.py,
+        # docs/experiments/README.md)
         self.question_parses: Batcher[str, Any] = Batcher(lambda texts: self.parse(texts, ner=False))
 
     @property

@@ -26,7 +26,7 @@ MAX_QUESTION_CHARS = 2_000
 MAX_K = 50  # quotes or passages one question may ask for
 MAX_HISTORY = 10  # earlier questions a follow-up may carry (issue 29: "up to 10")
 MAX_BATCH_QUESTIONS = 10_000
-# chat questions answered at once, and waiting, per server process: measured (docs/performance.md):
+# chat questions answered at once, and waiting, per server process: measured (docs/serving.md):
 # questions answered at once share the batching encoder (app/batching.py), and at 20 sessions 4 at
 # once gave the lowest p50 and the most answers per second of 1, 2, 4, 8, 16 (as in an earlier bench-alone
 # sweep); 64 waiting is a few seconds

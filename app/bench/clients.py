@@ -30,7 +30,7 @@ def _closed_loop(url: str, clients: int, total: int, seconds: float, connections
 
     One client per asker, not one pool shared by all: one shared pool of 100 connections cost the bench
     15-16 ms of CPU per answer at 100 askers (2.2 ms at 20), a client each 2.9-3.6 ms, and the 100-client
-    levels measured the bench (docs/performance.md, "The bench's own clients")."""
+    levels measured the bench (load_levels.py, docs/experiments/README.md)."""
     import httpx
 
     async def run() -> tuple[list[float], list[str], float]:

@@ -9,7 +9,7 @@ retrieval in one run, with one loaded model and one index.
 
 The index is cached as every suite's is (app/evaluation/benchmark.py).
 
-    run_beir(Path("../shared/benchmarks/scifact"), split="train")["methods"]["hybrid"]["ndcg@10"]  # docs/benchmarks.md
+    run_beir(Path("../shared/benchmarks/scifact"), split="train")["methods"]["hybrid"]["ndcg@10"]  # docs/evaluation.md
 
 (exact figures on a tiny BEIR folder: tests/evaluation/test_beir.py)
 """

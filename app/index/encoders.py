@@ -128,7 +128,7 @@ def encoder(name: str, role: str) -> Embedder:
     if name == E5_NAME:
         from app.index.e5 import E5Embedder
 
-        # one thread per question: measured faster than two on 2 cores (docs/experiments/e5-routes.md)
+        # one thread per question: measured faster than two on 2 cores (convert_e5.py, docs/experiments/README.md)
         return E5Embedder("query", threads=1) if role == "query" else E5Embedder("passage")
     variable = "VERBATIM_QUERY_ENCODER" if role == "query" else "VERBATIM_BUILD_ENCODER"
     if os.environ.get(variable, "onnx") == "torch":
@@ -138,7 +138,8 @@ def encoder(name: str, role: str) -> Embedder:
 
 def minilm_onnx(role: str) -> Embedder:
     """all-MiniLM-L6-v2 on onnxruntime (fp32): 2.5x faster per question, 1.7x per build than torch, the same
-    vectors (docs/build-at-scale.md); builds take OMP_NUM_THREADS threads when set (Ray sets it per actor)."""
+    vectors (`verbatim bench` onnx section, docs/performance.md); builds take OMP_NUM_THREADS threads when set
+    (Ray sets it per actor)."""
     try:
         from app.index.embed_onnx import OnnxEmbedder
 

@@ -17,7 +17,7 @@ chunk and sentence, so they are never retrieved, quoted or offered as the closes
   a notice block is known by its shape and place, not by its words.
 
 jusText's stop-word density was measured and left out: it marks 37% of SciFact's paragraphs (titles,
-dense scientific prose) as boilerplate, which would drop real report text (docs/design.md).
+dense scientific prose) as boilerplate, which would drop real report text.
 
 >>> text = "Accessibility links\\n\\nThe report found abuse in prisons.\\n\\nTo find out more, click here."
 >>> from app.index.ingest import find_paragraphs

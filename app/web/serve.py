@@ -90,7 +90,7 @@ def read_examples(path: Path | None) -> list[str] | None:
               help="Server processes on the one port, sharing the loaded index and model (Linux/macOS).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, envvar="VERBATIM_CONCURRENCY",
               help=f"Chat questions answered at once per worker [default: {CHAT_CONCURRENCY}, measured in "
-                   "docs/performance.md].")
+                   "docs/serving.md].")
 @click.option("--max-queue", type=click.IntRange(1, 10_000), default=None, envvar="VERBATIM_MAX_QUEUE",
               help=f"Chat questions waiting per worker before 'busy, try again' [default: {CHAT_MAX_QUEUE}].")
 @click.option("--allow-uploads", is_flag=True, default=False,

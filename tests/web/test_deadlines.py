@@ -124,7 +124,7 @@ def test_the_connection_cap_leaves_files_for_the_index():
 # ---------------------------------------------------------------- many half-open connections (load marker)
 
 # the served process's open-file limit (soft and hard): held connections outnumber it by 100.
-# The goal, 1,124 held against 1,024: VERBATIM_HALF_OPEN_FILES=1024 (docs/reliability.md)
+# The goal, 1,124 held against 1,024: VERBATIM_HALF_OPEN_FILES=1024 (docs/serving.md)
 FILES = int(os.environ.get("VERBATIM_HALF_OPEN_FILES", "256"))
 
 

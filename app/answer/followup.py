@@ -10,9 +10,11 @@ to them?" after the arrest figures moves on to what happened, instead of quoting
 again), and when the quotes still come out exactly the previous answer's, the answer says so
 ("Same passage as above.") rather than repeating them silently. The text goes on where the previous
 answer's best quote stops: its next `FOLLOWING` sentences are read too, rank `FOLLOWING_BONUS` higher
-and may be quoted below the usual share of the best score ("Is she still being ill-treated?" after
-the sentence naming her finds "We don't have information of ongoing ill-treatment."). The verdict is
-decided before any of this, on the scores as they are.
+and, where their evidence reaches the verdict's floor, may be quoted below the usual share of the
+best score ("Is she still being ill-treated?" after the sentence naming her finds "We don't have
+information of ongoing ill-treatment."). The verdict is decided before any of this, on the scores
+as they are. Asked with the questions alone (REST, `verbatim ask --history`), each earlier answer is
+worked out again as the chat gave it (app/answer/pipeline.py `previous_quotes`).
 
 >>> contextual_query("How long was he in solitary confinement?", ["Who is Aron Atabek?"])
 'Who is Aron Atabek? How long was he in solitary confinement?'

@@ -230,7 +230,8 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         s.floor, s.max_quote_words)
     each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
     quotes = each_quotes if each else select_quotes(a.index, sentences, 1 if verdict == "not_found" else r.k,
-                                                    s.max_quote_words, s.min_relative_score, r.following)
+                                                    s.max_quote_words, s.min_relative_score,
+                                                    continued(sentences, r.following, floor))
     about = None if each else about_answer(a.index, q.text, r.hits[:r.plain], sentences, quotes, r.k, a.languages())
     if about:  # a question about the document itself, never with a bold span from its body (app/answer/facts.py)
         quotes, top = about.quotes, about.score
@@ -282,6 +283,12 @@ def read_across(a: Answerer, q: Question, best: ScoredSentence) -> bool:
     return a.index.documents[int(a.index.sentences[best.row, 0])].language != q.language
 
 
+def continued(sentences: list[ScoredSentence], following: frozenset[int], floor: float) -> frozenset[int]:
+    """The rows after the previous answer's best quote whose evidence reaches the verdict's floor: quoted even
+    below the usual share of the best score (the best is often the sentence shown before)."""
+    return frozenset(x.row for x in sentences if x.row in following and x.evidence >= floor)
+
+
 def continuing(index: Index, hits: list[Hit], rows: frozenset[int], vector: np.ndarray) -> list[Hit]:
     """The chunks holding `rows` that `hits` lack, as hits scored by their cosine to the question."""
     have = {h.row for h in hits}
@@ -302,16 +309,17 @@ def sentence_span(index: Index, row: int) -> Span:
 def previous_quotes(a: Answerer, q: Question, k: int) -> list[Mapping] | None:
     """The quotes of the previous answer (`Quote.to_dict()`s), when `q` is a follow-up leaning on it (else None).
 
-    Without `q.previous`, the previous question is answered again (with the one before it as its
-    history, one level deep)."""
+    Without `q.previous` (REST, `verbatim ask --history`), the previous question is answered again as the chat
+    answered it: with the questions before it as its history, its own previous answer worked out the same way
+    (one more answer per earlier question that leans on the one before it; the history holds at most 10)."""
     last = previous_question(q.history)
     if not last or not leans_on_previous(q.text):
         return None
     if q.previous is not None:
         return list(q.previous)
-    earlier = [h for h in q.history or [] if h and h.strip()][:-1][-1:]
+    earlier = [h for h in q.history or [] if h and h.strip()][:-1]
     try:
-        answer = a.ask(last, k=k, docs=q.docs, history=earlier, mode=q.mode, previous=())
+        answer = a.ask(last, k=k, docs=q.docs, history=earlier, mode=q.mode)
     except QuestionError:  # an earlier question that was never answered leaves nothing to move on from
         return []
     return [x.to_dict() for x in answer.quotes]

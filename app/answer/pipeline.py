@@ -229,9 +229,13 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, sc.kind, q.text, sc.factor, r.lexical), r.k_each,
         s.floor, s.max_quote_words)
     each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
-    quotes = each_quotes if each else select_quotes(a.index, sentences, 1 if verdict == "not_found" else r.k,
-                                                    s.max_quote_words, s.min_relative_score,
-                                                    continued(sentences, r.following, floor))
+    k = 1 if verdict == "not_found" else r.k
+    # a follow-up's order is its own (repeats down, the text after the previous answer up); a refusal shows
+    # the best-ranked passage as the closest
+    sentences, vouching = with_best_evidence(sentences, k) if not repeated and verdict != "not_found" \
+        else (sentences, frozenset())
+    quotes = each_quotes if each else select_quotes(a.index, sentences, k, s.max_quote_words, s.min_relative_score,
+                                                    continued(sentences, r.following, floor) | vouching)
     about = None if each else about_answer(a.index, q.text, r.hits[:r.plain], sentences, quotes, r.k, a.languages())
     if about:  # a question about the document itself, never with a bold span from its body (app/answer/facts.py)
         quotes, top = about.quotes, about.score
@@ -281,6 +285,28 @@ def read_across(a: Answerer, q: Question, best: ScoredSentence) -> bool:
     """Whether the best sentence is in another language than the question: then neither shared words nor
     the English answer-type checks vouch for it, so it is at most "uncertain"."""
     return a.index.documents[int(a.index.sentences[best.row, 0])].language != q.language
+
+
+def with_best_evidence(sentences: list[ScoredSentence], k: int) -> tuple[list[ScoredSentence], frozenset[int]]:
+    """`sentences` with the one whose evidence the verdict read moved up to place `k` if it ranked below, and
+    its row: the answer shows the sentence that vouches for its verdict (a paraphrase shares few words with
+    it, so it may rank below sentences that share the question's common words).
+
+    >>> ranked = [ScoredSentence(7, 0.30, 0.35), ScoredSentence(8, 0.29, 0.36), ScoredSentence(9, 0.28, 0.34),
+    ...           ScoredSentence(4, 0.26, 0.38)]
+    >>> moved, rows = with_best_evidence(ranked, 3)
+    >>> [x.row for x in moved], rows
+    ([7, 8, 4, 9], frozenset({4}))
+    >>> with_best_evidence(ranked, 4) == (ranked, frozenset())
+    True
+    """
+    if not sentences:
+        return sentences, frozenset()
+    best = max(range(len(sentences)), key=lambda i: (sentences[i].evidence, -i))
+    if best < k:
+        return sentences, frozenset()
+    return [*sentences[:k - 1], sentences[best], *sentences[k - 1:best], *sentences[best + 1:]], \
+        frozenset({sentences[best].row})
 
 
 def continued(sentences: list[ScoredSentence], following: frozenset[int], floor: float) -> frozenset[int]:

@@ -38,6 +38,15 @@ def test_follow_up_finds_the_atabek_passage(report_assistant: Assistant):
     assert "one-third of his time in prison so far in solitary confinement" in answer["quotes"][0]["text"]
 
 
+def test_the_sentence_vouching_for_the_verdict_is_shown(report_assistant: Assistant):
+    """A paraphrase shares few words with its answer: "family visits" ranks fifth on shared words, but its
+    evidence is the best, so it is shown, third (before, it was not among the three quotes)."""
+    answer = report_assistant.ask("Are relatives allowed to see the prisoners?").to_dict()
+    assert answer["verdict"] != "not_found"
+    assert answer["quotes"][2]["text"] == ("Some of them have their access to family visits restricted in a fairly "
+                                           "severe manner.")
+
+
 def test_methods_of_ill_treatment(report_assistant: Assistant):
     answer = report_assistant.ask("How were detainees mistreated?").to_dict()
     assert any("stripped naked" in q["text"] or "beatings" in q["text"] for q in answer["quotes"])

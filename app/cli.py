@@ -131,9 +131,9 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
 
     manifest = read_manifest(index_dir)
     corpus = corpus_dir if corpus_dir is not None else recorded_corpus(manifest)
-    counts = manifest.raw["counts"]
+    counts = manifest.counts
     click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
-               f"model {manifest.model_name}, FAISS {manifest.faiss_type}, built {manifest.raw['created_at']}")
+               f"model {manifest.model_name}, FAISS {manifest.faiss_type}, built {manifest.created_at}")
     calibration = index_calibration(index_dir, manifest)
     across = "" if calibration.across_floor is None else f", across languages {calibration.across_floor:g}"
     click.echo(f"calibration: {calibration.source} (threshold {calibration.threshold:g}, floor {calibration.floor:g}"
@@ -160,7 +160,7 @@ def index_verify(index_dir: Path) -> None:
         for p in problems[:20]:
             click.echo(f"problem: {p}", err=True)
         raise click.ClickException(f"{len(problems)} problem(s) in {index_dir}; {rebuild_hint(index_dir)}")
-    counts = read_manifest(index_dir).raw["counts"]
+    counts = read_manifest(index_dir).counts
     click.echo(f"ok: {counts['chunks']} chunks and {counts['sentences']} sentences match their documents")
 
 

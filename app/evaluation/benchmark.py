@@ -187,7 +187,7 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
     try:
         manifest = read_manifest(index_dir)
         recorded = manifest.build_settings
-        fresh = (manifest.raw["documents"] == wanted and manifest.model_name == embedder.name
+        fresh = (manifest.documents == wanted and manifest.model_name == embedder.name
                  and settings.matches(recorded) and manifest.briefing == ranking_settings()
                  and not calibration_changed(manifest.model))
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):

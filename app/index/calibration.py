@@ -52,7 +52,7 @@ def calibration_path(index_dir: Path) -> Path:
 
 def index_calibration(index_dir: Path, manifest: Manifest) -> Calibration:
     """The calibration an index answers with: its own, else its model's defaults (see the module docstring)."""
-    model = manifest.raw.get("model", {})
+    model = manifest.model
     path = calibration_path(index_dir)
     if path.exists():
         try:

@@ -57,10 +57,6 @@ class Chunk:
         return {"id": self.id, "doc": self.doc, "start": self.start, "end": self.end,
                 "paragraph": self.paragraph, "page": self.page, "text": self.text}
 
-    @classmethod
-    def from_dict(cls, row: dict) -> Chunk:
-        return cls(row["id"], row["doc"], row["text"], row["start"], row["end"], row["paragraph"], row["page"])
-
 
 def chunk_id(doc: str, start: int, end: int, text: str) -> str:
     return hashlib.sha256(f"{doc}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:16]

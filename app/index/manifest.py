@@ -1,10 +1,11 @@
 """An index's manifest.json as one frozen value: read once (`app.index.store.read_manifest`), then handed on.
 
-The file on disk is unchanged (its fields are described in `app.index.store`); `Manifest` names the
-fields that code reads and keeps the whole record in `raw`. A field that is missing raises where it
-is read, as indexing the dict did.
+The file on disk is unchanged (its fields are described in `app.index.store`); `Manifest` holds the
+fields that code reads as plain values, parsed once by the reader (`app.index.store.manifest_of`,
+which refuses a manifest without a model name or build settings), and keeps the whole record in `raw`.
 
->>> m = Manifest({"model": {"name": "test/hash-embedder-64", "dim": 64}, "build_settings": {"index_type": "flat"}})
+>>> from app.index.store import manifest_of
+>>> m = manifest_of({"model": {"name": "test/hash-embedder-64", "dim": 64}, "build_settings": {"index_type": "flat"}})
 >>> m.model_name, m.dim, m.index_type, m.corpus_dir, m.counts
 ('test/hash-embedder-64', 64, 'flat', None, {})
 """
@@ -17,60 +18,19 @@ from typing import Any
 
 @dataclass(frozen=True, eq=False)
 class Manifest:
-    """A read manifest; `raw` is the parsed JSON (treat it as read-only: the value is shared)."""
+    """A read manifest; `raw` is the parsed JSON and the dicts are parts of it (treat them as read-only: the
+    value is shared)."""
 
     raw: dict[str, Any]
-
-    @property
-    def model(self) -> dict[str, Any]:
-        """The model record: name, dim, normalized, metric, and the model card's calibration."""
-        return self.raw["model"]
-
-    @property
-    def model_name(self) -> str:
-        return self.raw["model"]["name"]
-
-    @property
-    def dim(self) -> int | None:
-        return self.raw.get("model", {}).get("dim")
-
-    @property
-    def build_settings(self) -> dict[str, Any]:
-        """The recorded `BuildSettings` as a dict (`BuildSettings.matches` compares against it)."""
-        return self.raw["build_settings"]
-
-    @property
-    def index_type(self) -> str:
-        return self.raw["build_settings"].get("index_type", "auto")
-
-    @property
-    def documents(self) -> dict[str, str]:
-        """Each document's SHA-256 by name, as indexed."""
-        return self.raw.get("documents", {})
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return self.raw.get("counts", {})
-
-    @property
-    def faiss_type(self) -> str:
-        return self.raw["faiss"]["type"]
-
-    @property
-    def created_at(self) -> str:
-        return self.raw.get("created_at", "")
-
-    @property
-    def corpus_dir(self) -> str | None:
-        """The corpus folder the index was built from, as recorded (it may be gone since)."""
-        return self.raw.get("corpus_dir")
-
-    @property
-    def briefing(self) -> dict[str, Any] | None:
-        """The briefing ranking's settings (`app.index.briefing.ranking_settings`) at build time."""
-        return self.raw.get("briefing")
-
-    @property
-    def files(self) -> dict[str, dict[str, Any]]:
-        """Size and SHA-256 of every file of the build, by relative path."""
-        return self.raw.get("files", {})
+    model: dict[str, Any]  # the model record: name, dim, normalized, metric, and the model card's calibration
+    model_name: str
+    dim: int | None
+    build_settings: dict[str, Any]  # the recorded `BuildSettings` as a dict (`BuildSettings.matches` compares)
+    index_type: str
+    documents: dict[str, str]  # each document's SHA-256 by name, as indexed
+    counts: dict[str, int]
+    faiss_type: str
+    created_at: str
+    corpus_dir: str | None  # the corpus folder the index was built from, as recorded (it may be gone since)
+    briefing: dict[str, Any] | None  # the briefing ranking's settings (`app.index.briefing`) at build time
+    files: dict[str, dict[str, Any]]  # size and SHA-256 of every file of the build, by relative path

@@ -180,6 +180,11 @@ def document_from_row(r: dict) -> Document:
                     r["language"])
 
 
+def chunk_from_row(r: dict) -> Chunk:
+    """The `Chunk` of one chunks.jsonl row (the inverse of `Chunk.to_dict`)."""
+    return Chunk(r["id"], r["doc"], r["text"], r["start"], r["end"], r["paragraph"], r["page"])
+
+
 def entity_lines(documents: list[Document], sentences: np.ndarray, entities: np.ndarray):
     """The lines of entities.jsonl: [sentence row, start, end, label, text], the text cut from its document."""
     for srow, start, end, label in entities.tolist():
@@ -214,7 +219,20 @@ def read_manifest(index_dir: Path) -> Manifest:
         found = manifest.get("format_version") if isinstance(manifest, dict) else None
         raise IndexStaleError(f"index at {index_dir} has format version {found}, this Verbatim reads "
                               f"{INDEX_FORMAT_VERSION}; {rebuild_hint(index_dir)}")
-    return Manifest(manifest)
+    try:
+        return manifest_of(manifest)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise IndexCorruptError(f"{path} is incomplete ({type(exc).__name__}: {exc}); "
+                                f"{rebuild_hint(index_dir)}") from None
+
+
+def manifest_of(raw: dict) -> Manifest:
+    """The `Manifest` of a parsed manifest.json: its fields read once (a missing model name or build settings
+    raises KeyError)."""
+    model, built = raw["model"], raw["build_settings"]
+    return Manifest(raw, model, model["name"], model.get("dim"), built, built.get("index_type", "auto"),
+                    raw.get("documents", {}), raw.get("counts", {}), raw.get("faiss", {}).get("type", ""),
+                    raw.get("created_at", ""), raw.get("corpus_dir"), raw.get("briefing"), raw.get("files", {}))
 
 
 def check_files(index_dir: Path, manifest: Manifest, full: bool) -> list[str]:
@@ -262,7 +280,7 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
     manifest = checked_manifest(index_dir, embedder_name, verify_files, manifest)
     try:
         docs = [document_from_row(r) for r in read_jsonl(index_dir / DOCUMENTS)]
-        chunks = [Chunk.from_dict(r) for r in read_jsonl(index_dir / CHUNKS)]
+        chunks = [chunk_from_row(r) for r in read_jsonl(index_dir / CHUNKS)]
         mode = "r" if mmap else None
         chunk_vectors = np.load(index_dir / CHUNK_VECTORS, allow_pickle=False, mmap_mode=mode)
         sentences = np.load(index_dir / SENTENCES, allow_pickle=False)

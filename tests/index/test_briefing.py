@@ -13,8 +13,7 @@ from app.index.briefing import RankParams, candidates, centrality, rank_vectors,
 from app.index.build import build_index, ensure_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
-from app.index.manifest import Manifest
-from app.index.store import load_index
+from app.index.store import load_index, manifest_of
 from app.index.verify import ensure_fresh, stale_reasons
 
 INTERVIEW = ("Prison Review\n\n"
@@ -78,7 +77,7 @@ def test_an_index_ranked_by_another_method_is_stale_and_a_rebuild_reuses_its_vec
     manifest = json.loads(manifest_path.read_text())
     manifest["briefing"] = {**manifest["briefing"], "mmr_lambda": 0.9}
     manifest_path.write_text(json.dumps(manifest))
-    assert stale_reasons(Manifest(manifest), corpus) == ["the briefing ranking changed"]
+    assert stale_reasons(manifest_of(manifest), corpus) == ["the briefing ranking changed"]
     with pytest.raises(IndexStaleError, match="briefing ranking changed"):
         ensure_fresh(tmp_path / "i", corpus)
     report = ensure_index(tmp_path / "i", corpus, HashEmbedder())

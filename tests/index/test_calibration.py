@@ -13,8 +13,7 @@ from app.index.build import build_index
 from app.index.calibration import STAND_IN, calibration_path, index_calibration, write_calibration
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
-from app.index.manifest import Manifest
-from app.index.store import read_manifest
+from app.index.store import manifest_of, read_manifest
 from app.settings import AnswerSettings
 
 
@@ -82,8 +81,9 @@ def test_an_index_recorded_with_other_default_calibration_is_stale(index: Path, 
     corpus.mkdir()
     (corpus / "a.txt").write_text("The inspectors counted 212 men.", encoding="utf-8")
     raw = read_manifest(index).raw
-    manifest = Manifest({**raw, "model": {"name": E5_NAME, "calibration": {"threshold": 0.403001, "floor": 0.30034}}})
+    old = {"threshold": 0.403001, "floor": 0.30034}
+    manifest = manifest_of({**raw, "model": {"name": E5_NAME, "calibration": old}})
     assert stale_reasons(manifest, corpus) == [f"{E5_NAME}'s default calibration changed"]
-    manifest = Manifest({**raw, "model": {"name": E5_NAME, "calibration": default_calibration(MODELS[E5_NAME])}})
+    manifest = manifest_of({**raw, "model": {"name": E5_NAME, "calibration": default_calibration(MODELS[E5_NAME])}})
     assert stale_reasons(manifest, corpus) == []
     assert index_calibration(index, manifest).across_floor == MODELS[E5_NAME].across_floor

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from app.files import write_atomic
-from app.index.briefing import ranking_settings
+from app.index.briefing import RANKING_SETTINGS
 from app.index.build import build_index
 from app.index.embed import Embedder
 from app.index.encoders import calibration_changed, default_model, encoder
@@ -188,7 +188,7 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
         manifest = read_manifest(index_dir)
         recorded = manifest.build_settings
         fresh = (manifest.documents == wanted and manifest.model_name == embedder.name
-                 and settings.matches(recorded) and manifest.briefing == ranking_settings()
+                 and settings.matches(recorded) and manifest.briefing == RANKING_SETTINGS
                  and not calibration_changed(manifest.model))
     except (IndexNotFoundError, IndexCorruptError, IndexStaleError, KeyError, TypeError, AttributeError):
         fresh = False

@@ -70,9 +70,8 @@ class RankParams:
     lead_weight: float = LEAD_WEIGHT
 
 
-def ranking_settings(params: RankParams | None = None) -> dict:
-    """What the stored ranking was computed with, recorded in the manifest: another is stale."""
-    return {"method": METHOD, **asdict(params or RankParams())}
+# what the stored ranking is computed with, recorded in the manifest: an index that records another is stale
+RANKING_SETTINGS = {"method": METHOD, **asdict(RankParams())}
 
 
 def is_heading(document: Document, start: int, end: int, paragraph: int) -> bool:

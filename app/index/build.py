@@ -29,7 +29,7 @@ import numpy as np
 
 from app import __version__
 from app.errors import IndexBuildError, IndexCorruptError, IndexNotFoundError, IndexStaleError
-from app.index.briefing import rank_documents, ranking_settings
+from app.index.briefing import RANKING_SETTINGS, rank_documents
 from app.index.checkpoint import Checkpoint, remove_checkpoints, text_key
 from app.index.chunk import Chunk, chunk_document
 from app.index.embed import Embedder
@@ -319,7 +319,7 @@ def build_manifest(embedder: Embedder, settings: BuildSettings, corpus_dir: Path
         "build_settings": settings.to_dict(),
         "faiss": faiss_info,
         "bm25": lexical_record([d.language for d in documents]),
-        "briefing": ranking_settings(),
+        "briefing": RANKING_SETTINGS,
         "ner": model_record() if settings.entities else None,
         "corpus_dir": str(corpus_dir.resolve()) if corpus_dir else None,
         "documents": {d.doc: d.sha256 for d in documents},

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import IndexStaleError
-from app.index.briefing import ranking_settings
+from app.index.briefing import RANKING_SETTINGS
 from app.index.encoders import calibration_changed
 from app.index.ingest import file_hashes
 from app.index.invariants import build_problems
@@ -41,7 +41,7 @@ def stale_reasons(manifest: Manifest, corpus_dir: Path, settings: BuildSettings 
                   embedder_name: str | None = None) -> list[str]:
     """Why an index no longer matches the corpus folder and settings (empty list: it matches)."""
     reasons = corpus_changes(manifest, corpus_dir)
-    if manifest.briefing != ranking_settings():
+    if manifest.briefing != RANKING_SETTINGS:
         reasons.append("the briefing ranking changed")
     if settings is not None and not settings.matches(manifest.build_settings):
         reasons.append("chunking or model settings differ")

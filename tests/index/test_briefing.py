@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.errors import IndexStaleError
-from app.index.briefing import RankParams, candidates, centrality, rank_vectors, ranking_settings
+from app.index.briefing import RANKING_SETTINGS, RankParams, candidates, centrality, rank_vectors
 from app.index.build import build_index, ensure_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
@@ -59,7 +59,7 @@ def test_the_ranking_is_stored_and_recomputed_when_a_document_is_added(tmp_path:
     build_index(tmp_path / "i", HashEmbedder(), documents=[first])
     index = load_index(tmp_path / "i")
     assert sorted(index.briefing[:, 0].tolist()) == [0, 1] and index.briefing[:, 1].tolist() in ([9, 7], [7, 9])
-    assert index.manifest.briefing == ranking_settings()
+    assert index.manifest.briefing == RANKING_SETTINGS
     build_index(tmp_path / "i", HashEmbedder(), documents=[first, second])
     index = load_index(tmp_path / "i")
     assert index.manifest.counts["reused_documents"] == 1
@@ -82,7 +82,7 @@ def test_an_index_ranked_by_another_method_is_stale_and_a_rebuild_reuses_its_vec
         ensure_fresh(tmp_path / "i", corpus)
     report = ensure_index(tmp_path / "i", corpus, HashEmbedder())
     assert report is not None and (report.embedded_documents, report.reused_documents) == (0, 1)
-    assert load_index(tmp_path / "i").manifest.briefing == ranking_settings()
+    assert load_index(tmp_path / "i").manifest.briefing == RANKING_SETTINGS
 
 
 def test_without_sentence_vectors_the_ranking_is_the_lead(tmp_path: Path):

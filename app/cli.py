@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from app.answer.loading import load_assistant, recorded_corpus
+from app.answer.loading import load_assistant
 from app.errors import CorpusError, QuestionError, VerbatimError
 from app.index.encoders import DEFAULT_MODEL, MODELS
 from app.settings import (
@@ -127,10 +127,10 @@ def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     from app.index.calibration import index_calibration
     from app.index.encoders import default_model
     from app.index.store import read_manifest
-    from app.index.verify import stale_reasons
+    from app.index.verify import resolve_corpus, stale_reasons
 
     manifest = read_manifest(index_dir)
-    corpus = corpus_dir if corpus_dir is not None else recorded_corpus(manifest)
+    corpus = resolve_corpus(manifest, corpus_dir)
     counts = manifest.counts
     click.echo(f"index {index_dir}: {counts['documents']} document(s), {counts['chunks']} chunks, "
                f"model {manifest.model_name}, FAISS {manifest.faiss_type}, built {manifest.created_at}")

@@ -92,7 +92,7 @@ class AnswerSettings:
     mode: str = RETRIEVAL_MODES[0]  # one of RETRIEVAL_MODES
     dense_weight: float = 0.5  # share of the dense score in relative-score fusion
     # across several documents, hybrid mixes each passage's score with its whole document's BM25 and its
-    # title's (app/answer/ranking.py): the best mix at dense weight 0.5 on SciFact's "tune" queries
+    # title's (app/index/search.py): the best mix at dense weight 0.5 on SciFact's "tune" queries
     # (docs/experiments/README.md, doc_fusion.py); on the "report" queries it neither gains nor loses
     doc_weight: float = 0.3
     title_weight: float = 0.05

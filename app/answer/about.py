@@ -29,8 +29,8 @@ import re
 import numpy as np
 
 from app.answer.quote import Quote, ScoredSentence, is_quotable
-from app.answer.retrieve import Hit
 from app.index.ingest import Document
+from app.index.search import Hit
 from app.index.store import Index
 from app.index.structure import named_works
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.answer.quote import Quote
-from app.answer.retrieve import Hit
+from app.index.search import Hit
 
 VERDICTS = ("answered", "uncertain", "not_found")
 TIMINGS = ("prepare", "encode", "retrieve", "quote", "spans", "dense", "bm25", "fusion")  # the stages an answer times

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -27,15 +26,11 @@ from app.answer.intents import route
 from app.answer.language import asked_in
 from app.answer.pipeline import Stopwatch, decide, render, retrieve, routed_answer, score
 from app.answer.question import Question
-from app.answer.ranking import DocumentScorer
-from app.answer.retrieve import Hit, Retriever
 from app.index.calibration import Calibration, index_calibration
 from app.index.embed import Embedder
-from app.index.encoders import encoder
-from app.index.lexical import tokenize
-from app.index.manifest import Manifest
-from app.index.store import Index, load_index, read_manifest
-from app.index.verify import ensure_fresh
+from app.index.search import Hit, Searcher
+from app.index.store import Index
+from app.index.verify import Opened, open_index
 from app.runtime import Runtime
 from app.settings import AnswerSettings, BuildSettings
 
@@ -50,29 +45,28 @@ class Assistant:
                  runtime: Runtime | None = None, calibration: Calibration | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        # app/index/calibration.py: read once per loaded index (with_settings hands it on)
+        # app/index/calibration.py: read once per loaded index (open_index reads it; with_settings hands it on)
         self.calibration = calibration or index_calibration(index.path, index.manifest)
         c = self.calibration
         self.settings = (settings or AnswerSettings()).calibrated(c.threshold, c.floor, c.across_floor)
         self.runtime = runtime or Runtime()
-        self.retriever = Retriever(index)
+        self.searcher = Searcher(index, embedder)  # the one door into the index per question (app/index/search.py)
         self._languages = {d.doc: d.language for d in index.documents}  # as the build read them
         self._lexical: dict[str, frozenset[str] | None] = {}  # lexical(), per question language
 
     @classmethod
+    def opened(cls, opened: Opened, settings: AnswerSettings | None = None,
+               runtime: Runtime | None = None) -> Assistant:
+        """The assistant of an index `open_index` opened (app/index/verify.py)."""
+        return cls(opened.index, opened.encoder, settings, runtime, opened.calibration)
+
+    @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, settings: AnswerSettings | None = None,
-             corpus_dir: Path | None = None, mmap: bool = False, runtime: Runtime | None = None,
-             manifest: Manifest | None = None) -> Assistant:
-        """Load an index; with `corpus_dir`, refuse one that no longer matches the corpus. With `mmap`
-        (servers), vectors are memory-mapped read-only, so processes on one build share its pages.
-        `manifest`: the index's, when the caller has already read it (else it is read here, once)."""
-        if embedder is None:
-            manifest = read_manifest(Path(index_dir)) if manifest is None else manifest
-            embedder = encoder(manifest.model_name, "query")
-        index = load_index(Path(index_dir), embedder_name=embedder.name, mmap=mmap, manifest=manifest)
-        if corpus_dir is not None:
-            ensure_fresh(Path(index_dir), Path(corpus_dir), index.build_settings, embedder.name, index.manifest)
-        return cls(index, embedder, settings, runtime)
+             corpus_dir: Path | None = None, mmap: bool = False, runtime: Runtime | None = None) -> Assistant:
+        """Load an index (`open_index`) with `embedder` (default: the encoder of the model that built it); with
+        `corpus_dir`, refuse one that no longer matches the corpus. With `mmap` (servers), vectors are
+        memory-mapped read-only, so processes on one build share its pages."""
+        return cls.opened(open_index(index_dir, corpus_dir, query_encoder=embedder, mmap=mmap), settings, runtime)
 
     def with_settings(self, **changes) -> Assistant:
         return Assistant(self.index, self.embedder, replace(self.settings, **changes), self.runtime, self.calibration)
@@ -102,31 +96,15 @@ class Assistant:
                history: list[str] | None = None, mode: str | None = None) -> SearchResult:
         """Ranked passages before quoting."""
         q = self.question(question, k=k, docs=docs, history=history, mode=mode)
-        query = contextual_query(q.text, q.history)
-        hits = self.retrieve(self.embedder.encode([query])[0], tokenize(query, q.language),
-                             q.k or self.settings.passages, q.mode, q.docs, lexical=self.lexical(q.language))
-        return SearchResult(q.text, hits)
+        found = self.searcher.search(contextual_query(q.text, q.history), q.language, q.k or self.settings.passages,
+                                     self.settings, q.mode, q.docs, lexical=self.lexical(q.language))
+        return SearchResult(q.text, found.hits)
 
     def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, mode: str | None,
                  docs: list[str] | None, timings: dict[str, float] | None = None,
                  lexical: frozenset[str] | None = None) -> list[Hit]:
-        """The best `k` passages; in hybrid mode over several documents, each passage's score is mixed
-        with its document's whole-text and title BM25 (`doc_weight`, `title_weight`) before the cut.
-        `lexical`: the documents BM25 may score (those in the question's language; None: all)."""
-        s = self.settings
-        mode = mode or s.mode
-        across = mode == "hybrid" and (s.doc_weight or s.title_weight) and self.scope(docs) > 1 and lexical is None
-        pool = max(k, s.candidates) if across else k
-        hits = self.retriever.search(vector, tokens, pool, mode, s.candidates, s.dense_weight, docs=docs,
-                                     timings=timings, lexical=lexical)
-        if across:
-            hits = self._documents.rescore(hits, tokens, s.doc_weight, s.title_weight)
-        return hits[:k]
-
-    @functools.cached_property
-    def _documents(self) -> DocumentScorer:
-        """Whole-document and title BM25 of this index (built on first use: a corpus of one never needs it)."""
-        return DocumentScorer(self.index.documents)
+        """The best `k` passages for a vector and tokens already made (`Searcher.retrieve`, these settings)."""
+        return self.searcher.retrieve(vector, tokens, k, self.settings, mode, docs, lexical, timings)
 
     def scope(self, docs: list[str] | None) -> int:
         """How many documents a search over `docs` (None: all) reads."""

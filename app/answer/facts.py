@@ -24,9 +24,9 @@ from pathlib import PurePosixPath
 
 from app.answer.about import STRUCTURAL_SCORE, about_document, about_kind
 from app.answer.quote import Quote, ScoredSentence
-from app.answer.retrieve import Hit
 from app.index.ingest import Document
 from app.index.language import language_name
+from app.index.search import Hit
 from app.index.store import Index
 
 _NOT_STATED = {"date": "The document does not give its publication date.",

@@ -53,11 +53,9 @@ from app.answer.quote import (
     unknown_names,
 )
 from app.answer.resolve import Resolved, resolve
-from app.answer.retrieve import Hit
 from app.errors import QuestionError
-from app.index.embed import Embedder
 from app.index.language import language_name
-from app.index.lexical import tokenize
+from app.index.search import Hit, Searcher
 from app.index.store import Index
 from app.runtime import Runtime
 from app.settings import AnswerSettings
@@ -67,15 +65,12 @@ UNDERSTOOD_AS = "Understood as: {question}"  # the first line of a resolved foll
 
 
 class Answerer(Protocol):
-    """What the stages read of the assistant: its index, encoder, settings, runtime and retrieval."""
+    """What the stages read of the assistant: its index, its search (app/index/search.py), settings and runtime."""
 
     index: Index
-    embedder: Embedder
+    searcher: Searcher
     settings: AnswerSettings
     runtime: Runtime
-
-    def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, mode: str | None, docs: list[str] | None,
-                 timings: dict[str, float] | None = None, lexical: frozenset[str] | None = None) -> list[Hit]: ...
 
     def lexical(self, language: str) -> frozenset[str] | None: ...
 
@@ -93,9 +88,14 @@ class Stopwatch:
         self.laps = dict.fromkeys(TIMINGS, 0.0)
         self._last = time.perf_counter()
 
-    def lap(self, stage: str) -> None:
+    def lap(self, stage: str, less: Mapping[str, float] | None = None) -> None:
+        """Charge the time since the last lap to `stage`, less the `less` parts it timed inside itself (each
+        charged to its own stage: the encode inside the search)."""
         now = time.perf_counter()
         self.laps[stage] += now - self._last
+        for part, seconds in (less or {}).items():
+            self.laps[stage] -= seconds
+            self.laps[part] += seconds
         self._last = now
 
     def add(self, parts: Mapping[str, float]) -> None:
@@ -174,20 +174,19 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
     # 13/16 without; eval/experiments/followups.py); elided: folded in as before
     query = f"{previous_question(q.history)} {resolved.text}" if standalone else \
         contextual_query(topic(q.text) if each else q.text, q.history)
-    watch.lap("prepare")
-    vector = a.embedder.encode([query])[0]
-    watch.lap("encode")
-    tokens, inner, lexical = tokenize(query, q.language), {}, a.lexical(q.language)
+    inner, lexical = {}, a.lexical(q.language)
     plain = max(s.passages * (1 if lexical is None else 2), k)  # across languages, passage vectors rank worse
     pool = max(s.candidates, k_each, plain) if each else plain  # per document: every candidate passage is read
-    hits = a.retrieve(vector, tokens, pool, q.mode, q.docs, timings=inner, lexical=lexical)
+    watch.lap("prepare")
+    found = a.searcher.search(query, q.language, pool, s, q.mode, q.docs, lexical=lexical, timings=inner)
+    vector, tokens, hits = found.vector, found.tokens, found.hits
     previous = quoted_spans(shown or [])
     # the text goes on from the previous answer's best quote (its others may lie anywhere)
     following = following_rows(a.index.sentences, quoted_spans(shown[:1]), a.index.doc_rows) if shown else frozenset()
     if following:  # the passages that go on from the previous answer are read too
         more = continuing(a.index, hits[:plain], following, vector)
         hits, plain = hits[:plain] + more + hits[plain:], plain + len(more)
-    watch.lap("retrieve")
+    watch.lap("retrieve", less={"encode": inner.pop("encode")})
     watch.add(inner)
     return Retrieved(query, vector, tokens, hits, plain, k, each, k_each, lexical, resolved, previous, following)
 

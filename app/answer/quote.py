@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.answer.retrieve import Hit
 from app.index.briefing import is_heading
 from app.index.lexical import tokenize, tokenize_each
+from app.index.search import Hit
 from app.index.store import Index
 
 W_SENTENCE, W_PASSAGE, W_LEXICAL = 0.4, 0.3, 0.3

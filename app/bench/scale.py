@@ -154,9 +154,9 @@ def bench_faiss(n: int, queries: int = QUERIES, hnsw_threshold: int | None = Non
 
 def bench_bm25(n: int, queries: int = 200, candidates: int = 50) -> dict:
     """The product's BM25 index over n synthetic passages: index time, query p50/p95, top-k cost."""
-    from app.answer.retrieve import top_rows
     from app.bench.common import summarize
     from app.index.lexical import BM25Index, tokenize_many
+    from app.index.search import top_rows
 
     texts = synthetic_texts(n, seed=3)
     rss0 = rss_mb()

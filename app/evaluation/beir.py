@@ -24,8 +24,6 @@ from typing import Unpack
 
 import numpy as np
 
-from app.answer.ranking import DocumentScorer, rank_documents_by_hits
-from app.answer.retrieve import FUSIONS, Retriever
 from app.errors import CorpusError
 from app.evaluation.benchmark import BenchmarkRun, RunOptions
 from app.evaluation.ir_metrics import ndcg_at_k, recall_at_k
@@ -34,6 +32,7 @@ from app.files import read_jsonl
 from app.index.embed import Embedder
 from app.index.ingest import Document, document_from_text
 from app.index.lexical import tokenize_many
+from app.index.search import FUSIONS, DocumentScorer, Hit, Searcher
 from app.settings import RETRIEVAL_MODES, BuildSettings
 
 log = logging.getLogger(__name__)
@@ -110,16 +109,29 @@ BEST_PASSAGE = "hybrid, best passage only"  # the hybrid before documents were m
 Config = tuple[str, str, float, float, float]  # mode, fusion, dense weight, document weight, title weight
 
 
-def rank_documents(retriever: Retriever, query_vec: np.ndarray, tokens: list[str], config: Config, candidates: int,
+def rank_documents(retriever: Searcher, query_vec: np.ndarray, tokens: list[str], config: Config, candidates: int,
                    documents: DocumentScorer | None = None, depth: int = RECALL_K) -> list[str]:
     """Document ids, best first, each ranked by its best passage (the first hit that names it); with a
     document weight or a title weight, passages' scores are first mixed with their documents' BM25
     (`DocumentScorer.rescore`, as the product's hybrid does)."""
     mode, fusion, dense_weight, doc_weight, title_weight = config
-    hits = retriever.search(query_vec, tokens, 2 * candidates, mode, candidates, dense_weight, fusion)
+    hits = retriever.rank(query_vec, tokens, 2 * candidates, mode, candidates, dense_weight, fusion)
     if documents is not None and (doc_weight or title_weight):
         hits = documents.rescore(hits, tokens, doc_weight, title_weight)
     return rank_documents_by_hits(hits, depth)
+
+
+def rank_documents_by_hits(hits: list[Hit], depth: int) -> list[str]:
+    """Document names, best first, each ranked by its best hit."""
+    ranked: list[str] = []
+    seen: set[str] = set()
+    for hit in hits:
+        if hit.chunk.doc not in seen:
+            seen.add(hit.chunk.doc)
+            ranked.append(hit.chunk.doc)
+            if len(ranked) == depth:
+                break
+    return ranked
 
 
 def _sweep_name(fusion: str, dense_weight: float) -> str:
@@ -140,7 +152,7 @@ def judged_queries(data_dir: Path, split: str, limit: int | None = None) -> tupl
     return queries, qrels
 
 
-def score_queries(retriever: Retriever, embedder: Embedder, queries: list[tuple[str, str]], qrels: dict,
+def score_queries(retriever: Searcher, embedder: Embedder, queries: list[tuple[str, str]], qrels: dict,
                   configs: list[Config], names: list[str], candidates: int,
                   documents: DocumentScorer | None = None) -> tuple[dict, list]:
     """nDCG@10 and Recall@100 of each query under each configuration: per configuration, and one row a query."""
@@ -189,7 +201,7 @@ def run_beir(data_dir: Path, split: str = "train", *, fusion: str = "relative", 
             named[_sweep_name(f, w)] = ("hybrid", f, w, 0.0, 0.0)
     names, configs = list(named), list(named.values())
     documents = DocumentScorer(index.documents) if any(doc_weights) else None
-    per_query, rows = score_queries(Retriever(index), run.embedder, queries, qrels, configs, names, candidates,
+    per_query, rows = score_queries(Searcher(index), run.embedder, queries, qrels, configs, names, candidates,
                                     documents)
     compared = {"bm25": "bm25", "dense": "dense", **({"best_passage": BEST_PASSAGE} if any(doc_weights) else {})}
 

@@ -40,9 +40,9 @@ from app.index.language import text_language
 from app.index.lexical import BM25Index, join_hyphenated, lexical_record
 from app.index.manifest import Manifest
 from app.index.ner import entity_rows, model_record
-from app.index.store import builds_dir, check_files, load_index, read_manifest, sentence_objects
-from app.index.store_write import make_faiss_index, set_aside, write_build
-from app.index.verify import corpus_changes, stale_reasons
+from app.index.store import builds_dir, load_index, sentence_objects
+from app.index.store_write import make_faiss_index, write_build
+from app.index.verify import needs_build
 from app.runtime import Runtime
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
 
@@ -366,27 +366,3 @@ def ensure_index(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings
         return None
     return build_index(index_dir, embedder, settings, corpus_dir=corpus_dir, progress=progress, engine=engine,
                        runtime=runtime)
-
-
-def needs_build(index_dir: Path, corpus_dir: Path, model: str, settings: BuildSettings,
-                defer_corpus_changes: bool = False, manifest: Manifest | None = None) -> bool:
-    """Whether the index must be built (see `ensure_index`); a damaged one is first moved aside."""
-    index_dir = Path(index_dir)
-    damage = None
-    try:
-        manifest = read_manifest(index_dir) if manifest is None else manifest
-        reasons = stale_reasons(manifest, corpus_dir, settings, model)
-        fresh = len(reasons) == len(corpus_changes(manifest, corpus_dir) if defer_corpus_changes else [])
-        damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None
-        if fresh and damage is None:
-            return False
-    except IndexCorruptError as exc:
-        damage = str(exc).split("; run `", 1)[0]
-    except (IndexNotFoundError, IndexStaleError):
-        pass
-    if damage is not None:
-        aside = set_aside(index_dir)
-        log.warning("the index at %s is damaged (%s): moved it to %s and rebuilding from %s",
-                    index_dir, damage, aside, corpus_dir)
-    log.info("building the index at %s from %s", index_dir, corpus_dir)
-    return True

@@ -1,18 +1,27 @@
-"""Checking an index: is it fresh for this corpus and these settings, and is every file and row sound.
+"""Checking an index: is it fresh for this corpus and these settings, and is every file and row sound;
+and `open_index`, the one way the answer layer opens one (checked, and built first when a server must).
 
 `ensure_fresh` is cheap (hashes of the corpus files against the manifest); `verify_index` reads
 everything (file checksums, row counts, each chunk and sentence against its document's text).
+`resolve_corpus` is the one answer to "which corpus folder is this index checked against".
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from app.errors import IndexStaleError
+from app.batching import BatchingEncoder
+from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError, VerbatimError
 from app.index.briefing import RANKING_SETTINGS
-from app.index.encoders import calibration_changed
+from app.index.calibration import Calibration, index_calibration
+from app.index.embed import Embedder
+from app.index.encoders import calibration_changed, encoder
 from app.index.ingest import file_hashes
 from app.index.invariants import build_problems
 from app.index.manifest import Manifest
@@ -26,7 +35,21 @@ from app.index.store import (
     rebuild_hint,
     sentence_objects,
 )
+from app.index.store_write import set_aside
 from app.settings import BuildSettings
+
+log = logging.getLogger(__name__)
+# how a server builds an index it cannot answer from: (index, corpus, model, settings) -> the build's summary
+Builder = Callable[[Path, Path, str, BuildSettings | None], Any]
+
+
+def resolve_corpus(manifest: Manifest | None, corpus_dir: Path | None, default: Path | None = None) -> Path | None:
+    """The one corpus resolver: the given folder, else the one the index was built from if it still exists
+    (`manifest`: the index's, None when it has none), else `default`."""
+    if corpus_dir is not None:
+        return corpus_dir
+    recorded = manifest.corpus_dir if manifest is not None else None
+    return Path(recorded) if recorded and Path(recorded).is_dir() else default
 
 
 def corpus_changes(manifest: Manifest, corpus_dir: Path) -> list[str]:
@@ -61,6 +84,91 @@ def ensure_fresh(index_dir: Path, corpus_dir: Path, settings: BuildSettings | No
     if reasons:
         raise IndexStaleError(f"index at {index_dir} is stale ({'; '.join(reasons[:3])}); "
                               f"{rebuild_hint(index_dir, corpus_dir)}")
+
+
+def needs_build(index_dir: Path, corpus_dir: Path, model: str, settings: BuildSettings,
+                defer_corpus_changes: bool = False, manifest: Manifest | None = None) -> bool:
+    """Whether the index must be built (missing, unreadable, damaged or stale; with `defer_corpus_changes`,
+    not when corpus documents alone were added, removed or changed); a damaged one is first moved aside
+    (`set_aside`, logged), so the rebuild starts from the corpus and the damage stays for a look."""
+    index_dir = Path(index_dir)
+    damage = None
+    try:
+        manifest = read_manifest(index_dir) if manifest is None else manifest
+        reasons = stale_reasons(manifest, corpus_dir, settings, model)
+        fresh = len(reasons) == len(corpus_changes(manifest, corpus_dir) if defer_corpus_changes else [])
+        damage = "; ".join(check_files(index_dir, manifest, full=False)[:3]) or None
+        if fresh and damage is None:
+            return False
+    except IndexCorruptError as exc:
+        damage = str(exc).split("; run `", 1)[0]
+    except (IndexNotFoundError, IndexStaleError):
+        pass
+    if damage is not None:
+        aside = set_aside(index_dir)
+        log.warning("the index at %s is damaged (%s): moved it to %s and rebuilding from %s",
+                    index_dir, damage, aside, corpus_dir)
+    log.info("building the index at %s from %s", index_dir, corpus_dir)
+    return True
+
+
+@dataclass(frozen=True, eq=False)
+class Opened:
+    """An index opened to answer from: loaded, checked, with its query encoder and calibration."""
+
+    index: Index
+    encoder: Embedder
+    calibration: Calibration
+    corpus_dir: Path | None  # the corpus it was resolved against (None: none)
+    built: Any = None  # the `BuildSummary` of the build `open_index` made first, if any
+
+
+def open_index(index_dir: Path, corpus_dir: Path | None = None, *, recorded: bool = False,
+               default_corpus: Path | None = None, model: str | None = None, query_encoder: Embedder | None = None,
+               build: Builder | None = None, defer_corpus_changes: bool = False, mmap: bool = False,
+               batched: bool = False) -> Opened:
+    """The index at `index_dir`, opened once for the answer layer: its manifest read once and handed on.
+
+    - corpus: `corpus_dir`; else, with `recorded`, the one the index was built from if it still exists, else
+      `default_corpus` (`resolve_corpus`);
+    - `model`: the encoder the index must be built with (None: whichever built it);
+    - with `build` (a server; it needs `model`), an index that is missing, unreadable, damaged or stale is
+      built first (`needs_build`); without, such an index raises, and so does one its corpus no longer matches;
+    - the query encoder: `query_encoder`, else the factory's (`encoders.encoder`), batched across
+      concurrent questions with `batched` (app/batching.py);
+    - `mmap`: vectors memory-mapped read-only (`load_index`)."""
+    index_dir = Path(index_dir)
+    manifest = _manifest(index_dir, strict=build is None)
+    corpus = resolve_corpus(manifest, corpus_dir, default_corpus) if recorded else corpus_dir
+    built = None
+    if build is not None:
+        settings = _recorded_settings(manifest)
+        if needs_build(index_dir, corpus, model, settings or BuildSettings(), defer_corpus_changes, manifest):
+            built, manifest = build(index_dir, corpus, model, settings), None
+    query = query_encoder or encoder(model or manifest.model_name, "query")
+    query = BatchingEncoder(query) if batched else query
+    index = load_index(index_dir, embedder_name=query.name, mmap=mmap, manifest=manifest)
+    if corpus is not None and build is None:
+        ensure_fresh(index_dir, corpus, index.build_settings, query.name, index.manifest)
+    return Opened(index, query, index_calibration(index_dir, index.manifest), corpus, built)
+
+
+def _manifest(index_dir: Path, strict: bool) -> Manifest | None:
+    """The index's manifest; unless `strict`, None when it has none or it is unreadable (a server rebuilds)."""
+    try:
+        return read_manifest(index_dir)
+    except VerbatimError:
+        if strict:
+            raise
+        return None
+
+
+def _recorded_settings(manifest: Manifest | None) -> BuildSettings | None:
+    """The build settings a rebuild keeps (the index type); None for an unreadable record."""
+    try:
+        return BuildSettings(index_type=manifest.index_type) if manifest is not None else None
+    except (VerbatimError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def verify_index(index_dir: Path) -> list[str]:

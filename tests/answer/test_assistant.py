@@ -8,8 +8,8 @@ from app.answer.assistant import Assistant
 from app.answer.followup import contextual_query, leans_on_previous
 from app.answer.messages import line
 from app.answer.question import validate_question
-from app.answer.retrieve import fuse_relative, fuse_rrf
 from app.errors import IndexStaleError, QuestionError
+from app.index.search import fuse_relative, fuse_rrf
 from app.settings import AnswerSettings
 from tests.conftest import assert_quotes_verbatim
 

@@ -1,4 +1,4 @@
-"""Ranking across documents (app/answer/ranking.py) as the assistant uses it: a passage's score mixed
+"""Ranking across documents (`DocumentScorer`, app/index/search.py) as the assistant uses it: a passage's score mixed
 with its whole document's BM25 in hybrid mode, over more than one document only."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from app.answer.assistant import Assistant
-from app.answer.ranking import DocumentScorer
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
 from app.index.lexical import tokenize
+from app.index.search import DocumentScorer
 from app.settings import AnswerSettings
 
 # the Apache text's second chunk holds its definition of a contributor; "apache" is in its text only

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app.answer.retrieve import top_rows
 from app.bench import build as bench_build
 from app.bench import common as bench_common
 from app.bench import onnx as bench_onnx
@@ -18,6 +17,7 @@ from app.bench import run as bench
 from app.bench.scale import recall_at_k, synthetic_texts, synthetic_vectors
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
+from app.index.search import top_rows
 
 
 def test_summarize_exact_median_and_p95():

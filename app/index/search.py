@@ -1,22 +1,44 @@
-"""Retrieve: hybrid search over chunks, dense (FAISS) and BM25 (bm25s), fused.
+"""Search: the passages of one loaded index for a query, the answer layer's one door into it per question.
 
-Every candidate from either side gets both raw scores (cosine from its stored vector, BM25 from the
-full score vector), then the two are fused. `relative` fusion min-max scales each side over the
-candidates and mixes them with `dense_weight`; `rrf` is reciprocal rank fusion (k=60).
+`Searcher` holds the index and its query encoder (both from `app.index.verify.open_index`). Its `search`
+encodes the query, tokenizes it in the question's language (app/index/lexical.py) and ranks the chunks:
+dense (FAISS) and BM25 (bm25s), fused. Every candidate from either side gets both raw scores (cosine from
+its stored vector, BM25 from the full score vector), then the two are fused. `relative` fusion min-max
+scales each side over the candidates and mixes them with `dense_weight`; `rrf` is reciprocal rank fusion
+(k=60). Across several documents, hybrid mode then mixes each passage's score with its whole document's
+and its title's BM25 (`DocumentScorer`):
+
+    score = (1 - doc_weight - title_weight) * passage + doc_weight * doc_bm25 + title_weight * title_bm25
+
+with each BM25 side divided by its highest value over the documents of the hits (as the passage fusion
+scales BM25). A corpus of one document is unchanged: every hit gets the same document score.
 
 >>> fuse_relative([0.9, 0.5], [0.0, 4.0], 0.5)
 [0.5, 0.5]
+>>> from app.index.ingest import document_from_text
+>>> docs = [document_from_text("a.txt", "Cats purr. Cats sleep.", title="Cats"),
+...         document_from_text("b.txt", "Dogs bark at cats.", title="Dogs")]
+>>> scorer = DocumentScorer(docs)
+>>> # by hand (Lucene BM25, k1=1.5, b=0.75): idf ln(1.2); tf 2 of 4 tokens, tf 1 of 3, avgdl 3.5
+>>> [round(float(x), 3) for x in scorer.scores(["cat"])]
+[0.1, 0.078]
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from app.index.chunk import Chunk
+from app.index.embed import Embedder
+from app.index.ingest import Document
+from app.index.lexical import BM25Index, tokenize
 from app.index.store import Index
+from app.settings import AnswerSettings
 
 FUSIONS = ("relative", "rrf")
 RRF_K = 60
@@ -79,11 +101,57 @@ def fuse_rrf(dense: list[float], bm25: list[float]) -> list[float]:
     return list(1 / (RRF_K + ranks(dense)) + 1 / (RRF_K + ranks(bm25)))
 
 
-class Retriever:
-    """Searches one loaded index; the query vector and tokens are computed by the caller."""
+@dataclass(frozen=True)
+class Found:
+    """What a search found: the query's vector and tokens (quoting reads them again), and the passages."""
 
-    def __init__(self, index: Index) -> None:
-        self.index = index
+    vector: np.ndarray
+    tokens: list[str]
+    hits: list[Hit]  # best first
+
+
+@dataclass(frozen=True, eq=False)
+class Searcher:
+    """Searches one loaded index with its query encoder (`encoder`: None when the caller brings vectors)."""
+
+    index: Index
+    encoder: Embedder | None = None
+
+    def search(self, query: str, language: str, k: int, settings: AnswerSettings, mode: str | None = None,
+               docs: list[str] | None = None, lexical: frozenset[str] | None = None,
+               timings: dict[str, float] | None = None) -> Found:
+        """The best `k` passages for `query`, a question in `language` (ISO 639-1): encoded, tokenized in its
+        language, then `retrieve`d. With `timings`, the seconds spent encoding are stored there under
+        "encode", beside `rank`'s stages."""
+        t0 = time.perf_counter()
+        vector = self.encoder.encode([query])[0]
+        if timings is not None:
+            timings["encode"] = time.perf_counter() - t0
+        tokens = tokenize(query, language)
+        return Found(vector, tokens, self.retrieve(vector, tokens, k, settings, mode, docs, lexical, timings))
+
+    def retrieve(self, vector: np.ndarray, tokens: list[str], k: int, settings: AnswerSettings,
+                 mode: str | None = None, docs: list[str] | None = None, lexical: frozenset[str] | None = None,
+                 timings: dict[str, float] | None = None) -> list[Hit]:
+        """The best `k` passages (`settings`: the mode when `mode` is None, the candidates and weights); in
+        hybrid mode over several documents, each passage's score is mixed with its document's whole-text and
+        title BM25 (`doc_weight`, `title_weight`) before the cut. `lexical`: the documents BM25 may score
+        (those in the question's language; None: all)."""
+        s = settings
+        mode = mode or s.mode
+        in_scope = len(set(docs)) if docs else len(self.index.documents)
+        across = mode == "hybrid" and (s.doc_weight or s.title_weight) and in_scope > 1 and lexical is None
+        pool = max(k, s.candidates) if across else k
+        hits = self.rank(vector, tokens, pool, mode, s.candidates, s.dense_weight, docs=docs, timings=timings,
+                         lexical=lexical)
+        if across:
+            hits = self.documents.rescore(hits, tokens, s.doc_weight, s.title_weight)
+        return hits[:k]
+
+    @functools.cached_property
+    def documents(self) -> DocumentScorer:
+        """Whole-document and title BM25 of this index (built on first use: a corpus of one never needs it)."""
+        return DocumentScorer(self.index.documents)
 
     def allowed_rows(self, docs: list[str] | None) -> np.ndarray | None:
         if not docs:
@@ -105,7 +173,7 @@ class Retriever:
         _, ids = self.index.faiss_index.search(query_vec.reshape(1, -1), n, params=params)
         return [int(i) for i in ids[0] if i >= 0]
 
-    def search(self, query_vec: np.ndarray, tokens: list[str], k: int, mode: str = "hybrid",
+    def rank(self, query_vec: np.ndarray, tokens: list[str], k: int, mode: str = "hybrid",
                candidates: int = 50, dense_weight: float = 0.5, fusion: str = "relative",
                docs: list[str] | None = None, timings: dict[str, float] | None = None,
                lexical: frozenset[str] | None = None) -> list[Hit]:
@@ -173,3 +241,39 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
+
+
+class DocumentScorer:
+    """Whole-document and title BM25 over the documents of one index (row i = document i)."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self.row = {d.doc: i for i, d in enumerate(documents)}
+        languages = [d.language for d in documents]  # rescoring is for a question in their language
+        self.text = BM25Index.build([d.text for d in documents], languages) if documents else None
+        self.titles = BM25Index.build([d.title or d.doc for d in documents], languages) if documents else None
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 of each whole document for the query tokens."""
+        return self.text.scores(tokens) if self.text is not None else np.zeros(0, np.float32)
+
+    def title_scores(self, tokens: list[str]) -> np.ndarray:
+        return self.titles.scores(tokens) if self.titles is not None else np.zeros(0, np.float32)
+
+    def rescore(self, hits: list[Hit], tokens: list[str], doc_weight: float, title_weight: float = 0.0) -> list[Hit]:
+        """The hits with document-fused scores, best first (ties by passage row)."""
+        if not hits or (doc_weight == 0 and title_weight == 0):
+            return hits
+        rows = np.array([self.row[h.chunk.doc] for h in hits])
+        doc = _scaled(self.scores(tokens)[rows]) if doc_weight else np.zeros(len(hits))
+        title = _scaled(self.title_scores(tokens)[rows]) if title_weight else np.zeros(len(hits))
+        passage_weight = 1.0 - doc_weight - title_weight
+        fused = [round(passage_weight * h.score + doc_weight * float(d) + title_weight * float(t), 12)
+                 for h, d, t in zip(hits, doc, title, strict=True)]
+        order = sorted(range(len(hits)), key=lambda i: (-fused[i], hits[i].row))
+        return [replace(hits[i], score=fused[i]) for i in order]
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """Divided by the highest value (zeros stay zeros)."""
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else np.zeros_like(values, dtype=np.float64)

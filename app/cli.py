@@ -124,9 +124,8 @@ def index_build(corpus_dir: Path, index_dir: Path, index_type: str, engine: str,
 @index_option
 def index_status(corpus_dir: Path | None, index_dir: Path) -> None:
     """Say whether the index matches the corpus (exit 1 if not)."""
-    from app.index.calibration import index_calibration
     from app.index.encoders import default_model
-    from app.index.store import read_manifest
+    from app.index.store import index_calibration, read_manifest
     from app.index.verify import resolve_corpus, stale_reasons
 
     manifest = read_manifest(index_dir)

@@ -97,7 +97,7 @@ class AnswerSettings:
     doc_weight: float = 0.3
     title_weight: float = 0.05
     # verdicts: "answered" at or above `threshold`, "not_found" below `floor`, "uncertain" between; None:
-    # the index's calibration (app/index/calibration.py), filled in when an assistant loads it
+    # the index's calibration (`Calibration`, app/index/store.py), filled in when an assistant loads it
     threshold: float | None = None
     floor: float | None = None
     across_floor: float | None = None  # the floor for an answer read across languages (None: `floor`)

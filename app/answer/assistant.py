@@ -26,10 +26,9 @@ from app.answer.intents import route
 from app.answer.language import asked_in
 from app.answer.pipeline import Stopwatch, decide, render, retrieve, routed_answer, score
 from app.answer.question import Question
-from app.index.calibration import Calibration, index_calibration
 from app.index.embed import Embedder
 from app.index.search import Hit, Searcher
-from app.index.store import Index
+from app.index.store import Calibration, Index, index_calibration
 from app.index.verify import Opened, open_index
 from app.runtime import Runtime
 from app.settings import AnswerSettings, BuildSettings
@@ -45,7 +44,7 @@ class Assistant:
                  runtime: Runtime | None = None, calibration: Calibration | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        # app/index/calibration.py: read once per loaded index (open_index reads it; with_settings hands it on)
+        # app/index/store.py: read once per loaded index (open_index reads it; with_settings hands it on)
         self.calibration = calibration or index_calibration(index.path, index.manifest)
         c = self.calibration
         self.settings = (settings or AnswerSettings()).calibrated(c.threshold, c.floor, c.across_floor)

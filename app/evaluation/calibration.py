@@ -2,7 +2,7 @@
 
 `calibrate` applies the objective of `verdicts.choose_verdict_thresholds` to one run's questions
 and adds a leave-one-out estimate; `calibration_record` is what `verbatim eval --calibrate` stores
-beside the index (app/index/calibration.py).
+beside the index (`Calibration`, app/index/store.py).
 
 >>> run = {"threshold": 0.5, "questions": {"hybrid": [{"score": s, "answerable": a} for s, a in
 ...        [(0.9, True), (0.6, True), (0.5, False), (0.4, True), (0.3, False), (0.1, False)]]}}
@@ -47,7 +47,7 @@ def calibrate(result: Mapping, method: str = "hybrid") -> dict:
 
 
 def calibration_record(choice: Mapping, chosen_on: str) -> dict:
-    """The index's calibration as stored (app/index/calibration.py): the thresholds and how they were chosen."""
+    """The index's calibration as stored (`Calibration`, app/index/store.py): the thresholds, how chosen."""
     record = {"threshold": choice["threshold"], "floor": choice["floor"],
               "objective": f"floor: at most {choice['max_false_refusal']:.0%} of answerable questions not_found; "
                            "threshold: most answerable minus unanswerable answered, with at most "

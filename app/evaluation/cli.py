@@ -105,7 +105,7 @@ def _run_question_suite(data: Path | None, index_dir: Path, out_dir: Path, calib
     from app.evaluation.calibration import calibration_record
     from app.evaluation.suite import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions, run_suite
     from app.evaluation.suite_output import write_suite
-    from app.index.calibration import write_calibration
+    from app.index.store_write import write_calibration
 
     qfile = data or QUESTIONS_FILE
     if qfile.is_dir():

@@ -6,7 +6,7 @@
 A `ModelCard` is everything the project holds about a model: its name as the index records it,
 dimension, the prefixes it adds, the languages it reads, where its weights come from and under
 which licence, and its default verdict calibration (used by an index that has none of its own,
-app/index/calibration.py). The default is multilingual-e5-small; all-MiniLM-L6-v2 stays selectable
+`Calibration` in app/index/store.py). The default is multilingual-e5-small; all-MiniLM-L6-v2 stays selectable
 (`VERBATIM_MODEL` or `verbatim index build --model`) for English-only corpora that want its speed.
 Tests use `test/hash-embedder-<dim>`, a deterministic stand-in, through the same factory.
 

@@ -20,10 +20,13 @@ Layout of one build (no pickle anywhere):
 `index_dir` itself is a symbolic link to the current build inside `<index_dir>.builds/`; a new
 build is written beside it and the link is replaced with one `os.replace`, so readers always see
 either the old index or the new one, whole. A build killed midway leaves the old one in place.
+Beside the builds, `calibration.json` holds the index's own verdict calibration, when one was chosen
+for it (`Calibration`): rebuilds keep it.
 
-This module is the format: the file names, the manifest, the row shapes, and loading. Writing a
-build and swapping it in is `app.index.store_write`; verifying and freshness is `app.index.verify`;
-what goes into a build (ingest, chunking, embedding, reuse) is `app.index.build`.
+This module is the format: the file names, the manifest, the row shapes, and loading (the calibration
+too). Writing a build and swapping it in is `app.index.store_write`; verifying, freshness and opening an
+index to answer from is `app.index.verify`; what goes into a build (ingest, chunking, embedding, reuse)
+is `app.index.build`.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
+from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError, VerbatimError
 from app.files import read_jsonl
 from app.index.chunk import Chunk, Sentence
 from app.index.ingest import Document
@@ -59,6 +62,10 @@ BRIEFING_SCORES = "briefing_scores.npy"
 DENSE = "dense.faiss"
 BM25_FOLDER = "bm25"
 CHECKSUM_LIMIT_BYTES = 256 * 1024 * 1024  # above this, loading checks sizes only; verify checks all
+CALIBRATION = "calibration.json"  # beside the builds (`calibration_path`)
+# the tests' hash embedder has no card: it answers with thresholds of its own (its bag-of-hashed-words
+# cosines are no model's; these keep the test corpora's answers answered and off-topic questions out)
+STAND_IN = {"threshold": 0.25, "floor": 0.05, "chosen_on": "a stand-in for the tests' hash embedder"}
 
 
 def rebuild_hint(index_dir: Path, corpus_dir: Path | None = None) -> str:
@@ -321,3 +328,61 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
     except (KeyError, IndexError, ValueError) as exc:  # a chunk naming an unknown document, bad sentence rows
         raise IndexCorruptError(f"index at {index_dir} has inconsistent rows ({type(exc).__name__}: {exc}); "
                                 f"{rebuild_hint(index_dir)}") from None
+
+
+# ---------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An index's verdict calibration: a top score at or above `threshold` is "answered"; below `floor`,
+    "not_found"; between, "uncertain".
+
+    Calibration belongs to the index, because scores mean different things under different encoders
+    (multilingual-e5-small's cosines of unrelated sentences sit near 0.8, all-MiniLM-L6-v2's near 0).
+    Every build records its model's defaults in the manifest (`model.calibration`, from the model's card
+    in app/index/encoders.py); `verbatim eval --calibrate --index DIR` chooses them on that index and writes
+    them beside its builds (`calibration_path`, with the model they were chosen for: rebuilds keep them;
+    `app.index.store_write.write_calibration`). `index_calibration` gives the index's own when it was made
+    for the index's model, else the model's defaults; `source` says which (`verbatim index status` prints it).
+    """
+
+    threshold: float
+    floor: float
+    source: str  # "index" (chosen on this index) or "model default"
+    chosen_on: str = ""
+    # below it, "not_found" for an answer whose best sentence is in another language than the question
+    # (cross-lingual cosines run lower); None: `floor`. Only the model's card sets it today.
+    across_floor: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.floor <= self.threshold:
+            raise VerbatimError(f"calibration floor {self.floor} is above its threshold {self.threshold}; "
+                                "run `verbatim eval --calibrate`")
+
+
+def calibration_path(index_dir: Path) -> Path:
+    return builds_dir(index_dir) / CALIBRATION
+
+
+def index_calibration(index_dir: Path, manifest: Manifest) -> Calibration:
+    """The calibration an index answers with: its own, else its model's defaults (see `Calibration`)."""
+    model = manifest.model
+    path = calibration_path(index_dir)
+    if path.exists():
+        try:
+            own = json.loads(path.read_text(encoding="utf-8"))
+            if own.get("model") == model.get("name"):
+                return Calibration(float(own["threshold"]), float(own["floor"]), "index", str(own.get("chosen_on", "")),
+                                   _across(model.get("calibration") or {}))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise VerbatimError(f"{path} is unreadable ({type(exc).__name__}); delete it or run "
+                                "`verbatim eval --calibrate`") from None
+    default = model.get("calibration") or STAND_IN
+    return Calibration(float(default["threshold"]), float(default["floor"]), "model default",
+                       str(default.get("chosen_on", "")), _across(default))
+
+
+def _across(record: dict) -> float | None:
+    value = record.get("across_floor")
+    return None if value is None else float(value)

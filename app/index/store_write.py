@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.files import write_jsonl
+from app.files import write_atomic, write_jsonl
 from app.index.chunk import Chunk
 from app.index.ingest import Document
 from app.index.lexical import BM25Index
@@ -34,6 +34,7 @@ from app.index.store import (
     SENTENCE_VECTORS,
     SENTENCES,
     builds_dir,
+    calibration_path,
     document_row,
     entity_lines,
     sha256_file,
@@ -164,3 +165,12 @@ def set_aside(index_dir: Path) -> Path:
     else:
         os.rename(index_dir, aside)
     return aside
+
+
+def write_calibration(index_dir: Path, model: str, record: dict) -> Path:
+    """Store `record` (threshold, floor, how they were chosen) as the index's own calibration (`Calibration`),
+    atomically."""
+    path = calibration_path(index_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps({**record, "model": model}, indent=2, ensure_ascii=False) + "\n")
+    return path

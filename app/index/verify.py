@@ -19,7 +19,6 @@ import numpy as np
 from app.batching import BatchingEncoder
 from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError, VerbatimError
 from app.index.briefing import RANKING_SETTINGS
-from app.index.calibration import Calibration, index_calibration
 from app.index.embed import Embedder
 from app.index.encoders import calibration_changed, encoder
 from app.index.ingest import file_hashes
@@ -27,8 +26,10 @@ from app.index.invariants import build_problems
 from app.index.manifest import Manifest
 from app.index.store import (
     ENTITIES,
+    Calibration,
     Index,
     check_files,
+    index_calibration,
     load_index,
     read_entities,
     read_manifest,

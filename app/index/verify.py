@@ -158,6 +158,11 @@ def _manifest(index_dir: Path, strict: bool) -> Manifest | None:
     """The index's manifest; unless `strict`, None when it has none or it is unreadable (a server rebuilds)."""
     try:
         return read_manifest(index_dir)
+    except IndexNotFoundError:
+        if strict:
+            raise IndexNotFoundError(f"no index at {index_dir}; run `verbatim index build --index {index_dir}` "
+                                     "first") from None
+        return None
     except VerbatimError:
         if strict:
             raise

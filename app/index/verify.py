@@ -141,14 +141,16 @@ def open_index(index_dir: Path, corpus_dir: Path | None = None, *, recorded: boo
     index_dir = Path(index_dir)
     manifest = _manifest(index_dir, strict=build is None)
     corpus = resolve_corpus(manifest, corpus_dir, default_corpus) if recorded else corpus_dir
-    built = None
+    built, checked = None, False
     if build is not None:
         settings = _recorded_settings(manifest)
-        if needs_build(index_dir, corpus, model, settings or BuildSettings(), defer_corpus_changes, manifest):
+        checked = not needs_build(index_dir, corpus, model, settings or BuildSettings(), defer_corpus_changes, manifest)
+        if not checked:
             built, manifest = build(index_dir, corpus, model, settings), None
     query = query_encoder or encoder(model or manifest.model_name, "query")
     query = BatchingEncoder(query) if batched else query
-    index = load_index(index_dir, embedder_name=query.name, mmap=mmap, manifest=manifest)
+    # the files' sizes and checksums: checked by needs_build already when it found the index fresh
+    index = load_index(index_dir, embedder_name=query.name, verify_files=not checked, mmap=mmap, manifest=manifest)
     if corpus is not None and build is None:
         ensure_fresh(index_dir, corpus, index.build_settings, query.name, index.manifest)
     return Opened(index, query, index_calibration(index_dir, index.manifest), corpus, built)

@@ -76,3 +76,16 @@ def test_loading_for_a_command_reads_the_manifest_once(tiny_index: Path, manifes
     assistant = loading.load_assistant(tiny_index, None)
     assert assistant.embedder.name == "test/hash-embedder-64" and len(assistant.index.documents) == 3
     assert manifest_opens == [str(tiny_index / "manifest.json")]
+
+
+def test_serving_a_fresh_index_checksums_each_of_its_files_once(tmp_path: Path, tiny_corpus: Path, monkeypatch):
+    """The freshness check before serving reads every file's checksum; loading then does not read them again."""
+    import app.index.store
+
+    monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")
+    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=tiny_corpus)
+    hashed: list[str] = []
+    real = app.index.store.sha256_file
+    monkeypatch.setattr(app.index.store, "sha256_file", lambda path: hashed.append(path.name) or real(path))
+    assert loading.prepare_serving(tmp_path / "index", None).built is None
+    assert "manifest.json" not in hashed and "dense.faiss" in hashed and len(hashed) == len(set(hashed))

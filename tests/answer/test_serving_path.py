@@ -13,7 +13,10 @@ warm-up question stubbed out:
 - code run while a module is imported (a frame of a module body between the window's start and the call) is
   not counted: an import is not a crossing, and which modules are imported already depends on test order.
 
-Goal: at most 8 files crossed, each entered from outside at most once.
+Goal: at most 8 files crossed, each entered from outside at most once. Measured with the tests' hash embedder
+(embed.py); the default encoder, multilingual-e5-small, runs in e5.py and keeps its engine in embed.py's `Lazy`,
+so `verbatim serve` crosses one file more (9; a strict xfail below). The warm-up question, stubbed here, is an
+answer, whose quoting reads the index by many calls.
 """
 
 from __future__ import annotations
@@ -127,6 +130,17 @@ def test_a_question_in_another_latin_script_language_enters_the_language_file_on
     build_index(tmp_path / "index", HashEmbedder(), corpus_dir=tiny_corpus)
     crossed = serve_and_search(tmp_path / "index", "¿Cuántas personas fueron arrestadas en la prisión?", monkeypatch)
     assert len(crossed.files) <= MAX_FILES and max(crossed.entries.values()) == 1, crossed.entries
+
+
+@pytest.mark.xfail(strict=True, reason="multilingual-e5-small runs in e5.py and keeps its engine in embed.py's Lazy")
+def test_serving_the_default_encoder_crosses_at_most_8_index_files(tmp_path: Path, tiny_corpus: Path, monkeypatch):
+    from app.index.encoders import DEFAULT_MODEL, encoder
+
+    monkeypatch.setenv("VERBATIM_MODEL", DEFAULT_MODEL)
+    build_index(tmp_path / "index", encoder(DEFAULT_MODEL, "build"), corpus_dir=tiny_corpus)
+    crossed = serve_and_search(tmp_path / "index", "How many prisoners were held?", monkeypatch)
+    assert max(crossed.entries.values()) == 1, crossed.entries  # each entered once all the same
+    assert len(crossed.files) <= MAX_FILES, crossed.table()
 
 
 def test_the_measure_counts_properties_and_callbacks_but_not_imports(monkeypatch):

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.index.embed import Lazy
+from app.lazy import Lazy
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
-from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
+from app.lazy import Lazy
 from app.settings import MODEL_NAME
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class Embedder(Protocol):
@@ -35,27 +33,6 @@ class Embedder(Protocol):
     dim: int
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
-
-
-class Lazy(Generic[T]):
-    """A value loaded on first use, once, however many threads ask for it at once.
-
-    >>> calls = []
-    >>> lazy = Lazy(lambda: calls.append(1) or "model")
-    >>> lazy.get(), lazy.get(), len(calls)
-    ('model', 'model', 1)
-    """
-
-    def __init__(self, load: Callable[[], T]) -> None:
-        self._load, self._value, self._loaded = load, None, False
-        self._lock = threading.Lock()
-
-    def get(self) -> T:
-        if not self._loaded:
-            with self._lock:
-                if not self._loaded:
-                    self._value, self._loaded = self._load(), True
-        return self._value  # type: ignore[return-value]
 
 
 class SentenceTransformerEmbedder:

@@ -2,7 +2,7 @@
 
 Layers, lowest first (a module may import its own layer or a lower one, never a higher one):
 
-    0  app.errors, app.files, app.settings, app.batching
+    0  app.errors, app.files, app.settings, app.batching, app.lazy
     1  app.index, app.runtime
     2  app.answer
     3  app.evaluation, app.web, app.bench

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
+import bm25s.stopwords
 import numpy as np
+import Stemmer
 
 STOPWORDS = "en_plus"  # NLTK's English list plus question words (which, when, did, ...)
 # bm25s resets its logger to DEBUG when it indexes; a filter keeps its chatter out of our output
@@ -38,14 +40,23 @@ def join_hyphenated(text: str) -> str:
 
 
 # Snowball stemmers (PyStemmer) of the languages the detector names (app/index/language.py), by ISO 639-1 code
-STEMMERS = {"en": "english", "ar": "arabic", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
-            "es": "spanish", "fa": "persian", "fi": "finnish", "fr": "french", "hi": "hindi", "hu": "hungarian",
-            "hy": "armenian", "id": "indonesian", "it": "italian", "nl": "dutch", "no": "norwegian", "pl": "polish",
-            "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "tr": "turkish"}
+STEMMERS = MappingProxyType({
+    "en": "english", "ar": "arabic", "cs": "czech", "da": "danish", "de": "german", "el": "greek", "es": "spanish",
+    "fa": "persian", "fi": "finnish", "fr": "french", "hi": "hindi", "hu": "hungarian", "hy": "armenian",
+    "id": "indonesian", "it": "italian", "nl": "dutch", "no": "norwegian", "pl": "polish", "pt": "portuguese",
+    "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "tr": "turkish"})
 # bm25s's stop-word lists by ISO 639-1 code, named as `bm25s.tokenize(stopwords=...)` names them
-STOPWORD_LISTS = {"en": STOPWORDS, "da": "danish", "de": "german", "es": "spanish", "fr": "french",
-                  "it": "italian", "nl": "dutch", "no": "norwegian", "pt": "portuguese", "ru": "russian",
-                  "sv": "swedish", "tr": "turkish", "zh": "chinese", "ko": "korean"}
+STOPWORD_LISTS = MappingProxyType({
+    "en": STOPWORDS, "da": "danish", "de": "german", "es": "spanish", "fr": "french", "it": "italian", "nl": "dutch",
+    "no": "norwegian", "pt": "portuguese", "ru": "russian", "sv": "swedish", "tr": "turkish", "zh": "chinese",
+    "ko": "korean"})
+# Made once, at import, and never changed: a stemmer per algorithm (2 ms for PyStemmer's import and all 24; a
+# stemmer keeps a cache of the stems it gave, which never changes what a word stems to; its calls hold the
+# GIL, so threads take turns) and each stop-word list as a set (what bm25s.tokenize removes; bm25s is what
+# the BM25 index is, so a process that tokenizes imports it anyway).
+_STEMMER = MappingProxyType({name: Stemmer.Stemmer(name) for name in sorted(set(STEMMERS.values()))})
+_STOP = MappingProxyType({name: frozenset(getattr(bm25s.stopwords, f"STOPWORDS_{name.upper()}"))
+                          for name in sorted(set(STOPWORD_LISTS.values()))})
 
 
 def tools(language: str) -> tuple[str, str]:
@@ -58,20 +69,13 @@ def tools(language: str) -> tuple[str, str]:
     return STEMMERS.get(language, "english"), STOPWORD_LISTS.get(language, STOPWORDS)
 
 
-@lru_cache(maxsize=64)  # one per language
-def _stemmer(algorithm: str):
-    import Stemmer
-
-    return Stemmer.Stemmer(algorithm)
-
-
 def stem(word: str) -> str:
     """A word's English Snowball stem, as the BM25 index stems English (one stemmer for search and spans).
 
     >>> stem("detained")
     'detain'
     """
-    return _stemmer("english").stemWord(word)
+    return _STEMMER["english"].stemWord(word)
 
 
 def tokenize(text: str, language: str = "en") -> list[str]:
@@ -88,13 +92,6 @@ def tokenize(text: str, language: str = "en") -> list[str]:
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-@lru_cache(maxsize=64)  # one per language
-def _stopwords(name: str) -> frozenset[str]:
-    import bm25s.stopwords  # STOPWORDS_EN_PLUS: what bm25s.tokenize(stopwords="en_plus") removes
-
-    return frozenset(getattr(bm25s.stopwords, f"STOPWORDS_{name.upper()}"))
-
-
 def tokenize_many(texts: list[str], language: str = "en") -> list[list[str]]:
     """Each text's tokens in `language`: exactly what `bm25s.tokenize(texts, stopwords=..., stemmer=Snowball,
     return_ids=False)` returns with that language's `tools` (lower-case, split on its pattern, stop words out,
@@ -102,10 +99,10 @@ def tokenize_many(texts: list[str], language: str = "en") -> list[list[str]]:
     the three progress bars bm25s builds on every call even when hidden: ~60% of a question's tokenizing,
     and a lock every server thread shared (`verbatim bench --sections load`, docs/performance.md)."""
     algorithm, stopwords = tools(language)
-    stop = _stopwords(stopwords)
+    stop = _STOP[stopwords]
     words = [[w for w in _TOKEN.findall(join_hyphenated(t).lower()) if w not in stop] for t in texts]
     unique = list(dict.fromkeys(w for ws in words for w in ws))
-    stems = dict(zip(unique, _stemmer(algorithm).stemWords(unique), strict=True))
+    stems = dict(zip(unique, _STEMMER[algorithm].stemWords(unique), strict=True))
     return [[stems[w] for w in ws] for ws in words]
 
 
@@ -146,8 +143,6 @@ class BM25Index:
     @classmethod
     def build(cls, texts: list[str], languages: list[str] | None = None) -> BM25Index:
         """The index of `texts`, each tokenized in its language (`languages`, one per text; None: English)."""
-        import bm25s
-
         retriever = bm25s.BM25()
         tokens = tokenize_many(texts) if languages is None else tokenize_each(texts, languages)
         retriever.index(tokens, show_progress=False)
@@ -158,8 +153,6 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
-        import bm25s
-
         return cls(bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, show_progress=False))
 
     @property

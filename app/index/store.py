@@ -36,6 +36,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,10 +44,12 @@ from app.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError, V
 from app.files import read_jsonl
 from app.index.chunk import Chunk, Sentence
 from app.index.ingest import Document
-from app.index.lexical import BM25Index
 from app.index.manifest import Manifest
 from app.index.ner import LABELS
 from app.settings import INDEX_FORMAT_VERSION, BuildSettings
+
+if TYPE_CHECKING:
+    from app.index.lexical import BM25Index
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +285,8 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify_files: 
     With `mmap`, the vectors and the FAISS index's stored vectors are memory-mapped read-only, so
     server processes reading one build share its pages instead of holding a copy each."""
     import faiss
+
+    from app.index.lexical import BM25Index  # bm25s, imported by lexical: read_manifest alone stays light
 
     index_dir = Path(index_dir)
     manifest = checked_manifest(index_dir, embedder_name, verify_files, manifest)

@@ -15,12 +15,16 @@ import pytest
 from app.answer.assistant import Assistant
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
+from app.runtime import Runtime
 from app.settings import AnswerSettings, BuildSettings
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "corpus" / "old-habits-kazakhstan-torture-rferl-interview.txt"
 BENCHMARKS = REPO.parent / "shared" / "benchmarks"
+# The shared fixtures' builds share one runtime, so spaCy's pipeline and the language identifier (~0.5 s and
+# ~0.9 s to load) load once a session, not once a build; a test that watches what a build loads passes its own.
+BUILD_RUNTIME = Runtime()
 
 
 def build_report_index(tmp_path_factory) -> tuple[Path, Path]:
@@ -30,7 +34,7 @@ def build_report_index(tmp_path_factory) -> tuple[Path, Path]:
     corpus = tmp_path_factory.mktemp("corpus")
     (corpus / REPORT.name).write_bytes(REPORT.read_bytes())
     index_dir = tmp_path_factory.mktemp("index") / "report"
-    build_index(index_dir, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus)
+    build_index(index_dir, encoder(DEFAULT_MODEL, "build"), corpus_dir=corpus, runtime=BUILD_RUNTIME)
     return index_dir, corpus
 
 
@@ -78,7 +82,8 @@ def tiny_corpus(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_index(tmp_path: Path, tiny_corpus: Path) -> Path:
     index_dir = tmp_path / "index" / "tiny"
-    build_index(index_dir, HashEmbedder(), BuildSettings(chunk_max_words=30), corpus_dir=tiny_corpus)
+    build_index(index_dir, HashEmbedder(), BuildSettings(chunk_max_words=30), corpus_dir=tiny_corpus,
+                runtime=BUILD_RUNTIME)
     return index_dir
 
 

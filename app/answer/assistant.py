@@ -78,7 +78,7 @@ class Assistant:
         """`question` validated (`Question.of`) unless it already is a `Question`, with its language read."""
         q = question if isinstance(question, Question) else Question.of(question, self.settings.max_question_chars,
                                                                          **options)
-        return q if q.language else replace(q, language=asked_in(q.text))
+        return q if q.language else replace(q, language=asked_in(self.runtime, q.text))
 
     def languages(self) -> dict[str, str]:
         """Each document's language (ISO 639-1), as the build read it (app/index/language.py)."""

@@ -20,15 +20,18 @@ The rule (measured by language_id.py; its record is in docs/experiments/README.m
    English, has probability `MIN_CONFIDENCE` or more, and English has less than `MAX_ENGLISH`
    (`reliable_foreign` in app/index/language.py, which holds these constants).
 
->>> detect_language("Who is Aron Atabek?"), detect_language("Сколько человек было арестовано?")
+>>> from app.runtime import Runtime
+>>> runtime = Runtime()  # where the identifier is loaded, once
+>>> detect_language(runtime, "Who is Aron Atabek?"), detect_language(runtime, "Сколько человек было арестовано?")
 (None, 'ru')
->>> detect_language("Қанша адам қамауға алынды?"), detect_language("¿Cuántas personas fueron arrestadas?")
-('kk', 'es')
+>>> [detect_language(runtime, q) for q in ("Қанша адам қамауға алынды?", "¿Cuántas personas fueron arrestadas?")]
+['kk', 'es']
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from app.index.language import (
     CYRILLIC,
@@ -40,6 +43,9 @@ from app.index.language import (
     scores,
     script,
 )
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 MIN_WORDS = 2  # fewer words left than this (once names are set aside): too little to tell by
 # a question opening with one of these is English (XQuAD: "How are ergänzungsschulen funded?" reads German)
@@ -59,10 +65,11 @@ def content_words(question: str) -> list[str]:
             if not any(c.isdigit() for c in w) and not (i > 0 and w[0].isupper())]
 
 
-def detect_language(question: str, engine: str = "py3langid") -> str | None:
+def detect_language(runtime: Runtime, question: str, engine: str = "py3langid") -> str | None:
     """The ISO 639-1 code of a question not in English; None for English (or nothing to tell by).
 
-    `engine` names the identifier behind the rule: "py3langid" (the product's) or "lingua" (measured)."""
+    `engine` names the identifier behind the rule: "py3langid" (the product's) or "lingua" (measured), which
+    `runtime` loads once."""
     words = content_words(question)
     letters = [c for w in words for c in w if c.isalpha()]
     if not letters:
@@ -70,15 +77,15 @@ def detect_language(question: str, engine: str = "py3langid") -> str | None:
     main, count = main_script(letters)
     if main in SCRIPTS and count * 2 > len(letters):
         if main == "CYRILLIC":  # Kazakh's own letters decide; else the identifier among Cyrillic languages
-            return "kk" if set(question) & KAZAKH_LETTERS else scores(" ".join(words), CYRILLIC, engine)[0][0]
+            return "kk" if set(question) & KAZAKH_LETTERS else scores(runtime, " ".join(words), CYRILLIC, engine)[0][0]
         if main == "CJK" and any(script(c) in ("HIRAGANA", "KATAKANA") for c in letters):
             return "ja"
         return SCRIPTS[main]
     if len(words) < MIN_WORDS or words[0].lower() in ENGLISH_OPENERS:
         return None
-    return reliable_foreign(scores(" ".join(words), LANGUAGES, engine))
+    return reliable_foreign(scores(runtime, " ".join(words), LANGUAGES, engine))
 
 
-def asked_in(question: str) -> str:
+def asked_in(runtime: Runtime, question: str) -> str:
     """The question's language as an ISO 639-1 code, "en" for English (`detect_language`'s None)."""
-    return detect_language(question) or "en"
+    return detect_language(runtime, question) or "en"

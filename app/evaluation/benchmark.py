@@ -27,6 +27,7 @@ from app.index.embed import Embedder
 from app.index.encoders import calibration_changed, default_model, encoder
 from app.index.ingest import Document
 from app.index.store import Index, load_index, read_manifest
+from app.runtime import Runtime
 from app.settings import PROJECT_ROOT, AnswerSettings, BuildSettings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class RunOptions(TypedDict, total=False):
 
 @dataclass
 class BenchmarkRun:
-    """The opening every suite shares: its data, model, settings and options (defaults filled in), and a clock.
+    """The opening every suite shares: its data, model, settings and options (defaults filled in), the runtime
+    its builds and assistants share (spaCy's pipeline and the language identifier load once a run), and a clock.
 
     `header()` is the keys every result starts with; `finish()` adds the total time and the markdown
     and writes the files."""
@@ -63,6 +65,7 @@ class BenchmarkRun:
     out_dir: Path | None = None
     cache_dir: Path | None = None
     limit: int | None = None
+    runtime: Runtime = field(default_factory=Runtime)
     started: float = field(default_factory=time.perf_counter)
 
     @classmethod
@@ -92,7 +95,7 @@ class BenchmarkRun:
     def index(self, name: str, documents: list[Document], cache_dir: Path | None = None) -> Index:
         """The suite's index of `documents`, cached under `cache_dir` (default: the run's)."""
         return benchmark_index(name, self.data, documents, self.embedder, self.build_settings,
-                               cache_dir or self.cache_dir)
+                               cache_dir or self.cache_dir, self.runtime)
 
     def finish(self, result: dict, markdown: Callable[[dict], str], stem: str, rows: list[dict]) -> dict:
         result["seconds"]["total"] = self.seconds()
@@ -168,19 +171,20 @@ def vector_cache_folder(embedder: Embedder, cache_root: Path) -> Path:
 
 
 def benchmark_index(name: str, data_path: Path, documents: list[Document], embedder: Embedder,
-                    settings: BuildSettings, cache_dir: Path | None = None) -> Index:
+                    settings: BuildSettings, cache_dir: Path | None = None, runtime: Runtime | None = None) -> Index:
     """The cached index of a benchmark data set: `cache_dir`, or a folder named by data and settings."""
     root = Path(cache_dir).parent if cache_dir else DEFAULT_CACHE_ROOT
     index_dir = Path(cache_dir) if cache_dir else cache_folder(name, data_path, embedder, settings)
-    return cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root))
+    return cached_index(documents, index_dir, embedder, settings, vector_cache_folder(embedder, root), runtime)
 
 
 def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder, settings: BuildSettings,
-                 vector_cache: Path | None = None) -> Index:
+                 vector_cache: Path | None = None, runtime: Runtime | None = None) -> Index:
     """Load the index at `index_dir` when it holds exactly these documents; otherwise (re)build it.
 
     A rebuild into the same folder re-embeds only documents whose content hash changed, and with
-    `vector_cache` (a `TextVectorCache` folder) only passages whose text was never embedded before.
+    `vector_cache` (a `TextVectorCache` folder) only passages whose text was never embedded before. A build
+    runs on `runtime` (default: a new one).
     """
     index_dir = Path(index_dir)
     wanted = {d.doc: d.sha256 for d in documents}
@@ -200,7 +204,8 @@ def cached_index(documents: list[Document], index_dir: Path, embedder: Embedder,
             log.warning("cached index unusable (%s); rebuilding", exc)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     builder = TextVectorCache(embedder, vector_cache) if vector_cache is not None else embedder
-    built = build_index(index_dir, builder, settings, documents=documents, progress=log.isEnabledFor(logging.INFO))
+    built = build_index(index_dir, builder, settings, documents=documents, progress=log.isEnabledFor(logging.INFO),
+                        runtime=runtime)
     if isinstance(builder, TextVectorCache):
         log.info("vector cache: %d texts reused, %d embedded", builder.hits, builder.misses)
     log.info(built.summary())

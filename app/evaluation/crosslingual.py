@@ -73,7 +73,7 @@ def run_crosslingual(data_file: Path, question_files: list[Path], **options: Unp
     by_doc = {a.doc: a for a in articles}
     index = run.index(run.dataset, squad_documents(articles))
     texts = [q.question.strip() for qs in by_lang.values() for q in qs]
-    assistant = Assistant(index, QueryMemo(run.embedder, texts), run.answer_settings)
+    assistant = Assistant(index, QueryMemo(run.embedder, texts), run.answer_settings, run.runtime)
     t_index = run.seconds()
     languages, rows = {}, []
     for lang, asked in by_lang.items():

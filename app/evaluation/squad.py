@@ -280,7 +280,8 @@ def run_squad(data_file: Path, *, modes: Sequence[str] = RETRIEVAL_MODES, **opti
     by_doc = {a.doc: a for a in articles}
     documents = squad_documents(articles)
     index = run.index(run.dataset, documents)
-    assistant = Assistant(index, QueryMemo(run.embedder, [q.question.strip() for q in questions]), answer_settings)
+    assistant = Assistant(index, QueryMemo(run.embedder, [q.question.strip() for q in questions]), answer_settings,
+                          run.runtime)
     t_index = run.seconds()
 
     modes_out: dict[str, dict] = {}

@@ -156,7 +156,7 @@ def run_squad2(data_file: Path, *, articles: int | None = None, span_weights: Ma
         cache = Path(run.cache_dir) / article.doc if run.cache_dir else None
         index = run.index(f"{run.dataset}-{article.doc}", [document], cache)
         weights = (span_weights or {}).get(article.doc, answer_settings.span_weights)
-        assistants[article.doc] = Assistant(index, memo, replace(answer_settings, span_weights=weights))
+        assistants[article.doc] = Assistant(index, memo, replace(answer_settings, span_weights=weights), run.runtime)
     t_index = run.seconds()
 
     by_doc = {a.doc: a for a in kept}

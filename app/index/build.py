@@ -199,10 +199,11 @@ def _plan(documents: list[Document], settings: BuildSettings, previous: dict[str
                  ner_rows)
 
 
-def with_languages(documents: list[Document], previous: dict[str, dict]) -> list[Document]:
+def with_languages(documents: list[Document], previous: dict[str, dict], runtime: Runtime) -> list[Document]:
     """The documents with their language: as given, else the previous build's for the same bytes, else read
-    from the text now (`text_language`: English unless the identifier is sure)."""
-    read = [d.language or previous.get(d.sha256, {}).get("language") or text_language(d.text) for d in documents]
+    from the text now (`text_language`, by `runtime`'s identifier: English unless it is sure)."""
+    read = [d.language or previous.get(d.sha256, {}).get("language") or text_language(runtime, d.text)
+            for d in documents]
     return [replace(d, language=language) for d, language in zip(documents, read, strict=True)]
 
 
@@ -248,10 +249,10 @@ def build_index(
     Documents whose content hash and chunking settings match the previous build reuse its
     chunks and vectors; texts an interrupted build already embedded come from its checkpoint;
     only the rest is embedded, by `engine` (default: in this process with `embedder`, whose name
-    and dimension the index records either way). NER runs on `runtime`'s pipeline (default: a new
-    `Runtime`, which loads spaCy's pipeline if any sentence needs it).
+    and dimension the index records either way). `runtime` runs NER and reads the language of a document that
+    has none yet (default: a new `Runtime`, which loads spaCy's pipeline or the identifier only if needed).
     """
-    settings = settings or BuildSettings()
+    settings, runtime = settings or BuildSettings(), runtime or Runtime()
     engine = engine or InProcessEngine(embedder)
     t0 = time.perf_counter()
     if documents is None:
@@ -260,7 +261,7 @@ def build_index(
         documents = load_corpus(corpus_dir, settings.max_file_bytes)
     index_dir = Path(index_dir)
     previous = _previous_rows(index_dir, settings, embedder)
-    documents = with_languages(documents, previous)
+    documents = with_languages(documents, previous, runtime)
     plan = _plan(documents, settings, previous, embedder.dim)
     problems = build_problems(documents, plan.chunks, sentence_objects(documents, plan.sentences))
     if problems:  # before any embedding: a build that would cite wrong text never starts
@@ -268,7 +269,7 @@ def build_index(
                               f"Nothing was written; the index at {index_dir} is unchanged")
     checkpoint = Checkpoint.open(builds_dir(index_dir), embedder.name, embedder.dim, settings.fingerprint())
     t_ner = time.perf_counter()  # NER timed
-    entities = find_entities(documents, plan.sentences, plan, settings, runtime or Runtime())
+    entities = find_entities(documents, plan.sentences, plan, settings, runtime)
     t_plan = time.perf_counter()
     todo = [(k, t) for k, t in plan.pending.items() if k not in checkpoint]
     resumed = len(plan.pending) - len(todo)

@@ -4,20 +4,28 @@ Its language decides how its sentences are split (app/index/chunk.py) and its wo
 (app/index/lexical.py), and where a question's words count (app/answer/assistant.py). The pieces here
 (scripts, the identifier, its reliability rule) also serve the questions' detector, app/answer/language.py.
 
->>> text_language("The inspectors counted 212 prisoners in cells built for 150.")
+The identifier (py3langid's model, ~0.9 s to load) is a model like spaCy's pipeline: a `Runtime` keeps it.
+
+>>> from app.runtime import Runtime
+>>> runtime = Runtime()
+>>> text_language(runtime, "The inspectors counted 212 prisoners in cells built for 150.")
 'en'
->>> text_language("Полиция задержала 16 человек.")
+>>> text_language(runtime, "Полиция задержала 16 человек.")
 'ru'
->>> text_language("Polizei")  # too little to tell by: English
+>>> text_language(runtime, "Polizei")  # too little to tell by: English
 'en'
 """
 
 from __future__ import annotations
 
-import functools
 import unicodedata
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-LANGUAGE_NAMES = {
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+LANGUAGE_NAMES = MappingProxyType({
     "en": "English", "ar": "Arabic", "be": "Belarusian", "bg": "Bulgarian", "cs": "Czech", "da": "Danish",
     "de": "German",
     "el": "Greek", "es": "Spanish", "fa": "Persian", "fi": "Finnish", "fr": "French", "he": "Hebrew",
@@ -26,7 +34,7 @@ LANGUAGE_NAMES = {
     "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
     "sr": "Serbian", "sv": "Swedish", "tg": "Tajik", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
     "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese", "zh": "Chinese",
-}
+})
 LANGUAGES = tuple(LANGUAGE_NAMES)  # English first; the identifier chooses among these (py3langid knows 97)
 CYRILLIC = ("ru", "uk", "kk")
 MIN_CONFIDENCE = 0.25  # the winner's probability
@@ -35,9 +43,10 @@ MAX_ENGLISH = 0.1  # English's probability must stay below this
 # 13 of 600 windows of XQuAD's English paragraphs as another language at 3 words, 5 to 7 at 4 to 6, 1 at 8
 # and 2 at 10 (eval/experiments/document_language_length.py; docs/experiments/README.md)
 MIN_DOCUMENT_WORDS = 8
-KAZAKH_LETTERS = set("әғқңөұүһӘҒҚҢӨҰҮҺ")  # letters of Kazakh's alphabet no other Cyrillic alphabet here uses
-SCRIPTS = {"CYRILLIC": "ru", "ARABIC": "ar", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko",
-           "GREEK": "el", "HEBREW": "he", "DEVANAGARI": "hi", "THAI": "th", "GEORGIAN": "ka", "ARMENIAN": "hy"}
+KAZAKH_LETTERS = frozenset("әғқңөұүһӘҒҚҢӨҰҮҺ")  # letters of Kazakh's alphabet no other Cyrillic alphabet here uses
+SCRIPTS = MappingProxyType({
+    "CYRILLIC": "ru", "ARABIC": "ar", "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko", "GREEK": "el",
+    "HEBREW": "he", "DEVANAGARI": "hi", "THAI": "th", "GEORGIAN": "ka", "ARMENIAN": "hy"})
 
 
 def language_name(code: str) -> str:
@@ -59,7 +68,6 @@ def main_script(letters: list[str]) -> tuple[str, int]:
     return max(counts.items(), key=lambda kv: kv[1])
 
 
-@functools.lru_cache(maxsize=4)
 def _py3langid(languages: tuple[str, ...]):
     from py3langid.langid import MODEL_FILE, LanguageIdentifier  # the bundled model: numpy arrays, no pickle
 
@@ -68,7 +76,6 @@ def _py3langid(languages: tuple[str, ...]):
     return identifier
 
 
-@functools.lru_cache(maxsize=4)
 def _lingua(languages: tuple[str, ...]):
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
@@ -77,14 +84,24 @@ def _lingua(languages: tuple[str, ...]):
     return LanguageDetectorBuilder.from_languages(*chosen).build()
 
 
-def scores(text: str, languages: tuple[str, ...], engine: str = "py3langid") -> list[tuple[str, float]]:
+ENGINES = MappingProxyType({"py3langid": _py3langid, "lingua": _lingua})  # the product's, and the one measured
+
+
+def identifier(runtime: Runtime, languages: tuple[str, ...], engine: str = "py3langid"):
+    """`engine`'s identifier choosing among `languages`, loaded once per runtime."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    return runtime.memo(("language identifier", engine, languages), lambda: ENGINES[engine](languages))
+
+
+def scores(runtime: Runtime, text: str, languages: tuple[str, ...],
+           engine: str = "py3langid") -> list[tuple[str, float]]:
     """(code, probability) among `languages`, best first, by py3langid (the product's) or lingua (measured)."""
+    found = identifier(runtime, languages, engine)
     if engine == "lingua":
         return [(v.language.iso_code_639_1.name.lower(), v.value)
-                for v in _lingua(languages).compute_language_confidence_values(text)]
-    if engine != "py3langid":
-        raise ValueError(f"engine {engine!r} is not one of py3langid, lingua")
-    return [(lang, float(p)) for lang, p in _py3langid(languages).rank(text)]
+                for v in found.compute_language_confidence_values(text)]
+    return [(lang, float(p)) for lang, p in found.rank(text)]
 
 
 def reliable_foreign(ranked: list[tuple[str, float]]) -> str | None:
@@ -99,7 +116,7 @@ def reliable_foreign(ranked: list[tuple[str, float]]) -> str | None:
     return top if top != "en" and p >= MIN_CONFIDENCE and english < MAX_ENGLISH else None
 
 
-def text_language(text: str) -> str:
+def text_language(runtime: Runtime, text: str) -> str:
     """The ISO 639-1 code of a document's language: its script where that decides, else py3langid over its
     first few thousand characters; "en" when there is too little to tell by (no letters, or under
     `MIN_DOCUMENT_WORDS` words) or the identifier is unsure (`reliable_foreign`)."""
@@ -110,8 +127,8 @@ def text_language(text: str) -> str:
     main, count = main_script(letters[:2000])
     if main in SCRIPTS and count * 2 > min(len(letters), 2000):
         if main == "CYRILLIC":
-            return "kk" if set(sample) & KAZAKH_LETTERS else scores(sample, CYRILLIC)[0][0]
+            return "kk" if set(sample) & KAZAKH_LETTERS else scores(runtime, sample, CYRILLIC)[0][0]
         return SCRIPTS[main]
     if len(sample.split()) < MIN_DOCUMENT_WORDS:
         return "en"
-    return reliable_foreign(scores(sample, LANGUAGES)) or "en"
+    return reliable_foreign(scores(runtime, sample, LANGUAGES)) or "en"

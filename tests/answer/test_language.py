@@ -8,6 +8,7 @@ import pytest
 
 from app.answer.language import content_words, detect_language
 from app.index.language import language_name
+from app.runtime import Runtime
 from tests.conftest import REPO, need_benchmark
 
 # one short question per language, each written by hand (not taken from the detector's output)
@@ -25,24 +26,29 @@ ENGLISH = ["Who is Aron Atabek?", "Who is Roza Tuletaeva?", "Zhanaozen?", "Diaz-
            "December 16, 2011", "2011?", "16 people?", "What is the ICCPR?", "Nursultan Nazarbayev",
            "Was Vladimir Kozlov tortured?", "Is Almaty mentioned?", "How many people were detained, 130 or 700?",
            "How are ergänzungsschulen funded?", "Pavlodar and Shymkent", "hi", "tldr", "key points"]
+RUNTIME = Runtime()  # one identifier for the module
+
+
+def detect(question: str) -> str | None:
+    return detect_language(RUNTIME, question)
 
 
 @pytest.mark.parametrize(("code", "question"), FOREIGN)
 def test_short_questions_in_other_languages_are_told(code: str, question: str):
-    assert detect_language(question) == code
+    assert detect(question) == code
 
 
 @pytest.mark.parametrize("question", ENGLISH)
 def test_tricky_english_is_never_flagged(question: str):
-    assert detect_language(question) is None
+    assert detect(question) is None
 
 
 def test_the_measured_set_covers_ten_languages_and_all_are_flagged():
     rows = [json.loads(line) for line in (REPO / "eval" / "language_questions.jsonl").read_text().splitlines()]
     foreign = [r for r in rows if r["lang"] != "en"]
     assert len({r["lang"] for r in foreign}) >= 10
-    assert [r["question"] for r in foreign if detect_language(r["question"]) is None] == []
-    assert [r["question"] for r in rows if r["lang"] == "en" and detect_language(r["question"]) is not None] == []
+    assert [r["question"] for r in foreign if detect(r["question"]) is None] == []
+    assert [r["question"] for r in rows if r["lang"] == "en" and detect(r["question"]) is not None] == []
 
 
 def test_names_and_numbers_are_set_aside():
@@ -57,4 +63,4 @@ def test_no_xquad_english_question_is_flagged():
     data = json.loads(need_benchmark("xquad/xquad.en.dev.json").read_text(encoding="utf-8"))["data"]
     questions = [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]]
     assert len(questions) == 612
-    assert [q for q in questions if detect_language(q) is not None] == []
+    assert [q for q in questions if detect(q) is not None] == []

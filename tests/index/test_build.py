@@ -55,7 +55,7 @@ def test_each_document_language_is_read_once_recorded_and_followed(tmp_path: Pat
     assert index.manifest.raw["bm25"]["stemmers"] == {"en": "snowball-english", "ru": "snowball-russian"}
     assert index.sentences[0, :3].tolist() == [0, 0, len(first)]  # Russian rules: "г." ends no sentence
     read: list[str] = []
-    monkeypatch.setattr("app.index.build.text_language", lambda text: read.append(text) or "en")
+    monkeypatch.setattr("app.index.build.text_language", lambda runtime, text: read.append(text) or "en")
     new = document_from_text("new.txt", "Sixteen activists were held for three days.")
     build_index(tmp_path / "idx", HashEmbedder(), documents=[ru, en, new])
     assert read == [new.text]  # unchanged documents keep the language their first build read

@@ -19,6 +19,7 @@ from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.settings import AnswerSettings
 from app.web.feedback import FeedbackLog, read_feedback
+from tests.conftest import BUILD_RUNTIME
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -57,7 +58,7 @@ def write_corpus(root: Path) -> Path:
 
 def make_assistant(base: Path) -> Assistant:
     corpus = write_corpus(base / "corpus")
-    build_index(base / "index", HashEmbedder(), corpus_dir=corpus)
+    build_index(base / "index", HashEmbedder(), corpus_dir=corpus, runtime=BUILD_RUNTIME)
     return Assistant.load(base / "index", embedder=HashEmbedder(), settings=AnswerSettings(threshold=0.25, floor=0.25),
                           corpus_dir=corpus)
 

@@ -1,10 +1,15 @@
 """The Runtime: what one process loads once and shares between questions, builds and threads.
 
-Models (spaCy's pipeline), batching queues (the question parse) and caches (sentence parses, span
-scorers, document languages) live here; the query encoder is the opened index's (app/index/verify.py).
-A process builds one `Runtime` at its entry point (the CLI command, `serve`) and passes it down; a test
-builds its own, or hands one a stand-in pipeline. (Small constant loaders are still memoised where they
-are used: the Snowball stemmer, pysbd's segmenter and py3langid's identifiers.)
+Models (spaCy's pipeline, the language identifiers), batching queues (the question parse) and caches
+(sentence parses, span scorers and their precision figures) live here; the query encoder is the opened
+index's (app/index/verify.py). A process builds one `Runtime` at its entry point (the CLI command, `serve`,
+an evaluation run) and passes it down; a test builds its own, or hands one a stand-in pipeline.
+
+Nothing else in app/ keeps state at module level (tests/test_architecture.py checks: no `functools.cache`
+or `lru_cache`, no module-level lock, no `global`). What is truly constant is made at import and never
+changed (the Snowball stemmers and stop-word sets of app/index/lexical.py); pysbd's segmenter, which
+keeps the text it splits, is made per call. The one module-level lock guards PDFium, a C library with
+one state per process (app/index/ingest.py), not state of ours.
 
 >>> runtime = Runtime()
 >>> runtime.memo(("answer", 42), lambda: "loaded once")

@@ -1,4 +1,5 @@
-"""The house rules, checked on the code itself: layers, no import circles, small modules and functions.
+"""The house rules, checked on the code itself: layers, no import circles, small modules and functions, and no
+module-level state outside the Runtime.
 
 Layers, lowest first (a module may import its own layer or a lower one, never a higher one):
 
@@ -9,9 +10,14 @@ Layers, lowest first (a module may import its own layer or a lower one, never a 
     4  app.cli
 
 Imports are read from the source with `ast` (inside functions too: a lazy import is still a dependency).
+
+A process's models, batching queues and caches live in its `Runtime` (app/runtime.py), built once and passed
+down; no module of app/ memoises with `functools.cache` or `lru_cache`, makes a lock at module (or class)
+level, or rebinds a module's names with `global`. `ALLOWED_STATE` lists the exceptions, each with why.
 """
 
 import ast
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -23,6 +29,13 @@ LAYERS = {"app.errors": 0, "app.files": 0, "app.settings": 0, "app.batching": 0,
           "app.evaluation": 3, "app.web": 3, "app.bench": 3, "app.cli": 4}
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
+ALLOWED_STATE = {
+    "app.index.ingest._PDFIUM": "guards PDFium, a C library with one state per process that is not thread-safe: "
+                                "one lock per process, like the library (one per Runtime would let two runtimes "
+                                "call it at once)",
+}
+CACHES = {"cache", "lru_cache"}
+LOCKS = {"Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore"}
 
 
 def module_name(path: Path) -> str:
@@ -126,3 +139,67 @@ def test_no_function_is_long():
                     long.append(f"{module}.{node.name} ({n} lines)")
     assert long == []
 
+
+def dotted(node: ast.expr) -> str:
+    """`functools.lru_cache` for the expression `functools.lru_cache` (or `functools.lru_cache(...)`)."""
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    if isinstance(node, ast.Attribute):
+        return f"{dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def module_state(tree: ast.Module, module: str) -> list[str]:
+    """The state `module` keeps at module level: functions (and methods of its classes) memoised by
+    `functools.cache` or `lru_cache`, locks made at module or class level, and `global` statements."""
+    found = []
+    for scope, prefix in [(tree.body, module)] + [(c.body, f"{module}.{c.name}") for c in tree.body
+                                                   if isinstance(c, ast.ClassDef)]:
+        for node in scope:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found += [f"{prefix}.{node.name}: @{dotted(d)}" for d in node.decorator_list
+                          if dotted(d).split(".")[-1] in CACHES]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call) \
+                    and dotted(node.value).removeprefix("threading.") in LOCKS:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found += [f"{prefix}.{dotted(t)}: {dotted(node.value)}()" for t in targets]
+    found += [f"{module}: global {', '.join(n.names)} (line {n.lineno})" for n in ast.walk(tree)
+              if isinstance(n, ast.Global)]
+    return found
+
+
+def test_no_module_level_state_outside_the_runtime():
+    found = [f for module, path in MODULES.items()
+             for f in module_state(ast.parse(path.read_text(encoding="utf-8")), module)]
+    assert [f for f in found if f.split(":")[0] not in ALLOWED_STATE] == []
+    assert sorted(f.split(":")[0] for f in found) == sorted(ALLOWED_STATE)  # every exception still needed
+
+
+def test_the_state_checker_sees_caches_locks_and_globals():
+    """The check above on made-up source, so a broken checker cannot pass it by seeing nothing."""
+    made_up = ast.parse(textwrap.dedent("""
+        import functools, threading
+        from functools import cache, lru_cache
+        from threading import RLock
+        GUARD = threading.Lock()
+        ORDER: RLock = RLock()
+        @functools.lru_cache(maxsize=4)
+        def a(): ...
+        @cache
+        def b(): ...
+        class C:
+            turn = threading.Condition()
+            @lru_cache
+            def c(self): ...
+            @functools.cached_property
+            def d(self): ...  # one per instance: the instance's own
+        def e():
+            global GUARD
+            mine = threading.Lock()  # made per call: the caller's own
+            @functools.cache
+            def inner(): ...  # made per call too
+    """))
+    assert module_state(made_up, "app.made_up") == [
+        "app.made_up.GUARD: threading.Lock()", "app.made_up.ORDER: RLock()", "app.made_up.a: @functools.lru_cache",
+        "app.made_up.b: @cache", "app.made_up.C.turn: threading.Condition()", "app.made_up.C.c: @lru_cache",
+        "app.made_up: global GUARD (line 18)"]

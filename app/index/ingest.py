@@ -207,7 +207,10 @@ def _html_text(path: Path, raw: bytes) -> tuple[str, str, str | None, tuple[tupl
     return text, title, html_main_content(html), meta
 
 
-# PDFium is not thread-safe: one call at a time in a process (uploads are read whole in request threads)
+# PDFium is a C library with one state per process and is not thread-safe: one call at a time in a process
+# (uploads are read whole in request threads). The lock guards that library, not state of ours, so there is
+# one per process like the library (one per Runtime would let two runtimes call it at once); it is the one
+# module-level lock tests/test_architecture.py allows.
 _PDFIUM = threading.Lock()
 # PDFium marks a word it found hyphenated across a line end with U+FFFE and joins the lines; the
 # printed hyphen and line break are put back, so the text reads as printed and search joins the word

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.evaluation.suite import DIALOGUES_FILE, QUESTIONS_FILE, load_dialogues, load_questions
+from app.evaluation.suite import DIALOGUES_FILE, QUESTIONS_FILE, EvalDataError, load_dialogues, load_questions
 from tests.conftest import REPO, REPORT
 
 TEXT = REPORT.read_text(encoding="utf-8")
@@ -59,26 +59,17 @@ def test_second_turns_lean_on_the_first():
         assert REFERS_BACK.search(d.turns[1]), d.turns[1]
 
 
-def test_loader_rejects_a_fact_outside_its_evidence(tmp_path):
-    from app.evaluation.suite import EvalDataError
-
+@pytest.mark.parametrize("lines, message", [
+    ('{"id": "x", "question": "Q?", "answerable": true, "evidence": ["about 16 people"], "facts": ["130"]}\n',
+     "fact '130' occurs in none of its evidence strings"),
+    ('{"id": "x", "question": "Q?", "answerable": false}\n{"id": "x", "question": "R?", "answerable": false}\n',
+     "unique"),
+    ('{"id": "y", "question": "Q?", "answerable": true, "facts": ["a"]}\n', "'evidence' must be a non-empty list"),
+], ids=["a fact outside its evidence", "duplicate ids", "no evidence"])
+def test_loader_rejects_a_bad_question_file(tmp_path, lines, message):
     bad = tmp_path / "q.jsonl"
-    bad.write_text('{"id": "x", "question": "Q?", "answerable": true, "evidence": ["about 16 people"], '
-                   '"facts": ["130"]}\n')
-    with pytest.raises(EvalDataError, match="fact '130' occurs in none of its evidence strings"):
-        load_questions(bad)
-
-
-def test_loader_rejects_duplicate_ids_and_missing_fields(tmp_path):
-    from app.evaluation.suite import EvalDataError
-
-    bad = tmp_path / "q.jsonl"
-    bad.write_text('{"id": "x", "question": "Q?", "answerable": false}\n'
-                   '{"id": "x", "question": "R?", "answerable": false}\n')
-    with pytest.raises(EvalDataError, match="unique"):
-        load_questions(bad)
-    bad.write_text('{"id": "y", "question": "Q?", "answerable": true, "facts": ["a"]}\n')
-    with pytest.raises(EvalDataError, match="'evidence' must be a non-empty list"):
+    bad.write_text(lines)
+    with pytest.raises(EvalDataError, match=message):
         load_questions(bad)
 
 

@@ -15,6 +15,7 @@ from app.settings import MAX_CORPUS_FILE_BYTES
 from app.web.chat import build_app
 from app.web.live import LiveAssistant
 from app.web.uploads import Shelf, UploadRoutes
+from tests.index.build_jobs import wait_for
 
 from .test_chat import make_assistant, start
 from .test_uploads import make_pdf
@@ -40,15 +41,6 @@ def with_token(tmp_path_factory):
 
 def documents(url: str) -> list[str]:
     return [d["doc"] for d in httpx.get(f"{url}/api/v1/documents", timeout=10).json()["documents"]]
-
-
-def wait_for(check, seconds: float = 120.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_upload_is_indexed_answered_from_and_removed(with_token):

@@ -1,4 +1,4 @@
-"""The JSON API (/api/v1), the body and upload limits, the busy notices, and `serve --workers 2`.
+"""The JSON API (/api/v1): its answers, errors, briefing, body and upload limits, and the load bench's clients.
 
 The API is served on the chat's server (in-process, a free loopback port) over the hash-embedded
 test corpus of tests/web/test_chat.py; answers are compared with what the CLI and the library return
@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from app.answer.assistant import Assistant
-from app.bench.load import serve_process, stop_server
-from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.web.api import create_api
 from app.web.chat import build_app
-from app.web.http import BUSY, MAX_BODY_BYTES
-from app.web.live import LiveAssistant
+from app.web.http import MAX_BODY_BYTES
 
-from .test_chat import HOSTILE, PRISONS, make_assistant, start, write_corpus
+from .test_chat import HOSTILE, PRISONS, make_assistant, start
 
 QUESTIONS = ["How many prisoners were held in the cells?", "How long did prisoners wait to see a doctor?",
              "What did the warden write on the visitor board?", "Who won the football match?"]
@@ -238,109 +232,6 @@ def test_an_unexpected_failure_is_a_json_500_without_a_trace(tiny_assistant):
         500, {"error": "internal error; the server log has the details", "status": 500})
 
 
-# ---------------------------------------------------------------- 503: loading, a new build, busy
-
-
-def test_503_while_a_new_build_is_loaded_then_answers_from_it(tmp_path: Path):
-    from fastapi.testclient import TestClient
-
-    corpus = write_corpus(tmp_path / "corpus")
-    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
-    served = Assistant.load(tmp_path / "index", HashEmbedder(), corpus_dir=corpus, mmap=True)
-    live = LiveAssistant(served, tmp_path / "index", corpus)
-    client = TestClient(create_api(lambda: live.current(wait=False)))
-    before = os.path.realpath(tmp_path / "index")  # the build folder answering now
-    (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
-    build_index(tmp_path / "index", HashEmbedder(), corpus_dir=corpus)
-    live._loading.acquire()  # another request is loading the new build
-    try:
-        response = client.post("/ask", json={"question": "How many prisoners were held in the cells?"})
-        assert (response.status_code, response.json()) == (
-            503, {"error": "a new build of the index is being loaded; try again in a moment", "status": 503})
-        assert client.get("/health").status_code == 503
-    finally:
-        live._loading.release()
-    assert client.get("/health").json()["status"] == "ready"
-    assert os.path.realpath(live.current().index.path) == os.path.realpath(tmp_path / "index") != before
-    answer = client.post("/ask", json={"question": "How many prisoners were held in the cells?"}).json()
-    assert answer["quotes"][0]["text"] == "They counted 300 prisoners held in cells built for 150."
-
-
-def test_api_says_busy_when_too_many_requests_wait(tiny_assistant):
-    from fastapi.testclient import TestClient
-
-    entered, gate = threading.Event(), threading.Event()
-
-    def slow():
-        entered.set()
-        assert gate.wait(30)
-        return tiny_assistant
-
-    client = TestClient(create_api(slow, max_waiting=1))
-    first: list[httpx.Response] = []
-    waiting = threading.Thread(target=lambda: first.append(client.post("/ask", json={"question": "Who?"})))
-    waiting.start()
-    try:
-        assert entered.wait(30)
-        refused = client.post("/ask", json={"question": "Who?"})
-        assert (refused.status_code, refused.json(), refused.headers["retry-after"]) == (
-            503, {"error": BUSY, "status": 503}, "1")
-    finally:
-        gate.set()
-        waiting.join(30)
-    assert first[0].status_code == 200 and first[0].json() == tiny_assistant.ask("Who?").to_dict()
-
-
-class GatedAssistant:
-    """Holds every question until the test opens the gate, so the chat's queue fills."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.index, self.embedder, self.settings = inner, inner.index, inner.embedder, inner.settings
-        self.entered, self.gate = threading.Event(), threading.Event()
-
-    def ask(self, *args, **kwargs):
-        self.entered.set()
-        assert self.gate.wait(60)
-        return self.inner.ask(*args, **kwargs)
-
-
-def test_full_chat_queue_says_busy_try_again_without_a_trace(tmp_path: Path):
-    from gradio_client import Client
-    from gradio_client.utils import QueueError
-
-    plain = make_assistant(tmp_path)
-    gated = GatedAssistant(plain)
-    ui = build_app(gated, tmp_path / "feedback.jsonl", examples=["Q?"], concurrency_limit=1, max_queue=1)
-    url = start(ui)
-    question = "How many prisoners were held in the cells?"
-    try:
-        client = Client(url, verbose=False)
-        running = client.submit(question, api_name="/ask")
-        assert gated.entered.wait(60)
-        waiting = client.submit(question, api_name="/ask")
-        for _ in range(600):  # at most 30 s for the second question to be queued
-            if len(ui.blocks._queue) == 1:
-                break
-            time.sleep(0.05)
-        assert len(ui.blocks._queue) == 1
-        refused = client.submit(question, api_name="/ask")
-        with pytest.raises(QueueError, match=r"^Queue is full! Please try again\.$") as caught:
-            refused.result(timeout=60)
-        assert "Traceback" not in str(caught.value)
-        response = httpx.post(url + "gradio_api/queue/join", timeout=10,
-                              json={"data": [question, [], []], "session_hash": "loadtest", "event_data": None,
-                                    "fn_index": next(k for k, fn in ui.blocks.fns.items() if fn.api_name == "ask"),
-                                    "trigger_id": None})
-        assert (response.status_code, response.json()) == (
-            503, {"detail": "Queue is full. Max size is 1 and size is 1."})
-        gated.gate.set()
-        expected = plain.ask(question).to_dict()
-        assert running.result(timeout=60) == expected and waiting.result(timeout=60) == expected
-    finally:
-        gated.gate.set()
-        ui.close()
-
-
 # ---------------------------------------------------------------- nothing a visitor sends is stored
 
 
@@ -363,84 +254,6 @@ def test_uploads_are_refused_and_nothing_is_stored(api, tmp_path: Path):
     big = httpx.post(f"{url}/gradio_api/queue/join", content=b"{" + b" " * (300 * 1024) + b"}",
                      headers={"content-type": "application/json"}, timeout=30)
     assert big.status_code == 413 and "Traceback" not in big.text
-
-
-# ---------------------------------------------------------------- the index memory-mapped
-
-
-def test_memory_mapped_index_gives_the_same_answers(tiny_index: Path, tiny_corpus: Path, tiny_assistant):
-    mapped = Assistant.load(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus, mmap=True)
-    assert isinstance(mapped.index.chunk_vectors, np.memmap)
-    assert isinstance(mapped.index.sentence_vectors, np.memmap)
-    assert not mapped.index.chunk_vectors.flags.writeable
-    for q in ("Who was arrested?", "How many prisoners were held?", "What did the budget say?"):
-        assert mapped.ask(q).to_dict() == tiny_assistant.ask(q).to_dict()
-        assert mapped.search(q).to_dict() == tiny_assistant.search(q).to_dict()
-
-
-# ---------------------------------------------------------------- two workers, one index
-
-
-def _maps(pid: int) -> str:
-    return Path(f"/proc/{pid}/maps").read_text()
-
-
-@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/maps").exists(), reason="needs fork and /proc")
-def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
-    from gradio_client import Client
-
-    from app.web.workers import owner
-
-    corpus = write_corpus(tmp_path / "corpus")
-    index = tmp_path / "index"
-    build_index(index, HashEmbedder(), corpus_dir=corpus)
-    library = Assistant.load(index, HashEmbedder(), corpus_dir=corpus, mmap=True)
-    proc, url, log = serve_process(["--index", str(index), "--corpus", str(corpus), "--workers", "2",
-                                    "--feedback", str(tmp_path / "f.jsonl")], tmp_path,
-                                   {"VERBATIM_MODEL": "test/hash-embedder-64"})
-    try:
-        pids: set[int] = set()
-        for _ in range(600):  # a fresh connection each time: the kernel spreads them over the workers
-            try:
-                health = httpx.get(f"{url}/api/v1/health", timeout=5)
-                if health.status_code == 200:
-                    pids.add(health.json()["worker_pid"])
-            except httpx.HTTPError:
-                pass
-            if len(pids) == 2:
-                break
-            time.sleep(0.05)
-        assert len(pids) == 2 and proc.pid not in pids
-        vectors = str((index / "chunk_vectors.npy").resolve())
-        assert all(vectors in _maps(pid) for pid in pids)  # both read the one file, memory-mapped
-        for q in QUESTIONS:
-            for _ in range(4):
-                assert httpx.post(f"{url}/api/v1/ask", json={"question": q}, timeout=30).json() == \
-                    library.ask(q).to_dict()
-        sessions = []
-        for n in range(6):  # sessions owned by either worker; each call may land on either and be passed on
-            client = Client(url + "/", verbose=False)
-            client.session_hash = next(f"s{n}-{i}" for i in range(100) if owner(f"s{n}-{i}", 2) == n % 2)
-            sessions.append(client)
-        for client in sessions:
-            assert client.predict(QUESTIONS[0], api_name="/ask") == library.ask(QUESTIONS[0]).to_dict()
-        # a rebuild (a new build folder, whatever the clock says): each worker answers from it on its next request
-        (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
-        build_index(index, HashEmbedder(), corpus_dir=corpus)
-        new = "They counted 300 prisoners held in cells built for 150."
-        seen: set[int] = set()
-        for _ in range(600):
-            with httpx.Client(base_url=url, timeout=30) as one:  # one connection: one worker
-                health = one.get("/api/v1/health").json()
-                answer = one.post("/api/v1/ask", json={"question": QUESTIONS[0]}).json()
-            if answer["quotes"][0]["text"] == new:
-                seen.add(health["worker_pid"])
-            if seen == pids:
-                break
-        assert seen == pids
-        assert "Traceback" not in log.read_text()
-    finally:
-        stop_server(proc)
 
 
 # ---------------------------------------------------------------- the load bench's counting (never its timings)

@@ -5,20 +5,15 @@ A tiny two-document corpus (one of them hostile) is indexed with the determinist
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from app.answer.assistant import Assistant
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.settings import AnswerSettings
-from app.web.feedback import FeedbackLog, read_feedback
 from tests.conftest import BUILD_RUNTIME
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -307,163 +302,6 @@ def test_document_filter(served):
     assert {q["doc"] for q in result["quotes"]} == {"notes/hostile.md"}
     with pytest.raises(AppError, match="unknown document\\(s\\) nope.txt; choose from notes/hostile.md, prisons.txt"):
         client.predict("Anything?", docs=["nope.txt"], api_name="/ask")
-
-
-def test_queue_is_bounded(served):
-    from app.web.chat import CONCURRENCY_ID, build_app
-
-    assistant, _, base = served
-    app = build_app(assistant, base.parent / "unused.jsonl", concurrency_limit=3, max_queue=7)
-    assert app.blocks._queue.max_size == 7
-    limited = [fn for fn in app.blocks.fns.values() if fn.concurrency_id == CONCURRENCY_ID]
-    assert {fn.api_name for fn in limited} >= {"chat", "ask"}
-    assert {fn.concurrency_limit for fn in limited} == {3}
-
-
-def test_feedback_lines_stay_whole_under_concurrent_writers(tmp_path):
-    log = FeedbackLog(tmp_path / "sub" / "feedback.jsonl")
-    quotes = [{"n": 1, "text": "x" * 5000}]
-
-    def vote(i: int) -> None:
-        for j in range(25):
-            log.record(f"q{i}-{j}", quotes, "like" if j % 2 else "dislike")
-
-    threads = [threading.Thread(target=vote, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_vote_in_process, args=(str(log.path), i)) for i in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=60)
-    assert [p.exitcode for p in procs] == [0, 0]
-    rows = read_feedback(log.path)
-    assert len(rows) == 8 * 25 + 2 * 25
-    assert {r["question"] for r in rows} == {f"q{i}-{j}" for i in range(8) for j in range(25)} | {
-        f"p{i}-{j}" for i in range(2) for j in range(25)}
-    assert all(r["quotes"] == [{"n": 1, "text": ("x" if r["question"][0] == "q" else "y") * 5000}]
-               and r["vote"] in ("like", "dislike") and r["time"] for r in rows)
-    with pytest.raises(ValueError, match="vote 'meh' is not one of like, dislike"):
-        log.record("q", [], "meh")
-
-
-def _vote_in_process(path: str, i: int) -> None:
-    log = FeedbackLog(Path(path))
-    for j in range(25):
-        log.record(f"p{i}-{j}", [{"n": 1, "text": "y" * 5000}], "like")
-
-
-def test_feedback_row_shape(tmp_path):
-    log = FeedbackLog(tmp_path / "f.jsonl")
-    row = log.record("Who?", [{"n": 1}], "dislike", when="2026-01-01T00:00:00+00:00", answered=True)
-    line = (tmp_path / "f.jsonl").read_text(encoding="utf-8")
-    assert json.loads(line) == row == {"time": "2026-01-01T00:00:00+00:00", "vote": "dislike", "question": "Who?",
-                                       "quotes": [{"n": 1}], "answered": True}
-    assert line.endswith("\n") and line.count("\n") == 1
-
-
-def test_serve_builds_a_missing_index_and_warns_off_loopback(tmp_path, monkeypatch):
-    import app.index.embed
-    import app.web.chat
-    import app.web.server
-    from app.cli import main
-
-    launched = {}
-    monkeypatch.setattr(app.index.embed, "SentenceTransformerEmbedder", HashEmbedder)
-    monkeypatch.setattr(app.web.server, "launch",
-                        lambda ui, host, port, **kw: launched.update(host=host, port=port, ui=ui))
-    corpus = write_corpus(tmp_path / "corpus")
-    index = tmp_path / "index"
-    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "7999", "--index", str(index),
-                                       "--corpus", str(corpus), "--feedback", str(tmp_path / "f.jsonl")])
-    assert result.exit_code == 0, result.output
-    assert "Warning: listening on 0.0.0.0, not loopback" in result.output
-    assert (index / "manifest.json").exists()
-    assert (launched["host"], launched["port"]) == ("0.0.0.0", 7999)
-    launched["ui"].close()
-    quiet = CliRunner().invoke(main, ["serve", "--index", str(index), "--corpus", str(corpus),
-                                      "--feedback", str(tmp_path / "f.jsonl")])
-    assert quiet.exit_code == 0, quiet.output
-    assert "Warning" not in quiet.output and launched["host"] == "127.0.0.1"
-    launched["ui"].close()
-
-
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True),
-                                            ("localhost", True), ("0.0.0.0", False), ("192.168.1.4", False),
-                                            ("example.org", False)])
-def test_is_loopback(host, loopback):
-    from app.web.serve import is_loopback
-
-    assert is_loopback(host) is loopback
-
-
-OFF_TOPIC = [
-    "What is the capital of France?", "Who won the 2018 World Cup?", "How do I bake sourdough bread?",
-    "What is the population of Kazakhstan?", "What is the boiling point of water?", "Who wrote Hamlet?",
-    "How tall is Mount Everest?", "What does a cookie policy say?", "Where can I subscribe to the newsletter?",
-    "Is RFE/RL banned in Russia?", "How do I share this article?", "What are the breaking news today?",
-    "Where are the accessibility links?", "How do I find out more?", "Can I click here for more?",
-    "What is the exchange rate of the tenge?", "Who is the president of the United States?",
-    "What is the weather in Almaty?", "How many moons does Jupiter have?", "What is machine learning?",
-    "What is the recipe for plov?", "Who painted the Mona Lisa?", "What does HTTP stand for?",
-    "Which football club plays in Zhanaozen?", "What is the GDP of Kazakhstan?", "How do I reset my password?",
-    "What time is it in Astana?", "Who founded Amazon?", "What could happen to readers in Russia?",
-    "Is sharing or liking this content a crime?",
-]
-REWORDINGS = ["According to the report, {q}", "{q} Please quote the report.", "tell me: {l}",
-              "{l}", "In the interview, {q}"]
-
-
-def two_hundred_questions() -> list[tuple[str, list[str]]]:
-    """(question, history) pairs: the eval questions and dialogues (both files), reworded ones, off-topic ones."""
-    from app.evaluation.suite import load_dialogues, load_questions
-
-    repo = Path(__file__).resolve().parents[2] / "eval"
-    questions = [q.question for f in (repo / "report_questions.jsonl", repo / "heldout" / "report_questions.jsonl")
-                 for q in load_questions(f)]
-    dialogues = [d.turns for f in (repo / "report_dialogues.jsonl", repo / "heldout" / "report_dialogues.jsonl")
-                 for d in load_dialogues(f)]
-    asked = [(q, []) for q in questions] + [(a, []) for a, _ in dialogues] + [(b, [a]) for a, b in dialogues]
-    asked += [("What were the findings?", []), ("What happened to them?", [
-        "How many people were arrested on charges of organizing the violence?"])]
-    asked += [(q, []) for q in OFF_TOPIC]
-    for i, q in enumerate(questions[: 200 - len(asked)]):
-        lowered = q[0].lower() + q[1:].rstrip("?")
-        asked.append((REWORDINGS[i % len(REWORDINGS)].format(q=q, l=lowered), []))
-    return asked
-
-
-@pytest.mark.model
-def test_two_hundred_questions_never_quote_page_furniture(tmp_path):
-    """No answer, supporting quote or closest passage from the bundled report is page furniture."""
-    from app.index.embed import SentenceTransformerEmbedder
-    from app.web.render import answer_html, esc
-
-    report = Path(__file__).resolve().parents[2] / "corpus" / "old-habits-kazakhstan-torture-rferl-interview.txt"
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / report.name).write_bytes(report.read_bytes())
-    build_index(tmp_path / "index", SentenceTransformerEmbedder(), corpus_dir=corpus)
-    assistant = Assistant.load(tmp_path / "index", corpus_dir=corpus)
-    doc = assistant.index.document(report.name)
-    assert len(doc.furniture) >= 4  # the notices, navigation and the printed-twice captions
-    kept = [doc.text[s:e] for s, e in doc.paragraphs if (s, e) not in set(doc.furniture)]
-    only_furniture = [esc(doc.text[s:e]) for s, e in doc.furniture if doc.text[s:e] not in kept]
-    assert "To find out more, click here." in only_furniture and len(only_furniture) == len(doc.furniture) - 2
-    asked = two_hundred_questions()
-    assert len(asked) == 200 and len({q for q, _ in asked}) >= 190
-    verdicts: dict[str, int] = {}
-    for question, history in asked:
-        answer = assistant.ask(question, history=history).to_dict()
-        verdicts[answer["verdict"]] = verdicts.get(answer["verdict"], 0) + 1
-        for q in answer["quotes"]:
-            assert not any(q["start"] < e and s < q["end"] for s, e in doc.furniture), (question, q["text"])
-        html = answer_html(answer, {doc.doc: doc})
-        assert not any(text in html for text in only_furniture), question
-    assert set(verdicts) == {"answered", "uncertain", "not_found"}  # all three kinds were checked
 
 
 def test_a_long_conversation_carries_its_latest_questions_and_keeps_answering(tmp_path: Path):

@@ -1,6 +1,7 @@
-"""`serve --workers 2` under load: a worker killed with SIGKILL, early (inside the crash window) and
-late, while 20 clients ask. The parent starts it again, health is ready again within seconds, the
-clients lose at most the requests in flight, and every answer given is exact.
+"""`serve --workers 2`: two workers answer from one memory-mapped index, and follow a rebuild; under load, a
+worker killed with SIGKILL, early (inside the crash window) and late, while 20 clients ask. The parent starts
+it again, health is ready again within seconds, the clients lose at most the requests in flight, and every
+answer given is exact.
 
 Loopback only, the hash embedder, each run bounded (LOAD_SECONDS of asking). The crash guard's
 policy itself (backoff, stop after repeated quick deaths) is checked without processes.
@@ -18,16 +19,17 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from app.answer.assistant import Assistant
 from app.bench.common import free_port
-from app.bench.load import process_tree, stop_server
+from app.bench.load import process_tree, serve_process, stop_server
 from app.index.build import build_index
 from app.index.embed import HashEmbedder
 from app.web.workers import BACKOFF_SECONDS, CRASH_WINDOW_SECONDS, MAX_QUICK_DEATHS, CrashGuard
 
-from .test_chat import write_corpus
+from .test_chat import PRISONS, write_corpus
 
 CLIENTS = 20
 LOAD_SECONDS = 8.0  # of asking after the kill
@@ -139,3 +141,81 @@ def test_a_worker_killed_under_load_is_restarted_and_loses_at_most_its_requests(
     finally:
         stop_server(proc)
         log.close()
+
+
+# ---------------------------------------------------------------- the index memory-mapped
+
+
+def test_memory_mapped_index_gives_the_same_answers(tiny_index: Path, tiny_corpus: Path, tiny_assistant):
+    mapped = Assistant.load(tiny_index, HashEmbedder(), tiny_assistant.settings, tiny_corpus, mmap=True)
+    assert isinstance(mapped.index.chunk_vectors, np.memmap)
+    assert isinstance(mapped.index.sentence_vectors, np.memmap)
+    assert not mapped.index.chunk_vectors.flags.writeable
+    for q in ("Who was arrested?", "How many prisoners were held?", "What did the budget say?"):
+        assert mapped.ask(q).to_dict() == tiny_assistant.ask(q).to_dict()
+        assert mapped.search(q).to_dict() == tiny_assistant.search(q).to_dict()
+
+
+# ---------------------------------------------------------------- two workers, one index
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/maps").exists(), reason="needs fork and /proc")
+def test_two_workers_answer_from_one_memory_mapped_index(tmp_path: Path):
+    from gradio_client import Client
+
+    from app.web.workers import owner
+
+    corpus = write_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    build_index(index, HashEmbedder(), corpus_dir=corpus)
+    library = Assistant.load(index, HashEmbedder(), corpus_dir=corpus, mmap=True)
+    proc, url, log = serve_process(["--index", str(index), "--corpus", str(corpus), "--workers", "2",
+                                    "--feedback", str(tmp_path / "f.jsonl")], tmp_path,
+                                   {"VERBATIM_MODEL": "test/hash-embedder-64"})
+    try:
+        pids: set[int] = set()
+        for _ in range(600):  # a fresh connection each time: the kernel spreads them over the workers
+            try:
+                health = httpx.get(f"{url}/api/v1/health", timeout=5)
+                if health.status_code == 200:
+                    pids.add(health.json()["worker_pid"])
+            except httpx.HTTPError:
+                pass
+            if len(pids) == 2:
+                break
+            time.sleep(0.05)
+        assert len(pids) == 2 and proc.pid not in pids
+        vectors = str((index / "chunk_vectors.npy").resolve())
+        assert all(vectors in _maps(pid) for pid in pids)  # both read the one file, memory-mapped
+        for q in QUESTIONS:
+            for _ in range(4):
+                assert httpx.post(f"{url}/api/v1/ask", json={"question": q}, timeout=30).json() == \
+                    library.ask(q).to_dict()
+        sessions = []
+        for n in range(6):  # sessions owned by either worker; each call may land on either and be passed on
+            client = Client(url + "/", verbose=False)
+            client.session_hash = next(f"s{n}-{i}" for i in range(100) if owner(f"s{n}-{i}", 2) == n % 2)
+            sessions.append(client)
+        for client in sessions:
+            assert client.predict(QUESTIONS[0], api_name="/ask") == library.ask(QUESTIONS[0]).to_dict()
+        # a rebuild (a new build folder, whatever the clock says): each worker answers from it on its next request
+        (corpus / "prisons.txt").write_text(PRISONS.replace("212 prisoners", "300 prisoners"), encoding="utf-8")
+        build_index(index, HashEmbedder(), corpus_dir=corpus)
+        new = "They counted 300 prisoners held in cells built for 150."
+        seen: set[int] = set()
+        for _ in range(600):
+            with httpx.Client(base_url=url, timeout=30) as one:  # one connection: one worker
+                health = one.get("/api/v1/health").json()
+                answer = one.post("/api/v1/ask", json={"question": QUESTIONS[0]}).json()
+            if answer["quotes"][0]["text"] == new:
+                seen.add(health["worker_pid"])
+            if seen == pids:
+                break
+        assert seen == pids
+        assert "Traceback" not in log.read_text()
+    finally:
+        stop_server(proc)

@@ -3,6 +3,8 @@ Gradio (per-event analytics off, matplotlib's backend chosen up front)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -11,8 +13,7 @@ from app.index.embed import HashEmbedder
 from .test_chat import write_corpus
 
 
-def test_settle_gradio_turns_the_queues_per_event_summary_off(monkeypatch):
-    import gradio as gr
+def test_settle_gradio_sets_the_analytics_variables_and_keeps_an_operators_choice(monkeypatch):
     import matplotlib
 
     from app.web.serve import GRADIO_QUEUE_ENV, settle_gradio
@@ -21,18 +22,27 @@ def test_settle_gradio_turns_the_queues_per_event_summary_off(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "5")  # an operator's own choice is kept
     settle_gradio()
-    with gr.Blocks() as blocks:
-        gr.Textbox()
-    blocks.queue()
-    queue = blocks._queue
-    assert queue.ANALYTICS_MAX_EVENTS == 5 and queue.ANAYLTICS_CACHE_FREQUENCY == 10**9
+    assert {name: os.environ[name] for name in GRADIO_QUEUE_ENV} == {
+        "GRADIO_ANALYTICS_MAX_EVENTS": "5", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000000000"}
     assert matplotlib.get_backend().lower() == "agg"
     monkeypatch.delenv("GRADIO_ANALYTICS_MAX_EVENTS")
     settle_gradio()
-    with gr.Blocks() as fresh:
+    assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "1"
+
+
+def test_gradios_queue_takes_the_analytics_variables(monkeypatch):
+    """That Gradio reads these two variables (gradio/queueing.py, when `queue()` makes its queue) is seen only
+    on its private `_queue`: no public call or route reads back how many events the queue keeps, and the one
+    route showing the summary's refresh (/monitoring/summary, with monitoring on) shows a summary that was not
+    refreshed only as one that has not been refreshed yet, which is no condition a test can wait for."""
+    import gradio as gr
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "5")
+    monkeypatch.setenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
+    with gr.Blocks() as blocks:
         gr.Textbox()
-    fresh.queue()
-    assert fresh._queue.ANALYTICS_MAX_EVENTS == 1
+    blocks.queue()
+    assert (blocks._queue.ANALYTICS_MAX_EVENTS, blocks._queue.ANAYLTICS_CACHE_FREQUENCY) == (5, 10**9)
 
 
 def test_serve_builds_a_missing_index_and_warns_off_loopback(tmp_path, monkeypatch):

@@ -202,7 +202,7 @@ def test_html_javascript_and_forged_citations_render_as_text_in_chromium(tmp_pat
 
     from app.web.chat import build_app
 
-    from .test_browser import ARGS, CHROMIUM, open_page
+    from .pages import ARGS, CHROMIUM, open_page
     from .test_chat import start
 
     base = tmp_path / "site"

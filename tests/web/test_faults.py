@@ -3,7 +3,7 @@
 Builds and checks go through the real `verbatim` command in subprocesses where the promise is
 about the command (VERBATIM_MODEL=test/hash-embedder-64 keeps them fast and deterministic).
 Concurrent feedback writers are covered by
-tests/web/test_chat.py::test_feedback_lines_stay_whole_under_concurrent_writers.
+tests/web/test_feedback.py::test_feedback_lines_stay_whole_under_concurrent_writers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from app.index.store import load_index, read_manifest
 from app.index.verify import verify_index
 from app.settings import AnswerSettings
 from tests.conftest import DATA, REPO, kill_when
+from tests.index.build_jobs import wait_for
 
 VERBATIM = str(Path(sys.executable).with_name("verbatim"))
 QUESTION = "How many prisoners were held in the cells?"
@@ -206,7 +206,11 @@ def test_serve_rebuilds_a_damaged_or_mismatched_index_before_answering(tmp_path:
     assert assistant.index.manifest.model == {"name": "test/hash-embedder-64", "dim": 64, "normalized": True,
                                                  "metric": "inner_product"}
     assert verify_index(index) == []
-    answer = assistant.ask(QUESTION).to_dict()
+    assert_quoted_from(corpus, assistant.ask(QUESTION).to_dict())
+
+
+def assert_quoted_from(corpus: Path, answer: dict) -> None:
+    """Each quote of `answer` is its corpus file's text at its offsets."""
     for q in answer["quotes"]:
         assert (corpus / q["doc"]).read_text(encoding="utf-8")[q["start"]:q["end"]] == q["text"]
 
@@ -221,10 +225,52 @@ def _new_corpus(corpus: Path) -> None:
     path.write_text(text.replace(OLD_LINE, NEW_LINE), encoding="utf-8")
 
 
+def pause_the_swap(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """(ready, go): from now on a rebuild sets `ready` just before its build is swapped in, then waits until the
+    test sets `go`."""
+    import app.index.store_write
+
+    ready, go = threading.Event(), threading.Event()
+    swap = app.index.store_write._swap_link
+
+    def paused(index_dir, target):
+        ready.set()
+        assert go.wait(60)
+        swap(index_dir, target)
+
+    monkeypatch.setattr(app.index.store_write, "_swap_link", paused)
+    return ready, go
+
+
+class Asker:
+    """A chat client on a thread of its own, asking QUESTION until stopped: the first quote of each answer goes
+    to `seen`, each failure to `errors`."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.seen, self.errors, self._stop = url, [], [], threading.Event()
+        self._thread = threading.Thread(target=self._ask)
+        self._thread.start()
+
+    def _ask(self) -> None:
+        from gradio_client import Client
+
+        client = Client(self.url, verbose=False)
+        for _ in range(2000):  # bounded; stopped by the test long before
+            if self._stop.is_set():
+                return
+            try:
+                self.seen.append(client.predict(QUESTION, api_name="/ask")["quotes"][0]["text"])
+            except Exception as exc:  # noqa: BLE001 - any error is the failure being tested for
+                self.errors.append(repr(exc))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+
 def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(tmp_path: Path, monkeypatch):
     from gradio_client import Client
 
-    import app.index.store_write
     from app.web.chat import build_app
     from app.web.live import LiveAssistant
 
@@ -237,37 +283,12 @@ def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(t
                          index, corpus)
     old = live.current().ask(QUESTION).to_dict()
     assert old["quotes"][0]["text"] == OLD_LINE
-
-    # the rebuild pauses just before its build is swapped in, until the test lets it go on
-    ready, go = threading.Event(), threading.Event()
-    swap = app.index.store_write._swap_link
-
-    def paused_swap(index_dir, target):
-        ready.set()
-        assert go.wait(60)
-        swap(index_dir, target)
-
-    monkeypatch.setattr(app.index.store_write, "_swap_link", paused_swap)
+    ready, go = pause_the_swap(monkeypatch)
     ui = build_app(live, tmp_path / "feedback.jsonl", examples=["Q?"])
     url = start(ui)
-    seen: list[str] = []
-    errors: list[str] = []
-    stop = threading.Event()
-
-    def hammer() -> None:
-        client = Client(url, verbose=False)
-        for _ in range(2000):  # bounded; stopped by the test long before
-            if stop.is_set():
-                return
-            try:
-                seen.append(client.predict(QUESTION, api_name="/ask")["quotes"][0]["text"])
-            except Exception as exc:  # noqa: BLE001 - any error is the failure being tested for
-                errors.append(repr(exc))
-
     try:
         client = Client(url, verbose=False)
-        asker = threading.Thread(target=hammer)
-        asker.start()
+        asker = Asker(url)
         _new_corpus(corpus)
         builder = threading.Thread(target=build_index, args=(index, HashEmbedder()), kwargs={"corpus_dir": corpus})
         builder.start()
@@ -278,25 +299,20 @@ def test_rebuild_while_serving_switches_from_old_to_new_answers_without_errors(t
         builder.join(60)
         new = client.predict(QUESTION, api_name="/ask")
         assert new["quotes"][0]["text"] == NEW_LINE
-        for q in new["quotes"]:
-            assert (corpus / q["doc"]).read_text(encoding="utf-8")[q["start"]:q["end"]] == q["text"]
+        assert_quoted_from(corpus, new)
         chat = client.predict(QUESTION, api_name="/chat")[0][-1]["content"]
         html = chat[0]["text"] if isinstance(chat, list) else chat
         assert f"<mark>{NEW_LINE}</mark>" in html  # sources come from the build that answered
-        count = len(seen)
-        for _ in range(600):  # at most 30 s for the background asker to see the new index
-            if len(seen) > count:
-                break
-            time.sleep(0.05)
+        count = len(asker.seen)
+        wait_for(lambda: len(asker.seen) > count, 30)  # for the background asker to see the new index
     finally:
-        stop.set()
         go.set()
-        asker.join(60)
+        asker.stop()
         ui.close()
-    assert errors == []
-    assert set(seen) <= {OLD_LINE, NEW_LINE} and seen[-1] == NEW_LINE
-    first_new = seen.index(NEW_LINE)
-    assert set(seen[first_new:]) == {NEW_LINE}  # never back to the old index once switched
+    assert asker.errors == []
+    assert set(asker.seen) <= {OLD_LINE, NEW_LINE} and asker.seen[-1] == NEW_LINE
+    first_new = asker.seen.index(NEW_LINE)
+    assert set(asker.seen[first_new:]) == {NEW_LINE}  # never back to the old index once switched
 
 
 def test_live_assistant_refuses_a_build_from_another_model_or_corpus(tmp_path: Path):

@@ -20,7 +20,8 @@ from app.index.embed import HashEmbedder
 from app.index.store import load_index
 from app.web.live import LiveAssistant
 from app.web.statuses import read_statuses, statuses_path, write_statuses
-from app.web.uploads import Shelf, UploadRefused, check_upload, safe_name, sniff
+from app.web.upload_check import UploadRefused, check_upload, safe_name, sniff
+from app.web.uploads import Shelf
 from tests.index import build_jobs
 from tests.web import upload_race
 

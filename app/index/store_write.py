@@ -14,13 +14,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.files import write_atomic, write_jsonl
 from app.index.chunk import Chunk
 from app.index.ingest import Document
-from app.index.lexical import BM25Index
 from app.index.store import (
     BM25_FOLDER,
     BRIEFING,
@@ -39,6 +39,9 @@ from app.index.store import (
     entity_lines,
     sha256_file,
 )
+
+if TYPE_CHECKING:
+    from app.index.lexical import BM25Index  # bm25s: imported where a build makes one, not to read a manifest
 
 
 def make_faiss_index(vectors: np.ndarray, index_type: str, hnsw_threshold: int):

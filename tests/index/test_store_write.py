@@ -40,7 +40,7 @@ def test_failed_build_leaves_the_old_index_whole(tmp_path: Path, tiny_corpus: Pa
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("app.index.store_write.BM25Index.save", boom)
+    monkeypatch.setattr("app.index.lexical.BM25Index.save", boom)
     with pytest.raises(OSError, match="disk full"):
         build_index(index_dir, HashEmbedder(), corpus_dir=tiny_corpus)
     assert (read_manifest(index_dir).created_at, load_index(index_dir).chunks) == before
@@ -51,14 +51,14 @@ KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
 import app.index.build
-import app.index.store_write
+import app.index.lexical
 from app.index.embed import HashEmbedder
-original = app.index.store_write.BM25Index.save
+original = app.index.lexical.BM25Index.save
 def slow_save(self, folder):
     original(self, folder)
     Path(sys.argv[3]).write_text("writing")
     time.sleep(60)
-app.index.store_write.BM25Index.save = slow_save
+app.index.lexical.BM25Index.save = slow_save
 app.index.build.build_index(Path(sys.argv[1]), HashEmbedder(), corpus_dir=Path(sys.argv[2]))
 """
 

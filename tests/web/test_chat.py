@@ -245,11 +245,13 @@ def test_follow_up_moves_on_from_the_previous_answer(served):
     first = assistant.ask("How many prisoners were held in the cells?")
     again = assistant.ask("And those?", history=[first.question])  # leans on it: resolved, the same passage again
     # "those": the plural noun the previous question asked about, with its passive verb phrase (app/answer/resolve.py);
-    # the previous answer's sentence is not shown again but marked "(quoted above)"
+    # the previous answer's sentence is not shown again but marked "(quoted above)"; the text right after it
+    # ("Medical care ...", its next paragraph) is offered too, its evidence above the floor
     assert [q.text for q in first.quotes] == ["They counted 212 prisoners held in cells built for 150."]
     assert again.message == ("Understood as: And the prisoners held in the cells?\n[1] (quoted above)\n"
                              "[2] \u201cThe inspectors found 14 prisoners in solitary confinement, some for more than "
-                             "six months.\u201d")
+                             "six months.\u201d\n[3] \u201cMedical care was the main complaint. Prisoners waited an "
+                             "average of nine days to see a doctor.\u201d")
     assert again.quotes[0].text == first.quotes[0].text  # the JSON keeps the quote itself
     assert again.to_dict()["resolved_question"] == "And the prisoners held in the cells?"
     assert again.to_dict() == assistant.ask("And those?", history=[first.question],

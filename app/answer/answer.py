@@ -54,7 +54,7 @@ class Answer:
     verdict: str = "not_found"  # one of VERDICTS
     confidence: float | None = None  # None: 1.0 when answered, else 0.0
     per_document: bool = False  # the quotes are the best of each document (app/answer/per_document.py)
-    language: str | None = None  # ISO 639-1 code of a question not in English (app/answer/language.py)
+    language: str | None = None  # ISO 639-1 code of a question not in English (app/index/language.py)
     resolved: str | None = None  # a follow-up as understood, when that differs from its wording (app/answer/resolve.py)
     score: float | None = field(default=None, compare=False)  # what the verdict read (calibration); not in the JSON
 

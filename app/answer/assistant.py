@@ -23,10 +23,10 @@ import numpy as np
 from app.answer.answer import Answer, SearchResult
 from app.answer.followup import contextual_query
 from app.answer.intents import route
-from app.answer.language import asked_in
 from app.answer.pipeline import Stopwatch, decide, render, retrieve, routed_answer, score
 from app.answer.question import Question
 from app.index.embed import Embedder
+from app.index.language import asked_in
 from app.index.search import Hit, Searcher
 from app.index.store import Calibration, Index, index_calibration
 from app.index.verify import Opened, open_index

@@ -51,7 +51,7 @@ class Question:
     mode: str | None = None
     previous: Sequence[Mapping] | None = None
     per_document: bool | None = None
-    language: str = ""  # ISO 639-1, "en" for English; "" until the assistant reads it (app/answer/language.py)
+    language: str = ""  # ISO 639-1, "en" for English; "" until the assistant reads it (app/index/language.py)
 
     @classmethod
     def of(cls, text: object, max_chars: int = MAX_QUESTION_CHARS, k: int | None = None,

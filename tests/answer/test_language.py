@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from app.answer.language import content_words, detect_language
-from app.index.language import language_name
+from app.index.language import content_words, detect_language, language_name
 from app.runtime import Runtime
 from tests.conftest import REPO, need_benchmark
 

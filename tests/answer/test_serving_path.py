@@ -30,8 +30,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 import app
 from app.answer import loading
 from app.answer.assistant import Assistant
@@ -135,8 +133,6 @@ def test_serve_to_the_first_search_crosses_at_most_8_index_files_each_entered_on
     assert max(crossed.entries.values()) == 1, (crossed.entries, crossed.table())
 
 
-@pytest.mark.xfail(strict=True, reason="a question's language is read in three calls into app/index/language.py "
-                                       "(main_script, scores, reliable_foreign) when it is not told by its script")
 def test_a_question_in_another_latin_script_language_enters_the_language_file_once(tmp_path: Path,
                                                                                    tiny_corpus: Path, monkeypatch):
     monkeypatch.setenv("VERBATIM_MODEL", "test/hash-embedder-64")

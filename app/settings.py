@@ -104,7 +104,7 @@ class AnswerSettings:
     max_question_chars: int = MAX_QUESTION_CHARS
     max_quote_words: int = 60  # a second sentence joins a quote only while it stays this short
     min_relative_score: float = 0.5  # quotes after the first need this share of the best score
-    spans: bool = True  # answer spans (app/answer/direct.py): a question parse, span scores, typed verdicts
+    spans: bool = True  # answer spans (app/answer/direct.py): sentence parses, span scores, typed verdicts
     span_weights: str = ""  # the span scorer's weights file; "" = the shipped app/answer/span_weights.json
     span_precision: str = ""  # span F1 by verdict (bold spans under "uncertain"?); "" = app/answer/span_precision.json
 

@@ -26,7 +26,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 from spacy.tokens import Doc
 
-from app.answer.spans import FEATURES, WEIGHTS_FILE, SpanModel, candidates, features, question_view, sentence_from_doc
+from app.answer.answer_types import analysis_of
+from app.answer.spans import FEATURES, WEIGHTS_FILE, SpanModel, candidates, features, sentence_from_doc
 from app.evaluation.span_metrics import exact_match, f1_score, span_summary
 from app.evaluation.squad import read_squad
 from app.index.ner import load_pipeline
@@ -53,7 +54,7 @@ def load(data_file: Path, cache_dir: Path = CACHE) -> list[dict]:
     out = []
     for q in questions:
         lo, hi = spans[q.doc][q.paragraph - 1]
-        view = question_view(Doc(vocab).from_json(cache["questions"][q.id]))
+        view = analysis_of(Doc(vocab).from_json(cache["questions"][q.id]))
         golds = [t for *_, t in q.answers]
         cand_rows, texts, feats = [], [], []
         for sent in sentences[q.doc]:

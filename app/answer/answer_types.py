@@ -1,9 +1,25 @@
-"""What a question asks for, read from a spaCy parse of the question only.
+"""What a question asks for, and whether a sentence holds it: the one owner of answer types.
+
+A question is analysed once (`analyse`, in the retrieve stage of app/answer/pipeline.py), from the
+runtime's batched spaCy parse of it (tags and dependencies, no NER), and every later stage reads that
+`Analysis`: the scoring stage damps the sentences that lack what it asks, the span scorer
+(app/answer/spans.py) reads its kind, head, wh word and words, and the verdict reads whether any
+candidate sentence holds its kind. The parse is English: a question in another language is not parsed,
+and asks for no kind.
 
 Kinds: person, organisation, place, date, duration, count, money, percent, quantity, thing (a
 "which/what X" or "what is ..." question: any noun phrase may answer; `head` is X when given) and
 none (why, how, describe, explain, "who is <name>": no short span answers them). Each kind names the entity labels
-(OntoNotes, as `app.index.ner.LABELS` spells them) that can answer it.
+(OntoNotes, as `app.index.ner.LABELS` spells them) that can answer it. A count question also names
+the relation it counts ("How many protesters were killed?": "killed"), which the sentence must mention.
+
+A sentence holds an answer of the asked kind when one of its entities or numbers fits the kind and is
+not already in the question (`holds`): one family of checks, for the scoring stage's damping and for
+the verdict's. The damping reads every candidate sentence, by the entities stored in the index at
+build time and its numbers (`answer_spans`), and `loose`ly: any name for a name, any number for a
+number, a span of time for a duration ("seven years", "for life"; not "2011"); "who" questions,
+answered by a description as often as by a name, are not damped. The verdict reads the few sentences
+parsed for spans, by the span scorer's candidates and the kind's own labels.
 
 >>> from app.runtime import Runtime
 >>> parse = Runtime().parse
@@ -11,11 +27,21 @@ none (why, how, describe, explain, "who is <name>": no short span answers them).
 ['person', 'count', 'none']
 >>> q = asked(parse(["Which river flows through Paris?"])[0]); (q.kind, q.head)
 ('place', 'river')
+>>> a = analysis_of(parse(["How many protesters were killed in Zhanaozen?"], ner=False)[0])
+>>> (a.asked.kind, a.relation, a.names)
+('count', 'killed', ('Zhanaozen',))
+>>> [holds(a.asked, s, answer_spans(s, []), a.text) for s in ("Police killed 14 people.", "Police killed many.")]
+[True, False]
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from app.index.lexical import stem
+from app.runtime import Runtime
 
 KINDS = ("person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity", "thing",
          "none")
@@ -33,6 +59,20 @@ LABELS_FOR = {
     "thing": set(),
     "none": set(),
 }
+NUMERIC = frozenset({"count", "quantity", "duration"})  # kinds a bare number ("NUM") answers
+# the labels that answer each kind: its entity labels, and a number ("NUM") for a numeric kind
+ANSWERED_BY = {kind: LABELS_FOR[kind] | ({"NUM"} if kind in NUMERIC else set()) for kind in KINDS}
+_NAME_LABELS = LABELS_FOR["person"] | LABELS_FOR["organisation"] | LABELS_FOR["place"]
+# what the scoring stage's damping accepts (`fits(..., loose=True)`): any name for a name, any number for a
+# number ("How much of his term has he spent in solitary?" reads as money), and for a duration a "DURATION"
+# (`answer_spans`): NER's DATE holds "2011" as well as "seven years"
+LOOSE_LABELS = {
+    **dict.fromkeys(("person", "organisation", "place"), _NAME_LABELS),
+    "date": ANSWERED_BY["date"],
+    "duration": {"DURATION"},
+    **dict.fromkeys(("count", "money", "percent", "quantity"), ANSWERED_BY["quantity"]),
+}
+UNDAMPED_WH = ("who", "whom", "whose")  # answered by a description as often as by a name ("witnesses of ...")
 _HEAD_KINDS = {
     "person": {"person", "man", "woman", "people", "king", "queen", "president", "leader", "author", "writer",
                "scientist", "player", "artist", "emperor", "minister", "official", "director", "founder", "actor",
@@ -53,6 +93,19 @@ _MEASURE = {"far", "high", "tall", "big", "large", "deep", "wide", "heavy", "fas
 _OPEN = {"why", "describe", "explain"}
 _SIZE_VERBS = {"grow", "measure", "stretch", "extend", "span", "reach"}
 _DURATION_VERBS = {"last", "take", "serve", "wait", "stay", "remain", "live", "reign", "rule", "spend", "keep", "hold"}
+_COUNTED = ("how many", "how much")  # the questions whose relation a sentence must mention (not durations)
+_NOT_RELATIONS = {"be", "have", "do", "get"}
+_STOP = frozenset("""a an the of in on at to for from by with and or but is are was were be been being do does did
+has have had what which who whom whose when where why how that this these those it its as into than then there their
+they he she his her him them we our you your i me my not no so if about after before during over under between
+many much long old""".split())
+# a capitalised word inside the question (not its first): a name, in any language written with Latin capitals
+_CAPITALISED = re.compile(r"(?<=[\w,;:] )[A-Z][\w'-]{2,}")
+NUMBER = re.compile(r"(?:[$€£]\s?)?\d(?:[\d,.]*\d)?(?:\s?(?:%|percent|per cent|million|billion|thousand))?")
+# a span of time NER does not mark, and the unit that makes a DATE, TIME or QUANTITY entity a duration
+TERM = re.compile(r"\bfor life\b|\blife sentences?\b|\b(?:half|third|quarter)s? of (?:his|her|their|its|the) time\b",
+                  re.I)
+_TIME_UNIT = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centur(?:y|ies))\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -133,3 +186,125 @@ def _which(doc, i: int, wh: str) -> Asked:
         if lemma in nouns:
             return Asked(kind, lemma, wh)
     return Asked("thing", lemma, wh)
+
+
+def relation(doc, wanted: Asked) -> str:
+    """The verb a count question asks about, as written: "How many protesters were killed?" -> "killed" (a
+    past participle, not an auxiliary nor a noun's modifier, nor be/have/do/get); "" for any other question.
+
+    A sentence can hold the right kind of answer (a number) about the wrong relation (detentions, not
+    deaths); this names the relation the sentence must also mention. A duration's answer seldom repeats
+    its verb ("How long was he held?": "one-third of his time in prison"), so it names none.
+    """
+    if wanted.wh not in _COUNTED or wanted.kind == "duration":
+        return ""
+    return next((t.lower_ for t in doc if t.tag_ == "VBN" and t.dep_ not in ("aux", "auxpass", "amod")
+                 and t.lemma_.lower() not in _NOT_RELATIONS), "")
+
+
+def names(question: str) -> tuple[str, ...]:
+    """The capitalised words inside the question (its first word aside): the names it holds, in any language.
+
+    >>> names("What did President Nazarbayev say about Zhanaozen?")
+    ('President', 'Nazarbayev', 'Zhanaozen')
+    """
+    return tuple(_CAPITALISED.findall(question))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A question as every stage reads it: its `text` and `language`, what it asks for (`asked`), the relation
+    a count question asks about, the names it holds, and its content words (stemmed, for the span scorer)."""
+
+    text: str
+    language: str
+    asked: Asked
+    relation: str = ""
+    names: tuple[str, ...] = ()
+    words: frozenset[str] = frozenset()
+
+    @property
+    def typed(self) -> bool:
+        """Whether an answer of the asked kind can be checked for (`TYPED`)."""
+        return self.asked.kind in TYPED
+
+    @property
+    def damped(self) -> bool:
+        """Whether the scoring stage damps the sentences without an answer of the asked kind (`holds`, loose):
+        a typed question, except "who" ones."""
+        return self.typed and self.asked.wh not in UNDAMPED_WH
+
+
+def analysis_of(doc, language: str = "en") -> Analysis:
+    """The analysis of a parsed English question (a spaCy `Doc`, with or without NER)."""
+    wanted = asked(doc)
+    words = frozenset(stem(t.text.lower()) for t in doc if t.is_alpha or t.like_num) - {stem(w) for w in _STOP}
+    return Analysis(doc.text, language, wanted, relation(doc, wanted), names(doc.text), words)
+
+
+def analyse(runtime: Runtime, text: str, language: str) -> Analysis:
+    """The question's analysis, made once per question: an English question parsed through the runtime's
+    batching queue (`Runtime.question_parses`, no NER); a question in another language is not parsed (the
+    parse is English) and asks for no kind ("none"), as it asks for no answer span."""
+    if language != "en":
+        return Analysis(text, language, Asked("none"), names=names(text))
+    return analysis_of(runtime.question_parses.submit(text), language)
+
+
+def numbers(text: str) -> list[tuple[int, int, str]]:
+    """The numbers of a text, as (start, end, "NUM").
+
+    >>> numbers("It cost $2 million in 1998.")
+    [(8, 18, 'NUM'), (22, 26, 'NUM')]
+    """
+    return [(m.start(), m.end(), "NUM") for m in NUMBER.finditer(text)]
+
+
+def answer_spans(text: str, entities: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """What a sentence may answer with, as the scoring stage's damping reads it (`holds`, loose): its
+    `entities` ((start, end, label) in the sentence), its numbers (a year is a number too, as it was to the
+    regular expressions this replaced) and its durations ("DURATION"): a DATE, TIME or QUANTITY entity
+    naming a unit of time, or a span of time NER leaves out ("for life", "one-third of his time"). (The
+    verdict reads the span scorer's candidates instead: app/answer/spans.py `candidates`.)
+
+    >>> text = "In 2011 he got 2 years; he spent a third of his time in solitary."
+    >>> text[3:7], text[15:22], text[35:52]
+    ('2011', '2 years', 'third of his time')
+    >>> answer_spans(text, [(3, 7, "DATE"), (15, 22, "DATE")])
+    [(3, 7, 'DATE'), (15, 22, 'DATE'), (3, 7, 'NUM'), (15, 16, 'NUM'), (15, 22, 'DURATION'), (35, 52, 'DURATION')]
+    """
+    ents = list(entities)
+    durations = [(a, b, "DURATION") for a, b, label in ents if label in LABELS_FOR["duration"]
+                 and _TIME_UNIT.search(text[a:b])]
+    return [*ents, *numbers(text), *durations, *((m.start(), m.end(), "DURATION") for m in TERM.finditer(text))]
+
+
+def fits(kind: str, label: str, loose: bool = False) -> bool:
+    """Whether a span labelled `label` (an entity label, or "NUM" for a number) answers a question of `kind`;
+    `loose`: as the scoring stage's damping reads it (`LOOSE_LABELS`).
+
+    >>> fits("count", "NUM"), fits("count", "CARDINAL"), fits("person", "ORG"), fits("money", "CARDINAL")
+    (True, True, False, False)
+    >>> fits("person", "ORG", loose=True), fits("money", "CARDINAL", loose=True), fits("date", "CARDINAL", loose=True)
+    (True, True, False)
+    """
+    return label in (LOOSE_LABELS if loose else ANSWERED_BY).get(kind, ())
+
+
+def holds(wanted: Asked, text: str, spans: Iterable[tuple[int, int, str]], question: str, loose: bool = False) -> bool:
+    """Whether a sentence (`text`) holds an answer of the kind asked: one of its `spans` ((start, end, label)
+    in the sentence: its entities and numbers) `fits` the kind and is not already in the question. Always
+    True for a kind that cannot be checked (thing, none).
+
+    >>> who = Asked("person", wh="who")
+    >>> holds(who, "They met Roza Tuletaeva.", [(8, 23, "PERSON")], "Who did they meet?")
+    True
+    >>> holds(who, "They met Roza Tuletaeva.", [(8, 23, "PERSON")], "Did they meet Roza Tuletaeva?")
+    False
+    >>> holds(who, "Officials were convicted.", [], "Who was convicted?"), holds(Asked("thing"), "Anything.", [], "")
+    (False, True)
+    """
+    if wanted.kind not in TYPED:
+        return True
+    q = question.lower()
+    return any(fits(wanted.kind, label, loose) and text[a:b].lower() not in q for a, b, label in spans)

@@ -1,15 +1,12 @@
 """Direct answers at ask time: the best span of the sentences that can be quoted, and the check of what was asked.
 
-The question is parsed by spaCy without NER (it needs tags and dependencies), through a batching
-queue (`QUESTION_PARSES`, app/batching.py): questions asked at once by a server's threads
-are parsed in one `nlp.pipe` batch, a lone question at once; each gets the parse it gets alone
-(tests/answer/test_direct.py). When it asks for a
-span, the best `RERANK` sentences are parsed too, each once per process (their entities come from
-the index, their noun phrases and tokens from the parse), and each sentence gets its best span. A
-sentence's score then becomes `score + W_SPAN * p` (p: its best span's probability), so the
-sentence is chosen by its best span as well as by its topicality. A typed question (who, when, how
-many, ...) whose candidates hold no answer of the asked type outside the question cannot be
-`answered` (`typed_miss`).
+The question comes analysed (`Analysis`, app/answer/answer_types.py: its parse is made once, through the
+runtime's batching queue). When it asks for a span, the best `RERANK` sentences are parsed, each once
+per process (their entities come from the index, their noun phrases and tokens from the parse), and
+each sentence gets its best span. A sentence's score then becomes `score + W_SPAN * p` (p: its best
+span's probability), so the sentence is chosen by its best span as well as by its topicality. A typed
+question (who, when, how many, ...) whose candidates hold no answer of the asked type outside the
+question cannot be `answered` (`typed_miss`; the check is answer_types' `holds`).
 
 A span is shown under "uncertain" only where spans there are as good as under "answered": within
 `MARGIN` F1 of them on every set measured (`span_precision.json`, written by
@@ -23,17 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.answer.answer_types import TYPED, Asked
+from app.answer.answer_types import Analysis, holds
 from app.answer.quote import Quote, ScoredSentence
 from app.answer.spans import (
-    QuestionView,
     Sentence,
     Span,
     SpanModel,
     best_span,
-    holds_asked_type,
+    candidates,
     load_model,
-    question_view,
     sentence_from_doc,
 )
 from app.index.guard import Guarded, guard
@@ -77,7 +72,7 @@ class Direct:
 
     scored: list[ScoredSentence]
     spans: dict[int, tuple[str, Span]]  # sentence row -> its document and best span
-    question: QuestionView
+    question: Analysis
     typed_miss: bool  # the question asks for a type that no candidate sentence holds outside the question
     threshold: float = 1.0  # the span probability at which a span is shown
 
@@ -115,15 +110,12 @@ def span_model(runtime: Runtime, weights: str = "") -> SpanModel:
     return runtime.memo(("span-model", weights), lambda: load_model(weights))
 
 
-def with_spans(runtime: Runtime, index: Index, scored: list[ScoredSentence], question: str, enabled: bool = True,
+def with_spans(runtime: Runtime, index: Index, scored: list[ScoredSentence], view: Analysis, enabled: bool = True,
                weights: str = "") -> Direct:
     """Rescore the best sentences with their best spans (see the module docstring); nothing when not `enabled`."""
-    if not enabled:
-        return Direct(scored, {}, QuestionView(Asked("none"), frozenset(), question), False)
-    # no NER: the question needs tags and dependencies only, the sentences' entities are stored. The
-    # sentences are parsed only when the question asks for a span (why/how/yes-no questions do not).
-    view = question_view(runtime.question_parses.submit(question))
-    if view.asked.kind == "none" or not scored:
+    # the sentences are parsed (no NER: their entities are stored) only when the question asks for a span
+    # (why/how/yes-no questions do not)
+    if not enabled or view.asked.kind == "none" or not scored:
         return Direct(scored, {}, view, False)
     top = scored[:RERANK]
     texts = []
@@ -140,7 +132,7 @@ def with_spans(runtime: Runtime, index: Index, scored: list[ScoredSentence], que
             spans[cand.row] = (index.documents[int(index.sentences[cand.row, 0])].doc, span)
         rescored.append(replace(cand, score=cand.score + W_SPAN * (span.score if span else 0.0)))
     rescored.sort(key=lambda c: (-c.score, c.row))
-    typed_miss = view.asked.kind in TYPED and not any(holds_asked_type(view, s) for s in sentences)
+    typed_miss = view.typed and not any(holds(view.asked, s.text, candidates(s), view.text) for s in sentences)
     return Direct(rescored + scored[RERANK:], spans, view, typed_miss, model.threshold)
 
 

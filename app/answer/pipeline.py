@@ -5,7 +5,8 @@ their list. A `Stopwatch` charges the time between laps to the stage named, so a
 `timings` add up to its wall time:
 
 - route: a question that is not a search of the report (help, the briefing) is answered at once;
-- retrieve: the question (with a follow-up's context) encoded and the best passages found;
+- retrieve: the question (a follow-up resolved) analysed once (`Analysis`, app/answer/answer_types.py: what
+  it asks for, from its spaCy parse), encoded with a follow-up's context, and the best passages found;
 - score: the passages' sentences scored, and each of the best by its answer span;
 - decide: the verdict, and which sentences to quote (a follow-up moves past what it already showed);
 - render: the message and the `Answer`.
@@ -27,6 +28,7 @@ from app.answer.answer import (
     readable,
     verdict_for,
 )
+from app.answer.answer_types import Analysis, analyse
 from app.answer.direct import Direct, mark_answers, uncertain_spans, with_spans
 from app.answer.facts import about_answer
 from app.answer.followup import (
@@ -47,7 +49,6 @@ from app.answer.quote import (
     UNKNOWN_NAME_FACTOR,
     Quote,
     ScoredSentence,
-    answer_type,
     score_sentences,
     select_quotes,
     unknown_names,
@@ -117,13 +118,10 @@ class Retrieved:
     each: bool  # per document: the best quote of each document that answers is wanted
     k_each: int
     lexical: frozenset[str] | None  # the documents in the question's language (None: all)
+    analysis: Analysis  # the question the answer is read for (a follow-up resolved), analysed once
     resolved: Resolved = Resolved("")  # a follow-up as understood (app/answer/resolve.py)
     previous: frozenset[Span] = frozenset()  # the previous answer's quotes, for a follow-up leaning on it
     following: frozenset[int] = frozenset()  # the sentence rows right after those quotes
-
-    def asked(self, q: Question) -> str:
-        """The question the answer is read for: a follow-up resolved, else as asked."""
-        return self.resolved.text if self.resolved.changed and not self.resolved.elided else q.text
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,6 @@ class Scored:
     """The score stage's output: the sentences, best first, each counted with its best answer span."""
 
     direct: Direct
-    kind: str | None  # the answer type the question's wording asks for (app/answer/quote.py)
     factor: float  # the damping for a question naming what the corpus never mentions
 
     @property
@@ -170,6 +167,7 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
     resolved = resolve(a.runtime, q.text, previous_question(q.history), [str(x["text"]) for x in shown]) \
         if shown is not None and q.language == "en" else Resolved(q.text)  # the parse is English
     standalone = resolved.changed and not resolved.elided
+    analysis = analyse(a.runtime, resolved.text if standalone else q.text, q.language)  # the one analysis
     # resolved: its own question, retrieved with the previous one as context (dev dialogues: 14/16 with it,
     # 13/16 without; eval/experiments/followups.py); elided: folded in as before
     query = f"{previous_question(q.history)} {resolved.text}" if standalone else \
@@ -188,23 +186,24 @@ def retrieve(a: Answerer, q: Question, watch: Stopwatch) -> Retrieved:
         hits, plain = hits[:plain] + more + hits[plain:], plain + len(more)
     watch.lap("retrieve", less={"encode": inner.pop("encode")})
     watch.add(inner)
-    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each, lexical, resolved, previous, following)
+    return Retrieved(query, vector, tokens, hits, plain, k, each, k_each, lexical, analysis, resolved, previous,
+                     following)
 
 
 def score(a: Answerer, q: Question, r: Retrieved, watch: Stopwatch) -> Scored:
     """Score the sentences of the best passages, then each of the best again with its answer span."""
-    text = r.asked(q)
+    question = r.analysis
     # a name the corpus never mentions lowers every score; read only when every document is in the question's
     # language (`r.lexical` None): German capitalises every noun, and a name is spelled in each language's way
-    unknown = r.lexical is None and unknown_names(text, a.index.bm25.vocabulary, q.language)
+    unknown = r.lexical is None and unknown_names(question.names, a.index.bm25.vocabulary, q.language)
     factor = UNKNOWN_NAME_FACTOR if unknown else 1.0
-    kind = answer_type(text)
-    sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, kind, text, factor, r.lexical)
+    sentences = score_sentences(a.index, r.hits[:r.plain], r.vector, r.tokens, question, factor, r.lexical)
     watch.lap("quote")
     english = q.language == "en" and r.lexical is None  # the span scorer reads English parses only
-    direct = with_spans(a.runtime, a.index, sentences, text, a.settings.spans and english, a.settings.span_weights)
+    direct = with_spans(a.runtime, a.index, sentences, question, a.settings.spans and english,
+                        a.settings.span_weights)
     watch.lap("spans")
-    return Scored(direct, kind, factor)
+    return Scored(direct, factor)
 
 
 def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch) -> Decision:
@@ -225,7 +224,7 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         sentences = prefer_unquoted(sentences, [sentence_span(a.index, x.row) for x in sentences], repeated,
                                     following=r.following)
     each_quotes = [] if not r.each or verdict == "not_found" else best_per_document(
-        a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, sc.kind, q.text, sc.factor, r.lexical), r.k_each,
+        a.index, score_sentences(a.index, r.hits, r.vector, r.tokens, r.analysis, sc.factor, r.lexical), r.k_each,
         s.floor, s.max_quote_words)
     each = len({x.doc for x in each_quotes}) > 1  # one document answering: a plain answer from it
     k = 1 if verdict == "not_found" else r.k

@@ -14,8 +14,10 @@ next turn, takes the turn's cosine to the question as its passage cosine when th
 question that matches the turn finds the reply's sentences, which then compete on their own words.
 
 When the question asks for a number, a date, a duration or a name ("how many", "when", "how long",
-"what are the names"), a sentence without one is damped: it may be on topic, but it cannot be the
-answer.
+"which prison", "where": its `Analysis`, app/answer/answer_types.py), a sentence without one (among its
+entities, stored at build time, and its numbers: answer_types' `holds`) is damped: it may be on topic,
+but it cannot be the answer. So is a sentence in the question's language that does not mention the
+relation a count question asks about ("How many protesters were killed?": "killed").
 
 A quote is cut from the document text by offsets, so `quote.text == text[start:end]` always.
 
@@ -25,13 +27,14 @@ A quote is cut from the document text by offsets, so `quote.text == text[start:e
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.answer.answer_types import Analysis, answer_spans, holds
 from app.index.briefing import is_heading
 from app.index.lexical import tokenize, tokenize_each
+from app.index.ner import LABELS
 from app.index.search import Hit
 from app.index.store import Index
 
@@ -41,88 +44,24 @@ TYPE_MISMATCH_FACTOR = 0.5  # chosen on eval/ by answer_focus.py (docs/experimen
 RELATION_MISS_FACTOR = 0.5  # a sentence that lacks the relation a count question asks about (answer_focus.py)
 UNKNOWN_NAME_FACTOR = 0.7
 
-_NUM = (r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
-        r"forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|couple|half|third|quarter)")
-_UNIT = r"(years?|months?|weeks?|days?|hours?|minutes?|decades?)"
-_NAMED_THINGS = (r"prisons?|organi[sz]ations?|bod(y|ies)|courts?|cit(y|ies)|towns?|countr(y|ies)|agenc(y|ies)|"
-                 r"groups?|compan(y|ies)|institutions?|part(y|ies)|ministr(y|ies)|newspapers?|universit(y|ies)")
-_ASKS = {
-    "name": re.compile(r"\bnames?\b.*\b(of|for)\b|\bwhat (is|are|was|were) (the|their|his|her) names?\b"
-                       rf"|^\W*(in |to |from |at |by )?(which|what) ((\w+ ){{0,2}})?({_NAMED_THINGS})\b"
-                       r"|^\W*where\b", re.I),
-    "duration": re.compile(rf"\bhow long\b|\bhow many {_UNIT}\b", re.I),
-    "date": re.compile(r"^\W*when\b|\b(what|which)\s+(year|date|day|month|time)\b", re.I),
-    "number": re.compile(r"\bhow (many|much|old|often)\b|\bwhat (number|percentage|proportion|share)\b", re.I),
-}
-_HAS = {
-    "duration": re.compile(rf"\b{_NUM}[\s-]+(\w+[\s-]+)?{_UNIT}\b|\bfor life\b|\blife sentence\b"
-                           r"|\b(half|third|quarter)s? of (his|her|their|its|the) time\b", re.I),
-    "date": re.compile(r"\b(1[6-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|"
-                       r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
-                       r"saturday|sunday|yesterday|today)\b", re.I),
-    "number": re.compile(rf"\b{_NUM}\b", re.I),
-}
+
+def sentence_spans(index: Index, row: int, text: str) -> list[tuple[int, int, str]]:
+    """answer_types' `answer_spans` of sentence `row` (`text`), its entities as stored at build time: what
+    `holds` reads to tell whether it holds an answer of the kind asked, without a parse."""
+    s = int(index.sentences[row, 1])
+    return answer_spans(text, [(a - s, b - s, LABELS[lab]) for _, a, b, lab in index.sentence_entities(row).tolist()])
 
 
-_NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+")
-_CAPITALISED = re.compile(r"(?<=[\w,;:] )[A-Z][\w'-]{2,}")
-
-
-def answer_type(question: str) -> str | None:
-    """What kind of answer the question asks for: "name", "duration", "date", "number", or None.
-
-    >>> answer_type("How many years did she get?"), answer_type("When was it published?")
-    ('duration', 'date')
-    >>> answer_type("Which prison is he held in?"), answer_type("Where is he held?"), answer_type("Which officials?")
-    ('name', 'name', None)
-    """
-    return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
-
-
-def has_answer_type(text: str, kind: str | None, question: str = "") -> bool:
-    """Whether the text holds an answer of that kind (always True when no kind is asked for).
-
-    A name is two or more capitalised words in a row that the question does not already hold.
-
-    >>> has_answer_type("They met Roza Tuletaeva.", "name"), has_answer_type("Officials were convicted.", "name")
-    (True, False)
-    """
-    if kind is None:
-        return True
-    if kind == "name":
-        return any(m.group(0) not in question for m in _NAME.finditer(text))
-    return bool(_HAS[kind].search(text))
-
-
-_COUNT_RELATION = re.compile(r"\bhow (?:many|much|long)\b(?:\s+\w+){0,3}?\s+"
-                             r"(?:were|was|are|is|did|do|does|have|has|had|been|got|get)\s+(?:\w+\s+)?(\w+(?:ed|en|t))\b",
-                             re.I)
-
-
-def asked_relation(question: str) -> str | None:
-    """The verb a count or duration question asks about: "How many protesters were killed?" -> "killed".
-
-    A sentence can hold the right kind of answer (a number) about the wrong relation (detentions,
-    not deaths); this names the relation the sentence must also mention.
-
-    >>> asked_relation("How many protesters were killed in Zhanaozen?"), asked_relation("How many died?")
-    ('killed', None)
-    """
-    m = _COUNT_RELATION.search(question)
-    return m.group(1).lower() if m else None
-
-
-def unknown_names(question: str, known_tokens, language: str = "en") -> list[str]:
-    """Capitalised words inside the question that the corpus never uses ("President Nazarbayev").
+def unknown_names(names: tuple[str, ...] | list[str], known_tokens, language: str = "en") -> list[str]:
+    """The question's names (`Analysis.names`) that the corpus never uses ("President Nazarbayev").
 
     A question about something the report never names is unlikely to be answered by it. The words are
     tokenized in the question's `language`, as the corpus's words in that language are.
 
-    >>> unknown_names("What did President Nazarbayev say about Zhanaozen?", {"zhanaozen"})
+    >>> unknown_names(("President", "Nazarbayev", "Zhanaozen"), {"zhanaozen"})
     ['President', 'Nazarbayev']
     """
-    return [w for w in _CAPITALISED.findall(question)
-            if any(t not in known_tokens for t in tokenize(w, language))]
+    return [w for w in names if any(t not in known_tokens for t in tokenize(w, language))]
 
 
 @dataclass(frozen=True)
@@ -193,11 +132,11 @@ def is_quotable(index: Index, row: int) -> bool:
 
 
 def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_tokens: list[str],
-                    kind: str | None = None, question: str = "", factor: float = 1.0,
+                    question: Analysis | None = None, factor: float = 1.0,
                     lexical: frozenset[str] | None = None) -> list[ScoredSentence]:
     """Every sentence inside the hits, scored, best first (ties by document order).
 
-    `kind` is the answer type the question asks for (see `answer_type`); `factor` scales every
+    `question`: what it asks for and the relation it counts (None: nothing is checked); `factor` scales every
     score (below 1 when the question names something the corpus never mentions). `lexical`: the
     documents written in the question's language (None: all); in the others a shared word means
     nothing, so a sentence's lexical share goes to its two vector scores instead."""
@@ -223,7 +162,8 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
         sent_cos = np.array([max(passage_cos[r], 0.0) for r in rows])
     idf = index.bm25.idf(query_tokens)
     tokens = tokenize_each(texts, [index.documents[int(index.sentences[r, 0])].language for r in rows])
-    relation = asked_relation(question) if RELATION_MISS_FACTOR < 1.0 else None
+    damped = question is not None and question.damped
+    relation = question.relation if question is not None and RELATION_MISS_FACTOR < 1.0 else ""
     relation_tokens = set(tokenize(relation)) if relation else set()
     base: dict[int, float] = {}
     evidence: dict[int, float] = {}
@@ -231,12 +171,16 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     for i, row in enumerate(rows):
         dense = W_SENTENCE * float(sent_cos[i]) + W_PASSAGE * max(passage_cos[row], 0.0)
         evidence[row] = dense / (W_SENTENCE + W_PASSAGE)
-        if lexical is None or index.documents[int(index.sentences[row, 0])].doc in lexical:
+        same = lexical is None or index.documents[int(index.sentences[row, 0])].doc in lexical
+        if same:
             base[row] = dense + W_LEXICAL * lexical_coverage(query_tokens, idf, set(tokens[i]))
         else:
             base[row] = evidence[row]  # the lexical share goes to the two vector scores
-        focus[row] = ((1.0 if has_answer_type(texts[i], kind, question) else TYPE_MISMATCH_FACTOR) * factor
-                      * (RELATION_MISS_FACTOR if relation_tokens and not relation_tokens & set(tokens[i]) else 1.0))
+        fits = not damped or holds(question.asked, texts[i], sentence_spans(index, row, texts[i]), question.text,
+                                   loose=True)
+        focus[row] = ((1.0 if fits else TYPE_MISMATCH_FACTOR) * factor
+                      * (RELATION_MISS_FACTOR if same and relation_tokens and not relation_tokens & set(tokens[i])
+                      else 1.0))  # the relation is a word of the question's language, as shared words are
     best = {row: base[row] * focus[row] for row in rows if is_quotable(index, row)}
     scored = [ScoredSentence(row, float(score), float(evidence[row] * focus[row])) for row, score in best.items()]
     scored.sort(key=lambda s: (-s.score, s.row))

@@ -7,12 +7,15 @@ what the question asks, how near it lies to the question's words, whether the qu
 holds it, its length and place) and a probability from a logistic regression whose weights ship
 in `span_weights.json`, trained by `training/train_spans.py` (`make span-weights`) on the SQuAD 2.0 dev half only.
 
+The question is read as its `Analysis` (app/answer/answer_types.py, which owns answer types).
+
+>>> from app.answer.answer_types import analysis_of
 >>> from app.runtime import Runtime
 >>> parse = Runtime().parse
->>> q = parse(["How many people were detained?"])[0]
+>>> q = analysis_of(parse(["How many people were detained?"], ner=False)[0])
 >>> s = "Police said as many as 700 people were detained in Almaty."
 >>> sent = sentence_from_doc(parse([s])[0], 0)
->>> best = best_span(question_view(q), sent, load_model())
+>>> best = best_span(q, sent, load_model())
 >>> s[best.start:best.end]
 'as many as 700'
 """
@@ -26,18 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answer.answer_types import TYPED, Asked, asked
+from app.answer.answer_types import NUMBER, TYPED, Analysis, fits
 from app.errors import VerbatimError
 from app.index.lexical import stem
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "span_weights.json"
 MAX_CANDIDATE_WORDS = 8
 _WORD = re.compile(r"\w+(?:[.,'’-]\w+)*|[$%€£]")
-_NUMBER = re.compile(r"(?:[$€£]\s?)?\d(?:[\d,.]*\d)?(?:\s?(?:%|percent|per cent|million|billion|thousand))?")
-_STOP = frozenset("""a an the of in on at to for from by with and or but is are was were be been being do does did
-has have had what which who whom whose when where why how that this these those it its as into than then there their
-they he she his her him them we our you your i me my not no so if about after before during over under between
-many much long old""".split())
 ENTITY_LABELS = ("PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY",
                  "PERCENT", "ORDINAL", "OTHER_ENT", "NP", "NUM")
 KINDS_ONE_HOT = ("person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity",
@@ -61,24 +59,11 @@ class Sentence:
 
 
 @dataclass(frozen=True)
-class QuestionView:
-    asked: Asked
-    words: frozenset[str]  # stemmed content words
-    text: str
-
-
-@dataclass(frozen=True)
 class Span:
     start: int  # document offsets
     end: int
     label: str
     score: float
-
-
-def question_view(doc) -> QuestionView:
-    """The parsed question as features need it."""
-    words = frozenset(_norm(t.text) for t in doc if t.is_alpha or t.like_num) - {_norm(w) for w in _STOP}
-    return QuestionView(asked(doc), words, doc.text)
 
 
 def sentence_from_doc(doc, offset: int) -> Sentence:
@@ -97,7 +82,7 @@ def candidates(sentence: Sentence) -> list[tuple[int, int, str]]:
     off = sentence.offset
     for s, e, label in sentence.entities:
         out[(s - off, e - off)] = label if label in ENTITY_LABELS else "OTHER_ENT"
-    for m in _NUMBER.finditer(sentence.text):
+    for m in NUMBER.finditer(sentence.text):
         out.setdefault((m.start(), m.end()), "NUM")
     for s, e in sentence.phrases:
         a, b = _trim_determiner(sentence.text, s - off, e - off)
@@ -126,7 +111,7 @@ FEATURES = (("bias_typed", "type_match", "typed_mismatch", "in_question", "partl
             + tuple(f"wh_{w}_x_dep_{d}" for w in ("what", "which", "who") for d in ROOT_DEP))
 
 
-def features(q: QuestionView, sentence: Sentence, cands: list[tuple[int, int, str]]) -> np.ndarray:
+def features(q: Analysis, sentence: Sentence, cands: list[tuple[int, int, str]]) -> np.ndarray:
     """One row of `FEATURES` per candidate."""
     text = sentence.text
     toks = [(m.start(), m.end(), _norm(m.group())) for m in _WORD.finditer(text)]
@@ -145,7 +130,7 @@ def features(q: QuestionView, sentence: Sentence, cands: list[tuple[int, int, st
         win = {toks[i][2] for i in range(max(0, lo - 6), min(len(toks), hi + 7)) if i < lo or i > hi}
         f = dict.fromkeys(FEATURES, 0.0)
         typed = q.asked.kind in TYPED
-        match = label in q.asked.labels or (q.asked.kind in ("count", "quantity", "duration") and label == "NUM")
+        match = fits(q.asked.kind, label)
         f["bias_typed"] = float(typed)
         f["type_match"] = float(match)
         f["typed_mismatch"] = float(typed and not match)
@@ -236,7 +221,7 @@ def trained_articles(path: Path | str = "") -> list[str]:
         return []
 
 
-def scored_spans(q: QuestionView, sentence: Sentence, model: SpanModel) -> list[Span]:
+def scored_spans(q: Analysis, sentence: Sentence, model: SpanModel) -> list[Span]:
     """Every candidate of the sentence with its probability, best first (no span for why/how questions)."""
     if q.asked.kind == "none":
         return []
@@ -249,18 +234,7 @@ def scored_spans(q: QuestionView, sentence: Sentence, model: SpanModel) -> list[
     return sorted(spans, key=lambda s: (-s.score, s.start))
 
 
-def best_span(q: QuestionView, sentence: Sentence, model: SpanModel) -> Span | None:
+def best_span(q: Analysis, sentence: Sentence, model: SpanModel) -> Span | None:
     spans = scored_spans(q, sentence, model)
     return spans[0] if spans else None
 
-
-def holds_asked_type(q: QuestionView, sentence: Sentence) -> bool:
-    """Whether the sentence holds a candidate of the asked type that the question does not already hold."""
-    if q.asked.kind not in TYPED:
-        return True
-    qtext = q.text.lower()
-    for a, b, label in candidates(sentence):
-        fits = label in q.asked.labels or (q.asked.kind in ("count", "quantity", "duration") and label == "NUM")
-        if fits and sentence.text[a:b].lower() not in qtext:
-            return True
-    return False

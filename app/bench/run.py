@@ -82,7 +82,8 @@ _TIMED = ASK_STAGES[:-1]
 
 def bench_ask(assistant, questions: Sequence[str], repeats: int) -> dict:
     """Warm ask latency, total and per stage, against the bare encode of the same question and against
-    the same ask without answer spans (`AnswerSettings.spans=False`: no question parse, no span scores)."""
+    the same ask without answer spans (`AnswerSettings.spans=False`: no sentence parses, no span scores; the
+    question is parsed either way, for its analysis)."""
     floor_fn = bare_encoder(assistant.embedder)
     plain = assistant.with_settings(spans=False)
     for q in questions[:5]:  # warm-up: lazy loads, caches, first-call allocations

@@ -1,10 +1,22 @@
-"""The expected answer type of a question, from a spaCy parse of the question alone."""
+"""The expected answer type of a question, from a spaCy parse of the question alone; the analysis every stage
+reads; and whether a sentence holds an answer of the kind asked."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.answer.answer_types import LABELS_FOR, TYPED, asked
+from app.answer.answer_types import (
+    LABELS_FOR,
+    TYPED,
+    Analysis,
+    Asked,
+    analyse,
+    analysis_of,
+    answer_spans,
+    asked,
+    holds,
+    numbers,
+)
 from app.runtime import Runtime
 
 parse = Runtime().parse  # one pipeline for the module
@@ -44,3 +56,79 @@ def test_typed_kinds_name_the_labels_that_answer_them():
     assert TYPED == {"person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity"}
     assert LABELS_FOR["person"] == {"PERSON"} and LABELS_FOR["money"] == {"MONEY"}
     assert LABELS_FOR["thing"] == set() and LABELS_FOR["none"] == set()
+
+
+# ---------------------------------------------------------------- the one analysis of a question
+
+
+@pytest.mark.parametrize("question, kind, relation, damped", [
+    # the questions the regex answer types of app/answer/quote.py were documented with (before issue 28):
+    # duration, date, name, name, none there; "Which officials?" now asks for a person
+    ("How many years did she get?", "duration", "", True),
+    ("When was it published?", "date", "", True),
+    ("Which prison is he held in?", "place", "", True),
+    ("Where is he held?", "place", "", True),
+    ("Which officials?", "person", "", True),
+    # its count relations: "killed", and none without a past participle
+    ("How many protesters were killed in Zhanaozen?", "count", "killed", True),
+    ("How many died?", "count", "", True),
+    ("How many have been released?", "count", "released", True),
+    ("How many people were arrested for organising the violence?", "count", "arrested", True),
+    ("How long were the convicted officials sentenced to?", "duration", "", True),  # a duration names none
+    # "who" is typed (the verdict checks it) but not damped: a description answers it as often as a name
+    ("Who described confessions and statements made against defendants?", "person", "", False),
+    ("What did Tesla invent?", "thing", "", False),
+    ("Why did the talks fail?", "none", "", False),
+])
+def test_the_analysis_of_each_question(question, kind, relation, damped):
+    got = analysis_of(parse([question], ner=False)[0])
+    assert (got.text, got.language, got.asked.kind, got.relation, got.damped) == (question, "en", kind, relation,
+                                                                                 damped)
+
+
+def test_the_analysis_holds_the_questions_names_and_content_words():
+    got = analysis_of(parse(["What did President Nazarbayev say about Zhanaozen?"], ner=False)[0])
+    assert got.names == ("President", "Nazarbayev", "Zhanaozen")
+    assert got.words == {"presid", "nazarbayev", "say", "zhanaozen"}
+
+
+def test_an_english_question_is_analysed_from_its_parse_and_another_language_is_not_parsed():
+    runtime = Runtime()
+    assert analyse(runtime, "How many people were detained?", "en") == analysis_of(
+        parse(["How many people were detained?"], ner=False)[0])
+    assert dict(runtime.question_parses.stats.sizes) == {1: 1}
+
+    def no_parse():
+        raise AssertionError("a question in another language was parsed")
+
+    unparsed = Runtime(nlp=no_parse)
+    got = analyse(unparsed, "Сколько человек было арестовано в Жанаозене?", "ru")
+    assert got == Analysis("Сколько человек было арестовано в Жанаозене?", "ru", Asked("none"))
+    assert (got.typed, got.damped) == (False, False) and not unparsed.nlp_loaded
+    assert analyse(unparsed, "Wie viele Menschen wurden in Zhanaozen verhaftet?", "de").names == ("Menschen",
+                                                                                              "Zhanaozen")
+
+
+def test_a_sentence_holds_an_answer_of_the_kind_its_own_labels_or_loosely():
+    count, money = Asked("count", wh="how many"), Asked("money", wh="how much")
+    text = "They held 700 people for one-third of the year."
+    spans = [(10, 13, "CARDINAL"), (25, 34, "CARDINAL"), (38, 46, "DATE"), *numbers(text)]
+    assert holds(count, text, spans, "How many people?")
+    assert not holds(count, text, spans, "Were 700 people held for one-third of the year?")  # all in the question
+    assert not holds(money, text, spans, "How much did they pay?")  # no MONEY: the verdict's check
+    assert holds(money, text, spans, "How much did they pay?", loose=True)  # any number: the damping's
+    assert not holds(Asked("date", wh="when"), text, [s for s in spans if s[2] != "DATE"], "When?", loose=True)
+
+
+def test_the_damping_reads_a_span_of_time_as_a_duration_and_a_year_as_none():
+    how_long, question = Asked("duration", wh="how long"), "How long was he held?"
+    for text, entities in (("He was jailed for life.", []), ("He spent one-third of his time in solitary.", []),
+                           ("He was jailed for seven years.", [(20, 29, "DATE")])):
+        assert holds(how_long, text, answer_spans(text, entities), question, loose=True), text
+    text = "He was jailed in 2011 after the strike."
+    spans = answer_spans(text, [(17, 21, "DATE")])
+    assert not holds(how_long, text, spans, question, loose=True)
+    assert holds(how_long, text, spans, question)  # the verdict's check: DATE answers a duration
+    assert not holds(how_long, "He was jailed.", answer_spans("He was jailed.", []), question, loose=True)
+    text = "He was jailed for life."
+    assert not holds(Asked("count", wh="how many"), text, answer_spans(text, []), "How many?", loose=True)

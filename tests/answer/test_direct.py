@@ -68,7 +68,7 @@ def test_a_sentence_with_a_long_symbol_run_is_parsed_guarded_with_offsets_on_its
 
 
 def signature(doc) -> list:
-    """What a parse says of each token (and its noun phrases): what `question_view` reads."""
+    """What a parse says of each token (and its noun phrases): what `analysis_of` reads."""
     return [(t.text, t.tag_, t.pos_, t.dep_, t.head.i, t.lemma_, t.is_sent_start, str(t.morph)) for t in doc] + \
         [[(c.start, c.end) for c in doc.noun_chunks]]
 
@@ -140,11 +140,15 @@ def test_a_bad_question_in_a_parse_batch_gets_spacys_error_and_the_others_their_
     assert batcher.stats.retried_alone == 3  # the batch of three failed, then each ran alone
 
 
-def test_with_spans_parses_the_question_through_the_runtimes_queue():
+def test_the_question_is_analysed_through_the_runtimes_queue_and_the_spans_parse_no_more():
+    from app.answer.answer_types import analyse, analysis_of
+
     runtime = CountingRuntime()
-    found = direct.with_spans(runtime, None, [], "Who wrote the report?")  # no candidates: only the question parsed
+    question = analyse(runtime, "Who wrote the report?", "en")
     assert runtime.batches == [["Who wrote the report?"]] and dict(runtime.question_parses.stats.sizes) == {1: 1}
-    assert found.question == direct.question_view(parse(["Who wrote the report?"], ner=False)[0])
+    assert question == analysis_of(parse(["Who wrote the report?"], ner=False)[0])
+    found = direct.with_spans(runtime, None, [], question)  # no candidates: nothing more is parsed
+    assert runtime.batches == [["Who wrote the report?"]] and found.question is question
 
 
 # ---------------------------------------------------------------- the answer span on the first quote
@@ -157,10 +161,9 @@ def _quote(n: int, doc: str, start: int, end: int):
 
 
 def _direct(spans: dict, threshold: float = 0.3):
-    from app.answer.answer_types import Asked
-    from app.answer.spans import QuestionView
+    from app.answer.answer_types import Analysis, Asked
 
-    return direct.Direct([], spans, QuestionView(Asked("count"), frozenset(), "How many?"), False, threshold)
+    return direct.Direct([], spans, Analysis("How many?", "en", Asked("count")), False, threshold)
 
 
 def test_only_the_first_quote_carries_an_answer():

@@ -58,3 +58,29 @@ def test_a_turn_points_to_the_sentences_of_its_reply(assistant: Assistant):
     assert reply_row(index, first) is None and len(reply_rows(index, first)) == 0  # a reply points nowhere
     out = assistant.ask("What caused the outage?", docs=["interview.txt"]).to_dict()
     assert out["quotes"][0]["text"] == "A: A water main burst under Station Road after a cold night."
+
+
+def test_a_typed_question_damps_each_sentence_without_its_kind_or_its_relation(tmp_path: Path):
+    """The scoring stage reads the question's analysis (app/answer/answer_types.py): a sentence without a number
+    among its entities and numbers, or without the relation counted ("detained"), scores half."""
+    from app.answer.answer_types import analyse
+    from app.answer.loading import assistant_over_texts
+    from app.answer.quote import RELATION_MISS_FACTOR, TYPE_MISMATCH_FACTOR, score_sentences
+    from app.index.lexical import tokenize
+
+    sentences = ["Many people were detained after the strike in Almaty.",
+                 "Police said 700 people were detained after the strike in Almaty.",
+                 "Police said 12 people were killed after the strike in Almaty."]
+    a = assistant_over_texts(tmp_path, {"r.txt": "Detentions\n\n" + "\n\n".join(sentences)})
+    question = "How many people were detained?"
+    vector, tokens = a.embedder.encode([question])[0], tokenize(question)
+    hits = a.retrieve(vector, tokens, 10, None, None)
+    analysis = analyse(a.runtime, question, "en")
+    assert (analysis.asked.kind, analysis.relation) == ("count", "detained")
+    plain = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens)}
+    typed = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens, analysis)}
+    text = a.index.documents[0].text
+    got = {text[int(a.index.sentences[r, 1]):int(a.index.sentences[r, 2])]: typed[r] / plain[r] for r in plain}
+    assert got == pytest.approx({sentences[0]: TYPE_MISMATCH_FACTOR, sentences[1]: 1.0,
+                                 sentences[2]: RELATION_MISS_FACTOR})
+    assert (TYPE_MISMATCH_FACTOR, RELATION_MISS_FACTOR) == (0.5, 0.5)

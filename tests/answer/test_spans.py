@@ -8,15 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.answer.answer_types import analysis_of, holds
 from app.answer.assistant import Assistant
 from app.answer.spans import (
     FEATURES,
     Sentence,
     best_span,
     candidates,
-    holds_asked_type,
     load_model,
-    question_view,
     sentence_from_doc,
 )
 from app.errors import VerbatimError
@@ -50,14 +49,14 @@ def _sentence(text: str, offset: int = 0) -> Sentence:
 
 @pytest.mark.parametrize("question, sentence, expected", CASES)
 def test_best_span_is_the_answer_for_each_type(question, sentence, expected):
-    span = best_span(question_view(parse([question])[0]), _sentence(sentence, 1000), load_model())
+    span = best_span(analysis_of(parse([question])[0]), _sentence(sentence, 1000), load_model())
     assert sentence[span.start - 1000:span.end - 1000] == expected
 
 
 def test_why_and_how_questions_get_no_span():
     sent = _sentence("The talks failed because neither side would give up the port.")
     for q in ("Why did the talks fail?", "How did the talks fail?"):
-        assert best_span(question_view(parse([q])[0]), sent, load_model()) is None
+        assert best_span(analysis_of(parse([q])[0]), sent, load_model()) is None
 
 
 def test_candidates_are_entities_numbers_and_noun_phrases_each_once():
@@ -68,9 +67,11 @@ def test_candidates_are_entities_numbers_and_noun_phrases_each_once():
 
 
 def test_typed_question_needs_a_candidate_of_its_type_outside_the_question():
-    q = question_view(parse(["How many people were detained in 2011?"])[0])
-    assert not holds_asked_type(q, _sentence("Many people were detained in 2011 after the strike."))
-    assert holds_asked_type(q, _sentence("About 700 people were detained in 2011."))
+    q = analysis_of(parse(["How many people were detained in 2011?"])[0])
+    many, some = _sentence("Many people were detained in 2011 after the strike."), _sentence(
+        "About 700 people were detained in 2011.")
+    assert not holds(q.asked, many.text, candidates(many), q.text)
+    assert holds(q.asked, some.text, candidates(some), q.text)
 
 
 def test_weights_file_for_other_features_is_a_one_line_error(tmp_path: Path):

@@ -28,6 +28,7 @@ from app.settings import (
     MAX_BATCH_QUESTIONS,
     MAX_HISTORY,
     MAX_K,
+    MIN_K,
     RETRIEVAL_MODES,
     BuildSettings,
 )
@@ -38,7 +39,7 @@ index_option = click.option("--index", "index_dir", type=click.Path(path_type=Pa
                             show_default=True, envvar="VERBATIM_INDEX", help="Index folder.")
 corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
                              help="Corpus folder [default: the one the index was built from].")
-k_option = click.option("-k", "k", type=click.IntRange(1, MAX_K), default=None, help="How many quotes or passages.")
+k_option = click.option("-k", "k", type=click.IntRange(MIN_K, MAX_K), default=None, help="How many quotes or passages.")
 mode_option = click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default=RETRIEVAL_MODES[0],
                            show_default=True, help="Retrieval: fused, BM25 only or FAISS only.")
 

@@ -23,7 +23,7 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 
 # Limits that keep bad input from hurting the service (all overridable through the settings).
 MAX_QUESTION_CHARS = 2_000
-MAX_K = 50  # quotes or passages one question may ask for
+MIN_K, MAX_K = 1, 50  # quotes or passages one question may ask for (checked by `bad_k` only)
 MAX_HISTORY = 10  # earlier questions a follow-up may carry (issue 29: "up to 10")
 MAX_BATCH_QUESTIONS = 10_000
 # chat questions answered at once, and waiting, per server process: measured (docs/serving.md):
@@ -82,6 +82,29 @@ class BuildSettings:
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")  # fused (the product's), BM25 only, FAISS only
 
 
+def bad_k(k: object) -> str | None:
+    """Why `k` cannot be a number of quotes or passages, in one line (None when it can): the one check of
+    the range, for a question (`Question.of`, app/answer/question.py) and the default (`AnswerSettings`).
+    The CLI's -k and the API's schema declare the same MIN_K..MAX_K.
+
+    >>> bad_k(3), bad_k(0), bad_k(2.0)
+    (None, 'k 0 is not a whole number in 1..50', 'k 2.0 is not a whole number in 1..50')
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or not MIN_K <= k <= MAX_K:
+        return f"k {k!r} is not a whole number in {MIN_K}..{MAX_K}"
+    return None
+
+
+def bad_mode(mode: object, what: str = "mode") -> str | None:
+    """Why `mode` is not a retrieval mode, in one line (None when it is one): the one check, for a question,
+    the settings and the evaluations' methods.
+
+    >>> bad_mode("bm25"), bad_mode("fast")
+    (None, "mode 'fast' is not one of hybrid, bm25, dense")
+    """
+    return None if mode in RETRIEVAL_MODES else f"{what} {mode!r} is not one of {', '.join(RETRIEVAL_MODES)}"
+
+
 @dataclass(frozen=True)
 class AnswerSettings:
     """How a question is answered; none of this needs a rebuild."""
@@ -109,10 +132,9 @@ class AnswerSettings:
     span_precision: str = ""  # span F1 by verdict (bold spans under "uncertain"?); "" = app/answer/span_precision.json
 
     def __post_init__(self) -> None:
-        if self.mode not in RETRIEVAL_MODES:
-            raise ValueError(f"mode {self.mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
-        if not 1 <= self.k <= MAX_K:
-            raise ValueError(f"k {self.k} is not in 1..{MAX_K}")
+        problem = bad_mode(self.mode) or bad_k(self.k)
+        if problem:
+            raise ValueError(problem)
         if min(self.doc_weight, self.title_weight) < 0 or self.doc_weight + self.title_weight >= 1:
             raise ValueError(f"doc_weight {self.doc_weight} and title_weight {self.title_weight} must be >= 0 "
                              "and leave the passage a share (sum < 1)")

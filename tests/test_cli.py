@@ -48,6 +48,14 @@ def test_ask_json_honours_the_contract(cli, built: Path):
     assert len(answer["quotes"]) <= 2
 
 
+@pytest.mark.parametrize("k", ["0", "51"])
+def test_k_out_of_the_one_range_is_a_usage_error(cli, k: str):
+    from app.settings import MAX_K, MIN_K
+
+    result = cli.invoke(main, ["ask", "Who?", "-k", k])  # refused before any index is read
+    assert result.exit_code == 2 and f"{k} is not in the range {MIN_K}<=x<={MAX_K}" in result.output
+
+
 def test_ask_readable(cli, built: Path):
     result = cli.invoke(main, ["ask", "How much was spent on prison food?", "--index", str(built)])
     # the answer span between » and «

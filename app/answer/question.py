@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.errors import QuestionError
-from app.settings import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS
+from app.settings import MAX_HISTORY, MAX_QUESTION_CHARS, bad_k, bad_mode
 
 
 def validate_question(question: object, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -57,9 +57,11 @@ class Question:
     def of(cls, text: object, max_chars: int = MAX_QUESTION_CHARS, k: int | None = None,
            docs: Sequence[str] | None = None, history: Sequence[str] | None = None, mode: str | None = None,
            previous: Sequence[Mapping] | None = None, per_document: bool | None = None) -> Question:
-        """Check every part (the text, `k`, the history's length) and raise `QuestionError` naming the first fault."""
-        if k is not None and not (isinstance(k, int) and 1 <= k <= MAX_K):
-            raise QuestionError(f"k {k!r} is not a whole number in 1..{MAX_K}")
+        """Check every part (the text, `k`, the mode, the history's length) and raise `QuestionError` naming the
+        first fault."""
+        problem = (bad_k(k) if k is not None else None) or (bad_mode(mode) if mode is not None else None)
+        if problem:
+            raise QuestionError(problem)
         if history is not None and len(history) > MAX_HISTORY:
             raise QuestionError(f"the history holds {len(history)} questions; the limit is {MAX_HISTORY}")
         for n, earlier in enumerate(history or [], 1):

@@ -54,7 +54,7 @@ from app.evaluation.span_metrics import first_span, span_summary
 from app.evaluation.uncertainty import bracket, rate_interval
 from app.index.embed import Embedder
 from app.index.ingest import Document, document_from_text
-from app.settings import RETRIEVAL_MODES
+from app.settings import RETRIEVAL_MODES, bad_mode
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +265,9 @@ def run_squad(data_file: Path, *, modes: Sequence[str] = RETRIEVAL_MODES, **opti
     the first N questions, `out_dir` receives the files, `cache_dir` the index.
     Returns the figures and a "markdown" string; with `out_dir`, also writes them there.
     """
-    for mode in modes:
-        if mode not in RETRIEVAL_MODES:
-            raise ValueError(f"mode {mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
+    problem = next(filter(None, map(bad_mode, modes)), None)
+    if problem:
+        raise ValueError(problem)
     run = BenchmarkRun.open("squad", data_file, options)
     data_file, answer_settings = run.data, run.answer_settings
     articles, questions = read_squad(data_file)

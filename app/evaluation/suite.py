@@ -45,7 +45,7 @@ from app.evaluation.metrics import (
 from app.evaluation.span_metrics import first_span, report_span_summary, span_matches_fact
 from app.evaluation.uncertainty import f1_interval, mean_interval, paired_difference, rate_interval
 from app.evaluation.verdicts import verdict_summary
-from app.settings import PROJECT_ROOT, RETRIEVAL_MODES
+from app.settings import PROJECT_ROOT, RETRIEVAL_MODES, bad_mode
 
 if TYPE_CHECKING:
     from app.answer.assistant import Assistant
@@ -350,9 +350,9 @@ def run_suite(assistant, questions: Sequence[Question], dialogues: Sequence[Dial
                methods: Sequence[str] = RETRIEVAL_MODES, corpus_dir: Path | None = None,
                data: Mapping[str, str] | None = None) -> dict:
     """Score every question and dialogue with each retrieval method; one dict of figures and records."""
-    for m in methods:
-        if m not in RETRIEVAL_MODES:
-            raise ValueError(f"method {m!r} is not one of {', '.join(RETRIEVAL_MODES)}")
+    problem = next(filter(None, (bad_mode(m, "method") for m in methods)), None)
+    if problem:
+        raise ValueError(problem)
     documents, checked_against = corpus_texts(assistant, corpus_dir)
     check_evidence([*questions, *dialogues], documents)
     t0 = time.perf_counter()

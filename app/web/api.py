@@ -40,7 +40,7 @@ from app import __version__
 from app.answer.briefing import DEFAULT_WORDS, MAX_WORDS, MIN_WORDS, briefing
 from app.batching import MAX_BATCH
 from app.errors import QuestionError
-from app.settings import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS
+from app.settings import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS, MIN_K
 from app.web.api_errors import handle_errors
 from app.web.api_schema import QUESTION_PATTERN, UPLOAD_BODY, error_responses
 from app.web.http import MAX_WAITING, Limits, Unavailable, error_response
@@ -63,7 +63,7 @@ class Query(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=QUESTION_PATTERN,
                           description=f"The question: 1 to {MAX_QUESTION_CHARS:,} characters, not only white "
                                       "space, no control characters but tab and line breaks.")
-    k: int | None = Field(None, ge=1, le=MAX_K, description="How many quotes (ask) or passages (search).")
+    k: int | None = Field(None, ge=MIN_K, le=MAX_K, description="How many quotes (ask) or passages (search).")
     docs: list[str] | None = Field(None, description="Search only these documents (names from /documents).")
     history: Annotated[list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] | None,
                        Field(max_length=MAX_HISTORY)] = Field(

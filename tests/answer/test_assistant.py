@@ -128,6 +128,29 @@ def test_fusion_functions_on_hand_computed_cases():
 def test_settings_reject_bad_values_and_name_the_choices():
     with pytest.raises(ValueError, match="mode 'fast' is not one of hybrid, bm25, dense"):
         AnswerSettings(mode="fast")
+    with pytest.raises(ValueError, match=r"k 0 is not a whole number in 1\.\.50"):
+        AnswerSettings(k=0)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"k": 0}, "k 0 is not a whole number in 1..50"),
+    ({"k": 51}, "k 51 is not a whole number in 1..50"),
+    ({"k": True}, "k True is not a whole number in 1..50"),
+    ({"k": "3"}, "k '3' is not a whole number in 1..50"),
+    ({"mode": "fast"}, "mode 'fast' is not one of hybrid, bm25, dense"),
+    ({"history": ["q"] * 11}, "the history holds 11 questions; the limit is 10"),
+])
+def test_a_question_is_checked_by_the_one_owner_with_the_settings_rules(options, message):
+    """`Question.of` checks k and the mode by the rules `AnswerSettings` uses (app/settings.py `bad_k`,
+    `bad_mode`): the k range is written once (the CLI's -k and the API's schema declare the same MIN_K..MAX_K:
+    tests/test_cli.py, tests/web/test_schema.py)."""
+    from app.answer.question import Question
+    from app.settings import MAX_K
+
+    with pytest.raises(QuestionError) as caught:
+        Question.of("Who?", **options)
+    assert str(caught.value) == message
+    assert Question.of("Who?", k=MAX_K, mode="bm25").k == MAX_K
 
 
 def test_three_verdicts_follow_the_two_thresholds(tiny_assistant):

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.answer.assistant import Assistant
 from app.batching import BatchingEncoder
 from app.index.embed import HashEmbedder
-from app.settings import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS
+from app.settings import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS, MIN_K
 from app.web.api import create_api
 from app.web.api_schema import QUESTION_PATTERN
 
@@ -49,7 +49,7 @@ def test_the_schema_declares_the_servers_limits(client):
     assert (q["minLength"], q["maxLength"], q["pattern"]) == (1, MAX_QUESTION_CHARS, QUESTION_PATTERN)
     assert MAX_QUESTION_CHARS == assistant.settings.max_question_chars  # the assistant's own limit
     k = query["properties"]["k"]["anyOf"][0]
-    assert (k["type"], k["minimum"], k["maximum"]) == ("integer", 1, MAX_K)
+    assert (k["type"], k["minimum"], k["maximum"]) == ("integer", MIN_K, MAX_K)  # app/settings.py's one range
     history = query["properties"]["history"]["anyOf"][0]
     assert (history["maxItems"], history["items"]["maxLength"]) == (MAX_HISTORY, MAX_QUESTION_CHARS)
     assert query["additionalProperties"] is False and query["required"] == ["question"]

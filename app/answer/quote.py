@@ -164,7 +164,8 @@ def score_sentences(index: Index, hits: list[Hit], query_vec: np.ndarray, query_
     tokens = tokenize_each(texts, [index.documents[int(index.sentences[r, 0])].language for r in rows])
     damped = question is not None and question.damped
     relation = question.relation if question is not None and RELATION_MISS_FACTOR < 1.0 else ""
-    relation_tokens = set(tokenize(relation)) if relation else set()
+    # a relation word the corpus never uses ("locked up" for "detained") tells no sentence from another
+    relation_tokens = set(tokenize(relation)) & index.bm25.vocabulary.keys() if relation else set()
     base: dict[int, float] = {}
     evidence: dict[int, float] = {}
     focus: dict[int, float] = {}  # how far the answer type and the relation asked for fit each sentence

@@ -84,3 +84,13 @@ def test_a_typed_question_damps_each_sentence_without_its_kind_or_its_relation(t
     assert got == pytest.approx({sentences[0]: TYPE_MISMATCH_FACTOR, sentences[1]: 1.0,
                                  sentences[2]: RELATION_MISS_FACTOR})
     assert (TYPE_MISMATCH_FACTOR, RELATION_MISS_FACTOR) == (0.5, 0.5)
+    # a relation the corpus never words ("locked up" for "detained") tells no sentence from another: not read
+    paraphrase = "How many people were locked up?"
+    vector, tokens = a.embedder.encode([paraphrase])[0], tokenize(paraphrase)
+    hits = a.retrieve(vector, tokens, 10, None, None)
+    locked = analyse(a.runtime, paraphrase, "en")
+    assert (locked.asked.kind, locked.relation) == ("count", "locked")
+    plain = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens)}
+    typed = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens, locked)}
+    got = {text[int(a.index.sentences[r, 1]):int(a.index.sentences[r, 2])]: typed[r] / plain[r] for r in plain}
+    assert got == pytest.approx({sentences[0]: TYPE_MISMATCH_FACTOR, sentences[1]: 1.0, sentences[2]: 1.0})

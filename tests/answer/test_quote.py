@@ -60,37 +60,38 @@ def test_a_turn_points_to_the_sentences_of_its_reply(assistant: Assistant):
     assert out["quotes"][0]["text"] == "A: A water main burst under Station Road after a cold night."
 
 
+def damping(a, question: str) -> tuple[object, dict[str, float]]:
+    """The question's analysis, and each sentence's score with it over its score without (the damping)."""
+    from app.answer.answer_types import analyse
+    from app.answer.quote import score_sentences
+    from app.index.lexical import tokenize
+
+    vector, tokens = a.embedder.encode([question])[0], tokenize(question)
+    hits = a.retrieve(vector, tokens, 10, None, None)
+    analysis = analyse(a.runtime, question, "en")
+    plain = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens)}
+    typed = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens, analysis)}
+    text = a.index.documents[0].text
+    return analysis, {text[int(a.index.sentences[r, 1]):int(a.index.sentences[r, 2])]: typed[r] / plain[r]
+                      for r in plain}
+
+
 def test_a_typed_question_damps_each_sentence_without_its_kind_or_its_relation(tmp_path: Path):
     """The scoring stage reads the question's analysis (app/answer/answer_types.py): a sentence without a number
     among its entities and numbers, or without the relation counted ("detained"), scores half."""
-    from app.answer.answer_types import analyse
     from app.answer.loading import assistant_over_texts
-    from app.answer.quote import RELATION_MISS_FACTOR, TYPE_MISMATCH_FACTOR, score_sentences
-    from app.index.lexical import tokenize
+    from app.answer.quote import RELATION_MISS_FACTOR, TYPE_MISMATCH_FACTOR
 
     sentences = ["Many people were detained after the strike in Almaty.",
                  "Police said 700 people were detained after the strike in Almaty.",
                  "Police said 12 people were killed after the strike in Almaty."]
     a = assistant_over_texts(tmp_path, {"r.txt": "Detentions\n\n" + "\n\n".join(sentences)})
-    question = "How many people were detained?"
-    vector, tokens = a.embedder.encode([question])[0], tokenize(question)
-    hits = a.retrieve(vector, tokens, 10, None, None)
-    analysis = analyse(a.runtime, question, "en")
+    analysis, got = damping(a, "How many people were detained?")
     assert (analysis.asked.kind, analysis.relation) == ("count", "detained")
-    plain = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens)}
-    typed = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens, analysis)}
-    text = a.index.documents[0].text
-    got = {text[int(a.index.sentences[r, 1]):int(a.index.sentences[r, 2])]: typed[r] / plain[r] for r in plain}
     assert got == pytest.approx({sentences[0]: TYPE_MISMATCH_FACTOR, sentences[1]: 1.0,
                                  sentences[2]: RELATION_MISS_FACTOR})
     assert (TYPE_MISMATCH_FACTOR, RELATION_MISS_FACTOR) == (0.5, 0.5)
     # a relation the corpus never words ("locked up" for "detained") tells no sentence from another: not read
-    paraphrase = "How many people were locked up?"
-    vector, tokens = a.embedder.encode([paraphrase])[0], tokenize(paraphrase)
-    hits = a.retrieve(vector, tokens, 10, None, None)
-    locked = analyse(a.runtime, paraphrase, "en")
+    locked, got = damping(a, "How many people were locked up?")
     assert (locked.asked.kind, locked.relation) == ("count", "locked")
-    plain = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens)}
-    typed = {x.row: x.score for x in score_sentences(a.index, hits, vector, tokens, locked)}
-    got = {text[int(a.index.sentences[r, 1]):int(a.index.sentences[r, 2])]: typed[r] / plain[r] for r in plain}
     assert got == pytest.approx({sentences[0]: TYPE_MISMATCH_FACTOR, sentences[1]: 1.0, sentences[2]: 1.0})

@@ -168,7 +168,8 @@ def publish_figures(page: Path, suite: str, data: Path | None, question_files: t
     from app.evaluation.suite_output import provenance
     from app.files import publish_section
 
-    text = result.get("markdown") or headline(out_dir / "report.md")
+    # a benchmark's per-article tables and examples stay in its report.md: the page keeps the figures
+    text = (result.get("markdown") or "").split("\n### Per article")[0] or headline(out_dir / "report.md")
     text = re.sub(r"^(#+) ", lambda m: "#" * max(len(m.group(1)) + 1, 2) + " ", text, flags=re.M)  # page's sections
     name = " ".join(["eval", suite, str(data or "eval/"), *(q.name for q in question_files)])
     publish_section(page, name, f"{provenance()}\n\n{text}")

@@ -273,3 +273,15 @@ def test_figures_go_to_their_own_section_of_the_generated_page(cli, built, eval_
     section = text.split(begin + "\n", 1)[1]
     assert section.startswith("`verbatim ") and ", code " in section.splitlines()[0]  # the command, date and code
     assert "\n## Report suite\n" in section and "| Faithfulness (quote == text at its offsets) | 100.0% |" in section
+
+
+def test_a_benchmarks_per_article_tables_stay_in_its_report_not_the_page(tmp_path):
+    from app.evaluation.cli import publish_figures
+
+    page = tmp_path / "figures.md"
+    page.write_text("# Figures\n", encoding="utf-8")
+    markdown = "### SQuAD 2.0: dev\n\n| figure | value |\n|---|---:|\n| AUC | 0.659 |\n\n### Per article\n\n| a | 1 |\n"
+    publish_figures(page, "squad2", Path("dev.json"), (), {"markdown": markdown}, tmp_path)
+    section = page.read_text(encoding="utf-8").split("<!-- begin eval squad2 dev.json -->\n", 1)[1]
+    assert "\n#### SQuAD 2.0: dev\n\n| figure | value |\n|---|---:|\n| AUC | 0.659 |\n" in section
+    assert "Per article" not in section and "| a | 1 |" not in section

@@ -171,7 +171,11 @@ def publish_figures(page: Path, suite: str, data: Path | None, question_files: t
     # a benchmark's per-article tables and examples stay in its report.md: the page keeps the figures
     text = (result.get("markdown") or "").split("\n### Per article")[0] or headline(out_dir / "report.md")
     text = re.sub(r"^(#+) ", lambda m: "#" * max(len(m.group(1)) + 1, 2) + " ", text, flags=re.M)  # page's sections
-    name = " ".join(["eval", suite, str(data or "eval/"), *(q.name for q in question_files)])
+    from app.index.encoders import DEFAULT_MODEL
+
+    model = result.get("model")  # another encoder's run has its own section, beside the default's
+    name = " ".join(["eval", suite, str(data or "eval/"), *(q.name for q in question_files),
+                     *([model] if model and model != DEFAULT_MODEL else [])])
     publish_section(page, name, f"{provenance()}\n\n{text}")
 
 

@@ -268,7 +268,7 @@ def test_figures_go_to_their_own_section_of_the_generated_page(cli, built, eval_
     for _ in range(2):  # a second run replaces its section, it does not add one
         assert cli.invoke(main, args).exit_code == 0
     text = page.read_text(encoding="utf-8")
-    begin = f"<!-- begin eval report {eval_data} -->"
+    begin = f"<!-- begin eval report {eval_data} test/hash-embedder-64 -->"  # not the default encoder: named
     assert text.count(begin) == 1 and "## Bench\nkept" in text
     section = text.split(begin + "\n", 1)[1]
     assert section.startswith("`verbatim ") and ", code " in section.splitlines()[0]  # the command, date and code
@@ -285,3 +285,16 @@ def test_a_benchmarks_per_article_tables_stay_in_its_report_not_the_page(tmp_pat
     section = page.read_text(encoding="utf-8").split("<!-- begin eval squad2 dev.json -->\n", 1)[1]
     assert "\n#### SQuAD 2.0: dev\n\n| figure | value |\n|---|---:|\n| AUC | 0.659 |\n" in section
     assert "Per article" not in section and "| a | 1 |" not in section
+
+
+def test_another_encoders_figures_get_their_own_section(tmp_path):
+    from app.evaluation.cli import publish_figures
+    from app.index.encoders import DEFAULT_MODEL
+
+    page = tmp_path / "figures.md"
+    page.write_text("# Figures\n", encoding="utf-8")
+    for model in (DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"):
+        publish_figures(page, "squad", Path("en.json"), (), {"markdown": f"### {model}\n", "model": model}, tmp_path)
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<!-- begin eval squad en.json -->") == 1
+    assert text.count("<!-- begin eval squad en.json sentence-transformers/all-MiniLM-L6-v2 -->") == 1

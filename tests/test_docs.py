@@ -1,7 +1,7 @@
 """The docs tell the truth and stay short: every `$ verbatim ask ...` block in docs/examples.md, run on the
 bundled report with the default encoder, prints exactly the output written under it (marked `model`: one e5
-build); the README and docs/ keep within issue 28's sizes; every relative link points at a file (and heading)
-that exists."""
+build); the README's JSON contract table names exactly the keys an answer and its quotes have; the README and
+docs/ keep within issue 28's sizes; every relative link points at a file (and heading) that exists."""
 
 from __future__ import annotations
 
@@ -94,3 +94,39 @@ def test_every_relative_link_points_at_a_file_that_exists(page: Path):
 def test_the_link_check_sees_links():
     links = local_links(REPO / "README.md")
     assert "docs/design.md" in links and "docs/screenshot.png" in links
+
+
+# the README's JSON contract table against what `ask` returns
+CONTRACT_ROW = re.compile(r"^\| `([a-z_]+)(?:\[\]\.([a-z_]+))?`((?:, `?\.[a-z_]+`?)*) \| ([^|]+) \|", re.M)
+
+
+def contract() -> tuple[dict[str, bool], dict[str, bool]]:
+    """The README's keys of an answer and of a quote, each with whether the table calls it optional."""
+    top: dict[str, bool] = {}
+    quote: dict[str, bool] = {}
+    for key, sub, more, kind in CONTRACT_ROW.findall((REPO / "README.md").read_text(encoding="utf-8")):
+        optional = "optional" in kind
+        if sub:
+            quote.update(dict.fromkeys([sub, *re.findall(r"\.([a-z_]+)", more)], optional))
+        else:
+            top[key] = optional
+    return top, quote
+
+
+def test_the_readmes_contract_names_every_key_an_answer_has(tmp_path):
+    from app.answer.loading import assistant_over_texts
+    from tests.conftest import REPORT
+
+    top, quote = contract()
+    assert set(top) == {"question", "answered", "verdict", "confidence", "message", "quotes", "language",
+                        "resolved_question", "per_document"}
+    assert set(quote) == {"n", "text", "doc", "start", "end", "paragraph", "page", "score", "answer"}
+    assistant = assistant_over_texts(tmp_path, {REPORT.name: REPORT.read_text(encoding="utf-8")})
+    answers = [assistant.ask("How many people were arrested on charges of organizing the violence?"),
+               assistant.ask("Сколько человек было арестовано?"),
+               assistant.ask("What happened to them?", history=["How many people were arrested?"])]
+    for answer in (a.to_dict() for a in answers):
+        assert {k for k, optional in top.items() if not optional} <= set(answer) <= set(top), answer.keys()
+        for q in answer["quotes"]:
+            assert {k for k, optional in quote.items() if not optional} <= set(q) <= set(quote), q.keys()
+    assert {"language", "resolved_question"} <= {k for a in answers for k in a.to_dict()}

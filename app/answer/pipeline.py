@@ -14,6 +14,7 @@ their list. A `Stopwatch` charges the time between laps to the stage named, so a
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -314,14 +315,19 @@ def continued(sentences: list[ScoredSentence], following: frozenset[int], floor:
 
 
 def continuing(index: Index, hits: list[Hit], rows: frozenset[int], vector: np.ndarray) -> list[Hit]:
-    """The chunks holding `rows` that `hits` lack, as hits scored by their cosine to the question."""
-    have = {h.row for h in hits}
+    """The chunks holding `rows` that `hits` lack, as hits scored by their cosine to the question. The chunks'
+    sentence ranges rise with the chunks (documents in order), so each row's chunks are found by bisection."""
+    have, holding = {h.row for h in hits}, set()
+    spans = index.chunk_sentences
+    for r in rows:
+        c = bisect.bisect_right(spans, r, key=lambda span: span[0]) - 1
+        while c >= 0 and spans[c][1] > r:  # neighbours overlap by a sentence: every chunk whose range holds r
+            holding.add(c)
+            c -= 1
     out = []
-    for row, chunk in enumerate(index.chunks):
-        lo, hi = index.chunk_sentences[row]
-        if row not in have and any(lo <= r < hi for r in rows):
-            dense = float(index.chunk_vectors[row] @ vector)
-            out.append(Hit(row, chunk, dense, dense, 0.0))
+    for c in sorted(holding - have):
+        dense = float(index.chunk_vectors[c] @ vector)
+        out.append(Hit(c, index.chunks[c], dense, dense, 0.0))
     return out
 
 

@@ -7,7 +7,8 @@ runtime's batched spaCy parse of it (tags and dependencies, no NER), and every l
 candidate sentence holds its kind. The parse is English: a question in another language is not parsed,
 and asks for no kind.
 
-Kinds: person, organisation, place, date, duration, count, money, percent, quantity, thing (a
+Kinds: person, organisation, place, date, duration, count, money, percent, quantity, length (a length or
+a span of time: "How long was the list?", "How long is his sentence?"), thing (a
 "which/what X" or "what is ..." question: any noun phrase may answer; `head` is X when given) and
 none (why, how, describe, explain, "who is <name>": no short span answers them). Each kind names the entity labels
 (OntoNotes, as `app.index.ner.LABELS` spells them) that can answer it. A count question also names
@@ -43,8 +44,8 @@ from dataclasses import dataclass
 from app.index.lexical import stem
 from app.runtime import Runtime
 
-KINDS = ("person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity", "thing",
-         "none")
+KINDS = ("person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity", "length",
+         "thing", "none")
 TYPED = frozenset(KINDS) - {"thing", "none"}  # kinds a verdict can check: the quote must hold one
 LABELS_FOR = {
     "person": {"PERSON"},
@@ -56,10 +57,11 @@ LABELS_FOR = {
     "money": {"MONEY"},
     "percent": {"PERCENT"},
     "quantity": {"QUANTITY", "CARDINAL", "MONEY", "PERCENT", "NUM"},
+    "length": {"QUANTITY", "CARDINAL", "DATE", "TIME", "NUM"},
     "thing": set(),
     "none": set(),
 }
-NUMERIC = frozenset({"count", "quantity", "duration"})  # kinds a bare number ("NUM") answers
+NUMERIC = frozenset({"count", "quantity", "duration", "length"})  # kinds a bare number ("NUM") answers
 # the labels that answer each kind: its entity labels, and a number ("NUM") for a numeric kind
 ANSWERED_BY = {kind: LABELS_FOR[kind] | ({"NUM"} if kind in NUMERIC else set()) for kind in KINDS}
 _NAME_LABELS = LABELS_FOR["person"] | LABELS_FOR["organisation"] | LABELS_FOR["place"]
@@ -71,6 +73,7 @@ LOOSE_LABELS = {
     "date": ANSWERED_BY["date"],
     "duration": {"DURATION"},
     **dict.fromkeys(("count", "money", "percent", "quantity"), ANSWERED_BY["quantity"]),
+    "length": ANSWERED_BY["quantity"] | {"DURATION"},
 }
 UNDAMPED_WH = ("who", "whom", "whose")  # answered by a description as often as by a name ("witnesses of ...")
 _HEAD_KINDS = {
@@ -130,7 +133,7 @@ def asked(doc) -> Asked:
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if w == "how":
-            return _how(words, lemmas, i, nxt)
+            return _how(words, lemmas, [t.pos_ for t in doc], i, nxt)
         if w in ("who", "whom", "whose"):
             rest = [t for t in doc[i + 2:] if not t.is_punct]
             if nxt in ("is", "was", "are", "were") and rest and all(t.pos_ == "PROPN" for t in rest):
@@ -145,16 +148,18 @@ def asked(doc) -> Asked:
     return Asked("thing")
 
 
-def _how(words: list[str], lemmas: list[str], i: int, nxt: str) -> Asked:
+def _how(words: list[str], lemmas: list[str], tags: list[str], i: int, nxt: str) -> Asked:
     after = lemmas[i + 2] if i + 2 < len(lemmas) else ""
     if nxt == "many":
         return Asked("duration" if after in _TIME_UNITS else "count", after, "how many")
     if nxt == "much":
         return Asked("money" if _MONEY_WORDS & set(lemmas) or "$" in words else "quantity", wh="how much")
-    if nxt == "long":  # a length when the verb is one of size ("can it grow") or there is none ("how long is X")
+    if nxt == "long":  # a length for a verb of size ("can it grow"), a span of time for one of duration or any
+        # other verb ("how long was he held"); with none ("how long was the list / his sentence") either
         verbs = {lemmas[j] for j in range(i + 2, len(lemmas))} & (_SIZE_VERBS | _DURATION_VERBS)
-        be_only = len(words) > i + 2 and words[i + 2] in ("is", "are") and not _DURATION_VERBS & set(lemmas)
-        return Asked("quantity" if verbs & _SIZE_VERBS or be_only else "duration", wh="how long")
+        be_only = len(words) > i + 2 and lemmas[i + 2] == "be" and "VERB" not in tags[i + 3:]
+        kind = "quantity" if verbs & _SIZE_VERBS else "length" if be_only else "duration"
+        return Asked(kind, wh="how long")
     if nxt == "old":
         return Asked("count", wh="how old")
     if nxt == "often":

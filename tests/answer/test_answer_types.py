@@ -35,7 +35,10 @@ parse = Runtime().parse  # one pipeline for the module
     ("What year did the war end?", "date", "year"),
     ("How long did the siege last?", "duration", ""),
     ("How long was he held in solitary confinement?", "duration", ""),
-    ("How long is the river?", "quantity", ""),
+    ("How long is the river?", "length", ""),  # a length or a span of time: no verb tells which
+    ("How long was the list of names?", "length", ""),
+    ("How long is his sentence?", "length", ""),
+    ("How long were the officials sentenced to?", "duration", ""),
     ("How long can the tusk of a narwhal grow?", "quantity", ""),
     ("How many years did she serve?", "duration", "year"),
     ("How many people were detained?", "count", "people"),
@@ -53,7 +56,8 @@ def test_kind_and_head_of_each_question(question, kind, head):
 
 
 def test_typed_kinds_name_the_labels_that_answer_them():
-    assert TYPED == {"person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity"}
+    assert TYPED == {"person", "organisation", "place", "date", "duration", "count", "money", "percent", "quantity",
+                     "length"}
     assert LABELS_FOR["person"] == {"PERSON"} and LABELS_FOR["money"] == {"MONEY"}
     assert LABELS_FOR["thing"] == set() and LABELS_FOR["none"] == set()
 
@@ -132,3 +136,15 @@ def test_the_damping_reads_a_span_of_time_as_a_duration_and_a_year_as_none():
     assert not holds(how_long, "He was jailed.", answer_spans("He was jailed.", []), question, loose=True)
     text = "He was jailed for life."
     assert not holds(Asked("count", wh="how many"), text, answer_spans(text, []), "How many?", loose=True)
+
+
+def test_a_length_is_answered_by_a_number_or_a_span_of_time_but_not_a_year():
+    length, question = Asked("length", wh="how long"), "How long was the list?"
+    for text, entities in (("It held the names of as many as 700 individuals.", [(33, 48, "CARDINAL")]),
+                           ("He was jailed for seven years.", [(20, 29, "DATE")]),
+                           ("The river is 1,230 km long.", [(13, 21, "QUANTITY")])):
+        assert holds(length, text, answer_spans(text, entities), question, loose=True), text
+        assert holds(length, text, answer_spans(text, entities), question), text
+    text = "It was drawn up in December."
+    spans = answer_spans(text, [(19, 27, "DATE")])
+    assert not holds(length, text, spans, question, loose=True)  # no number, no span of time

@@ -171,7 +171,7 @@ def main() -> None:
     if args.write:
         record = {**final.to_dict(), "trained_on": "SQuAD 2.0 dev half (../shared/benchmarks/squad2/squad2.dev.json), "
                   "all 13 articles; unanswerable questions' candidates as negatives",
-                  "script": "eval/experiments/train_spans.py", "given_gold_paragraph": results,
+                  "script": "training/train_spans.py", "given_gold_paragraph": results,
                   "articles": sorted({it["doc"] for it in squad})}
         WEIGHTS_FILE.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {WEIGHTS_FILE}")

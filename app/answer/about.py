@@ -38,8 +38,9 @@ _NOUN = r"(?:report|document|article|paper|study|interview|book|publication|piec
 _DOC = rf"(?:the|this|that|its|their|[\w-]+['\u2019]s?)\s+(?:[\w-]+\s+){{0,2}}?{_NOUN}"
 _AUTHORED = r"(?:wrote|authored|published|issued|produced|released|compiled)"
 _MADE_BY = r"(?:written|authored|published|issued|produced|released|compiled)"
-_TITLE = (rf"\b(?:title|name)\s+of\s+{_DOC}\b|\b{_DOC}\s+(?:is\s+|was\s+)?(?:called|titled|entitled)\b"
-          rf"|\b{_DOC}(?:['\u2019]s)?\s+(?:title|name)\b")
+_TITLED = r"(?:title|name|headline|heading)"
+_TITLE = (rf"\b{_TITLED}\s+of\s+{_DOC}\b|\b{_DOC}\s+(?:is\s+|was\s+)?(?:called|titled|entitled|headlined)\b"
+          rf"|\b{_DOC}(?:['\u2019]s)?\s+{_TITLED}\b")
 _AUTHOR = (rf"^\W*(?:who|which\s+[\w-]+|what\s+[\w-]+)\s+{_AUTHORED}\s+{_DOC}\b"
            rf"|\b(?:author|authors|publisher|writer)\s+of\s+{_DOC}\b"
            rf"|\bwho\s+(?:is|was)\s+{_DOC}\s+(?:written|published|authored|issued)\s+by\b")

@@ -32,7 +32,7 @@ from app.answer.quote import Quote, ScoredSentence, is_quotable
 from app.index.ingest import Document
 from app.index.search import Hit
 from app.index.store import Index
-from app.index.structure import named_works
+from app.index.structure import is_role_label, label_span, named_works, speaker_label
 
 _NOUN = r"(?:report|document|article|paper|study|interview|book|publication|piece|story|briefing|review)"
 _DOC = rf"(?:the|this|that|its|their|[\w-]+['\u2019]s?)\s+(?:[\w-]+\s+){{0,2}}?{_NOUN}"
@@ -49,6 +49,12 @@ _DATE = (rf"\bwhen\s+(?:was|is|did)\s+{_DOC}\s+(?:published|written|released|iss
          rf"(?:published|written|released|issued|come out)\b"
          rf"|\b(?:date|year)\s+of\s+{_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+(?:publication\s+)?date\b")
 _ANY_DOC = rf"(?:{_DOC}|it|this|the\s+text|the\s+file)"
+_HERE = rf"(?:\s+(?:here|in\s+(?:{_DOC}|it|this|the\s+interview)))?\W*$"  # "for the report" asks about its research
+_INTERVIEWEE = (rf"\bwho\s+(?:is|was|is\s+being)\s+(?:interviewed|questioned){_HERE}"
+                rf"|\bwho\s+(?:gives|gave|is\s+giving)\s+(?:the|this)\s+interview{_HERE}"
+                rf"|\bwho\s+(?:answers|answered|is\s+answering)\s+the\s+questions{_HERE}|\binterviewee\b")
+_INTERVIEWER = (rf"\bwho\s+(?:conducts|conducted|did|does|led)\s+(?:the|this)\s+interview{_HERE}"
+                rf"|\bwho\s+(?:asks|asked|is\s+asking)\s+the\s+questions{_HERE}|\binterviewer\b")
 _KIND = (rf"\b(?:what|which)\s+(?:kind|type|sort|genre)\s+of\s+(?:{_NOUN}|document|text|file|publication)\b"
          rf"|\bwhat\s+(?:kind|type|sort)\s+(?:of\s+\w+\s+)?is\s+{_ANY_DOC}\b"
          rf"|^\W*what\s+(?:is|was)\s+(?:this|the)\s+(?:document|file|text)\W*$")
@@ -60,7 +66,10 @@ _LANGUAGE = (rf"\b(?:what|which)\s+language\s+(?:is|was)\s+{_ANY_DOC}\s+(?:writt
              rf"|\blanguage\s+of\s+{_ANY_DOC}\b|\b{_DOC}(?:['\u2019]s)?\s+language\b")
 _ASKS = {kind: re.compile(pattern, re.I) for kind, pattern in (("title", _TITLE), ("author", _AUTHOR), ("date", _DATE),
                                                                ("kind", _KIND), ("length", _LENGTH),
-                                                               ("language", _LANGUAGE))}
+                                                               ("language", _LANGUAGE),
+                                                               ("interviewee", _INTERVIEWEE),
+                                                               ("interviewer", _INTERVIEWER))}
+SPEAKERS = ("interviewee", "interviewer")  # answered from an interview's named speaker turns, else not here
 STRUCTURAL_SCORE = 1.0  # a title, byline or date line the document states: answered, at full confidence
 LEAD_PARAGRAPHS = 3  # where a document introduces the work it discusses: just under its title
 
@@ -125,9 +134,33 @@ def _lead_authors(index: Index, d: int, noun: str) -> list[tuple[int, int, tuple
     return out
 
 
+def _speaker_spans(index: Index, d: int, kind: str) -> list[tuple[int, int, tuple[int, int]]]:
+    """(start, end, name) of an interview's sentences naming who answers (or asks): the sentences under the
+    title that name them ("... speaks to Amnesty International's David Diaz-Jogeix, the deputy director"),
+    then the first turn, its label in bold. Empty unless the turns are labelled with a name ("Q:" is a role)."""
+    doc = index.documents[d]
+    turns = list(doc.prompts) if kind == "interviewer" else [r for r in doc.prompts.values() if r]
+    spans = [label_span(doc.text, doc.paragraphs[p - 1]) for p in turns]
+    named = [x for x in spans if x and not is_role_label(speaker_label(doc.text[x[0]:]) or "")]
+    if not named:
+        return []
+    first = named[0]
+    name = doc.text[first[0]:first[1]]
+    out = []
+    for s, e in _lead(doc):
+        at = doc.text.find(name, s, e)
+        bounds = _sentences_around(index, d, (at, at + len(name))) if at >= 0 and (s, e) != tuple(first) else None
+        if bounds and bounds[0] != first[0]:
+            out.append((*bounds, (at, at + len(name))))
+    turn = _sentences_around(index, d, first)
+    return out + ([(*turn, first)] if turn else [])
+
+
 def _spans(index: Index, d: int, kind: str, noun: str) -> list[tuple[int, int, tuple[int, int]]]:
     """(quote start, quote end, answer span) for one document, best first."""
     doc: Document = index.documents[d]
+    if kind in SPEAKERS:
+        return _speaker_spans(index, d, kind)
     if kind not in ("title", "author", "date"):
         return []
     if kind == "title":

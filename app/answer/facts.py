@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from app.answer.about import STRUCTURAL_SCORE, about_document, about_kind
+from app.answer.about import SPEAKERS, STRUCTURAL_SCORE, about_document, about_kind
 from app.answer.quote import Quote, ScoredSentence
 from app.index.ingest import Document
 from app.index.language import language_name
@@ -95,9 +95,11 @@ def about_answer(index: Index, question: str, hits: list[Hit], scored: list[Scor
     kind = about_kind(question)
     if kind is None:
         return None
-    found = about_document(index, question, hits, scored, k) if kind in _NOT_STATED else []
+    found = about_document(index, question, hits, scored, k) if kind in _NOT_STATED or kind in SPEAKERS else []
     if found:
         return About(kind, "answered", found, found[0].score)
+    if kind in SPEAKERS:  # no named speaker turns: not an interview, or its speakers are roles ("Q:")
+        return None
     doc = index.documents[index.doc_rows[hits[0].chunk.doc]] if hits else index.documents[0]
     declared = doc.metadata.get(_DECLARED.get(kind, ""), "")
     if kind in _NOT_STATED and not declared:

@@ -60,6 +60,25 @@ def speaker_label(paragraph: str) -> str | None:
     return " ".join(m.group("label").replace(".", " ").lower().split())
 
 
+def label_span(text: str, span: Span) -> Span | None:
+    """Where the speaker label opening the paragraph at `span` lies: its name, without colon or emphasis.
+
+    >>> text = "Intro.\\n\\n**David Roe:** Yes."
+    >>> a, b = label_span(text, (8, 27)); text[a:b]
+    'David Roe'
+    """
+    s, e = span
+    m = _LABEL.match(text[s:e])
+    if not m or len(m.group("label")) > LABEL_MAX_CHARS:
+        return None
+    return s + m.start("label"), s + m.end("label")
+
+
+def is_role_label(label: str) -> bool:
+    """Whether a normalised label names a role ("Q", "A", "Interviewer"), not a speaker."""
+    return label in _ASKER_NAMES | _ANSWERER_NAMES
+
+
 def _bare(paragraph: str) -> str:
     return _MARKUP_EDGE.sub("", paragraph)
 

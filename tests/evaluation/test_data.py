@@ -100,3 +100,23 @@ def test_heldout_unanswerable_questions_say_why_and_none_is_copied_from_the_repo
         assert q.question.rstrip("?") not in TEXT, q.question
         if not q.answerable:
             assert q.evidence == () and q.facts == () and q.why
+
+
+# ------------------------------------------- later sets: held-out round 3, the document's own questions (dev)
+LATER = {"heldout_3": (REPO / "eval" / "heldout" / "report_questions_3.jsonl", 24, 14),
+         "document": (REPO / "eval" / "document_questions.jsonl", 10, 5)}
+
+
+@pytest.mark.parametrize("name", sorted(LATER))
+def test_later_sets_have_their_counts_real_evidence_and_reasons(name: str):
+    path, total, answerable = LATER[name]
+    questions = load_questions(path)
+    assert (len(questions), sum(q.answerable for q in questions)) == (total, answerable)
+    for q in questions:
+        if q.answerable:
+            assert q.evidence and all(ev in TEXT for ev in q.evidence), q.id
+            assert all(any(f in ev for ev in q.evidence) for f in q.facts), q.id
+        else:
+            assert q.evidence == () and q.why, q.id
+    earlier = {x.question.lower() for x in QUESTIONS + HELDOUT}
+    assert [q.id for q in questions if q.question.lower() in earlier] == []

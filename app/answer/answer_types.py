@@ -98,6 +98,9 @@ _SIZE_VERBS = {"grow", "measure", "stretch", "extend", "span", "reach"}
 _DURATION_VERBS = {"last", "take", "serve", "wait", "stay", "remain", "live", "reign", "rule", "spend", "keep", "hold"}
 _COUNTED = ("how many", "how much")  # the questions whose relation a sentence must mention (not durations)
 _NOT_RELATIONS = {"be", "have", "do", "get"}
+_POLAR = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
+          "should", "may", "might", "must"}  # a question opening with one of these asks yes or no
+_LIGHT_VERBS = {"be", "have", "do", "get", "make", "go", "take", "give", "let", "happen"}
 _STOP = frozenset("""a an the of in on at to for from by with and or but is are was were be been being do does did
 has have had what which who whom whose when where why how that this these those it its as into than then there their
 they he she his her him them we our you your i me my not no so if about after before during over under between
@@ -227,6 +230,7 @@ class Analysis:
     relation: str = ""
     names: tuple[str, ...] = ()
     words: frozenset[str] = frozenset()
+    predicate: frozenset[str] = frozenset()  # a yes/no question's asked predicate, stemmed (`predicate`)
 
     @property
     def typed(self) -> bool:
@@ -244,7 +248,42 @@ def analysis_of(doc, language: str = "en") -> Analysis:
     """The analysis of a parsed English question (a spaCy `Doc`, with or without NER)."""
     wanted = asked(doc)
     words = frozenset(stem(t.text.lower()) for t in doc if t.is_alpha or t.like_num) - {stem(w) for w in _STOP}
-    return Analysis(doc.text, language, wanted, relation(doc, wanted), names(doc.text), words)
+    return Analysis(doc.text, language, wanted, relation(doc, wanted), names(doc.text), words, predicate(doc))
+
+
+def predicate(doc) -> frozenset[str]:
+    """What a yes/no question asks of its subject, as stems (of each word and of its lemma): its common nouns,
+    verbs and adjectives outside the subject, light verbs aside. "Is torture legal in Kazakhstan?" ->
+    {"legal"}; empty for any other question. A quote that mentions none of them cannot say yes or no.
+
+    >>> from app.runtime import Runtime
+    >>> sorted(predicate(Runtime().parse(["Was water thrown on the detainees?"], ner=False)[0]))
+    ['detaine', 'throw', 'thrown']
+    """
+    first = next((t for t in doc if not t.is_punct), None)
+    if first is None or first.lower_ not in _POLAR:
+        return frozenset()
+    subject = {x.i for t in doc if t.dep_ in ("nsubj", "nsubjpass", "expl") and t.head.dep_ == "ROOT"
+               for x in t.subtree}
+    asked_of = [t for t in doc if t.i not in subject and t.pos_ in ("NOUN", "VERB", "ADJ")
+                and t.lemma_.lower() not in _LIGHT_VERBS]
+    return frozenset(stem(w) for t in asked_of for w in (t.lower_, t.lemma_.lower())) - {stem(w) for w in _STOP}
+
+
+def speaks_to(analysis: Analysis, tokens: Iterable[str]) -> bool:
+    """Whether quoted text (its BM25 tokens: lower-case English stems) mentions what a yes/no question asks
+    (always True for another question). A stem of four letters or more also matches the words it begins,
+    as a verb its noun ("treated": "ill-treatment").
+
+    >>> a = Analysis("Is he ill-treated?", "en", Asked("thing"), predicate=frozenset({"treat"}))
+    >>> speaks_to(a, ["ill", "treatment"]), speaks_to(a, ["beat"])
+    (True, False)
+    """
+    if not analysis.predicate:
+        return True
+    words = set(tokens)
+    return bool(analysis.predicate & words) or any(w.startswith(p) for p in analysis.predicate if len(p) >= 4
+                                                   for w in words)
 
 
 def analyse(runtime: Runtime, text: str, language: str) -> Analysis:

@@ -29,7 +29,7 @@ from app.answer.answer import (
     readable,
     verdict_for,
 )
-from app.answer.answer_types import Analysis, analyse
+from app.answer.answer_types import Analysis, analyse, speaks_to
 from app.answer.direct import Direct, mark_answers, uncertain_spans, with_spans
 from app.answer.facts import about_answer
 from app.answer.followup import (
@@ -57,6 +57,7 @@ from app.answer.quote import (
 from app.answer.resolve import Resolved, resolve
 from app.errors import QuestionError
 from app.index.language import language_name
+from app.index.lexical import tokenize
 from app.index.search import Hit, Searcher
 from app.index.store import Index
 from app.runtime import Runtime
@@ -235,6 +236,8 @@ def decide(a: Answerer, q: Question, r: Retrieved, sc: Scored, watch: Stopwatch)
         else (sentences, frozenset())
     quotes = each_quotes if each else select_quotes(a.index, sentences, k, s.max_quote_words, s.min_relative_score,
                                                     continued(sentences, r.following, floor) | vouching)
+    if verdict == "answered" and not speaks_to(r.analysis, (t for x in quotes for t in tokenize(x.text))):
+        verdict, top = "uncertain", min(top, s.threshold - 1e-6)  # a yes or no its quotes never speak to
     about = None if each else about_answer(a.index, q.text, r.hits[:r.plain], sentences, quotes, r.k, a.languages())
     if about:  # a question about the document itself, never with a bold span from its body (app/answer/facts.py)
         quotes, top = about.quotes, about.score

@@ -16,7 +16,10 @@ from app.answer.answer_types import (
     asked,
     holds,
     numbers,
+    predicate,
+    speaks_to,
 )
+from app.index.lexical import tokenize
 from app.runtime import Runtime
 
 parse = Runtime().parse  # one pipeline for the module
@@ -148,3 +151,38 @@ def test_a_length_is_answered_by_a_number_or_a_span_of_time_but_not_a_year():
     text = "It was drawn up in December."
     spans = answer_spans(text, [(19, 27, "DATE")])
     assert not holds(length, text, spans, question, loose=True)  # no number, no span of time
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Is torture legal in Kazakhstan?", ["legal"]),
+    ("Can prisoners in Kazakhstan complain to an ombudsman?", ["complain", "ombudsman"]),
+    ("Does Zhasulan Suleimanov use a wheelchair?", ["use", "wheelchair"]),
+    ("Did the police let researchers inspect the prisons?", ["inspect", "prison", "research"]),  # "let": light
+    ("How many people were detained?", []),  # not a yes/no question
+    ("Who is Aron Atabek?", []),
+])
+def test_a_yes_no_question_names_the_predicate_it_asks_outside_its_subject(question: str, expected: list[str]):
+    got = predicate(parse([question], ner=False)[0])
+    assert sorted(got) == sorted(set(expected))
+
+
+def test_a_quote_speaks_to_a_yes_no_question_by_its_predicate_or_a_word_the_stem_begins():
+    legal = analysis_of(parse(["Is torture legal in Kazakhstan?"], ner=False)[0])
+    assert not speaks_to(legal, tokenize("Torture in Kazakhstan is routine, the report says."))
+    assert speaks_to(legal, tokenize("Torture is not legal anywhere."))
+    assert speaks_to(legal, tokenize("Its legality is disputed."))  # "legal" begins "legality"
+    treated = analysis_of(parse(["Are the suspects still ill-treated?"], ner=False)[0])
+    assert speaks_to(treated, tokenize("We have no information of ongoing ill-treatment."))
+    assert speaks_to(analysis_of(parse(["Who was convicted?"], ner=False)[0]), [])  # not a yes/no question
+
+
+def test_a_yes_no_answer_whose_quotes_never_speak_to_the_predicate_is_at_most_uncertain(tmp_path):
+    from app.answer.loading import assistant_over_texts
+
+    text = "Prison Review\n\nTorture in Kazakhstan is routine, the inspectors found.\n\nGuards beat detainees."
+    assistant = assistant_over_texts(tmp_path, {"r.txt": text}).with_settings(threshold=0.05, floor=0.01)
+    asked = assistant.ask("Is torture routine in Kazakhstan?").to_dict()
+    unasked = assistant.ask("Is torture legal in Kazakhstan?").to_dict()
+    assert (asked["verdict"], unasked["verdict"]) == ("answered", "uncertain")
+    assert unasked["quotes"][0]["text"] == "Torture in Kazakhstan is routine, the inspectors found."
+    assert unasked["confidence"] < asked["confidence"]

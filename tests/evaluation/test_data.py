@@ -104,7 +104,9 @@ def test_heldout_unanswerable_questions_say_why_and_none_is_copied_from_the_repo
 
 # ------------------------------------------- later sets: held-out round 3, the document's own questions (dev)
 LATER = {"heldout_3": (REPO / "eval" / "heldout" / "report_questions_3.jsonl", 24, 14),
-         "document": (REPO / "eval" / "document_questions.jsonl", 10, 5)}
+         "heldout_polar": (REPO / "eval" / "heldout" / "polar_questions.jsonl", 24, 12),
+         "document": (REPO / "eval" / "document_questions.jsonl", 10, 5),
+         "polar": (REPO / "eval" / "polar_questions.jsonl", 20, 10)}
 
 
 @pytest.mark.parametrize("name", sorted(LATER))

@@ -48,12 +48,14 @@ def tiny_pdf(lines: list[str], title: str | None = None, author: str | None = No
     return bytes(out)
 
 
-def _assistant(tmp_path: Path, files: dict[str, bytes]) -> Assistant:
+def _assistant(tmp_path: Path, files: dict[str, bytes], chunk_max_words: int = 30) -> Assistant:
+    """An index of `files` (a long sentence cut into windows of `chunk_max_words`) and its assistant."""
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    corpus.mkdir(parents=True)
     for name, data in files.items():
         (corpus / name).write_bytes(data)
-    build_index(tmp_path / "index", HashEmbedder(), BuildSettings(chunk_max_words=30), corpus_dir=corpus)
+    build_index(tmp_path / "index", HashEmbedder(), BuildSettings(chunk_max_words=chunk_max_words),
+                corpus_dir=corpus)
     return Assistant.load(tmp_path / "index", settings=AnswerSettings(threshold=0.3, floor=0.2), corpus_dir=corpus)
 
 

@@ -8,9 +8,7 @@ import pytest
 
 from app.answer.about import about_kind
 from app.answer.assistant import Assistant
-from app.index.build import build_index
-from app.index.embed import HashEmbedder
-from app.settings import AnswerSettings, BuildSettings
+from tests.answer.test_about import _assistant as about_assistant
 from tests.conftest import REPORT, assert_quotes_verbatim
 
 LEAD = ("RFE/RL correspondent Farangis Najibullah speaks to Amnesty International's David Diaz-Jogeix, the deputy "
@@ -20,12 +18,7 @@ LEAD = ("RFE/RL correspondent Farangis Najibullah speaks to Amnesty Internationa
 
 def _assistant(folder: Path, files: dict[str, bytes]) -> Assistant:
     """An index of `files` whose sentences stay whole (no 30-word windows)."""
-    corpus = folder / "corpus"
-    corpus.mkdir(parents=True)
-    for name, data in files.items():
-        (corpus / name).write_bytes(data)
-    build_index(folder / "index", HashEmbedder(), BuildSettings(chunk_max_words=120), corpus_dir=corpus)
-    return Assistant.load(folder / "index", settings=AnswerSettings(threshold=0.3, floor=0.2), corpus_dir=corpus)
+    return about_assistant(folder, files, chunk_max_words=120)
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -140,8 +140,9 @@ def _speaker_spans(index: Index, d: int, kind: str) -> list[tuple[int, int, tupl
     then the first turn, its label in bold. Empty unless the turns are labelled with a name ("Q:" is a role)."""
     doc = index.documents[d]
     turns = list(doc.prompts) if kind == "interviewer" else [r for r in doc.prompts.values() if r]
-    spans = [label_span(doc.text, doc.paragraphs[p - 1]) for p in turns]
-    named = [x for x in spans if x and not is_role_label(speaker_label(doc.text[x[0]:]) or "")]
+    paragraphs = [doc.paragraphs[p - 1] for p in turns]
+    named = [label_span(doc.text, (s, e)) for s, e in paragraphs
+             if not is_role_label(speaker_label(doc.text[s:e]) or "q")]
     if not named:
         return []
     first = named[0]
@@ -149,8 +150,8 @@ def _speaker_spans(index: Index, d: int, kind: str) -> list[tuple[int, int, tupl
     out = []
     for s, e in _lead(doc):
         at = doc.text.find(name, s, e)
-        bounds = _sentences_around(index, d, (at, at + len(name))) if at >= 0 and (s, e) != tuple(first) else None
-        if bounds and bounds[0] != first[0]:
+        bounds = _sentences_around(index, d, (at, at + len(name))) if at >= 0 else None
+        if bounds and bounds[0] != first[0]:  # the lead is not the turn itself
             out.append((*bounds, (at, at + len(name))))
     turn = _sentences_around(index, d, first)
     return out + ([(*turn, first)] if turn else [])

@@ -64,7 +64,9 @@ def test_role_labels_and_prose_leave_the_question_to_the_ordinary_path(tmp_path:
     faq = ("Prison FAQ\n\nQ: Who runs the prisons?\n\nA: The ministry does.\n\n"
            "Q: Are visits allowed?\n\nA: Once a month.")
     prose = "Prison Review\n\nThe inspectors interviewed forty detainees in March.\n\nGuards beat two of them."
-    for name, body in (("faq.txt", faq), ("review.txt", prose)):
+    unlabelled = ("Prison FAQ\n\nWho runs the prisons?\n\nThe ministry does, through its wardens.\n\n"
+                  "Are visits allowed?\n\nOnce a month, for an hour.")
+    for name, body in (("faq.txt", faq), ("review.txt", prose), ("plain.txt", unlabelled)):
         assistant = _assistant(tmp_path / name, {name: body.encode()})
         out = assistant.ask("Who was interviewed?").to_dict()
         assert out["confidence"] < 1.0 and all("answer" not in q or q["answer"]["text"] not in ("A", "Q")

@@ -32,7 +32,7 @@ from app.answer.quote import Quote, ScoredSentence, is_quotable
 from app.index.ingest import Document
 from app.index.search import Hit
 from app.index.store import Index
-from app.index.structure import is_role_label, label_span, named_works, speaker_label
+from app.index.structure import is_role_label, label_span, named_works
 
 _NOUN = r"(?:report|document|article|paper|study|interview|book|publication|piece|story|briefing|review)"
 _DOC = rf"(?:the|this|that|its|their|[\w-]+['\u2019]s?)\s+(?:[\w-]+\s+){{0,2}}?{_NOUN}"
@@ -140,9 +140,8 @@ def _speaker_spans(index: Index, d: int, kind: str) -> list[tuple[int, int, tupl
     then the first turn, its label in bold. Empty unless the turns are labelled with a name ("Q:" is a role)."""
     doc = index.documents[d]
     turns = list(doc.prompts) if kind == "interviewer" else [r for r in doc.prompts.values() if r]
-    paragraphs = [doc.paragraphs[p - 1] for p in turns]
-    named = [label_span(doc.text, (s, e)) for s, e in paragraphs
-             if not is_role_label(speaker_label(doc.text[s:e]) or "q")]
+    labels = [label_span(doc.text, doc.paragraphs[p - 1]) for p in turns]
+    named = [x for x in labels if x is not None and not is_role_label(doc.text[x[0]:x[1]])]
     if not named:
         return []
     first = named[0]

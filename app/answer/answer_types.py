@@ -100,11 +100,12 @@ _COUNTED = ("how many", "how much")  # the questions whose relation a sentence m
 _NOT_RELATIONS = {"be", "have", "do", "get"}
 _POLAR = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
           "should", "may", "might", "must"}  # a question opening with one of these asks yes or no
-_LIGHT_VERBS = {"be", "have", "do", "get", "make", "go", "take", "give", "let", "happen"}
+_LIGHT_VERBS = _NOT_RELATIONS | {"make", "go", "take", "give", "let", "happen"}  # they ask nothing of a quote
 _STOP = frozenset("""a an the of in on at to for from by with and or but is are was were be been being do does did
 has have had what which who whom whose when where why how that this these those it its as into than then there their
 they he she his her him them we our you your i me my not no so if about after before during over under between
 many much long old""".split())
+_STOP_STEMS = frozenset(stem(w) for w in _STOP)
 # a capitalised word inside the question (not its first): a name, in any language written with Latin capitals
 _CAPITALISED = re.compile(r"(?<=[\w,;:] )[A-Z][\w'-]{2,}")
 NUMBER = re.compile(r"(?:[$€£]\s?)?\d(?:[\d,.]*\d)?(?:\s?(?:%|percent|per cent|million|billion|thousand))?")
@@ -247,7 +248,7 @@ class Analysis:
 def analysis_of(doc, language: str = "en") -> Analysis:
     """The analysis of a parsed English question (a spaCy `Doc`, with or without NER)."""
     wanted = asked(doc)
-    words = frozenset(stem(t.text.lower()) for t in doc if t.is_alpha or t.like_num) - {stem(w) for w in _STOP}
+    words = frozenset(stem(t.text.lower()) for t in doc if t.is_alpha or t.like_num) - _STOP_STEMS
     return Analysis(doc.text, language, wanted, relation(doc, wanted), names(doc.text), words, predicate(doc))
 
 
@@ -267,7 +268,7 @@ def predicate(doc) -> frozenset[str]:
                for x in t.subtree}
     asked_of = [t for t in doc if t.i not in subject and t.pos_ in ("NOUN", "VERB", "ADJ")
                 and t.lemma_.lower() not in _LIGHT_VERBS]
-    return frozenset(stem(w) for t in asked_of for w in (t.lower_, t.lemma_.lower())) - {stem(w) for w in _STOP}
+    return frozenset(stem(w) for t in asked_of for w in (t.lower_, t.lemma_.lower())) - _STOP_STEMS
 
 
 def speaks_to(analysis: Analysis, tokens: Iterable[str]) -> bool:

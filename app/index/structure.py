@@ -54,10 +54,8 @@ def speaker_label(paragraph: str) -> str | None:
     >>> speaker_label("MR. SMITH: Thank you."), speaker_label("RFE/RL: How many?"), speaker_label("Note that x: y")
     ('mr smith', 'rfe/rl', None)
     """
-    m = _LABEL.match(paragraph)
-    if not m or len(m.group("label")) > LABEL_MAX_CHARS:
-        return None
-    return " ".join(m.group("label").replace(".", " ").lower().split())
+    span = label_span(paragraph, (0, len(paragraph)))
+    return None if span is None else _normalised(paragraph[span[0]:span[1]])
 
 
 def label_span(text: str, span: Span) -> Span | None:
@@ -75,8 +73,13 @@ def label_span(text: str, span: Span) -> Span | None:
 
 
 def is_role_label(label: str) -> bool:
-    """Whether a normalised label names a role ("Q", "A", "Interviewer"), not a speaker."""
-    return label in _ASKER_NAMES | _ANSWERER_NAMES
+    """Whether a speaker label, as printed or normalised, names a role ("Q", "A.", "Interviewer"), not a
+    speaker."""
+    return _normalised(label) in _ASKER_NAMES | _ANSWERER_NAMES
+
+
+def _normalised(label: str) -> str:
+    return " ".join(label.replace(".", " ").lower().split())
 
 
 def _bare(paragraph: str) -> str:

@@ -9,6 +9,9 @@ document, not about what it says. They are answered from the document's structur
   interview about a report), then the document's own title. Both are quoted from the text, with
   the name itself as the quote's answer span.
 - author: a byline under the title ("By Jane Roe"); date: a date line under the title.
+- interviewee, interviewer: in an interview whose turns are labelled with names, the sentences under
+  the title that name the speaker, then the first turn, the name in bold; with role labels ("Q:") or
+  no turns, the question is an ordinary one.
 
 Where the document states none of these, app/answer/facts.py says so (or gives what the file's
 metadata declares); it also answers what kind of document it is, how long, and in what language.
@@ -75,8 +78,9 @@ LEAD_PARAGRAPHS = 3  # where a document introduces the work it discusses: just u
 
 
 def about_kind(question: str) -> str | None:
-    """"title", "author", "date", "kind", "length" or "language" when the question asks about the document
-    itself, else None (the last three are answered in app/answer/facts.py)."""
+    """"title", "author", "date", "kind", "length", "language", "interviewee" or "interviewer" when the
+    question asks about the document itself, else None (kind, length and language are answered in
+    app/answer/facts.py)."""
     return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
 
 

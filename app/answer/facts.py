@@ -1,10 +1,11 @@
 """Facts about a document that its body does not state: answers to questions about the document itself.
 
 `about_kind` (app/answer/about.py) tells a question about the document (its title, author, date, kind,
-length or language) from a question about what it says. `about_answer` answers it from the document's
-structure and what its file declares, never with a span from its body:
+length, language, or an interview's speakers) from a question about what it says. `about_answer`
+answers it from the document's structure and what its file declares, never with a span from its body:
 
-- a title, byline or date line the text states: quoted, with the name or date in bold (`about_document`);
+- a title, byline, date line or interview speaker the text states: quoted, with the name or date in bold
+  (`about_document`); an interview's speakers nowhere named: None, the question is an ordinary one;
 - an author or date only the file's metadata declares (a PDF's Author and CreationDate, an HTML
   page's meta tags, `Document.metadata`): said in a plain sentence, the title quoted under it;
 - its kind, length and language: read off the document (file type, interview turns, words,
